@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT
+ * sock.h - POSIX socket wrappers for the broker: every fd is created
+ * O_NONBLOCK|O_CLOEXEC, every function returns a count, 0, or -errno, and
+ * nothing here prints, exits or waits.
+ */
+#ifndef SB_LIB_SOCK_H
+#define SB_LIB_SOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include "addr.h"
+
+/** sb__sock_open() - socket(2) with SOCK_NONBLOCK|SOCK_CLOEXEC.
+ *  Return: the fd, or -errno. */
+int sb__sock_open(int family, int type, int protocol);
+
+/** sb__sock_pair() - socketpair(2), both ends non-blocking, close-on-exec.
+ *  Return: 0 with @sv filled, or -errno. */
+int sb__sock_pair(int family, int type, int protocol, int sv[2]);
+
+/** sb__sock_bind() - bind(2) to @a. Return: 0 or -errno. */
+int sb__sock_bind(int fd, const struct sb__addr *a);
+
+/** sb__sock_connect() - connect(2) to @a (SB__ADDR_NONE: AF_UNSPEC).
+ *  Return: 0, -EINPROGRESS (in progress: wait for POLLOUT then call
+ *  sb__sock_connect_result()), or another -errno. */
+int sb__sock_connect(int fd, const struct sb__addr *a);
+
+/** sb__sock_connect_result() - SO_ERROR after a connect in progress.
+ *  Return: 0 (connected) or -errno. */
+int sb__sock_connect_result(int fd);
+
+/** sb__sock_listen() - listen(2). Return: 0 or -errno. */
+int sb__sock_listen(int fd, int backlog);
+
+/** sb__sock_accept() - accept4(2) non-blocking, close-on-exec.
+ *  @peer: filled with the peer address when not NULL.
+ *  Return: the new fd, or -errno (-EAGAIN when none is pending). */
+int sb__sock_accept(int fd, struct sb__addr *peer);
+
+/** sb__sock_send() - sendto(2) with MSG_NOSIGNAL always added.
+ *  @dst: NULL for send(2). Return: bytes sent or -errno. */
+ssize_t sb__sock_send(int fd, const void *buf, size_t len, int flags,
+		      const struct sb__addr *dst);
+
+/* What sb__sock_recv() reports besides the data. */
+struct sb__recv_info {
+	struct sb__addr source;      /* SB__ADDR_NONE when the kernel gave none */
+	size_t length;               /* real datagram length (MSG_TRUNC) */
+	int msg_flags;               /* native msg_flags */
+	int have_pktinfo;            /* 1 when destination/ifindex are set */
+	struct sb__addr destination; /* IP_PKTINFO / IPV6_PKTINFO address */
+	int ifindex;
+};
+
+/** sb__sock_recv() - recvmsg(2), with the source address and, when the
+ *  socket has IP_PKTINFO/IPV6_RECVPKTINFO on, the destination.
+ *  @info: may be NULL. Return: bytes copied (<= @len) or -errno. */
+ssize_t sb__sock_recv(int fd, void *buf, size_t len, int flags,
+		      struct sb__recv_info *info);
+
+/** sb__sock_enable_pktinfo() - turn on IP_PKTINFO or IPV6_RECVPKTINFO for
+ *  the socket's family. Return: 0 or -errno. */
+int sb__sock_enable_pktinfo(int fd);
+
+/** sb__sock_name() / sb__sock_peer() - getsockname/getpeername.
+ *  Return: 0 or -errno. */
+int sb__sock_name(int fd, struct sb__addr *out);
+int sb__sock_peer(int fd, struct sb__addr *out);
+
+/** sb__sock_shutdown() - shutdown(2). Return: 0 or -errno. */
+int sb__sock_shutdown(int fd, int how);
+
+/** sb__sock_family() / sb__sock_type() - SO_DOMAIN / SO_TYPE.
+ *  Return: the value or -errno. */
+int sb__sock_family(int fd);
+int sb__sock_type(int fd);
+
+/** sb__sock_getopt_int() / sb__sock_setopt_int() - int options.
+ *  Return: 0 or -errno. */
+int sb__sock_getopt_int(int fd, int level, int name, int *val);
+int sb__sock_setopt_int(int fd, int level, int name, int val);
+
+/** sb__sock_close() - close(2), keeping errno intact. Return: 0 or -errno. */
+int sb__sock_close(int fd);
+
+#endif /* SB_LIB_SOCK_H */
