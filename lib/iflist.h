@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT
- * ifaddrs.h - the host's interfaces as plain data: getifaddrs(3) rows with
+ * iflist.h - the host's interfaces as plain data: getifaddrs(3) rows with
  * index, flags, netmask, broadcast/destination, hardware address and MTU.
  */
-#ifndef SB_LIB_IFADDRS_H
-#define SB_LIB_IFADDRS_H
+#ifndef SB_LIB_IFLIST_H
+#define SB_LIB_IFLIST_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -17,8 +17,8 @@ struct sb__ifaddr {
 	unsigned int flags;          /* native IFF_* (ifa_flags) */
 	struct sb__addr addr;        /* SB__ADDR_NONE when the row has none */
 	struct sb__addr netmask;
-	struct sb__addr broadcast;   /* set when IFF_BROADCAST and known */
-	struct sb__addr destination; /* set when IFF_POINTOPOINT and known */
+	struct sb__addr broadcast;   /* ifa_broadaddr when not point-to-point */
+	struct sb__addr destination; /* ifa_dstaddr with IFF_POINTOPOINT */
 	uint8_t hwaddr[32];          /* link's hardware address */
 	size_t hwaddr_len;
 	unsigned int mtu;            /* 0 when unknown */
@@ -33,4 +33,4 @@ struct sb__ifaddr {
  */
 int sb__ifaddrs_get(struct sb__ifaddr **out, size_t *n);
 
-#endif /* SB_LIB_IFADDRS_H */
+#endif /* SB_LIB_IFLIST_H */

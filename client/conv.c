@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT
+ * conv.c - nanopb messages <-> native data: addresses, constants and the
+ * bytes callbacks that encode from and decode into callers' buffers.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <pb_decode.h>
+#include <pb_encode.h>
+
+#include "consts.h"
+#include "internal.h"
+
+void sb__pb_from_addr(sockbroker_v1_Address *pb, const struct sb__addr *a)
+{
+	memset(pb, 0, sizeof(*pb));
+	switch (a->kind) {
+	case SB__ADDR_INET:
+		pb->which_kind = sockbroker_v1_Address_inet_tag;
+		pb->kind.inet.addr.size = 4;
+		memcpy(pb->kind.inet.addr.bytes, a->ip, 4);
+		pb->kind.inet.port = a->port;
+		break;
+	case SB__ADDR_INET6:
+		pb->which_kind = sockbroker_v1_Address_inet6_tag;
+		pb->kind.inet6.addr.size = 16;
+		memcpy(pb->kind.inet6.addr.bytes, a->ip, 16);
+		pb->kind.inet6.port = a->port;
+		pb->kind.inet6.flowinfo = a->flowinfo;
+		pb->kind.inet6.scope_id = a->scope_id;
+		break;
+	case SB__ADDR_UNIX_UNNAMED:
+		pb->which_kind = sockbroker_v1_Address_unix_addr_tag;
+		break;
+	case SB__ADDR_UNIX_PATH:
+		pb->which_kind = sockbroker_v1_Address_unix_addr_tag;
+		pb->kind.unix_addr.which_name = sockbroker_v1_UnixAddress_path_tag;
+		memcpy(pb->kind.unix_addr.name.path, a->name, a->name_len);
+		pb->kind.unix_addr.name.path[a->name_len] = 0;
+		break;
+	case SB__ADDR_UNIX_ABSTRACT:
+		pb->which_kind = sockbroker_v1_Address_unix_addr_tag;
+		pb->kind.unix_addr.which_name = sockbroker_v1_UnixAddress_abstract_tag;
+		pb->kind.unix_addr.name.abstract.size = (pb_size_t)a->name_len;
+		memcpy(pb->kind.unix_addr.name.abstract.bytes, a->name, a->name_len);
+		break;
+	case SB__ADDR_LINK:
+		pb->which_kind = sockbroker_v1_Address_link_tag;
+		pb->kind.link.protocol = a->link_protocol;
+		pb->kind.link.ifindex = a->link_ifindex;
+		pb->kind.link.hatype = a->link_hatype;
+		pb->kind.link.pkttype = a->link_pkttype;
+		pb->kind.link.addr.size = (pb_size_t)a->name_len;
+		memcpy(pb->kind.link.addr.bytes, a->name, a->name_len);
+		break;
+	case SB__ADDR_NONE:
+		break;
+	}
+}
+
+int sb__pb_to_addr(struct sb__addr *a, const sockbroker_v1_Address *pb)
+{
+	struct sb__addr t;
+
+	memset(&t, 0, sizeof(t));
+	switch (pb->which_kind) {
+	case 0:
+		t.kind = SB__ADDR_NONE;
+		break;
+	case sockbroker_v1_Address_inet_tag:
+		if (pb->kind.inet.addr.size != 4 || pb->kind.inet.port > 65535)
+			return -EINVAL;
+		t.kind = SB__ADDR_INET;
+		memcpy(t.ip, pb->kind.inet.addr.bytes, 4);
+		t.port = (uint16_t)pb->kind.inet.port;
+		break;
+	case sockbroker_v1_Address_inet6_tag:
+		if (pb->kind.inet6.addr.size != 16 || pb->kind.inet6.port > 65535)
+			return -EINVAL;
+		t.kind = SB__ADDR_INET6;
+		memcpy(t.ip, pb->kind.inet6.addr.bytes, 16);
+		t.port = (uint16_t)pb->kind.inet6.port;
+		t.flowinfo = pb->kind.inet6.flowinfo;
+		t.scope_id = pb->kind.inet6.scope_id;
+		break;
+	case sockbroker_v1_Address_unix_addr_tag:
+		if (pb->kind.unix_addr.which_name == sockbroker_v1_UnixAddress_path_tag) {
+			t.kind = SB__ADDR_UNIX_PATH;
+			t.name_len = strnlen(pb->kind.unix_addr.name.path,
+					     sizeof(pb->kind.unix_addr.name.path));
+			if (t.name_len == 0 || t.name_len > SB__UNIX_NAME_MAX)
+				return -EINVAL;
+			memcpy(t.name, pb->kind.unix_addr.name.path, t.name_len);
+		} else if (pb->kind.unix_addr.which_name ==
+			   sockbroker_v1_UnixAddress_abstract_tag) {
+			t.kind = SB__ADDR_UNIX_ABSTRACT;
+			t.name_len = pb->kind.unix_addr.name.abstract.size;
+			if (t.name_len > SB__UNIX_NAME_MAX)
+				return -EINVAL;
+			memcpy(t.name, pb->kind.unix_addr.name.abstract.bytes, t.name_len);
+		} else {
+			t.kind = SB__ADDR_UNIX_UNNAMED;
+		}
+		break;
+	case sockbroker_v1_Address_link_tag:
+		if (pb->kind.link.addr.size > SB__LINK_ADDR_MAX)
+			return -EINVAL;
+		t.kind = SB__ADDR_LINK;
+		t.link_protocol = (uint16_t)pb->kind.link.protocol;
+		t.link_ifindex = pb->kind.link.ifindex;
+		t.link_hatype = (uint16_t)pb->kind.link.hatype;
+		t.link_pkttype = (uint8_t)pb->kind.link.pkttype;
+		t.name_len = pb->kind.link.addr.size;
+		memcpy(t.name, pb->kind.link.addr.bytes, t.name_len);
+		break;
+	default:
+		return -EINVAL;
+	}
+	*a = t;
+	return 0;
+}
+
+int sb__pb_from_sockaddr(sockbroker_v1_Address *pb, const struct sockaddr *sa,
+			 socklen_t len)
+{
+	struct sb__addr a;
+	int rc;
+
+	if (!sa)
+		return -EFAULT;
+	rc = sb__addr_from_sockaddr(&a, sa, len);
+	if (rc < 0)
+		return rc;
+	sb__pb_from_addr(pb, &a);
+	return 0;
+}
+
+int sb__pb_copy_out(const sockbroker_v1_Address *pb, int has,
+		    struct sockaddr *dst, socklen_t *dstlen)
+{
+	struct sb__addr a;
+	int rc;
+
+	if (!dstlen)
+		return 0;
+	memset(&a, 0, sizeof(a));
+	if (has) {
+		rc = sb__pb_to_addr(&a, pb);
+		if (rc < 0)
+			return rc;
+	}
+	if (a.kind == SB__ADDR_NONE) {
+		/* No address (e.g. a connected datagram socket): as the
+		 * kernel, report a length of 0 and write nothing. */
+		*dstlen = 0;
+		return 0;
+	}
+	return sb__addr_copy_out(&a, dst, dstlen);
+}
+
+int sb__portable(int fam, int native, uint32_t *out)
+{
+	return sb__const_to_portable((enum sb__cfam)fam, native, out);
+}
+
+int sb__native(int fam, uint32_t portable, int *out)
+{
+	return sb__const_to_native((enum sb__cfam)fam, portable, out);
+}
+
+bool sb__pb_encode_bytes(pb_ostream_t *s, const pb_field_t *f, void *const *arg)
+{
+	const struct sb__buf *b = *arg;
+
+	return pb_encode_tag_for_field(s, f) && pb_encode_string(s, b->src, b->len);
+}
+
+bool sb__pb_decode_bytes(pb_istream_t *s, const pb_field_t *f, void **arg)
+{
+	struct sb__buf *b = *arg;
+	size_t n = s->bytes_left;
+	size_t take = n < b->len - b->got ? n : b->len - b->got;
+
+	(void)f;
+	if (take && !pb_read(s, b->dst + b->got, take))
+		return false;
+	b->got += take;
+	b->total += n;
+	/* Bytes beyond the buffer are skipped, as recv(2) drops them. */
+	return pb_read(s, NULL, n - take);
+}

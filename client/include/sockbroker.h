@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT
+ * sockbroker.h - libsockbroker: the BSD socket API, served by sockbrokerd.
+ *
+ * Every function here mirrors one POSIX call and behaves like it, except
+ * that the socket lives in the broker: the broker makes it, enforces its
+ * policy on it, and closes it when this client's session ends.
+ *
+ * Rules of this API
+ *  1. Native types and constants: AF_INET, SOCK_STREAM, MSG_PEEK, struct
+ *     sockaddr... are this system's own; the library translates them to the
+ *     contract's portable numbers and back.
+ *  2. Failure is -1 with errno set, as POSIX says for the same call, except
+ *     sb_getaddrinfo() and sb_getnameinfo(), which return an EAI_* code
+ *     (EAI_SYSTEM with errno set). What the broker itself refused maps to:
+ *     EBADF (unknown socket, or one of another session), EACCES/EPERM
+ *     (policy), EMFILE/ENOBUFS (a limit), EINVAL (malformed request),
+ *     ENOSYS (not provided by this broker), ECONNRESET (the broker went
+ *     away), ETIMEDOUT (a deadline passed). sb_last_error() then gives the
+ *     broker's message.
+ *  3. A failed call changes no state: no socket number is created or freed.
+ *  4. Socket numbers are small ints (from 3, lowest free first) local to
+ *     one sb_client; they are not file descriptors of this process.
+ *  5. Thread safety: one sb_client may be used by any number of threads at
+ *     once; blocking calls block only their own thread. Closing a socket
+ *     while another thread waits on it makes that wait fail (EBADF).
+ *  6. Blocking calls wait until the kernel answers, like POSIX. A socket
+ *     made with SOCK_NONBLOCK (or sb_set_nonblock) never waits: EAGAIN /
+ *     EINPROGRESS come back at once. The *_timeout variants bound a wait.
+ *  7. sb_close_client() ends the session; the broker closes every socket of
+ *     the session, also when the process exits or is killed without it.
+ */
+#ifndef SOCKBROKER_H
+#define SOCKBROKER_H
+
+#include <ifaddrs.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Where a broker listens when neither an argument nor $SOCKBROKER_ADDR says. */
+#define SB_DEFAULT_TARGET "unix:/run/sockbroker/sockbroker.sock"
+
+/** An open session with a broker. Opaque; thread-safe (rule 5). */
+typedef struct sb_client sb_client;
+
+/**
+ * sb_open() - connect to a broker and open a session
+ * @target: a gRPC target ("unix:/path", "unix-abstract:name", "host:port"),
+ *          a bare path ("/run/x.sock"), or NULL: $SOCKBROKER_ADDR when set,
+ *          else SB_DEFAULT_TARGET. Copied; the caller keeps it.
+ *
+ * Waits up to 10 seconds for the broker to answer.
+ * Return: the client (free with sb_close_client), or NULL with errno:
+ *         ECONNREFUSED/ENOENT (no broker there), EACCES (the broker
+ *         refused this caller), ETIMEDOUT, ENOMEM, EINVAL (bad target).
+ */
+sb_client *sb_open(const char *target);
+
+/**
+ * sb_close_client() - close the session (the broker closes all its
+ * sockets) and free @c. @c may be NULL. No other thread may use @c during
+ * or after this call; waits blocked in other threads are cancelled first.
+ */
+void sb_close_client(sb_client *c);
+
+/**
+ * sb_last_error() - the message of the last failure in this thread, e.g.
+ * "handle 12 is not a socket of this session". Return: a thread-local
+ * string valid until this thread's next libsockbroker call, or NULL.
+ */
+const char *sb_last_error(void);
+
+/* ---- sockets (each as POSIX, rule 2) ---- */
+
+/** sb_socket() - socket(2). @type may carry SOCK_NONBLOCK (SOCK_CLOEXEC is
+ *  accepted and ignored). Return: a socket number, or -1 (EAFNOSUPPORT,
+ *  EPROTONOSUPPORT, EINVAL, EMFILE, EACCES). */
+int sb_socket(sb_client *c, int domain, int type, int protocol);
+
+/** sb_socketpair() - socketpair(2): both ends live in the broker.
+ *  Return: 0 with @sv set, or -1. */
+int sb_socketpair(sb_client *c, int domain, int type, int protocol, int sv[2]);
+
+/** sb_bind() - bind(2). @addr is read only during the call. */
+int sb_bind(sb_client *c, int s, const struct sockaddr *addr, socklen_t len);
+
+/** sb_connect() - connect(2): ECONNREFUSED, ETIMEDOUT, EINPROGRESS (non-
+ *  blocking; the result comes later from sb_poll + SO_ERROR), EISCONN... */
+int sb_connect(sb_client *c, int s, const struct sockaddr *addr, socklen_t len);
+
+/** sb_connect_timeout() - sb_connect() waiting at most @timeout_ms
+ *  (> 0); ETIMEDOUT when it passes, and the socket stays unconnected. */
+int sb_connect_timeout(sb_client *c, int s, const struct sockaddr *addr,
+		       socklen_t len, int timeout_ms);
+
+/** sb_listen() - listen(2). */
+int sb_listen(sb_client *c, int s, int backlog);
+
+/** sb_accept() - accept(2): the peer address is copied to @addr/@len as
+ *  accept(2) does (truncated when short; both may be NULL).
+ *  Return: the new socket number, or -1 (EAGAIN, EINVAL, EMFILE...). */
+int sb_accept(sb_client *c, int s, struct sockaddr *addr, socklen_t *len);
+
+/** sb_accept4() - accept4(2); @flags: SOCK_NONBLOCK, SOCK_CLOEXEC. */
+int sb_accept4(sb_client *c, int s, struct sockaddr *addr, socklen_t *len,
+	       int flags);
+
+/** sb_send() / sb_sendto() - send(2)/sendto(2). MSG_NOSIGNAL is implied:
+ *  a broken connection is EPIPE, never a signal. A blocking stream socket
+ *  sends everything (in several messages for large buffers) unless an error
+ *  comes first, then the count sent so far is returned.
+ *  Return: bytes sent, or -1. */
+ssize_t sb_send(sb_client *c, int s, const void *buf, size_t len, int flags);
+ssize_t sb_sendto(sb_client *c, int s, const void *buf, size_t len, int flags,
+		  const struct sockaddr *dst, socklen_t dstlen);
+
+/** sb_recv() / sb_recvfrom() - recv(2)/recvfrom(2) with MSG_PEEK,
+ *  MSG_WAITALL, MSG_DONTWAIT, MSG_TRUNC as POSIX; @src/@srclen as accept.
+ *  Return: bytes received (0: end of stream), or -1 (EAGAIN, ENOTCONN...). */
+ssize_t sb_recv(sb_client *c, int s, void *buf, size_t len, int flags);
+ssize_t sb_recvfrom(sb_client *c, int s, void *buf, size_t len, int flags,
+		    struct sockaddr *src, socklen_t *srclen);
+
+/** sb_recv_timeout() - sb_recv() waiting at most @timeout_ms (> 0), then
+ *  EAGAIN. */
+ssize_t sb_recv_timeout(sb_client *c, int s, void *buf, size_t len, int flags,
+			int timeout_ms);
+
+/** sb_shutdown() - shutdown(2): SHUT_RD, SHUT_WR, SHUT_RDWR. */
+int sb_shutdown(sb_client *c, int s, int how);
+
+/** sb_close() - close(2): the number is free again even when -1 is
+ *  returned with an errno other than EBADF. */
+int sb_close(sb_client *c, int s);
+
+/** sb_setsockopt() / sb_getsockopt() - as POSIX, for the options the
+ *  contract types (int options, SO_LINGER, SO_RCVTIMEO/SNDTIMEO, SO_ERROR,
+ *  SO_BINDTODEVICE, TCP_CONGESTION, IP/IPv6 multicast membership and
+ *  interface, ...); others pass as raw bytes when policy allows.
+ *  ENOPROTOOPT for an option this library cannot translate. */
+int sb_setsockopt(sb_client *c, int s, int level, int name, const void *val,
+		  socklen_t len);
+int sb_getsockopt(sb_client *c, int s, int level, int name, void *val,
+		  socklen_t *len);
+
+/** sb_getsockname() / sb_getpeername() - as POSIX (ENOTCONN...). */
+int sb_getsockname(sb_client *c, int s, struct sockaddr *addr, socklen_t *len);
+int sb_getpeername(sb_client *c, int s, struct sockaddr *addr, socklen_t *len);
+
+/** sb_getpeercred() - SO_PEERCRED of a connected Unix socket, as the
+ *  broker's kernel saw the peer. Return: 0 or -1 (ENOTCONN, EOPNOTSUPP). */
+int sb_getpeercred(sb_client *c, int s, struct ucred *cred);
+
+/** sb_set_nonblock() - switch O_NONBLOCK of a socket on (1) or off (0). */
+int sb_set_nonblock(sb_client *c, int s, int on);
+
+/** sb_poll() - poll(2) over socket numbers of @c: @fds[i].fd is a socket
+ *  number (negative: ignored); POLLNVAL for a number that is not open.
+ *  @timeout_ms: -1 waits forever, 0 not at all. At most 1024 entries.
+ *  Return: entries with revents != 0, 0 on timeout, or -1. */
+int sb_poll(sb_client *c, struct pollfd *fds, nfds_t nfds, int timeout_ms);
+
+/* ---- names and interfaces (no socket needed) ---- */
+
+/** sb_getaddrinfo() - getaddrinfo(3) run by the broker's resolver.
+ *  @res: set to a list freed with sb_freeaddrinfo() (never freeaddrinfo).
+ *  Return: 0 or an EAI_* code (EAI_SYSTEM: see errno). */
+int sb_getaddrinfo(sb_client *c, const char *node, const char *service,
+		   const struct addrinfo *hints, struct addrinfo **res);
+/** sb_freeaddrinfo() - free a list from sb_getaddrinfo(). NULL is fine. */
+void sb_freeaddrinfo(struct addrinfo *res);
+
+/** sb_getnameinfo() - getnameinfo(3) by the broker; EAI_OVERFLOW when a
+ *  buffer is too small. Return: 0 or an EAI_* code. */
+int sb_getnameinfo(sb_client *c, const struct sockaddr *addr, socklen_t len,
+		   char *host, socklen_t hostlen, char *serv, socklen_t servlen,
+		   int flags);
+
+/** sb_gethostname() - the broker host's name; ENAMETOOLONG when @len is
+ *  too small (the name is then cut, as glibc does). */
+int sb_gethostname(sb_client *c, char *name, size_t len);
+
+/** sb_getservbyname() - port (host order) of service @name for @proto
+ *  ("tcp", "udp" or NULL). Return: the port, or -1 (ENOENT: unknown). */
+int sb_getservbyname(sb_client *c, const char *name, const char *proto);
+
+/** sb_getservbyport() - official name of @port (host order) into @name.
+ *  Return: 0, or -1 (ENOENT: unknown, ERANGE: @namelen too small). */
+int sb_getservbyport(sb_client *c, int port, const char *proto, char *name,
+		     size_t namelen);
+
+/** sb_getifaddrs() - getifaddrs(3) of the broker host, rows in libc's
+ *  order; ifa_data is NULL. Free with sb_freeifaddrs() (never freeifaddrs).
+ *  Return: 0 or -1. */
+int sb_getifaddrs(sb_client *c, struct ifaddrs **ifap);
+/** sb_freeifaddrs() - free a list from sb_getifaddrs(). NULL is fine. */
+void sb_freeifaddrs(struct ifaddrs *ifa);
+
+/** sb_getifaddr_index() / sb_getifaddr_mtu() - the interface index and
+ *  MTU of one row of sb_getifaddrs() (not in struct ifaddrs).
+ *  Return: the value, 0 when unknown. */
+unsigned int sb_getifaddr_index(const struct ifaddrs *ifa);
+unsigned int sb_getifaddr_mtu(const struct ifaddrs *ifa);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SOCKBROKER_H */

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT
+ * internal.h - what the files of libsockbroker share: the client object,
+ * unary calls, the socket-number table and message conversions.
+ */
+#ifndef SB_CLIENT_INTERNAL_H
+#define SB_CLIENT_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <grpc/grpc.h>
+#include <pb.h>
+
+#include "sockbroker.h"
+#include "sockbroker/v1/sockbroker.pb.h"
+#include "addr.h"
+
+#define SB__TOKEN_MAX 64
+#define SB__MAX_SOCKETS_LOCAL 65536 /* socket numbers per client */
+
+/* One socket number's entry. */
+struct sb__slot {
+	uint64_t handle; /* 0: free */
+	int type;        /* native SOCK_STREAM, SOCK_DGRAM, ... */
+	int nonblock;    /* 1 when calls never wait */
+};
+
+struct sb_client {
+	grpc_channel *channel;
+	char token[SB__TOKEN_MAX + 1];
+	uint64_t session_id;
+	uint32_t max_message_bytes;   /* the broker's request size limit */
+
+	grpc_completion_queue *lease_cq; /* the OpenSession stream */
+	grpc_call *lease;
+	grpc_metadata_array lease_trailing;
+	grpc_status_code lease_status;
+	grpc_slice lease_details;
+
+	pthread_mutex_t lock;         /* guards slots */
+	struct sb__slot *slots;       /* index = socket number */
+	int nslots;
+};
+
+/* ---- rpc.c ---- */
+
+/* Calls that need the session send its token; the others do not. */
+enum sb__call_kind { SB__NO_SESSION = 0, SB__SESSION = 1 };
+
+/**
+ * sb__unary() - one unary RPC, blocking the calling thread only
+ * @method:     "/sockbroker.v1.SocketBroker/Bind"
+ * @timeout_ms: deadline from now, or -1 for none
+ * @rep:        decoded into on success (callbacks set by the caller)
+ * Return: 0 (RPC status OK, reply decoded), or -errno from the status
+ *         (sb-errno trailer, else the status code) with sb_last_error set.
+ */
+int sb__unary(sb_client *c, const char *method, enum sb__call_kind kind,
+	      const pb_msgdesc_t *req_fields, const void *req,
+	      const pb_msgdesc_t *rep_fields, void *rep, int64_t timeout_ms);
+
+/** sb__fail() - record @fmt as the last error. Return: -1 with errno = @err. */
+int sb__fail(int err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/** sb__set_error() - record @msg as this thread's last error. */
+void sb__set_error(const char *msg);
+/** sb__status_errno() - errno for a gRPC status without sb-errno. */
+int sb__status_errno(grpc_status_code st);
+
+/** sb__session_open() / sb__session_close() - the lease (rpc.c). */
+int sb__session_open(sb_client *c, const char *name);
+void sb__session_close(sb_client *c);
+
+/* ---- fdtab.c ---- */
+
+/** sb__slot_alloc() - lowest free number for @handle. Return: it, or
+ *  -EMFILE / -ENOMEM. */
+int sb__slot_alloc(sb_client *c, uint64_t handle, int type, int nonblock);
+/** sb__slot_get() - copy of the entry of @s. Return: 0 or -EBADF. */
+int sb__slot_get(sb_client *c, int s, struct sb__slot *out);
+/** sb__slot_set_nonblock() - Return: 0 or -EBADF. */
+int sb__slot_set_nonblock(sb_client *c, int s, int on);
+/** sb__slot_release() - free @s if it still holds @handle. */
+void sb__slot_release(sb_client *c, int s, uint64_t handle);
+/** sb__slots_free() - free the table. */
+void sb__slots_free(sb_client *c);
+
+/* ---- conv.c ---- */
+
+/** sb__pb_from_addr() / sb__pb_to_addr() - nanopb Address <-> sb__addr.
+ *  Return: 0 or -EINVAL (malformed message). */
+void sb__pb_from_addr(sockbroker_v1_Address *pb, const struct sb__addr *a);
+int sb__pb_to_addr(struct sb__addr *a, const sockbroker_v1_Address *pb);
+
+/** sb__pb_from_sockaddr() - a caller's sockaddr into a message field.
+ *  Return: 0, -EINVAL, -EAFNOSUPPORT (as sb__addr_from_sockaddr). */
+int sb__pb_from_sockaddr(sockbroker_v1_Address *pb, const struct sockaddr *sa,
+			 socklen_t len);
+
+/** sb__pb_copy_out() - a message address to a caller's buffer (POSIX
+ *  truncation rules; both may be NULL). Return: 0 or -EINVAL. */
+int sb__pb_copy_out(const sockbroker_v1_Address *pb, int has,
+		    struct sockaddr *dst, socklen_t *dstlen);
+
+/** sb__portable() / sb__native() - constant translation with the errno
+ *  the call should fail with when there is none. */
+int sb__portable(int fam, int native, uint32_t *out);
+int sb__native(int fam, uint32_t portable, int *out);
+
+/* Bytes to encode from, or to decode into (a pb_callback_t's arg). */
+struct sb__buf {
+	const uint8_t *src; /* encode: the data */
+	uint8_t *dst;       /* decode: the caller's buffer */
+	size_t len;         /* encode: bytes of src; decode: size of dst */
+	size_t got;         /* decode: bytes written (<= len) */
+	size_t total;       /* decode: bytes the field held */
+};
+
+bool sb__pb_encode_bytes(pb_ostream_t *s, const pb_field_t *f, void *const *arg);
+bool sb__pb_decode_bytes(pb_istream_t *s, const pb_field_t *f, void **arg);
+
+#endif /* SB_CLIENT_INTERNAL_H */

@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: MIT
+ * socket.c - the socket calls of libsockbroker: each one translates its
+ * arguments, makes one RPC (or a few, for large transfers) and reports the
+ * result as POSIX does.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <pb_decode.h>
+#include <pb_encode.h>
+
+#include "call.h"
+
+#define SB__DEFAULT_MSG (4u << 20)
+#define SB__MSG_OVERHEAD 1024u
+#define SB__POLL_MAX 1024
+
+static int sb__check(sb_client *c)
+{
+	return c ? 0 : sb__fail(EINVAL, "no client");
+}
+
+/* Largest data field one request or reply may carry. */
+static size_t sb__chunk(const sb_client *c)
+{
+	uint32_t m = c->max_message_bytes ? c->max_message_bytes : SB__DEFAULT_MSG;
+
+	return m > 2 * SB__MSG_OVERHEAD ? m - SB__MSG_OVERHEAD : SB__MSG_OVERHEAD;
+}
+
+/* Split SOCK_NONBLOCK/SOCK_CLOEXEC off a type and translate the rest. */
+static int sb__socket_args(int domain, int type, int protocol,
+			   uint32_t *pd, uint32_t *pt, uint32_t *pp, int *nonblock)
+{
+	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	*nonblock = (type & SOCK_NONBLOCK) != 0;
+	if (sb__portable(SB__C_AF, domain, pd) < 0)
+		return sb__fail(EAFNOSUPPORT, "address family %d not supported", domain);
+	if (sb__portable(SB__C_SOCK, base, pt) < 0)
+		return sb__fail(EINVAL, "socket type %d not supported", type);
+	if (sb__portable(SB__C_IPPROTO, protocol, pp) < 0)
+		return sb__fail(EPROTONOSUPPORT, "protocol %d not supported", protocol);
+	return 0;
+}
+
+int sb_socket(sb_client *c, int domain, int type, int protocol)
+{
+	sockbroker_v1_SocketRequest req = sockbroker_v1_SocketRequest_init_zero;
+	sockbroker_v1_SocketReply rep = sockbroker_v1_SocketReply_init_zero;
+	uint32_t pd, pt, pp;
+	int nb, rc, s;
+
+	if (sb__check(c) < 0)
+		return -1;
+	if (sb__socket_args(domain, type, protocol, &pd, &pt, &pp, &nb) < 0)
+		return -1;
+	req.family = (sockbroker_v1_AddressFamily)pd;
+	req.type = (sockbroker_v1_SocketType)pt;
+	req.protocol = (sockbroker_v1_Protocol)pp;
+	req.nonblock = nb;
+	rc = SB__CALL(c, Socket, req, rep, -1);
+	if (rc < 0)
+		return -1;
+	if (sb__reply(rep.error) < 0)
+		return -1;
+	s = sb__slot_alloc(c, rep.handle, type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC), nb);
+	if (s < 0) {
+		sockbroker_v1_CloseRequest creq = { .handle = rep.handle };
+		sockbroker_v1_CloseReply crep = sockbroker_v1_CloseReply_init_zero;
+
+		SB__CALL(c, Close, creq, crep, -1);
+		return sb__err(s);
+	}
+	return s;
+}
+
+int sb_socketpair(sb_client *c, int domain, int type, int protocol, int sv[2])
+{
+	sockbroker_v1_SocketPairRequest req = sockbroker_v1_SocketPairRequest_init_zero;
+	sockbroker_v1_SocketPairReply rep = sockbroker_v1_SocketPairReply_init_zero;
+	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+	uint32_t pd, pt, pp;
+	int nb, s0, s1;
+
+	if (sb__check(c) < 0)
+		return -1;
+	if (!sv)
+		return sb__fail(EFAULT, "sv is NULL");
+	if (sb__socket_args(domain, type, protocol, &pd, &pt, &pp, &nb) < 0)
+		return -1;
+	req.family = (sockbroker_v1_AddressFamily)pd;
+	req.type = (sockbroker_v1_SocketType)pt;
+	req.protocol = (sockbroker_v1_Protocol)pp;
+	req.nonblock = nb;
+	if (SB__CALL(c, SocketPair, req, rep, -1) < 0 || sb__reply(rep.error) < 0)
+		return -1;
+	s0 = sb__slot_alloc(c, rep.handle0, base, nb);
+	s1 = s0 < 0 ? s0 : sb__slot_alloc(c, rep.handle1, base, nb);
+	if (s1 < 0) {
+		sockbroker_v1_CloseRequest creq = { .handle = rep.handle0 };
+		sockbroker_v1_CloseReply crep = sockbroker_v1_CloseReply_init_zero;
+
+		if (s0 >= 0)
+			sb__slot_release(c, s0, rep.handle0);
+		SB__CALL(c, Close, creq, crep, -1);
+		creq.handle = rep.handle1;
+		SB__CALL(c, Close, creq, crep, -1);
+		return sb__err(s1);
+	}
+	sv[0] = s0;
+	sv[1] = s1;
+	return 0;
+}
+
+int sb_bind(sb_client *c, int s, const struct sockaddr *addr, socklen_t len)
+{
+	sockbroker_v1_BindRequest req = sockbroker_v1_BindRequest_init_zero;
+	sockbroker_v1_BindReply rep = sockbroker_v1_BindReply_init_zero;
+	struct sb__slot sl;
+	int rc;
+
+	if (sb__lookup(c, s, &sl) < 0)
+		return -1;
+	rc = sb__pb_from_sockaddr(&req.address, addr, len);
+	if (rc < 0)
+		return sb__fail(-rc, "bad address");
+	req.has_address = true;
+	req.handle = sl.handle;
+	if (SB__CALL(c, Bind, req, rep, -1) < 0)
+		return -1;
+	return sb__reply(rep.error);
+}
+
+int sb_connect_timeout(sb_client *c, int s, const struct sockaddr *addr,
+		       socklen_t len, int timeout_ms)
+{
+	sockbroker_v1_ConnectRequest req = sockbroker_v1_ConnectRequest_init_zero;
+	sockbroker_v1_ConnectReply rep = sockbroker_v1_ConnectReply_init_zero;
+	struct sb__slot sl;
+	int rc;
+
+	if (sb__lookup(c, s, &sl) < 0)
+		return -1;
+	if (addr && len >= sizeof(sa_family_t) && addr->sa_family == AF_UNSPEC) {
+		req.has_address = false; /* dissolve the association */
+	} else {
+		rc = sb__pb_from_sockaddr(&req.address, addr, len);
+		if (rc < 0)
+			return sb__fail(-rc, "bad address");
+		req.has_address = true;
+	}
+	req.handle = sl.handle;
+	req.timeout_ms = timeout_ms > 0 ? (uint32_t)timeout_ms : 0;
+	if (SB__CALL(c, Connect, req, rep, -1) < 0)
+		return -1;
+	return sb__reply(rep.error);
+}
+
+int sb_connect(sb_client *c, int s, const struct sockaddr *addr, socklen_t len)
+{
+	return sb_connect_timeout(c, s, addr, len, 0);
+}
+
+int sb_listen(sb_client *c, int s, int backlog)
+{
+	sockbroker_v1_ListenRequest req = sockbroker_v1_ListenRequest_init_zero;
+	sockbroker_v1_ListenReply rep = sockbroker_v1_ListenReply_init_zero;
+	struct sb__slot sl;
+
+	if (sb__lookup(c, s, &sl) < 0)
+		return -1;
+	req.handle = sl.handle;
+	req.backlog = backlog;
+	if (SB__CALL(c, Listen, req, rep, -1) < 0)
+		return -1;
+	return sb__reply(rep.error);
+}
+
+int sb_accept4(sb_client *c, int s, struct sockaddr *addr, socklen_t *len,
+	       int flags)
+{
+	sockbroker_v1_AcceptRequest req = sockbroker_v1_AcceptRequest_init_zero;
+	sockbroker_v1_AcceptReply rep = sockbroker_v1_AcceptReply_init_zero;
+	struct sb__slot sl;
+	int ns, rc;
+
+	if (sb__lookup(c, s, &sl) < 0)
+		return -1;
+	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
+		return sb__fail(EINVAL, "accept4: unknown flags 0x%x", (unsigned)flags);
+	if (addr && !len)
+		return sb__fail(EFAULT, "accept: address without a length");
+	req.handle = sl.handle;
+	req.nonblock = (flags & SOCK_NONBLOCK) != 0;
+	if (SB__CALL(c, Accept, req, rep, -1) < 0 || sb__reply(rep.error) < 0)
+		return -1;
+	ns = sb__slot_alloc(c, rep.handle, sl.type, req.nonblock);
+	if (ns < 0) {
+		sockbroker_v1_CloseRequest creq = { .handle = rep.handle };
+		sockbroker_v1_CloseReply crep = sockbroker_v1_CloseReply_init_zero;
+
+		SB__CALL(c, Close, creq, crep, -1);
+		return sb__err(ns);
+	}
+	if (addr) {
+		rc = sb__pb_copy_out(&rep.peer, rep.has_peer, addr, len);
+		if (rc < 0)
+			*len = 0;
+	}
+	return ns;
+}
+
+int sb_accept(sb_client *c, int s, struct sockaddr *addr, socklen_t *len)
+{
+	return sb_accept4(c, s, addr, len, 0);
+}
+
+/* One Send RPC of at most one chunk. Return: bytes sent or -1. */
+static ssize_t sb__send_once(sb_client *c, uint64_t handle, const void *buf,
+			     size_t len, uint32_t pflags,
+			     const sockbroker_v1_Address *dst)
+{
+	sockbroker_v1_SendRequest req = sockbroker_v1_SendRequest_init_zero;
+	sockbroker_v1_SendReply rep = sockbroker_v1_SendReply_init_zero;
+	struct sb__buf b = { .src = buf, .len = len };
+
+	req.handle = handle;
+	req.flags = pflags;
+	req.data.funcs.encode = sb__pb_encode_bytes;
+	req.data.arg = &b;
+	if (dst) {
+		req.destination = *dst;
+		req.has_destination = true;
+	}
+	if (SB__CALL(c, Send, req, rep, -1) < 0 || sb__reply(rep.error) < 0)
+		return -1;
+	if (rep.sent > len)
+		return sb__fail(EPROTO, "broker reported more bytes sent than asked");
+	return (ssize_t)rep.sent;
+}
+
+static ssize_t sb__send(sb_client *c, int s, const void *buf, size_t len,
+			int flags, const struct sockaddr *dst, socklen_t dstlen)
+{
+	sockbroker_v1_Address pdst;
+	struct sb__slot sl;
+	uint32_t pflags;
+	size_t chunk, done = 0;
+	int rc;
+
+	if (sb__lookup(c, s, &sl) < 0)
+		return -1;
+	if (!buf && len)
+		return sb__fail(EFAULT, "buffer is NULL");
+	if (sb__flags_to_portable(SB__C_MSG, flags & ~MSG_NOSIGNAL, &pflags) < 0)
+		return sb__fail(EOPNOTSUPP, "unsupported send flags 0x%x", (unsigned)flags);
+	if (dst) {
+		rc = sb__pb_from_sockaddr(&pdst, dst, dstlen);
+		if (rc < 0)
+			return sb__fail(-rc, "bad destination address");
+	}
+	chunk = sb__chunk(c);
+	if (sl.type != SOCK_STREAM && len > chunk)
+		return sb__fail(EMSGSIZE, "datagram of %zu bytes is above the broker's "
+				"message size", len);
+	do {
+		size_t n = len - done < chunk ? len - done : chunk;
+		ssize_t w = sb__send_once(c, sl.handle, (const uint8_t *)buf + done, n,
+					  pflags, dst ? &pdst : NULL);
+
+		if (w < 0)
+			return done ? (ssize_t)done : -1;
+		done += (size_t)w;
+		/* Non-blocking sockets take what the kernel took at once. */
+		if ((size_t)w < n && (sl.nonblock || (flags & MSG_DONTWAIT)))
+			break;
+	} while (done < len && sl.type == SOCK_STREAM);
+	return (ssize_t)done;
+}
+
+ssize_t sb_send(sb_client *c, int s, const void *buf, size_t len, int flags)
+{
+	return sb__send(c, s, buf, len, flags, NULL, 0);
+}
+
+ssize_t sb_sendto(sb_client *c, int s, const void *buf, size_t len, int flags,
+		  const struct sockaddr *dst, socklen_t dstlen)
+{
+	return sb__send(c, s, buf, len, flags, dst, dstlen);
+}
+
+/* One Recv RPC of at most one chunk. Return: bytes copied or -1. */
+static ssize_t sb__recv_once(sb_client *c, const struct sb__slot *sl, void *buf,
+			     size_t len, uint32_t pflags, int native_flags,
+			     struct sockaddr *src, socklen_t *srclen, int timeout_ms)
+{
+	sockbroker_v1_RecvRequest req = sockbroker_v1_RecvRequest_init_zero;
+	sockbroker_v1_RecvReply rep = sockbroker_v1_RecvReply_init_zero;
+	struct sb__buf b = { .dst = buf, .len = len };
+
+	req.handle = sl->handle;
+	req.max_bytes = (uint32_t)len;
+	req.flags = pflags;
+	req.timeout_ms = timeout_ms > 0 ? (uint32_t)timeout_ms : 0;
+	rep.data.funcs.decode = sb__pb_decode_bytes;
+	rep.data.arg = &b;
+	if (SB__CALL(c, Recv, req, rep, -1) < 0 || sb__reply(rep.error) < 0)
+		return -1;
+	if (src && sb__pb_copy_out(&rep.source, rep.has_source, src, srclen) < 0)
+		*srclen = 0;
+	/* recv(2) with MSG_TRUNC returns the real length of a datagram. */
+	if ((native_flags & MSG_TRUNC) && sl->type != SOCK_STREAM)
+		return (ssize_t)rep.length;
+	return (ssize_t)b.got;
+}
+
+static ssize_t sb__recvfrom(sb_client *c, int s, void *buf, size_t len,
+			    int flags, struct sockaddr *src, socklen_t *srclen,
+			    int timeout_ms)
+{
+	struct sb__slot sl;
+	uint32_t pflags;
+	size_t chunk, got = 0;
+
+	if (sb__lookup(c, s, &sl) < 0)
+		return -1;
+	if (!buf && len)
+		return sb__fail(EFAULT, "buffer is NULL");
+	if (src && !srclen)
+		return sb__fail(EFAULT, "address without a length");
+	if (sb__flags_to_portable(SB__C_MSG, flags, &pflags) < 0)
+		return sb__fail(EOPNOTSUPP, "unsupported recv flags 0x%x", (unsigned)flags);
+	chunk = sb__chunk(c);
+	if (len <= chunk || sl.type != SOCK_STREAM)
+		return sb__recv_once(c, &sl, buf, len < chunk ? len : chunk, pflags,
+				     flags, src, srclen, timeout_ms);
+	/* A large stream read: one chunk, or all of them for MSG_WAITALL. */
+	do {
+		size_t n = len - got < chunk ? len - got : chunk;
+		ssize_t r = sb__recv_once(c, &sl, (uint8_t *)buf + got, n, pflags,
+					  flags, got ? NULL : src, srclen, timeout_ms);
+
+		if (r < 0)
+			return got ? (ssize_t)got : -1;
+		got += (size_t)r;
+		if (r == 0 || !(flags & MSG_WAITALL))
+			break;
+	} while (got < len);
+	return (ssize_t)got;
+}
+
+ssize_t sb_recv_timeout(sb_client *c, int s, void *buf, size_t len, int flags,
+			int timeout_ms)
+{
+	if (timeout_ms <= 0)
+		return sb__fail(EINVAL, "timeout must be positive");
+	return sb__recvfrom(c, s, buf, len, flags, NULL, NULL, timeout_ms);
+}
+
+ssize_t sb_recvfrom(sb_client *c, int s, void *buf, size_t len, int flags,
+		    struct sockaddr *src, socklen_t *srclen)
+{
+	return sb__recvfrom(c, s, buf, len, flags, src, srclen, 0);
+}
+
+ssize_t sb_recv(sb_client *c, int s, void *buf, size_t len, int flags)
+{
+	return sb_recvfrom(c, s, buf, len, flags, NULL, NULL);
+}

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT
+ * sock.c - POSIX socket wrappers: non-blocking, close-on-exec, -errno.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "sock.h"
+
+#define SB__FD_FLAGS (SOCK_NONBLOCK | SOCK_CLOEXEC)
+
+int sb__sock_open(int family, int type, int protocol)
+{
+	int fd = socket(family, type | SB__FD_FLAGS, protocol);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int sb__sock_pair(int family, int type, int protocol, int sv[2])
+{
+	return socketpair(family, type | SB__FD_FLAGS, protocol, sv) < 0 ? -errno : 0;
+}
+
+int sb__sock_bind(int fd, const struct sb__addr *a)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int rc = sb__addr_to_sockaddr(a, &ss, &len);
+
+	if (rc < 0)
+		return rc;
+	return bind(fd, (struct sockaddr *)&ss, len) < 0 ? -errno : 0;
+}
+
+int sb__sock_connect(int fd, const struct sb__addr *a)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int rc = sb__addr_to_sockaddr(a, &ss, &len);
+
+	if (rc < 0)
+		return rc;
+	do
+		rc = connect(fd, (struct sockaddr *)&ss, len);
+	while (rc < 0 && errno == EINTR);
+	return rc < 0 ? -errno : 0;
+}
+
+int sb__sock_connect_result(int fd)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		return -errno;
+	return -err;
+}
+
+int sb__sock_listen(int fd, int backlog)
+{
+	return listen(fd, backlog) < 0 ? -errno : 0;
+}
+
+int sb__sock_accept(int fd, struct sb__addr *peer)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int nfd;
+
+	do
+		nfd = accept4(fd, (struct sockaddr *)&ss, &len, SB__FD_FLAGS);
+	while (nfd < 0 && errno == EINTR);
+	if (nfd < 0)
+		return -errno;
+	if (peer && sb__addr_from_sockaddr(peer, (struct sockaddr *)&ss, len) < 0)
+		memset(peer, 0, sizeof(*peer));
+	return nfd;
+}
+
+ssize_t sb__sock_send(int fd, const void *buf, size_t len, int flags,
+		      const struct sb__addr *dst)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = 0;
+	ssize_t n;
+
+	if (dst) {
+		int rc = sb__addr_to_sockaddr(dst, &ss, &sl);
+
+		if (rc < 0)
+			return rc;
+	}
+	do
+		n = sendto(fd, buf, len, flags | MSG_NOSIGNAL,
+			   dst ? (struct sockaddr *)&ss : NULL, sl);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+/* Destination address and interface from IP_PKTINFO / IPV6_PKTINFO. */
+static void sb__sock_pktinfo(struct msghdr *mh, struct sb__recv_info *info)
+{
+	struct cmsghdr *cm;
+
+	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+			struct sockaddr_in sin = { .sin_family = AF_INET };
+
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			sin.sin_addr = pi.ipi_addr;
+			if (sb__addr_from_sockaddr(&info->destination,
+						   (struct sockaddr *)&sin,
+						   sizeof(sin)) == 0) {
+				info->ifindex = pi.ipi_ifindex;
+				info->have_pktinfo = 1;
+			}
+		} else if (cm->cmsg_level == IPPROTO_IPV6 &&
+			   cm->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+			struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
+
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			sin6.sin6_addr = pi.ipi6_addr;
+			if (sb__addr_from_sockaddr(&info->destination,
+						   (struct sockaddr *)&sin6,
+						   sizeof(sin6)) == 0) {
+				info->ifindex = (int)pi.ipi6_ifindex;
+				info->have_pktinfo = 1;
+			}
+		}
+	}
+}
+
+ssize_t sb__sock_recv(int fd, void *buf, size_t len, int flags,
+		      struct sb__recv_info *info)
+{
+	struct sockaddr_storage ss;
+	union {
+		struct cmsghdr align;
+		uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
+			    CMSG_SPACE(sizeof(struct in_pktinfo))];
+	} cbuf;
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr mh = {
+		.msg_name = &ss, .msg_namelen = sizeof(ss),
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf),
+	};
+	ssize_t n;
+
+	memset(&ss, 0, sizeof(ss));
+	do
+		n = recvmsg(fd, &mh, flags | MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if (info) {
+		memset(info, 0, sizeof(*info));
+		if (mh.msg_namelen > 0 &&
+		    sb__addr_from_sockaddr(&info->source, (struct sockaddr *)&ss,
+					   mh.msg_namelen) < 0)
+			memset(&info->source, 0, sizeof(info->source));
+		info->length = (size_t)n;
+		info->msg_flags = mh.msg_flags;
+		sb__sock_pktinfo(&mh, info);
+	}
+	/* With MSG_TRUNC the kernel returns the real length: report it in
+	 * info->length and what was copied as the result. */
+	if ((size_t)n > len)
+		n = (ssize_t)len;
+	return n;
+}
+
+int sb__sock_enable_pktinfo(int fd)
+{
+	int on = 1;
+	int fam = sb__sock_family(fd);
+
+	if (fam < 0)
+		return fam;
+	if (fam == AF_INET)
+		return setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)) < 0 ?
+		       -errno : 0;
+	if (fam == AF_INET6)
+		return setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on,
+				  sizeof(on)) < 0 ? -errno : 0;
+	return -EAFNOSUPPORT;
+}
+
+typedef int (*sb__name_fn)(int, struct sockaddr *, socklen_t *);
+
+static int sb__sock_getname(sb__name_fn fn, int fd, struct sb__addr *out)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	memset(&ss, 0, sizeof(ss));
+	if (fn(fd, (struct sockaddr *)&ss, &len) < 0)
+		return -errno;
+	return sb__addr_from_sockaddr(out, (struct sockaddr *)&ss, len);
+}
+
+int sb__sock_name(int fd, struct sb__addr *out)
+{
+	return sb__sock_getname(getsockname, fd, out);
+}
+
+int sb__sock_peer(int fd, struct sb__addr *out)
+{
+	return sb__sock_getname(getpeername, fd, out);
+}
+
+int sb__sock_shutdown(int fd, int how)
+{
+	return shutdown(fd, how) < 0 ? -errno : 0;
+}
+
+int sb__sock_getopt_int(int fd, int level, int name, int *val)
+{
+	socklen_t len = sizeof(*val);
+
+	return getsockopt(fd, level, name, val, &len) < 0 ? -errno : 0;
+}
+
+int sb__sock_setopt_int(int fd, int level, int name, int val)
+{
+	return setsockopt(fd, level, name, &val, sizeof(val)) < 0 ? -errno : 0;
+}
+
+int sb__sock_family(int fd)
+{
+	int v;
+	int rc = sb__sock_getopt_int(fd, SOL_SOCKET, SO_DOMAIN, &v);
+
+	return rc < 0 ? rc : v;
+}
+
+int sb__sock_type(int fd)
+{
+	int v;
+	int rc = sb__sock_getopt_int(fd, SOL_SOCKET, SO_TYPE, &v);
+
+	return rc < 0 ? rc : v;
+}
+
+int sb__sock_close(int fd)
+{
+	int saved = errno;
+	int rc = close(fd) < 0 ? -errno : 0;
+
+	errno = saved;
+	/* EINTR on Linux still closes the fd: never retry. */
+	return rc == -EINTR ? 0 : rc;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT
+ * identity.h - who is calling: peer credentials of local connections,
+ * recorded when the broker accepts them, looked up per call.
+ */
+#ifndef SB_SERVER_IDENTITY_H
+#define SB_SERVER_IDENTITY_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct sb__identity {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	int known;            /* 0: no credentials (should not happen) */
+	char transport[8];    /* "unix" or "tcp" */
+	char cgroup[256];     /* cgroup v2 path of the peer, "" if unknown */
+};
+
+/** sb__identity_record() - remember the credentials of connection @fd. */
+void sb__identity_record(int fd, const struct sb__identity *id);
+
+/** sb__identity_forget() - drop them (connection closed). */
+void sb__identity_forget(int fd);
+
+/**
+ * sb__identity_of_peer() - credentials for a gRPC peer string "fd:N"
+ * Return: 0 with @out filled, or -ENOENT.
+ */
+int sb__identity_of_peer(const char *peer, struct sb__identity *out);
+
+/** sb__identity_from_fd() - read SO_PEERCRED and the cgroup of @fd's peer.
+ *  Return: 0 or -errno. */
+int sb__identity_from_fd(int fd, struct sb__identity *out);
+
+/** sb__identity_allow() - the default policy: serve these two uids only
+ *  (the broker's owner and root). Start-up only. */
+void sb__identity_allow(uid_t a, uid_t b);
+
+/** sb__identity_allowed() - Return: 1 when the policy serves @id. */
+int sb__identity_allowed(const struct sb__identity *id);
+
+#endif /* SB_SERVER_IDENTITY_H */

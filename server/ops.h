@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT
+ * ops.h - the RPC handlers, one per method, and what they share.
+ * Each handler owns its call until it finishes it (directly, or through
+ * the reactor or the resolver pool).
+ */
+#ifndef SB_SERVER_OPS_H
+#define SB_SERVER_OPS_H
+
+#include <stdint.h>
+
+#include "consts.h"
+#include "convert.h"
+#include "rpc.h"
+#include "session.h"
+
+#define SB_ERRNO(e) ((SBPB(Errno))sb__errno_to_portable(e))
+
+/**
+ * sb__op_sock() - the socket named by @handle in the call's session
+ * Return: a ref, or NULL after failing the call with NOT_FOUND/EBADF.
+ */
+struct sb__sock *sb__op_sock(struct sb__call *call, uint64_t handle);
+
+/** sb__op_native() - translate a portable constant or fail the call with
+ *  INVALID_ARGUMENT naming @what. Return: 0 or -EINVAL. */
+int sb__op_native(struct sb__call *call, enum sb__cfam fam, uint32_t v,
+		  const char *what, int *out);
+
+/** sb__op_limit_sockets() - fail the call for the session socket limit. */
+void sb__op_limit_sockets(struct sb__call *call);
+
+/** sb__op_deadline() - the deadline of a wait: timeout_ms (when > 0), the
+ *  socket's SO_RCVTIMEO/SO_SNDTIMEO (@optname, 0: none) and the call's
+ *  deadline, whichever comes first. @by_opt set to 1 when the socket
+ *  option decided. Return: CLOCK_MONOTONIC ms or INT64_MAX. */
+int64_t sb__op_deadline(struct sb__call *call, const struct sb__sock *k,
+			uint32_t timeout_ms, int optname, int *by_opt);
+
+/** sb__op_max_bytes() - largest data a reply may carry. */
+uint32_t sb__op_max_bytes(void);
+void sb__op_set_max_bytes(uint32_t n);
+
+/* sessions and operations (ops_session.c) */
+void sb__h_open_session(struct sb__call *c, void *req);
+void sb__h_close_session(struct sb__call *c, void *req);
+void sb__h_get_stats(struct sb__call *c, void *req);
+void sb__h_health_check(struct sb__call *c, void *req);
+void sb__h_health_watch(struct sb__call *c, void *req);
+void sb__h_unimplemented(struct sb__call *c, void *req);
+
+/* sockets (ops_socket.c) */
+void sb__h_socket(struct sb__call *c, void *req);
+void sb__h_socketpair(struct sb__call *c, void *req);
+void sb__h_bind(struct sb__call *c, void *req);
+void sb__h_listen(struct sb__call *c, void *req);
+void sb__h_shutdown(struct sb__call *c, void *req);
+void sb__h_close(struct sb__call *c, void *req);
+void sb__h_getsockname(struct sb__call *c, void *req);
+void sb__h_getpeername(struct sb__call *c, void *req);
+void sb__h_getpeercred(struct sb__call *c, void *req);
+void sb__h_set_nonblocking(struct sb__call *c, void *req);
+
+/* calls that may wait (ops_wait.c) */
+void sb__h_connect(struct sb__call *c, void *req);
+void sb__h_accept(struct sb__call *c, void *req);
+void sb__h_send(struct sb__call *c, void *req);
+void sb__h_recv(struct sb__call *c, void *req);
+void sb__h_poll(struct sb__call *c, void *req);
+
+/* streams (streams.c) */
+void sb__h_accept_stream(struct sb__call *c, void *req);
+void sb__h_recv_stream(struct sb__call *c, void *req);
+void sb__h_pipe(struct sb__call *c, void *req);
+void sb__h_watch_interfaces(struct sb__call *c, void *req);
+
+/* socket options (ops_sockopt.c) */
+void sb__h_setsockopt(struct sb__call *c, void *req);
+void sb__h_getsockopt(struct sb__call *c, void *req);
+
+/* names and interfaces (ops_names.c) */
+void sb__h_getaddrinfo(struct sb__call *c, void *req);
+void sb__h_getnameinfo(struct sb__call *c, void *req);
+void sb__h_gethostname(struct sb__call *c, void *req);
+void sb__h_getservbyname(struct sb__call *c, void *req);
+void sb__h_getservbyport(struct sb__call *c, void *req);
+void sb__h_getifaddrs(struct sb__call *c, void *req);
+
+#endif /* SB_SERVER_OPS_H */

@@ -1,0 +1,666 @@
+/* SPDX-License-Identifier: MIT
+ * ops_wait.c - the socket calls that may wait: Connect, Accept, Send, Recv
+ * and Poll. Each first tries at once on the CQ thread; when the socket is
+ * not ready and the handle is blocking, the call is parked in the reactor
+ * with its deadline and the same try function finishes it later.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "dgram.h"
+#include "log.h"
+#include "ops.h"
+#include "reactor.h"
+#include "sock.h"
+#include "stats.h"
+
+/* Common end of a parked wait for reasons other than readiness. */
+static int sb__wait_abort(struct sb__waiter *w, enum sb__wake why)
+{
+	if (why == SB__WAKE_CANCELLED)
+		sb__call_fail(w->call, GRPC_STATUS_CANCELLED, ECANCELED,
+			      "the caller cancelled the call");
+	else
+		sb__call_fail(w->call, GRPC_STATUS_NOT_FOUND, EBADF,
+			      "the socket was closed while the call waited");
+	return 1;
+}
+
+static void sb__wait_free(struct sb__waiter *w)
+{
+	free(w);
+}
+
+/* Park @w (already filled with its op state) on the call's socket. */
+static void sb__park(struct sb__call *c, struct sb__sock *k,
+		     struct sb__waiter *w, uint32_t events, int64_t deadline)
+{
+	w->call = c;
+	sb__call_ref(c);
+	w->sock = k; /* the caller's ref passes to the waiter */
+	w->io = &k->io;
+	w->events = events;
+	w->deadline = deadline;
+	sb__reactor_park(w);
+}
+
+/* ---- Connect -------------------------------------------------------- */
+
+struct sb__wconnect {
+	struct sb__waiter w;
+	struct sb__addr addr;
+	int retry;   /* AF_UNIX: connect again when writable (backlog full) */
+	int by_opt;  /* SO_SNDTIMEO decided the deadline */
+};
+
+static void sb__connect_reply(struct sb__call *c, int err)
+{
+	SBPB(ConnectReply) rep = SOCKBROKER__V1__CONNECT_REPLY__INIT;
+
+	rep.error = SB_ERRNO(err);
+	sb__call_reply(c, &rep.base);
+}
+
+static int sb__connect_step(struct sb__waiter *w, enum sb__wake why)
+{
+	struct sb__wconnect *st = (struct sb__wconnect *)w;
+	struct sb__addr none = { .kind = SB__ADDR_NONE };
+	int ret;
+
+	switch (why) {
+	case SB__WAKE_READY:
+		/* connect(2) again, as a blocking connect does inside the
+		 * kernel: it reports the outcome and moves the socket to
+		 * connected, so that a later connect is EISCONN. */
+		ret = sb__sock_connect(w->sock->fd, &st->addr);
+		if (ret == -EISCONN)
+			ret = 0;
+		if (ret == -EALREADY)
+			ret = -EINPROGRESS;
+		if (ret == -EAGAIN || ret == -EINPROGRESS) {
+			st->retry = ret == -EAGAIN;
+			return 0;
+		}
+		sb__connect_reply(w->call, -ret);
+		return 1;
+	case SB__WAKE_TIMEOUT:
+		if (st->by_opt) {	/* Linux's answer when SO_SNDTIMEO expires */
+			sb__connect_reply(w->call, st->retry ? EAGAIN : EINPROGRESS);
+			return 1;
+		}
+		/* Give up the attempt so that the socket can connect again. */
+		if (!st->retry)
+			sb__sock_connect(w->sock->fd, &none);
+		sb__connect_reply(w->call, ETIMEDOUT);
+		return 1;
+	default:
+		return sb__wait_abort(w, why);
+	}
+}
+
+void sb__h_connect(struct sb__call *c, void *req)
+{
+	SBPB(ConnectRequest) *r = req;
+	struct sb__wconnect *st;
+	struct sb__sock *k;
+	const char *why;
+	struct sb__addr a;
+	int ret;
+
+	if (sb__addr_from_pb(r->address, &a, &why) < 0) {
+		sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL, "address: %s", why);
+		return;
+	}
+	k = sb__op_sock(c, r->handle);
+	if (!k)
+		return;
+	ret = sb__sock_connect(k->fd, &a);
+	if ((ret != -EINPROGRESS && ret != -EAGAIN) || atomic_load(&k->nonblock)) {
+		sb__sock_unref(k);
+		sb__connect_reply(c, -ret);
+		return;
+	}
+	st = calloc(1, sizeof(*st));
+	if (!st) {
+		sb__sock_unref(k);
+		sb__call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, ENOMEM, "out of memory");
+		return;
+	}
+	st->addr = a;
+	st->retry = ret == -EAGAIN;
+	st->w.step = sb__connect_step;
+	st->w.destroy = sb__wait_free;
+	sb__park(c, k, &st->w, EPOLLOUT,
+		 sb__op_deadline(c, k, r->timeout_ms, SO_SNDTIMEO, &st->by_opt));
+}
+
+/* ---- Accept --------------------------------------------------------- */
+
+struct sb__waccept {
+	struct sb__waiter w;
+	int nonblock;
+};
+
+/* Return: 1 when the call is finished, 0 when nothing is pending. */
+static int sb__accept_try(struct sb__call *c, struct sb__sock *k, int nonblock)
+{
+	SBPB(AcceptReply) rep = SOCKBROKER__V1__ACCEPT_REPLY__INIT;
+	struct sb__pb_addr st;
+	struct sb__addr peer;
+	struct sb__sock *nk;
+	int fd, ret;
+
+	fd = sb__sock_accept(k->fd, &peer);
+	if (fd == -EAGAIN)
+		return 0;
+	if (fd < 0) {
+		rep.error = SB_ERRNO(-fd);
+		sb__call_reply(c, &rep.base);
+		return 1;
+	}
+	ret = sb__sock_add(c->session, fd, k->family, k->type, nonblock, &nk);
+	if (ret < 0) {
+		close(fd);
+		if (ret == -EMFILE)
+			sb__op_limit_sockets(c);
+		else
+			sb__call_fail(c, GRPC_STATUS_UNAVAILABLE, -ret,
+				      "cannot keep the accepted socket");
+		return 1;
+	}
+	rep.handle = nk->handle;
+	rep.peer = sb__addr_to_pb(&peer, &st);
+	sb__sock_unref(nk);
+	sb__call_reply(c, &rep.base);
+	return 1;
+}
+
+static int sb__accept_step(struct sb__waiter *w, enum sb__wake why)
+{
+	struct sb__waccept *st = (struct sb__waccept *)w;
+	SBPB(AcceptReply) rep = SOCKBROKER__V1__ACCEPT_REPLY__INIT;
+
+	switch (why) {
+	case SB__WAKE_READY:
+		return sb__accept_try(w->call, w->sock, st->nonblock);
+	case SB__WAKE_TIMEOUT:
+		rep.error = SB_ERRNO(EAGAIN);
+		sb__call_reply(w->call, &rep.base);
+		return 1;
+	default:
+		return sb__wait_abort(w, why);
+	}
+}
+
+void sb__h_accept(struct sb__call *c, void *req)
+{
+	SBPB(AcceptRequest) *r = req;
+	SBPB(AcceptReply) rep = SOCKBROKER__V1__ACCEPT_REPLY__INIT;
+	struct sb__waccept *st;
+	struct sb__sock *k = sb__op_sock(c, r->handle);
+	int by_opt;
+
+	if (!k)
+		return;
+	if (sb__accept_try(c, k, r->nonblock)) {
+		sb__sock_unref(k);
+		return;
+	}
+	if (atomic_load(&k->nonblock)) {
+		sb__sock_unref(k);
+		rep.error = SB_ERRNO(EAGAIN);
+		sb__call_reply(c, &rep.base);
+		return;
+	}
+	st = calloc(1, sizeof(*st));
+	if (!st) {
+		sb__sock_unref(k);
+		sb__call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, ENOMEM, "out of memory");
+		return;
+	}
+	st->nonblock = r->nonblock;
+	st->w.step = sb__accept_step;
+	st->w.destroy = sb__wait_free;
+	sb__park(c, k, &st->w, EPOLLIN,
+		 sb__op_deadline(c, k, r->timeout_ms, SO_RCVTIMEO, &by_opt));
+}
+
+/* ---- Send ----------------------------------------------------------- */
+
+struct sb__wsend {
+	struct sb__waiter w;
+	const uint8_t *data;  /* in the request, which the call owns */
+	size_t len, done;
+	int flags;
+	int stream;           /* SOCK_STREAM: send everything, in pieces */
+	struct sb__addr dst;
+	int have_dst;
+	struct sb__addr src;  /* IP_PKTINFO source, when have_src */
+	int have_src;
+	int ifindex;
+};
+
+static void sb__send_reply(struct sb__call *c, int err, size_t sent)
+{
+	SBPB(SendReply) rep = SOCKBROKER__V1__SEND_REPLY__INIT;
+
+	rep.error = SB_ERRNO(err);
+	rep.sent = sent;
+	sb__stats_bytes(sent, 0);
+	sb__call_reply(c, &rep.base);
+}
+
+/* Return: 1 finished, 0 would block. */
+static int sb__send_try(struct sb__wsend *st, struct sb__call *c, int fd)
+{
+	do {
+		const struct sb__addr *dst = st->have_dst ? &st->dst : NULL;
+		ssize_t n = st->have_src
+			? sb__dgram_send_from(fd, st->data + st->done, st->len - st->done,
+					      st->flags, dst, &st->src, st->ifindex)
+			: sb__sock_send(fd, st->data + st->done, st->len - st->done,
+					st->flags, dst);
+
+		if (n == -EAGAIN)
+			return 0;
+		if (n < 0) {
+			/* After a partial send, POSIX reports the count. */
+			if (st->done)
+				sb__send_reply(c, 0, st->done);
+			else
+				sb__send_reply(c, (int)-n, 0);
+			return 1;
+		}
+		st->done += (size_t)n;
+	} while (st->stream && st->done < st->len);
+	sb__send_reply(c, 0, st->done);
+	return 1;
+}
+
+static int sb__send_step(struct sb__waiter *w, enum sb__wake why)
+{
+	struct sb__wsend *st = (struct sb__wsend *)w;
+
+	switch (why) {
+	case SB__WAKE_READY:
+		return sb__send_try(st, w->call, w->sock->fd);
+	case SB__WAKE_TIMEOUT:
+		sb__send_reply(w->call, st->done ? 0 : EAGAIN, st->done);
+		return 1;
+	default:
+		return sb__wait_abort(w, why);
+	}
+}
+
+void sb__h_send(struct sb__call *c, void *req)
+{
+	SBPB(SendRequest) *r = req;
+	struct sb__wsend *st;
+	struct sb__sock *k;
+	const char *why;
+	int flags, by_opt;
+
+	st = calloc(1, sizeof(*st));
+	if (!st) {
+		sb__call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, ENOMEM, "out of memory");
+		return;
+	}
+	if (sb__flags_to_native(SB__C_MSG, r->flags, &flags) < 0) {
+		sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
+			      "flags 0x%x hold an unknown MSG_ bit", r->flags);
+		goto fail;
+	}
+	if (r->destination) {
+		if (sb__addr_from_pb(r->destination, &st->dst, &why) < 0) {
+			sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
+				      "destination: %s", why);
+			goto fail;
+		}
+		st->have_dst = st->dst.kind != SB__ADDR_NONE;
+	}
+	if (r->source || r->ifindex) {
+		if (sb__addr_from_pb(r->source, &st->src, &why) < 0 ||
+		    (st->src.kind != SB__ADDR_INET && st->src.kind != SB__ADDR_INET6 &&
+		     st->src.kind != SB__ADDR_NONE) || r->ifindex < 0) {
+			sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
+				      "source must be an IPv4 or IPv6 address");
+			goto fail;
+		}
+		st->have_src = 1;
+		st->ifindex = r->ifindex;
+	}
+	k = sb__op_sock(c, r->handle);
+	if (!k)
+		goto fail;
+	st->data = r->data.data;
+	st->len = r->data.len;
+	st->flags = flags & ~MSG_DONTWAIT;
+	st->stream = k->type == SOCK_STREAM;
+	if (sb__send_try(st, c, k->fd)) {
+		sb__sock_unref(k);
+		goto fail;
+	}
+	if (atomic_load(&k->nonblock) || (flags & MSG_DONTWAIT)) {
+		sb__sock_unref(k);
+		sb__send_reply(c, st->done ? 0 : EAGAIN, st->done);
+		goto fail;
+	}
+	st->w.step = sb__send_step;
+	st->w.destroy = sb__wait_free;
+	sb__park(c, k, &st->w, EPOLLOUT,
+		 sb__op_deadline(c, k, r->timeout_ms, SO_SNDTIMEO, &by_opt));
+	return;
+fail:
+	free(st);
+}
+
+/* ---- Recv ----------------------------------------------------------- */
+
+struct sb__wrecv {
+	struct sb__waiter w;
+	uint8_t *buf;
+	size_t len, done;
+	int flags;
+	int waitall;          /* stream socket with MSG_WAITALL */
+	int want_pktinfo;
+	struct sb__recv_info info;
+};
+
+static void sb__wrecv_free(struct sb__waiter *w)
+{
+	struct sb__wrecv *st = (struct sb__wrecv *)w;
+
+	free(st->buf);
+	free(st);
+}
+
+static void sb__recv_reply(struct sb__wrecv *st, struct sb__call *c, int err)
+{
+	SBPB(RecvReply) rep = SOCKBROKER__V1__RECV_REPLY__INIT;
+	struct sb__pb_addr src, dst;
+	uint32_t pf = 0;
+
+	rep.error = SB_ERRNO(err);
+	if (!err) {
+		rep.data.data = st->buf;
+		rep.data.len = st->done;
+		rep.source = sb__addr_to_pb(&st->info.source, &src);
+		rep.truncated = (st->info.msg_flags & MSG_TRUNC) != 0;
+		rep.length = st->info.length > st->done ? st->info.length : st->done;
+		if (st->info.have_pktinfo) {
+			rep.destination = sb__addr_to_pb(&st->info.destination, &dst);
+			rep.ifindex = st->info.ifindex;
+		}
+		sb__flags_to_portable(SB__C_MSG, st->info.msg_flags, &pf);
+		rep.flags = pf;
+		sb__stats_bytes(0, st->done);
+	}
+	sb__call_reply(c, &rep.base);
+}
+
+/* Return: 1 finished, 0 would block. */
+static int sb__recv_try(struct sb__wrecv *st, struct sb__call *c, int fd)
+{
+	for (;;) {
+		ssize_t n = sb__sock_recv(fd, st->buf + st->done, st->len - st->done,
+					  st->flags, &st->info);
+
+		if (n == -EAGAIN)
+			return 0;
+		if (n < 0) {
+			if (st->done)	/* partial MSG_WAITALL: report what came */
+				sb__recv_reply(st, c, 0);
+			else
+				sb__recv_reply(st, c, (int)-n);
+			return 1;
+		}
+		st->done += (size_t)n;
+		if (!st->waitall || n == 0 || st->done == st->len) {
+			if (st->waitall)
+				st->info.length = st->done;
+			sb__recv_reply(st, c, 0);
+			return 1;
+		}
+	}
+}
+
+static int sb__recv_step(struct sb__waiter *w, enum sb__wake why)
+{
+	struct sb__wrecv *st = (struct sb__wrecv *)w;
+
+	switch (why) {
+	case SB__WAKE_READY:
+		return sb__recv_try(st, w->call, w->sock->fd);
+	case SB__WAKE_TIMEOUT:
+		sb__recv_reply(st, w->call, st->done ? 0 : EAGAIN);
+		return 1;
+	default:
+		return sb__wait_abort(w, why);
+	}
+}
+
+void sb__h_recv(struct sb__call *c, void *req)
+{
+	SBPB(RecvRequest) *r = req;
+	struct sb__wrecv *st;
+	struct sb__sock *k;
+	int flags, by_opt, ret;
+
+	if (sb__flags_to_native(SB__C_MSG, r->flags, &flags) < 0) {
+		sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
+			      "flags 0x%x hold an unknown MSG_ bit", r->flags);
+		return;
+	}
+	if (r->max_bytes > sb__op_max_bytes() - 1024) {
+		sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
+			      "max_bytes %u exceeds the broker's message size (%u)",
+			      r->max_bytes, sb__op_max_bytes() - 1024);
+		return;
+	}
+	k = sb__op_sock(c, r->handle);
+	if (!k)
+		return;
+	st = calloc(1, sizeof(*st));
+	if (st)
+		st->buf = malloc(r->max_bytes ? r->max_bytes : 1);
+	if (!st || !st->buf) {
+		free(st);
+		sb__sock_unref(k);
+		sb__call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, ENOMEM, "out of memory");
+		return;
+	}
+	if (r->want_pktinfo && !atomic_load(&k->pktinfo_on)) {
+		ret = sb__sock_enable_pktinfo(k->fd);
+		if (ret < 0) {
+			sb__sock_unref(k);
+			sb__wrecv_free(&st->w);
+			sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, -ret,
+				      "want_pktinfo needs an IPv4 or IPv6 datagram socket");
+			return;
+		}
+		atomic_store(&k->pktinfo_on, 1);
+	}
+	st->len = r->max_bytes;
+	st->waitall = (flags & MSG_WAITALL) && k->type == SOCK_STREAM &&
+		      !(flags & MSG_PEEK);
+	st->flags = flags & ~(MSG_DONTWAIT | MSG_WAITALL);
+	if (sb__recv_try(st, c, k->fd)) {
+		sb__sock_unref(k);
+		sb__wrecv_free(&st->w);
+		return;
+	}
+	if (atomic_load(&k->nonblock) || (flags & MSG_DONTWAIT)) {
+		sb__sock_unref(k);
+		sb__recv_reply(st, c, st->done ? 0 : EAGAIN);
+		sb__wrecv_free(&st->w);
+		return;
+	}
+	st->w.step = sb__recv_step;
+	st->w.destroy = sb__wrecv_free;
+	sb__park(c, k, &st->w, EPOLLIN,
+		 sb__op_deadline(c, k, r->timeout_ms, SO_RCVTIMEO, &by_opt));
+}
+
+/* ---- Poll ----------------------------------------------------------- */
+
+#define SB__POLL_MAX 1024
+
+struct sb__wpoll {
+	struct sb__waiter w;
+	struct sb__io io;         /* a private epoll set of the sockets */
+	size_t n;
+	struct pollfd *fds;
+	struct sb__sock **socks;  /* refs, NULL for unknown handles */
+	SBPB(PollRequest) *req;
+};
+
+static void sb__wpoll_free(struct sb__waiter *w)
+{
+	struct sb__wpoll *st = (struct sb__wpoll *)w;
+	size_t i;
+
+	for (i = 0; i < st->n; i++)
+		if (st->socks[i])
+			sb__sock_unref(st->socks[i]);
+	if (st->io.fd >= 0)
+		close(st->io.fd);
+	free(st->fds);
+	free(st->socks);
+	free(st);
+}
+
+/* Return: 1 finished, 0 nothing ready and @force not set. */
+static int sb__poll_try(struct sb__wpoll *st, struct sb__call *c, int force)
+{
+	SBPB(PollReply) rep = SOCKBROKER__V1__POLL_REPLY__INIT;
+	SBPB(PollItem) *items, **ptrs;
+	size_t i;
+	int ready = poll(st->fds, (nfds_t)st->n, 0);
+
+	if (ready < 0) {
+		sb__call_fail(c, GRPC_STATUS_INTERNAL, errno, "poll failed");
+		return 1;
+	}
+	for (i = 0; i < st->n; i++)
+		if (!st->socks[i])
+			ready++;
+	if (!ready && !force)
+		return 0;
+	items = calloc(st->n, sizeof(*items));
+	ptrs = calloc(st->n, sizeof(*ptrs));
+	if (!items || !ptrs) {
+		free(items);
+		free(ptrs);
+		sb__call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, ENOMEM, "out of memory");
+		return 1;
+	}
+	for (i = 0; i < st->n; i++) {
+		uint32_t pe = 0;
+		int re = st->socks[i] ? st->fds[i].revents : POLLNVAL;
+
+		sockbroker__v1__poll_item__init(&items[i]);
+		items[i].handle = st->req->items[i]->handle;
+		items[i].events = st->req->items[i]->events;
+		sb__flags_to_portable(SB__C_POLL, re, &pe);
+		items[i].revents = pe;
+		ptrs[i] = &items[i];
+	}
+	rep.n_items = st->n;
+	rep.items = ptrs;
+	rep.ready = (uint32_t)ready;
+	sb__call_reply(c, &rep.base);
+	free(items);
+	free(ptrs);
+	return 1;
+}
+
+static int sb__poll_step(struct sb__waiter *w, enum sb__wake why)
+{
+	struct sb__wpoll *st = (struct sb__wpoll *)w;
+
+	switch (why) {
+	case SB__WAKE_READY:
+		return sb__poll_try(st, w->call, 0);
+	case SB__WAKE_TIMEOUT:
+		return sb__poll_try(st, w->call, 1);
+	default:
+		return sb__wait_abort(w, why);
+	}
+}
+
+void sb__h_poll(struct sb__call *c, void *req)
+{
+	SBPB(PollRequest) *r = req;
+	struct sb__wpoll *st;
+	size_t i;
+	int ev;
+
+	if (r->n_items > SB__POLL_MAX) {
+		sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
+			      "%zu items: at most %d", r->n_items, SB__POLL_MAX);
+		return;
+	}
+	for (i = 0; i < r->n_items; i++)
+		if (sb__flags_to_native(SB__C_POLL, r->items[i]->events, &ev) < 0) {
+			sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
+				      "events 0x%x hold an unknown POLL bit",
+				      r->items[i]->events);
+			return;
+		}
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		goto nomem;
+	st->io.fd = -1;
+	st->n = r->n_items;
+	st->req = r;
+	st->fds = calloc(st->n + 1, sizeof(*st->fds));
+	st->socks = calloc(st->n + 1, sizeof(*st->socks));
+	if (!st->fds || !st->socks)
+		goto nomem_st;
+	for (i = 0; i < st->n; i++) {
+		sb__flags_to_native(SB__C_POLL, r->items[i]->events, &ev);
+		st->socks[i] = sb__sock_get(c->session, r->items[i]->handle);
+		st->fds[i].fd = st->socks[i] ? st->socks[i]->fd : -1;
+		st->fds[i].events = (short)ev;
+	}
+	if (sb__poll_try(st, c, r->timeout_ms == 0)) {
+		sb__wpoll_free(&st->w);
+		return;
+	}
+	/* Wait on a private epoll set holding every socket of the request. */
+	st->io.fd = epoll_create1(EPOLL_CLOEXEC);
+	if (st->io.fd < 0)
+		goto nomem_st;
+	for (i = 0; i < st->n; i++) {
+		struct epoll_event e = { .events = 0 };
+
+		if (!st->socks[i])
+			continue;
+		e.events = (uint32_t)st->fds[i].events | EPOLLERR | EPOLLHUP;
+		if (epoll_ctl(st->io.fd, EPOLL_CTL_ADD, st->fds[i].fd, &e) < 0 &&
+		    errno != EEXIST)
+			goto nomem_st;
+	}
+	st->w.step = sb__poll_step;
+	st->w.destroy = sb__wpoll_free;
+	st->w.call = c;
+	sb__call_ref(c);
+	st->w.io = &st->io;
+	st->w.events = EPOLLIN;
+	st->w.deadline = r->timeout_ms > 0
+		? sb__now_ms() + r->timeout_ms : sb__call_deadline_ms(c);
+	if (r->timeout_ms > 0 && sb__call_deadline_ms(c) < st->w.deadline)
+		st->w.deadline = sb__call_deadline_ms(c);
+	sb__reactor_park(&st->w);
+	return;
+nomem_st:
+	sb__wpoll_free(&st->w);
+nomem:
+	sb__call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, ENOMEM,
+		      "cannot wait on these handles");
+}

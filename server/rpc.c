@@ -1,0 +1,555 @@
+/* SPDX-License-Identifier: MIT
+ * rpc.c - the gRPC server on the completion-queue API: method registration,
+ * CQ threads, call life cycle, decoding requests and making every reply and
+ * status the broker sends.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_posix.h>
+#include <grpc/grpc_security.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/time.h>
+
+#include "config.h"
+#include "consts.h"
+#include "log.h"
+#include "methods.h"
+#include "rpc.h"
+#include "session.h"
+#include "stats.h"
+
+#define SB__CQ_THREADS 2
+
+static grpc_server *sb__srv;
+static grpc_completion_queue *sb__cq;
+static pthread_t sb__cq_threads[SB__CQ_THREADS];
+static struct sb__method sb__unregistered = { .path = NULL };
+static struct sb__tag sb__shutdown_tag = { SB__TAG_SHUTDOWN, NULL };
+
+int64_t sb__now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t sb__call_deadline_ms(const struct sb__call *call)
+{
+	gpr_timespec d = gpr_convert_clock_type(call->deadline, GPR_CLOCK_MONOTONIC);
+	gpr_timespec now = gpr_now(GPR_CLOCK_MONOTONIC);
+	int64_t left;
+
+	if (gpr_time_cmp(call->deadline, gpr_inf_future(call->deadline.clock_type)) == 0)
+		return INT64_MAX;
+	left = (int64_t)(d.tv_sec - now.tv_sec) * 1000 +
+	       (d.tv_nsec - now.tv_nsec) / 1000000;
+	return sb__now_ms() + left;
+}
+
+const char *sb__call_metadata(const struct sb__call *call, const char *key,
+			      size_t *len)
+{
+	size_t i, klen = strlen(key);
+
+	for (i = 0; i < call->md.count; i++) {
+		const grpc_metadata *m = &call->md.metadata[i];
+
+		if (GRPC_SLICE_LENGTH(m->key) == klen &&
+		    !memcmp(GRPC_SLICE_START_PTR(m->key), key, klen)) {
+			*len = GRPC_SLICE_LENGTH(m->value);
+			return (const char *)GRPC_SLICE_START_PTR(m->value);
+		}
+	}
+	return NULL;
+}
+
+static void sb__call_free(struct sb__call *c)
+{
+	if (c->ctx && c->ctx_free)
+		c->ctx_free(c->ctx);
+	if (c->request)
+		protobuf_c_message_free_unpacked(c->request, NULL);
+	if (c->payload)
+		grpc_byte_buffer_destroy(c->payload);
+	if (c->reply)
+		grpc_byte_buffer_destroy(c->reply);
+	if (c->stream_out)
+		grpc_byte_buffer_destroy(c->stream_out);
+	if (c->stream_in)
+		grpc_byte_buffer_destroy(c->stream_in);
+	grpc_slice_unref(c->status_details);
+	grpc_metadata_array_destroy(&c->md);
+	if (c->method == &sb__unregistered)
+		grpc_call_details_destroy(&c->details);
+	if (c->session)
+		sb__session_unref(c->session);
+	if (c->call)
+		grpc_call_unref(c->call);
+	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->batch_lock);
+	free(c);
+}
+
+void sb__call_ref(struct sb__call *c)
+{
+	atomic_fetch_add(&c->refs, 1);
+}
+
+void sb__call_unref(struct sb__call *c)
+{
+	if (atomic_fetch_sub(&c->refs, 1) == 1)
+		sb__call_free(c);
+}
+
+static struct sb__call *sb__call_new(const struct sb__method *m)
+{
+	struct sb__call *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->method = m;
+	c->tag_new = (struct sb__tag){ SB__TAG_NEW, c };
+	c->tag_close = (struct sb__tag){ SB__TAG_CLOSE, c };
+	c->tag_done = (struct sb__tag){ SB__TAG_DONE, c };
+	c->tag_sent = (struct sb__tag){ SB__TAG_SENT, c };
+	c->tag_recv = (struct sb__tag){ SB__TAG_RECV, c };
+	c->status_details = grpc_empty_slice();
+	grpc_metadata_array_init(&c->md);
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->batch_lock, NULL);
+	atomic_init(&c->refs, 1);
+	return c;
+}
+
+/* Ask gRPC for the next call of method @m (NULL: unregistered methods). */
+static void sb__request(const struct sb__method *m)
+{
+	struct sb__call *c = sb__call_new(m ? m : &sb__unregistered);
+	grpc_call_error e;
+
+	if (!c)
+		sb__die("out of memory posting a call");
+	if (m) {
+		e = grpc_server_request_registered_call(
+			sb__srv, m->registered, &c->call, &c->deadline, &c->md,
+			m->kind == SB__BIDI_STREAM ? NULL : &c->payload,
+			sb__cq, sb__cq, &c->tag_new);
+	} else {
+		grpc_call_details_init(&c->details);
+		e = grpc_server_request_call(sb__srv, &c->call, &c->details,
+					     &c->md, sb__cq, sb__cq, &c->tag_new);
+	}
+	if (e != GRPC_CALL_OK)
+		sb__die("cannot post a call request: %d", e);
+}
+
+/* gRPC wants the batches of one call started one at a time. */
+static grpc_call_error sb__batch(grpc_call *call, const grpc_op *ops, size_t n,
+				 void *tag, void *reserved)
+{
+	struct sb__call *c = ((struct sb__tag *)tag)->call;
+	grpc_call_error e;
+
+	pthread_mutex_lock(&c->batch_lock);
+	e = grpc_call_start_batch(call, ops, n, tag, reserved);
+	pthread_mutex_unlock(&c->batch_lock);
+	return e;
+}
+
+static grpc_byte_buffer *sb__pack(const ProtobufCMessage *msg)
+{
+	size_t n = protobuf_c_message_get_packed_size(msg);
+	grpc_slice s = grpc_slice_malloc(n);
+	grpc_byte_buffer *bb;
+
+	protobuf_c_message_pack(msg, GRPC_SLICE_START_PTR(s));
+	bb = grpc_raw_byte_buffer_create(&s, 1);
+	grpc_slice_unref(s);
+	return bb;
+}
+
+static void sb__finish(struct sb__call *c, grpc_status_code code, int err,
+		       const char *details, const ProtobufCMessage *msg)
+{
+	grpc_op ops[3];
+	size_t n = 0;
+	grpc_call_error e;
+
+	if (atomic_exchange(&c->finished, 1)) {
+		sb__err("call %s finished twice", c->method->path ? c->method->path : "?");
+		return;
+	}
+	sb__stats_call(code == GRPC_STATUS_OK);
+	memset(ops, 0, sizeof(ops));
+	pthread_mutex_lock(&c->lock);
+	c->on_close = NULL;
+	if (!c->md_sent) {
+		ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+		n++;
+		c->md_sent = 1;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (msg) {
+		c->reply = sb__pack(msg);
+		ops[n].op = GRPC_OP_SEND_MESSAGE;
+		ops[n].data.send_message.send_message = c->reply;
+		n++;
+	}
+	ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+	ops[n].data.send_status_from_server.status = code;
+	if (details) {
+		grpc_slice_unref(c->status_details);
+		c->status_details = grpc_slice_from_copied_string(details);
+		ops[n].data.send_status_from_server.status_details = &c->status_details;
+	}
+	if (err) {
+		snprintf(c->errno_text, sizeof(c->errno_text), "%" PRIu32,
+			 sb__errno_to_portable(err));
+		c->trailing[0].key = grpc_slice_from_static_string("sb-errno");
+		c->trailing[0].value = grpc_slice_from_static_string(c->errno_text);
+		ops[n].data.send_status_from_server.trailing_metadata = c->trailing;
+		ops[n].data.send_status_from_server.trailing_metadata_count = 1;
+	}
+	n++;
+	e = sb__batch(c->call, ops, n, &c->tag_done, NULL);
+	if (e != GRPC_CALL_OK) {
+		sb__err("final batch refused (%d) on %s", e, c->method->path);
+		sb__call_unref(c);
+	}
+}
+
+void sb__call_reply(struct sb__call *c, const ProtobufCMessage *msg)
+{
+	sb__finish(c, GRPC_STATUS_OK, 0, NULL, msg);
+}
+
+void sb__call_finish_ok(struct sb__call *c)
+{
+	sb__finish(c, GRPC_STATUS_OK, 0, NULL, NULL);
+}
+
+void sb__call_fail(struct sb__call *c, grpc_status_code code, int err,
+		   const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (code != GRPC_STATUS_CANCELLED)
+		sb__debug("%s: %s", c->method->path ? c->method->path : "?", msg);
+	sb__finish(c, code, err, msg, NULL);
+}
+
+int sb__call_on_close(struct sb__call *c, void (*fn)(struct sb__call *))
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->closed && c->close_cancelled)
+		ret = -ECANCELED;
+	else
+		c->on_close = fn;
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+int sb__call_send(struct sb__call *c, const ProtobufCMessage *msg,
+		  sb__stream_fn on_sent)
+{
+	grpc_op ops[2];
+	size_t n = 0;
+
+	if (atomic_load(&c->finished) || atomic_load(&c->cancelled))
+		return -EPIPE;
+	memset(ops, 0, sizeof(ops));
+	pthread_mutex_lock(&c->lock);
+	if (!c->md_sent) {
+		ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+		c->md_sent = 1;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (c->stream_out)
+		grpc_byte_buffer_destroy(c->stream_out);
+	c->stream_out = sb__pack(msg);
+	ops[n].op = GRPC_OP_SEND_MESSAGE;
+	ops[n].data.send_message.send_message = c->stream_out;
+	n++;
+	c->on_sent = on_sent;
+	sb__call_ref(c);
+	if (sb__batch(c->call, ops, n, &c->tag_sent, NULL) != GRPC_CALL_OK) {
+		sb__call_unref(c);
+		return -EPIPE;
+	}
+	return 0;
+}
+
+int sb__call_recv(struct sb__call *c, sb__stream_fn on_recv)
+{
+	grpc_op op;
+
+	memset(&op, 0, sizeof(op));
+	if (c->stream_in) {
+		grpc_byte_buffer_destroy(c->stream_in);
+		c->stream_in = NULL;
+	}
+	op.op = GRPC_OP_RECV_MESSAGE;
+	op.data.recv_message.recv_message = &c->stream_in;
+	c->on_recv = on_recv;
+	sb__call_ref(c);
+	if (sb__batch(c->call, &op, 1, &c->tag_recv, NULL) != GRPC_CALL_OK) {
+		sb__call_unref(c);
+		return -EPIPE;
+	}
+	return 0;
+}
+
+/* Unpack @bb as @desc. Return: the message, or NULL when malformed. */
+static void *sb__unpack(const ProtobufCMessageDescriptor *desc,
+			grpc_byte_buffer *bb)
+{
+	grpc_byte_buffer_reader r;
+	grpc_slice s;
+	void *msg;
+
+	if (!grpc_byte_buffer_reader_init(&r, bb))
+		return NULL;
+	s = grpc_byte_buffer_reader_readall(&r);
+	grpc_byte_buffer_reader_destroy(&r);
+	msg = protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(s),
+					GRPC_SLICE_START_PTR(s));
+	grpc_slice_unref(s);
+	return msg;
+}
+
+void *sb__call_unpack_in(struct sb__call *c,
+			 const ProtobufCMessageDescriptor *desc, int *malformed)
+{
+	void *msg;
+
+	*malformed = 0;
+	if (!c->stream_in)
+		return NULL;
+	msg = sb__unpack(desc, c->stream_in);
+	*malformed = msg == NULL;
+	return msg;
+}
+
+static void sb__dispatch(struct sb__call *c)
+{
+	const struct sb__method *m = c->method;
+	char *peer;
+	const char *tok;
+	size_t toklen;
+
+	if (m == &sb__unregistered) {
+		char path[256];
+		size_t n = GRPC_SLICE_LENGTH(c->details.method);
+
+		if (n >= sizeof(path))
+			n = sizeof(path) - 1;
+		memcpy(path, GRPC_SLICE_START_PTR(c->details.method), n);
+		path[n] = 0;
+		sb__call_fail(c, GRPC_STATUS_UNIMPLEMENTED, ENOSYS,
+			      "method %s is not provided by sockbrokerd", path);
+		return;
+	}
+	peer = grpc_call_get_peer(c->call);
+	if (sb__identity_of_peer(peer, &c->ident) < 0) {
+		gpr_free(peer);
+		sb__call_fail(c, GRPC_STATUS_UNAUTHENTICATED, EACCES,
+			      "caller has no known identity");
+		return;
+	}
+	gpr_free(peer);
+	if (!sb__identity_allowed(&c->ident)) {
+		sb__stats_denied();
+		sb__call_fail(c, GRPC_STATUS_PERMISSION_DENIED, EACCES,
+			      "uid %u is not served by this broker (default policy: "
+			      "the broker's owner and root only)",
+			      (unsigned)c->ident.uid);
+		return;
+	}
+	if (m->needs_session) {
+		tok = sb__call_metadata(c, "sb-session", &toklen);
+		if (!tok) {
+			sb__call_fail(c, GRPC_STATUS_UNAUTHENTICATED, EACCES,
+				      "no session: open one with OpenSession and send its "
+				      "token as metadata sb-session");
+			return;
+		}
+		c->session = sb__session_find(tok, toklen);
+		if (!c->session || c->session->ident.uid != c->ident.uid) {
+			sb__call_fail(c, GRPC_STATUS_UNAUTHENTICATED, EACCES,
+				      "unknown or ended session");
+			return;
+		}
+	}
+	if (m->request) {
+		if (!c->payload) {
+			sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
+				      "missing request message");
+			return;
+		}
+		c->request = sb__unpack(m->request, c->payload);
+		if (!c->request) {
+			sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
+				      "malformed %s message", m->request->name);
+			return;
+		}
+	}
+	m->handler(c, c->request);
+}
+
+static void sb__on_new(struct sb__call *c, int ok)
+{
+	grpc_op op;
+
+	if (!ok) {	/* server shutting down */
+		sb__call_unref(c);
+		return;
+	}
+	sb__request(c->method == &sb__unregistered ? NULL : c->method);
+	/* One ref for RECV_CLOSE_ON_SERVER, one for the final batch. */
+	atomic_store(&c->refs, 2);
+	memset(&op, 0, sizeof(op));
+	op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+	op.data.recv_close_on_server.cancelled = &c->close_cancelled;
+	if (sb__batch(c->call, &op, 1, &c->tag_close, NULL) != GRPC_CALL_OK)
+		sb__die("cannot watch a call for cancellation");
+	sb__dispatch(c);
+}
+
+static void sb__on_close(struct sb__call *c)
+{
+	void (*fn)(struct sb__call *) = NULL;
+
+	pthread_mutex_lock(&c->lock);
+	c->closed = 1;
+	if (c->close_cancelled) {
+		atomic_store(&c->cancelled, 1);
+		fn = c->on_close;
+		c->on_close = NULL;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (fn)
+		fn(c);
+	sb__call_unref(c);
+}
+
+static void *sb__cq_thread(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		grpc_event ev = grpc_completion_queue_next(
+			sb__cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+		struct sb__tag *t;
+		struct sb__call *c;
+
+		if (ev.type == GRPC_QUEUE_SHUTDOWN)
+			break;
+		if (ev.type != GRPC_OP_COMPLETE)
+			continue;
+		t = ev.tag;
+		c = t->call;
+		switch (t->kind) {
+		case SB__TAG_SHUTDOWN:
+			grpc_completion_queue_shutdown(sb__cq);
+			break;
+		case SB__TAG_NEW:
+			sb__on_new(c, ev.success);
+			break;
+		case SB__TAG_CLOSE:
+			sb__on_close(c);
+			break;
+		case SB__TAG_DONE:
+			sb__call_unref(c);
+			break;
+		case SB__TAG_SENT:
+			if (c->on_sent)
+				c->on_sent(c, ev.success);
+			sb__call_unref(c);
+			break;
+		case SB__TAG_RECV:
+			if (c->on_recv)
+				c->on_recv(c, ev.success);
+			sb__call_unref(c);
+			break;
+		}
+	}
+	return NULL;
+}
+
+int sb__rpc_start(const struct sb__config *cfg)
+{
+	grpc_arg args[3];
+	grpc_channel_args ch;
+	struct sb__method *m;
+	int i;
+
+	args[0].type = GRPC_ARG_INTEGER;
+	args[0].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+	args[0].value.integer = (int)cfg->limits.max_message_bytes;
+	args[1].type = GRPC_ARG_INTEGER;
+	args[1].key = (char *)GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
+	args[1].value.integer = -1;
+	args[2].type = GRPC_ARG_INTEGER;
+	args[2].key = (char *)GRPC_ARG_MAX_CONCURRENT_STREAMS;
+	args[2].value.integer = 4096;
+	ch.num_args = 3;
+	ch.args = args;
+
+	grpc_init();
+	sb__cq = grpc_completion_queue_create_for_next(NULL);
+	sb__srv = grpc_server_create(&ch, NULL);
+	grpc_server_register_completion_queue(sb__srv, sb__cq, NULL);
+	for (m = sb__methods; m->path; m++) {
+		m->registered = grpc_server_register_method(
+			sb__srv, m->path, NULL,
+			m->kind == SB__BIDI_STREAM ? GRPC_SRM_PAYLOAD_NONE
+						   : GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER,
+			0);
+		if (!m->registered)
+			return -EINVAL;
+	}
+	grpc_server_start(sb__srv);
+	for (m = sb__methods; m->path; m++)
+		sb__request(m);
+	sb__request(NULL);
+	for (i = 0; i < SB__CQ_THREADS; i++)
+		if (pthread_create(&sb__cq_threads[i], NULL, sb__cq_thread, NULL))
+			return -EAGAIN;
+	return 0;
+}
+
+void sb__rpc_add_fd(int fd, const struct sb__identity *ident)
+{
+	grpc_server_credentials *cr = grpc_insecure_server_credentials_create();
+
+	sb__identity_record(fd, ident);
+	grpc_server_add_channel_from_fd(sb__srv, fd, cr);
+	grpc_server_credentials_release(cr);
+}
+
+void sb__rpc_stop(void)
+{
+	int i;
+
+	grpc_server_shutdown_and_notify(sb__srv, sb__cq, &sb__shutdown_tag);
+	grpc_server_cancel_all_calls(sb__srv);
+	for (i = 0; i < SB__CQ_THREADS; i++)
+		pthread_join(sb__cq_threads[i], NULL);
+	grpc_server_destroy(sb__srv);
+	grpc_completion_queue_destroy(sb__cq);
+	grpc_shutdown();
+}

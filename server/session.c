@@ -1,0 +1,392 @@
+/* SPDX-License-Identifier: MIT
+ * session.c - sessions, their tokens and their handle tables.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "reactor.h"
+#include "rpc.h"
+#include "session.h"
+#include "stats.h"
+
+#define SB__BUCKETS 256
+
+struct sb__entry {
+	struct sb__session *s;
+	struct sb__entry *next;
+};
+
+static pthread_mutex_t sb__slock = PTHREAD_MUTEX_INITIALIZER;
+static struct sb__entry *sb__buckets[SB__BUCKETS];
+static uint64_t sb__n_sessions, sb__next_session_id = 1;
+static uint32_t sb__max_sessions, sb__max_per_uid, sb__max_sockets;
+static atomic_uint_fast64_t sb__next_handle;
+static atomic_uint_fast64_t sb__n_socks;
+
+static unsigned sb__token_hash(const char *tok, size_t len)
+{
+	unsigned h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)tok[i]) * 16777619u;
+	return h % SB__BUCKETS;
+}
+
+int sb__sessions_init(uint32_t max_sessions, uint32_t max_per_uid,
+		      uint32_t max_sockets)
+{
+	uint64_t start;
+
+	sb__max_sessions = max_sessions;
+	sb__max_per_uid = max_per_uid;
+	sb__max_sockets = max_sockets;
+	/* Handles are unique in the whole broker and not guessable from a
+	 * fresh start: they begin at a random point of a 48-bit range. */
+	if (getrandom(&start, sizeof(start), 0) != sizeof(start))
+		return -EIO;
+	atomic_store(&sb__next_handle, (start & 0xffffffffffULL) + 1);
+	return 0;
+}
+
+void sb__sessions_count(uint64_t *sessions, uint64_t *sockets)
+{
+	pthread_mutex_lock(&sb__slock);
+	*sessions = sb__n_sessions;
+	pthread_mutex_unlock(&sb__slock);
+	*sockets = atomic_load(&sb__n_socks);
+}
+
+int sb__session_open(const struct sb__identity *ident, const char *name,
+		     struct sb__call *lease, struct sb__session **out)
+{
+	struct sb__session *s;
+	struct sb__entry *e;
+	unsigned char rnd[16];
+	uint32_t same_uid = 0;
+	unsigned b, i;
+	int ret;
+
+	s = calloc(1, sizeof(*s));
+	e = calloc(1, sizeof(*e));
+	if (!s || !e) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) {
+		ret = -EIO;
+		goto fail;
+	}
+	for (i = 0; i < sizeof(rnd); i++)
+		snprintf(s->token + 2 * i, 3, "%02x", rnd[i]);
+	s->ident = *ident;
+	snprintf(s->client_name, sizeof(s->client_name), "%s", name ? name : "");
+	pthread_mutex_init(&s->lock, NULL);
+	s->max_sockets = sb__max_sockets;
+	atomic_init(&s->refs, 2); /* the table's and the caller's */
+	s->lease = lease;
+	sb__call_ref(lease);
+
+	pthread_mutex_lock(&sb__slock);
+	if (sb__n_sessions >= sb__max_sessions) {
+		pthread_mutex_unlock(&sb__slock);
+		ret = -EMFILE;
+		goto fail_lease;
+	}
+	for (b = 0; b < SB__BUCKETS; b++)
+		for (struct sb__entry *x = sb__buckets[b]; x; x = x->next)
+			same_uid += x->s->ident.uid == ident->uid;
+	if (same_uid >= sb__max_per_uid) {
+		pthread_mutex_unlock(&sb__slock);
+		ret = -EUSERS;
+		goto fail_lease;
+	}
+	s->id = sb__next_session_id++;
+	b = sb__token_hash(s->token, strlen(s->token));
+	e->s = s;
+	e->next = sb__buckets[b];
+	sb__buckets[b] = e;
+	sb__n_sessions++;
+	pthread_mutex_unlock(&sb__slock);
+	sb__stats_session_opened();
+	*out = s;
+	return 0;
+
+fail_lease:
+	sb__call_unref(lease);
+	pthread_mutex_destroy(&s->lock);
+fail:
+	free(e);
+	free(s);
+	return ret;
+}
+
+struct sb__session *sb__session_find(const char *token, size_t len)
+{
+	struct sb__entry *e;
+	struct sb__session *s = NULL;
+
+	if (len != 32)
+		return NULL;
+	pthread_mutex_lock(&sb__slock);
+	for (e = sb__buckets[sb__token_hash(token, len)]; e; e = e->next)
+		if (!memcmp(e->s->token, token, len)) {
+			s = e->s;
+			sb__session_ref(s);
+			break;
+		}
+	pthread_mutex_unlock(&sb__slock);
+	return s;
+}
+
+void sb__session_ref(struct sb__session *s)
+{
+	atomic_fetch_add(&s->refs, 1);
+}
+
+void sb__session_unref(struct sb__session *s)
+{
+	if (atomic_fetch_sub(&s->refs, 1) != 1)
+		return;
+	free(s->slots);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+/* Mark @k closed and give up the table's reference. */
+static void sb__sock_retire(struct sb__sock *k)
+{
+	atomic_store(&k->closed, 1);
+	atomic_fetch_sub(&sb__n_socks, 1);
+	sb__reactor_sock_closed(k);
+	sb__sock_unref(k);
+}
+
+void sb__session_end(struct sb__session *s)
+{
+	struct sb__entry **pp, *e = NULL;
+	struct sb__sock **slots;
+	struct sb__call *lease;
+	size_t i, n;
+
+	if (atomic_exchange(&s->ended, 1))
+		return;
+	pthread_mutex_lock(&sb__slock);
+	for (pp = &sb__buckets[sb__token_hash(s->token, strlen(s->token))]; *pp;
+	     pp = &(*pp)->next)
+		if ((*pp)->s == s) {
+			e = *pp;
+			*pp = e->next;
+			sb__n_sessions--;
+			break;
+		}
+	pthread_mutex_unlock(&sb__slock);
+
+	pthread_mutex_lock(&s->lock);
+	slots = s->slots;
+	n = s->n_slots;
+	s->slots = NULL;
+	s->n_slots = s->n_socks = 0;
+	lease = s->lease;
+	s->lease = NULL;
+	pthread_mutex_unlock(&s->lock);
+	for (i = 0; i < n; i++)
+		if (slots[i])
+			sb__sock_retire(slots[i]);
+	free(slots);
+	sb__info("session %" PRIu64 " (uid %u, %s) ended, %zu slots released",
+		 s->id, (unsigned)s->ident.uid, s->client_name, n);
+	if (lease) {
+		sb__call_on_close(lease, NULL);
+		if (!atomic_load(&lease->finished))
+			sb__call_finish_ok(lease);
+		sb__call_unref(lease);
+	}
+	if (e) {
+		free(e);
+		sb__session_unref(s); /* the table's */
+	}
+}
+
+void sb__sessions_end_all(void)
+{
+	for (;;) {
+		struct sb__session *s = NULL;
+		unsigned b;
+
+		pthread_mutex_lock(&sb__slock);
+		for (b = 0; b < SB__BUCKETS && !s; b++)
+			if (sb__buckets[b]) {
+				s = sb__buckets[b]->s;
+				sb__session_ref(s);
+			}
+		pthread_mutex_unlock(&sb__slock);
+		if (!s)
+			return;
+		sb__session_end(s);
+		sb__session_unref(s);
+	}
+}
+
+/* ---- handle table: open addressing, linear probing ------------------- */
+
+static size_t sb__slot_of(uint64_t h, size_t n)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return (size_t)h & (n - 1);
+}
+
+static int sb__table_grow(struct sb__session *s)
+{
+	size_t n = s->n_slots ? s->n_slots * 2 : 16, i;
+	struct sb__sock **slots = calloc(n, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (i = 0; i < s->n_slots; i++) {
+		struct sb__sock *k = s->slots[i];
+		size_t j;
+
+		if (!k)
+			continue;
+		for (j = sb__slot_of(k->handle, n); slots[j]; j = (j + 1) & (n - 1))
+			;
+		slots[j] = k;
+	}
+	free(s->slots);
+	s->slots = slots;
+	s->n_slots = n;
+	return 0;
+}
+
+int sb__sock_add(struct sb__session *s, int fd, int family, int type,
+		 int nonblock, struct sb__sock **out)
+{
+	struct sb__sock *k;
+	size_t j;
+	int ret = 0;
+
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	k->fd = fd;
+	k->family = family;
+	k->type = type;
+	atomic_init(&k->nonblock, nonblock);
+	atomic_init(&k->refs, 2); /* the table's and the caller's */
+	k->session = s;
+	k->io.fd = fd;
+	k->io.sock = k;
+	k->handle = atomic_fetch_add(&sb__next_handle, 1);
+
+	pthread_mutex_lock(&s->lock);
+	if (atomic_load(&s->ended)) {
+		ret = -ESHUTDOWN;
+		goto out;
+	}
+	if (s->n_socks >= s->max_sockets) {
+		ret = -EMFILE;
+		goto out;
+	}
+	if ((s->n_socks + 1) * 4 > s->n_slots * 3) {
+		ret = sb__table_grow(s);
+		if (ret < 0)
+			goto out;
+	}
+	for (j = sb__slot_of(k->handle, s->n_slots); s->slots[j];
+	     j = (j + 1) & (s->n_slots - 1))
+		;
+	s->slots[j] = k;
+	s->n_socks++;
+	atomic_fetch_add(&sb__n_socks, 1);
+out:
+	pthread_mutex_unlock(&s->lock);
+	if (ret < 0) {
+		free(k);
+		return ret;
+	}
+	sb__stats_socket_opened();
+	*out = k;
+	return 0;
+}
+
+/* Return: the slot of @handle, or SIZE_MAX. Caller holds s->lock. */
+static size_t sb__find_slot(struct sb__session *s, uint64_t handle)
+{
+	size_t j;
+
+	if (!s->n_slots)
+		return SIZE_MAX;
+	for (j = sb__slot_of(handle, s->n_slots); s->slots[j];
+	     j = (j + 1) & (s->n_slots - 1))
+		if (s->slots[j]->handle == handle)
+			return j;
+	return SIZE_MAX;
+}
+
+struct sb__sock *sb__sock_get(struct sb__session *s, uint64_t handle)
+{
+	struct sb__sock *k = NULL;
+	size_t j;
+
+	pthread_mutex_lock(&s->lock);
+	j = sb__find_slot(s, handle);
+	if (j != SIZE_MAX) {
+		k = s->slots[j];
+		sb__sock_ref(k);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return k;
+}
+
+int sb__handle_close(struct sb__session *s, uint64_t handle)
+{
+	struct sb__sock *k;
+	size_t j, i, n;
+
+	pthread_mutex_lock(&s->lock);
+	j = sb__find_slot(s, handle);
+	if (j == SIZE_MAX) {
+		pthread_mutex_unlock(&s->lock);
+		return -EBADF;
+	}
+	k = s->slots[j];
+	s->slots[j] = NULL;
+	s->n_socks--;
+	/* Backward-shift deletion keeps probe chains unbroken. */
+	n = s->n_slots;
+	for (i = (j + 1) & (n - 1); s->slots[i]; i = (i + 1) & (n - 1)) {
+		size_t home = sb__slot_of(s->slots[i]->handle, n);
+
+		if ((i > j && (home <= j || home > i)) ||
+		    (i < j && (home <= j && home > i))) {
+			s->slots[j] = s->slots[i];
+			s->slots[i] = NULL;
+			j = i;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	sb__sock_retire(k);
+	return 0;
+}
+
+void sb__sock_ref(struct sb__sock *k)
+{
+	atomic_fetch_add(&k->refs, 1);
+}
+
+void sb__sock_unref(struct sb__sock *k)
+{
+	if (atomic_fetch_sub(&k->refs, 1) != 1)
+		return;
+	close(k->fd);
+	free(k);
+}

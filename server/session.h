@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT
+ * session.h - sessions (leases held by an OpenSession stream) and the
+ * handle table of each: the broker's sockets and who owns them.
+ *
+ * Ownership: a session owns its sockets; a socket (struct sb__sock) is
+ * reference counted because calls on it may be in flight on several
+ * threads and parked in the reactor. Closing a handle removes it from the
+ * table at once (later calls get NOT_FOUND) and fails its parked waits;
+ * the fd is closed when the last reference goes.
+ */
+#ifndef SB_SERVER_SESSION_H
+#define SB_SERVER_SESSION_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "identity.h"
+#include "reactor.h"
+
+struct sb__call;
+
+struct sb__sock {
+	uint64_t handle;
+	int fd;
+	int family;            /* native AF_* */
+	int type;              /* native SOCK_* */
+	atomic_int nonblock;   /* client-visible O_NONBLOCK */
+	atomic_int refs;
+	atomic_int closed;     /* handle closed: no new work */
+	struct sb__session *session; /* weak: the session outlives it in the table */
+	struct sb__io io;      /* reactor state: reactor thread only */
+	atomic_int pktinfo_on; /* IP_PKTINFO/IPV6_RECVPKTINFO enabled */
+};
+
+struct sb__session {
+	uint64_t id;
+	char token[33];
+	struct sb__identity ident;
+	char client_name[65];
+	atomic_int refs;
+	atomic_int ended;
+	struct sb__call *lease;  /* the OpenSession call, ref held */
+	pthread_mutex_t lock;    /* guards the table below */
+	struct sb__sock **slots; /* open addressing by handle */
+	size_t n_slots, n_socks;
+	uint32_t max_sockets;
+};
+
+/** sb__sessions_init() - Return: 0 or -errno. */
+int sb__sessions_init(uint32_t max_sessions, uint32_t max_per_uid,
+		      uint32_t max_sockets);
+
+/**
+ * sb__session_open() - create a session for @ident, bound to @lease
+ * Return: 0 with *@out (one ref for the caller), -EMFILE (broker limit),
+ *         -EUSERS (per-uid limit), -ENOMEM.
+ */
+int sb__session_open(const struct sb__identity *ident, const char *name,
+		     struct sb__call *lease, struct sb__session **out);
+
+/** sb__session_find() - by token; Return: a ref, or NULL. */
+struct sb__session *sb__session_find(const char *token, size_t len);
+
+/** sb__session_end() - close every socket, end the lease; idempotent. */
+void sb__session_end(struct sb__session *s);
+
+void sb__session_ref(struct sb__session *s);
+void sb__session_unref(struct sb__session *s);
+
+/** sb__sessions_end_all() - at shutdown. */
+void sb__sessions_end_all(void);
+
+/**
+ * sb__sock_add() - put a new fd in the session's table
+ * Return: 0 with *@out (one ref for the caller), -EMFILE (session limit;
+ *         @fd not taken), -ENOMEM, -ESHUTDOWN (session ended).
+ * On success the table owns @fd.
+ */
+int sb__sock_add(struct sb__session *s, int fd, int family, int type,
+		 int nonblock, struct sb__sock **out);
+
+/** sb__sock_get() - by handle; Return: a ref, or NULL (unknown/closed). */
+struct sb__sock *sb__sock_get(struct sb__session *s, uint64_t handle);
+
+/** sb__handle_close() - remove @handle; Return: 0 or -EBADF. */
+int sb__handle_close(struct sb__session *s, uint64_t handle);
+
+void sb__sock_ref(struct sb__sock *k);
+void sb__sock_unref(struct sb__sock *k);
+
+/** sb__sessions_count() - open sessions, open sockets (for stats). */
+void sb__sessions_count(uint64_t *sessions, uint64_t *sockets);
+
+#endif /* SB_SERVER_SESSION_H */

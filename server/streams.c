@@ -1,0 +1,652 @@
+/* SPDX-License-Identifier: MIT
+ * streams.c - the streaming socket calls: AcceptStream (the accept loop),
+ * RecvStream (the receive loop) and Pipe (bulk bytes both ways).
+ *
+ * Backpressure: a stream reads its socket again only when its previous
+ * message has left (gRPC allows one send in flight), so a slow consumer
+ * costs one message; the kernel's queues hold the rest, and UDP datagrams
+ * the kernel drops meanwhile are counted (SO_RXQ_OVFL) in GetStats.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "dgram.h"
+#include "log.h"
+#include "ops.h"
+#include "reactor.h"
+#include "sock.h"
+#include "stats.h"
+
+#define SB__CHUNK (128u << 10)   /* TCP chunk of RecvStream and Pipe */
+#define SB__BATCH 64             /* datagrams per RecvEvent, at most */
+
+/* A one-slot waiter whose step calls back into the stream. */
+struct sb__swait {
+	struct sb__waiter w;
+	void *st;
+	int (*fn)(void *st, struct sb__waiter *w, enum sb__wake why);
+};
+
+static int sb__swait_step(struct sb__waiter *w, enum sb__wake why)
+{
+	struct sb__swait *sw = (struct sb__swait *)w;
+
+	return sw->fn(sw->st, w, why);
+}
+
+static void sb__swait_free(struct sb__waiter *w)
+{
+	free(w);
+}
+
+/* Park stream @c on @k for @events; the waiter calls @fn(@st, ...).
+ * Return: 0, or -ENOMEM (nothing parked). */
+static int sb__stream_park(struct sb__call *c, struct sb__sock *k, void *st,
+			   int (*fn)(void *, struct sb__waiter *, enum sb__wake),
+			   uint32_t events, int slot)
+{
+	struct sb__swait *sw = calloc(1, sizeof(*sw));
+
+	if (!sw)
+		return -ENOMEM;
+	sw->st = st;
+	sw->fn = fn;
+	sw->w.call = c;
+	sb__call_ref(c);
+	sw->w.sock = k;
+	sb__sock_ref(k);
+	sw->w.io = &k->io;
+	sw->w.events = events;
+	sw->w.deadline = sb__call_deadline_ms(c);
+	sw->w.step = sb__swait_step;
+	sw->w.destroy = sb__swait_free;
+	sw->w.slot = slot;
+	sb__reactor_park(&sw->w);
+	return 0;
+}
+
+/* End a stream for a reason given by the reactor. */
+static void sb__stream_woken_end(struct sb__call *c, enum sb__wake why)
+{
+	switch (why) {
+	case SB__WAKE_CANCELLED:
+		sb__call_fail(c, GRPC_STATUS_CANCELLED, ECANCELED, "cancelled");
+		break;
+	case SB__WAKE_TIMEOUT:
+		sb__call_fail(c, GRPC_STATUS_DEADLINE_EXCEEDED, ETIMEDOUT,
+			      "the call's deadline passed");
+		break;
+	default:	/* the handle was closed: a clean end */
+		sb__call_finish_ok(c);
+		break;
+	}
+}
+
+/* The last message of a stream has left: end it cleanly. */
+static void sb__stream_last_sent(struct sb__call *c, int ok)
+{
+	if (ok)
+		sb__call_finish_ok(c);
+	else
+		sb__call_fail(c, GRPC_STATUS_CANCELLED, ECANCELED, "cancelled");
+}
+
+/* ---- AcceptStream --------------------------------------------------- */
+
+struct sb__astream {
+	struct sb__call *c;
+	struct sb__sock *k;
+	int nonblock;
+	uint64_t inflight;   /* handle sent but not yet seen by the client */
+};
+
+static void sb__astream_free(void *p)
+{
+	struct sb__astream *st = p;
+
+	sb__sock_unref(st->k);
+	free(st);
+}
+
+static void sb__astream_next(struct sb__astream *st);
+
+static void sb__astream_sent(struct sb__call *c, int ok)
+{
+	struct sb__astream *st = c->ctx;
+
+	if (!ok) {
+		/* Never seen by the client: not leaked. */
+		sb__handle_close(c->session, st->inflight);
+		st->inflight = 0;
+		sb__call_fail(c, GRPC_STATUS_CANCELLED, ECANCELED, "cancelled");
+		return;
+	}
+	st->inflight = 0;
+	sb__astream_next(st);
+}
+
+static int sb__astream_woken(void *p, struct sb__waiter *w, enum sb__wake why)
+{
+	(void)w;
+	if (why == SB__WAKE_READY)
+		sb__astream_next(p);
+	else
+		sb__stream_woken_end(((struct sb__astream *)p)->c, why);
+	return 1;
+}
+
+static void sb__astream_next(struct sb__astream *st)
+{
+	SBPB(AcceptEvent) ev = SOCKBROKER__V1__ACCEPT_EVENT__INIT;
+	struct sb__pb_addr pa;
+	struct sb__addr peer;
+	struct sb__sock *nk;
+	struct sb__call *c = st->c;
+	int fd, ret;
+
+	for (;;) {
+		if (atomic_load(&st->k->closed)) {
+			sb__call_finish_ok(c);	/* the listener was closed */
+			return;
+		}
+		fd = sb__sock_accept(st->k->fd, &peer);
+		if (fd != -ECONNABORTED)
+			break;
+	}
+	if (fd == -EAGAIN) {
+		if (sb__stream_park(c, st->k, st, sb__astream_woken, EPOLLIN, 0) < 0)
+			sb__call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, ENOMEM,
+				      "out of memory");
+		return;
+	}
+	if (fd < 0) {
+		/* A fatal error: its event is the last one. */
+		ev.error = SB_ERRNO(-fd);
+		if (sb__call_send(c, &ev.base, sb__stream_last_sent) < 0)
+			sb__call_fail(c, GRPC_STATUS_CANCELLED, ECANCELED, "cancelled");
+		return;
+	}
+	ret = sb__sock_add(c->session, fd, st->k->family, st->k->type,
+			   st->nonblock, &nk);
+	if (ret < 0) {
+		close(fd);
+		sb__op_limit_sockets(c);
+		return;
+	}
+	st->inflight = nk->handle;
+	ev.handle = nk->handle;
+	ev.peer = sb__addr_to_pb(&peer, &pa);
+	sb__sock_unref(nk);
+	if (sb__call_send(c, &ev.base, sb__astream_sent) < 0)
+		sb__astream_sent(c, 0);
+}
+
+void sb__h_accept_stream(struct sb__call *c, void *req)
+{
+	SBPB(AcceptStreamRequest) *r = req;
+	struct sb__astream *st;
+	struct sb__sock *k = sb__op_sock(c, r->listener);
+	int v = 0;
+
+	if (!k)
+		return;
+	if (sb__sock_getopt_int(k->fd, SOL_SOCKET, SO_ACCEPTCONN, &v) < 0 || !v) {
+		sb__sock_unref(k);
+		sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
+			      "handle %llu is not a listening socket",
+			      (unsigned long long)r->listener);
+		return;
+	}
+	st = calloc(1, sizeof(*st));
+	if (!st) {
+		sb__sock_unref(k);
+		sb__call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, ENOMEM, "out of memory");
+		return;
+	}
+	st->c = c;
+	st->k = k;
+	st->nonblock = r->nonblock;
+	c->ctx = st;
+	c->ctx_free = sb__astream_free;
+	sb__astream_next(st);
+}
+
+/* ---- RecvStream ----------------------------------------------------- */
+
+struct sb__rstream {
+	struct sb__call *c;
+	struct sb__sock *k;
+	int stream;                   /* SOCK_STREAM: chunks until EOF */
+	size_t max_bytes;
+	uint8_t *buf;                 /* stream sockets */
+	struct sb__dgram_batch *batch; /* datagram sockets */
+	uint32_t drops;
+	/* the message in flight */
+	SBPB(Datagram) *dg, **dgp;
+	struct sb__pb_addr (*pa)[2];
+};
+
+static void sb__rstream_free(void *p)
+{
+	struct sb__rstream *st = p;
+
+	sb__sock_unref(st->k);
+	free(st->buf);
+	sb__dgram_batch_free(st->batch);
+	free(st->dg);
+	free(st->dgp);
+	free(st->pa);
+	free(st);
+}
+
+static void sb__rstream_next(struct sb__rstream *st);
+
+static void sb__rstream_sent(struct sb__call *c, int ok)
+{
+	if (!ok) {
+		sb__call_fail(c, GRPC_STATUS_CANCELLED, ECANCELED, "cancelled");
+		return;
+	}
+	sb__rstream_next(c->ctx);
+}
+
+static int sb__rstream_woken(void *p, struct sb__waiter *w, enum sb__wake why)
+{
+	(void)w;
+	if (why == SB__WAKE_READY)
+		sb__rstream_next(p);
+	else
+		sb__stream_woken_end(((struct sb__rstream *)p)->c, why);
+	return 1;
+}
+
+/* Send @ev; when @last, the stream ends after it. */
+static void sb__rstream_send(struct sb__rstream *st, SBPB(RecvEvent) *ev, int last)
+{
+	if (sb__call_send(st->c, &ev->base,
+			  last ? sb__stream_last_sent : sb__rstream_sent) < 0)
+		sb__call_fail(st->c, GRPC_STATUS_CANCELLED, ECANCELED, "cancelled");
+}
+
+static void sb__rstream_next(struct sb__rstream *st)
+{
+	SBPB(RecvEvent) ev = SOCKBROKER__V1__RECV_EVENT__INIT;
+	struct sb__dgram *d;
+	uint32_t drops;
+	ssize_t n;
+	int i, got;
+
+	if (atomic_load(&st->k->closed)) {
+		sb__call_finish_ok(st->c);
+		return;
+	}
+	if (st->stream) {
+		n = sb__sock_recv(st->k->fd, st->buf, st->max_bytes, 0, NULL);
+		if (n == -EAGAIN)
+			goto park;
+		if (n < 0) {
+			ev.error = SB_ERRNO((int)-n);
+			sb__rstream_send(st, &ev, 1);
+		} else if (n == 0) {
+			ev.eof = 1;
+			sb__rstream_send(st, &ev, 1);
+		} else {
+			ev.data.data = st->buf;
+			ev.data.len = (size_t)n;
+			sb__stats_bytes(0, (uint64_t)n);
+			sb__rstream_send(st, &ev, 0);
+		}
+		return;
+	}
+	drops = st->drops;
+	got = sb__dgram_recv(st->k->fd, st->batch, &d, &drops);
+	if (got == -EAGAIN)
+		goto park;
+	if (got < 0) {
+		ev.error = SB_ERRNO(-got);
+		sb__rstream_send(st, &ev, 1);
+		return;
+	}
+	if (drops != st->drops) {
+		sb__stats_dropped((uint32_t)(drops - st->drops));
+		st->drops = drops;
+	}
+	for (i = 0; i < got; i++) {
+		SBPB(Datagram) *g = &st->dg[i];
+
+		sockbroker__v1__datagram__init(g);
+		g->data.data = d[i].buf;
+		g->data.len = d[i].len;
+		g->source = sb__addr_to_pb(&d[i].info.source, &st->pa[i][0]);
+		g->truncated = d[i].full_len > d[i].len;
+		g->length = d[i].full_len;
+		if (d[i].info.have_pktinfo) {
+			g->destination = sb__addr_to_pb(&d[i].info.destination, &st->pa[i][1]);
+			g->ifindex = d[i].info.ifindex;
+		}
+		st->dgp[i] = g;
+		sb__stats_bytes(0, d[i].len);
+	}
+	ev.n_datagrams = (size_t)got;
+	ev.datagrams = st->dgp;
+	sb__rstream_send(st, &ev, 0);
+	return;
+park:
+	if (sb__stream_park(st->c, st->k, st, sb__rstream_woken, EPOLLIN, 0) < 0)
+		sb__call_fail(st->c, GRPC_STATUS_RESOURCE_EXHAUSTED, ENOMEM, "out of memory");
+}
+
+void sb__h_recv_stream(struct sb__call *c, void *req)
+{
+	SBPB(RecvStreamRequest) *r = req;
+	struct sb__rstream *st;
+	struct sb__sock *k;
+	size_t batch;
+	int ret;
+
+	if (r->max_bytes > SB__CHUNK * 4) {
+		sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
+			      "max_bytes above %u", SB__CHUNK * 4);
+		return;
+	}
+	k = sb__op_sock(c, r->handle);
+	if (!k)
+		return;
+	st = calloc(1, sizeof(*st));
+	if (!st) {
+		sb__sock_unref(k);
+		goto nomem;
+	}
+	st->c = c;
+	st->k = k;
+	c->ctx = st;
+	c->ctx_free = sb__rstream_free;
+	st->stream = k->type == SOCK_STREAM;
+	st->max_bytes = r->max_bytes ? r->max_bytes : 65536;
+	if (st->stream) {
+		st->buf = malloc(st->max_bytes);
+		if (!st->buf)
+			goto nomem;
+	} else {
+		batch = r->max_batch && r->max_batch < SB__BATCH ? r->max_batch : SB__BATCH;
+		/* Keep one message under the reply size. */
+		while (batch > 1 && batch * st->max_bytes > sb__op_max_bytes() / 2)
+			batch /= 2;
+		st->batch = sb__dgram_batch_new(batch, st->max_bytes);
+		st->dg = calloc(batch, sizeof(*st->dg));
+		st->dgp = calloc(batch, sizeof(*st->dgp));
+		st->pa = calloc(batch, sizeof(*st->pa));
+		if (!st->batch || !st->dg || !st->dgp || !st->pa)
+			goto nomem;
+		if (r->want_pktinfo && !atomic_load(&k->pktinfo_on)) {
+			ret = sb__sock_enable_pktinfo(k->fd);
+			if (ret < 0) {
+				sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, -ret,
+					      "want_pktinfo needs an IPv4 or IPv6 datagram socket");
+				return;
+			}
+			atomic_store(&k->pktinfo_on, 1);
+		}
+		sb__dgram_enable_drops(k->fd);
+	}
+	sb__rstream_next(st);
+	return;
+nomem:
+	sb__call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, ENOMEM, "out of memory");
+}
+
+/* ---- Pipe ----------------------------------------------------------- */
+
+struct sb__pipe {
+	struct sb__call *c;
+	struct sb__sock *k;          /* NULL until the first frame named it */
+	pthread_mutex_t lock;        /* guards the three flags below */
+	int rd_done, wr_done, ended;
+	uint8_t *rbuf;               /* socket -> client chunk */
+	SBPB(PipeFrame) *in;         /* client -> socket frame being written */
+	size_t off;
+};
+
+static void sb__pipe_free(void *p)
+{
+	struct sb__pipe *st = p;
+
+	if (st->k)
+		sb__sock_unref(st->k);
+	if (st->in)
+		protobuf_c_message_free_unpacked(&st->in->base, NULL);
+	free(st->rbuf);
+	pthread_mutex_destroy(&st->lock);
+	free(st);
+}
+
+/* End the pipe once: finish the call and wake any parked direction. */
+static void sb__pipe_end(struct sb__pipe *st, grpc_status_code code, int err,
+			 const char *why)
+{
+	pthread_mutex_lock(&st->lock);
+	if (st->ended) {
+		pthread_mutex_unlock(&st->lock);
+		return;
+	}
+	st->ended = 1;
+	pthread_mutex_unlock(&st->lock);
+	if (code == GRPC_STATUS_OK)
+		sb__call_finish_ok(st->c);
+	else
+		sb__call_fail(st->c, code, err, "%s", why);
+	sb__reactor_unpark(st->c);
+}
+
+/* One direction is over; the pipe ends when both are. */
+static void sb__pipe_half_done(struct sb__pipe *st, int reader)
+{
+	int both;
+
+	pthread_mutex_lock(&st->lock);
+	if (reader)
+		st->rd_done = 1;
+	else
+		st->wr_done = 1;
+	both = st->rd_done && st->wr_done;
+	pthread_mutex_unlock(&st->lock);
+	if (both)
+		sb__pipe_end(st, GRPC_STATUS_OK, 0, NULL);
+}
+
+static int sb__pipe_ended(struct sb__pipe *st)
+{
+	int e;
+
+	pthread_mutex_lock(&st->lock);
+	e = st->ended;
+	pthread_mutex_unlock(&st->lock);
+	return e;
+}
+
+static int sb__pipe_woken_end(struct sb__pipe *st, enum sb__wake why)
+{
+	if (why == SB__WAKE_CLOSED)
+		sb__pipe_end(st, GRPC_STATUS_OK, 0, NULL);
+	else if (why == SB__WAKE_TIMEOUT)
+		sb__pipe_end(st, GRPC_STATUS_DEADLINE_EXCEEDED, ETIMEDOUT,
+			     "the call's deadline passed");
+	else
+		sb__pipe_end(st, GRPC_STATUS_CANCELLED, ECANCELED, "cancelled");
+	return 1;
+}
+
+/* socket -> client */
+static void sb__pipe_read(struct sb__pipe *st);
+
+static void sb__pipe_sent(struct sb__call *c, int ok)
+{
+	if (!ok)
+		sb__pipe_end(c->ctx, GRPC_STATUS_CANCELLED, ECANCELED, "cancelled");
+	else
+		sb__pipe_read(c->ctx);
+}
+
+static void sb__pipe_last_sent(struct sb__call *c, int ok)
+{
+	if (!ok)
+		sb__pipe_end(c->ctx, GRPC_STATUS_CANCELLED, ECANCELED, "cancelled");
+	else
+		sb__pipe_half_done(c->ctx, 1);
+}
+
+static int sb__pipe_read_woken(void *p, struct sb__waiter *w, enum sb__wake why)
+{
+	(void)w;
+	if (why == SB__WAKE_READY)
+		sb__pipe_read(p);
+	else
+		sb__pipe_woken_end(p, why);
+	return 1;
+}
+
+static void sb__pipe_read(struct sb__pipe *st)
+{
+	SBPB(PipeFrame) f = SOCKBROKER__V1__PIPE_FRAME__INIT;
+	ssize_t n;
+
+	if (sb__pipe_ended(st))
+		return;
+	n = sb__sock_recv(st->k->fd, st->rbuf, SB__CHUNK, 0, NULL);
+	if (n == -EAGAIN) {
+		if (sb__stream_park(st->c, st->k, st, sb__pipe_read_woken, EPOLLIN, 0) < 0)
+			sb__pipe_end(st, GRPC_STATUS_RESOURCE_EXHAUSTED, ENOMEM,
+				     "out of memory");
+		return;
+	}
+	if (n <= 0) {
+		if (n < 0)
+			f.error = SB_ERRNO((int)-n);
+		f.half_close = 1;
+		if (sb__call_send(st->c, &f.base, sb__pipe_last_sent) < 0)
+			sb__pipe_end(st, GRPC_STATUS_CANCELLED, ECANCELED, "cancelled");
+		return;
+	}
+	f.data.data = st->rbuf;
+	f.data.len = (size_t)n;
+	sb__stats_bytes(0, (uint64_t)n);
+	if (sb__call_send(st->c, &f.base, sb__pipe_sent) < 0)
+		sb__pipe_end(st, GRPC_STATUS_CANCELLED, ECANCELED, "cancelled");
+}
+
+/* client -> socket */
+static void sb__pipe_recv(struct sb__call *c, int ok);
+
+static void sb__pipe_write(struct sb__pipe *st);
+
+static int sb__pipe_write_woken(void *p, struct sb__waiter *w, enum sb__wake why)
+{
+	(void)w;
+	if (why == SB__WAKE_READY)
+		sb__pipe_write(p);
+	else
+		sb__pipe_woken_end(p, why);
+	return 1;
+}
+
+static void sb__pipe_write(struct sb__pipe *st)
+{
+	SBPB(PipeFrame) *f = st->in;
+
+	while (st->off < f->data.len) {
+		ssize_t n = sb__sock_send(st->k->fd, f->data.data + st->off,
+					  f->data.len - st->off, 0, NULL);
+
+		if (n == -EAGAIN) {
+			if (sb__stream_park(st->c, st->k, st, sb__pipe_write_woken,
+					    EPOLLOUT, 1) < 0)
+				sb__pipe_end(st, GRPC_STATUS_RESOURCE_EXHAUSTED, ENOMEM,
+					     "out of memory");
+			return;
+		}
+		if (n < 0) {
+			/* The socket is broken: the reader will see it and end
+			 * the pipe; stop taking frames. */
+			sb__pipe_half_done(st, 0);
+			return;
+		}
+		st->off += (size_t)n;
+		sb__stats_bytes((uint64_t)n, 0);
+	}
+	if (f->half_close) {
+		sb__sock_shutdown(st->k->fd, SHUT_WR);
+		sb__pipe_half_done(st, 0);
+		return;
+	}
+	if (sb__call_recv(st->c, sb__pipe_recv) < 0)
+		sb__pipe_end(st, GRPC_STATUS_CANCELLED, ECANCELED, "cancelled");
+}
+
+static void sb__pipe_recv(struct sb__call *c, int ok)
+{
+	struct sb__pipe *st = c->ctx;
+	SBPB(PipeFrame) *f;
+	int malformed;
+
+	if (!ok) {
+		sb__pipe_end(st, GRPC_STATUS_CANCELLED, ECANCELED, "cancelled");
+		return;
+	}
+	if (sb__pipe_ended(st))
+		return;
+	f = sb__call_unpack_in(c, &sockbroker__v1__pipe_frame__descriptor, &malformed);
+	if (malformed) {
+		sb__pipe_end(st, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
+			     "malformed PipeFrame");
+		return;
+	}
+	if (!f) {	/* the client closed its side: end of the outgoing bytes */
+		if (!st->k) {
+			sb__pipe_end(st, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
+				     "the first frame must name a handle");
+			return;
+		}
+		sb__sock_shutdown(st->k->fd, SHUT_WR);
+		sb__pipe_half_done(st, 0);
+		return;
+	}
+	if (!st->k) {
+		st->k = sb__sock_get(c->session, f->handle);
+		if (!st->k) {
+			protobuf_c_message_free_unpacked(&f->base, NULL);
+			sb__pipe_end(st, GRPC_STATUS_NOT_FOUND, EBADF,
+				     "no socket with that handle in this session");
+			return;
+		}
+		sb__pipe_read(st);
+	}
+	if (st->in)
+		protobuf_c_message_free_unpacked(&st->in->base, NULL);
+	st->in = f;
+	st->off = 0;
+	sb__pipe_write(st);
+}
+
+void sb__h_pipe(struct sb__call *c, void *req)
+{
+	struct sb__pipe *st = calloc(1, sizeof(*st));
+
+	(void)req;
+	if (st)
+		st->rbuf = malloc(SB__CHUNK);
+	if (!st || !st->rbuf) {
+		free(st);
+		sb__call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, ENOMEM, "out of memory");
+		return;
+	}
+	st->c = c;
+	pthread_mutex_init(&st->lock, NULL);
+	c->ctx = st;
+	c->ctx_free = sb__pipe_free;
+	if (sb__call_recv(c, sb__pipe_recv) < 0)
+		sb__pipe_end(st, GRPC_STATUS_CANCELLED, ECANCELED, "cancelled");
+}
