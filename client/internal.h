@@ -119,4 +119,10 @@ struct sb__buf {
 bool sb__pb_encode_bytes(pb_ostream_t *s, const pb_field_t *f, void *const *arg);
 bool sb__pb_decode_bytes(pb_istream_t *s, const pb_field_t *f, void **arg);
 
+/* ---- names.c ---- */
+
+/** sb__ifa_from_pb() - one getifaddrs row (free with sb_freeifaddrs).
+ *  Return: the row, or NULL (ENOMEM). */
+struct ifaddrs *sb__ifa_from_pb(const sockbroker_v1_IfAddr *in);
+
 #endif /* SB_CLIENT_INTERNAL_H */

@@ -309,35 +309,44 @@ static struct sockaddr *sb__ifa_addr(const sockbroker_v1_Address *pb, bool has,
 	return (struct sockaddr *)ss;
 }
 
+struct ifaddrs *sb__ifa_from_pb(const sockbroker_v1_IfAddr *in)
+{
+	struct sb__ifa *row = calloc(1, sizeof(*row));
+	int flags = 0;
+
+	if (!row)
+		return NULL;
+	row->magic = SB__IFA_MAGIC;
+	row->index = in->index;
+	row->mtu = in->mtu;
+	memcpy(row->name, in->name, strnlen(in->name, sizeof(row->name) - 1));
+	if (sb__flags_to_native(SB__C_IFF, in->flags, &flags) < 0)
+		flags = 0;
+	row->ifa.ifa_name = row->name;
+	row->ifa.ifa_flags = (unsigned int)flags;
+	row->ifa.ifa_addr = sb__ifa_addr(&in->address, in->has_address, &row->addr);
+	row->ifa.ifa_netmask = sb__ifa_addr(&in->netmask, in->has_netmask, &row->netmask);
+	if (in->has_destination)
+		row->ifa.ifa_dstaddr = sb__ifa_addr(&in->destination, true, &row->ifu);
+	else if (in->has_broadcast)
+		row->ifa.ifa_broadaddr = sb__ifa_addr(&in->broadcast, true, &row->ifu);
+	return &row->ifa;
+}
+
 static bool sb__dec_ifa(pb_istream_t *s, const pb_field_t *f, void **arg)
 {
 	struct sb__ifa_list *l = *arg;
 	sockbroker_v1_IfAddr in = sockbroker_v1_IfAddr_init_zero;
-	struct sb__ifa *row;
-	int flags = 0;
+	struct ifaddrs *row;
 
 	(void)f;
 	if (!pb_decode(s, sockbroker_v1_IfAddr_fields, &in))
 		return false;
-	row = calloc(1, sizeof(*row));
+	row = sb__ifa_from_pb(&in);
 	if (!row)
 		return false;
-	row->magic = SB__IFA_MAGIC;
-	row->index = in.index;
-	row->mtu = in.mtu;
-	memcpy(row->name, in.name, strnlen(in.name, sizeof(row->name) - 1));
-	if (sb__flags_to_native(SB__C_IFF, in.flags, &flags) < 0)
-		flags = 0;
-	row->ifa.ifa_name = row->name;
-	row->ifa.ifa_flags = (unsigned int)flags;
-	row->ifa.ifa_addr = sb__ifa_addr(&in.address, in.has_address, &row->addr);
-	row->ifa.ifa_netmask = sb__ifa_addr(&in.netmask, in.has_netmask, &row->netmask);
-	if (in.has_broadcast)
-		row->ifa.ifa_broadaddr = sb__ifa_addr(&in.broadcast, true, &row->ifu);
-	else if (in.has_destination)
-		row->ifa.ifa_dstaddr = sb__ifa_addr(&in.destination, true, &row->ifu);
-	*l->tail = &row->ifa;
-	l->tail = &row->ifa.ifa_next;
+	*l->tail = row;
+	l->tail = &row->ifa_next;
 	return true;
 }
 

@@ -154,6 +154,8 @@ int sb_getsockopt(sb_client *c, int s, int level, int name, void *val,
 int sb_getsockname(sb_client *c, int s, struct sockaddr *addr, socklen_t *len);
 int sb_getpeername(sb_client *c, int s, struct sockaddr *addr, socklen_t *len);
 
+struct ucred; /* <sys/socket.h> defines it with _GNU_SOURCE */
+
 /** sb_getpeercred() - SO_PEERCRED of a connected Unix socket, as the
  *  broker's kernel saw the peer. Return: 0 or -1 (ENOTCONN, EOPNOTSUPP). */
 int sb_getpeercred(sb_client *c, int s, struct ucred *cred);
@@ -208,6 +210,142 @@ void sb_freeifaddrs(struct ifaddrs *ifa);
  *  Return: the value, 0 when unknown. */
 unsigned int sb_getifaddr_index(const struct ifaddrs *ifa);
 unsigned int sb_getifaddr_mtu(const struct ifaddrs *ifa);
+
+/* ---- streams: server loops, pipes, interface watch ----
+ *
+ * The loops run in the calling thread and call back from it, one call at a
+ * time; a callback returns 0 to go on, anything else to stop the loop,
+ * which then returns that value. Sockets handed to a callback belong to
+ * the caller (sb_close them). A loop returns -1 with errno when it cannot
+ * start or its stream fails (the listener was closed: EBADF).
+ */
+
+/** sb_accept_cb - one accepted connection: socket number @s, peer address
+ *  @peer/@peerlen (valid during the call), @arg as given to the loop. */
+typedef int (*sb_accept_cb)(sb_client *c, int s, const struct sockaddr *peer,
+			    socklen_t peerlen, void *arg);
+
+/** sb_accept_loop() - accept on listening socket @listener through an
+ *  AcceptStream until @cb returns non-zero (that value is returned). */
+int sb_accept_loop(sb_client *c, int listener, sb_accept_cb cb, void *arg);
+
+/** sb_accept_loop_many() - the same over @n listening sockets at once. */
+int sb_accept_loop_many(sb_client *c, const int *listeners, size_t n,
+			sb_accept_cb cb, void *arg);
+
+/**
+ * sb_tcp_server_sockets() - listening sockets on every address
+ * getaddrinfo(@host, @port, AI_PASSIVE, SOCK_STREAM) returns, as Ruby's
+ * Socket.tcp_server_sockets: IPv6 ones with IPV6_V6ONLY so both families
+ * coexist, SO_REUSEADDR on, and with @port "0" (or NULL) one ephemeral
+ * port shared by all. @host NULL: every local address.
+ * @socks: filled with up to @max socket numbers.
+ * Return: how many, or -1 (errno; EAI failures give EADDRNOTAVAIL with
+ *         sb_last_error() naming the resolver error). Nothing is left open
+ *         on failure.
+ */
+int sb_tcp_server_sockets(sb_client *c, const char *host, const char *port,
+			  int *socks, size_t max);
+
+/** sb_tcp_server_loop() - sb_tcp_server_sockets() + sb_accept_loop_many();
+ *  the listeners are closed when the loop ends. */
+int sb_tcp_server_loop(sb_client *c, const char *host, const char *port,
+		       sb_accept_cb cb, void *arg);
+
+/**
+ * sb_unix_server_socket() - a listening Unix socket at @path. A stale
+ * socket file there is removed first, but only when it is a socket owned
+ * by this process's effective uid and nobody listens on it (as Ruby's
+ * unix_server_socket). Anything else there (a live socket, a file that is
+ * not a socket, another user's socket) fails with EADDRINUSE, as bind(2)
+ * would, and sb_last_error() says which. The path is checked in this
+ * process's filesystem view, which must be the broker's (same host).
+ * Return: the socket number or -1.
+ */
+int sb_unix_server_socket(sb_client *c, const char *path);
+
+/** sb_unix_server_loop() - sb_unix_server_socket() + sb_accept_loop();
+ *  the listener is closed and @path removed when the loop ends. */
+int sb_unix_server_loop(sb_client *c, const char *path, sb_accept_cb cb,
+			void *arg);
+
+/** A received datagram's origin, for sb_udp_reply(). Plain data: copy it
+ *  freely; valid as long as socket @s is open. */
+struct sb_udp_source {
+	int s;                          /* the socket it came in on */
+	struct sockaddr_storage peer;   /* who sent it */
+	socklen_t peerlen;
+	struct sockaddr_storage local;  /* the address it was sent to */
+	socklen_t locallen;             /* 0 when unknown */
+	int ifindex;                    /* interface it came in on, or 0 */
+};
+
+/** sb_udp_cb - one datagram: @buf/@len (valid during the call; @truncated
+ *  when it was longer than the loop's buffer) and its source @src. */
+typedef int (*sb_udp_cb)(sb_client *c, const void *buf, size_t len,
+			 int truncated, const struct sb_udp_source *src, void *arg);
+
+/** sb_udp_server_sockets() - bound UDP sockets as sb_tcp_server_sockets
+ *  (same host/port rules), with IP_PKTINFO/IPV6_RECVPKTINFO on. */
+int sb_udp_server_sockets(sb_client *c, const char *host, const char *port,
+			  int *socks, size_t max);
+
+/** sb_udp_server_loop_on() - receive on @n bound datagram sockets through
+ *  RecvStream (batched) until @cb returns non-zero. */
+int sb_udp_server_loop_on(sb_client *c, const int *socks, size_t n,
+			  sb_udp_cb cb, void *arg);
+
+/** sb_udp_server_loop() - sb_udp_server_sockets() + sb_udp_server_loop_on();
+ *  the sockets are closed when the loop ends. */
+int sb_udp_server_loop(sb_client *c, const char *host, const char *port,
+		       sb_udp_cb cb, void *arg);
+
+/** sb_udp_reply() - send @buf/@len back to @src's peer, from the local
+ *  address and interface the datagram arrived on (so a server bound to a
+ *  wildcard address answers from the right address).
+ *  Return: bytes sent or -1. */
+ssize_t sb_udp_reply(sb_client *c, const struct sb_udp_source *src,
+		     const void *buf, size_t len);
+
+/** A byte pipe to a connected socket (the Pipe RPC): the bulk data path.
+ *  One thread may read while another writes; not more. */
+typedef struct sb_pipe sb_pipe;
+
+/** sb_pipe_open() - open a pipe on connected socket @s. The socket stays
+ *  the caller's; do not use it otherwise while the pipe is open.
+ *  Return: the pipe, or NULL with errno. */
+sb_pipe *sb_pipe_open(sb_client *c, int s);
+/** sb_pipe_write() - write all of @buf (blocks on backpressure).
+ *  Return: @len, or -1 (EPIPE after sb_pipe_shutdown, ECONNRESET...). */
+ssize_t sb_pipe_write(sb_pipe *p, const void *buf, size_t len);
+/** sb_pipe_read() - read up to @len bytes. Return: bytes, 0 at the end of
+ *  the socket's stream, or -1 with errno (the socket's error). */
+ssize_t sb_pipe_read(sb_pipe *p, void *buf, size_t len);
+/** sb_pipe_shutdown() - half-close: the broker shuts the socket down for
+ *  writing after what was written. Return: 0 or -1. */
+int sb_pipe_shutdown(sb_pipe *p);
+/** sb_pipe_close() - end the pipe (the socket stays open) and free @p. */
+void sb_pipe_close(sb_pipe *p);
+
+/** What an interface event says. */
+enum sb_if_event {
+	SB_IF_SNAPSHOT = 0,       /* part of the current list */
+	SB_IF_SNAPSHOT_DONE = 1,  /* the current list is complete (@ifa NULL) */
+	SB_IF_LINK_ADDED = 2,
+	SB_IF_LINK_REMOVED = 3,
+	SB_IF_LINK_CHANGED = 4,
+	SB_IF_ADDRESS_ADDED = 5,
+	SB_IF_ADDRESS_REMOVED = 6,
+};
+
+/** sb_watch_cb - one event; @ifa (one row as sb_getifaddrs gives, valid
+ *  during the call) or NULL for SB_IF_SNAPSHOT_DONE. */
+typedef int (*sb_watch_cb)(sb_client *c, enum sb_if_event ev,
+			   const struct ifaddrs *ifa, void *arg);
+
+/** sb_watch_interfaces() - the current interfaces, then their changes as
+ *  they happen (WatchInterfaces), until @cb returns non-zero. */
+int sb_watch_interfaces(sb_client *c, sb_watch_cb cb, void *arg);
 
 #ifdef __cplusplus
 }
