@@ -170,11 +170,14 @@ int main(int argc, char **argv)
 	}
 	sb__info("signal %d: shutting down", sig);
 	sd_notify(0, "STOPPING=1");
+	/* Sessions end first (their parked calls fail with EBADF), then the
+	 * reactor and the resolver pool finish what they hold while the
+	 * completion queue still runs; gRPC stops last. */
 	sb__listeners_close();
 	sb__sessions_end_all();
-	sb__rpc_stop();
 	sb__reactor_stop();
 	sb__pool_stop();
+	sb__rpc_stop();
 	sb__info("stopped");
 	return 0;
 }

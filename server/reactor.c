@@ -119,9 +119,11 @@ static void sb__post(struct sb__msg *m)
 	pthread_mutex_lock(&sb__qlock);
 	*sb__qtail = m;
 	sb__qtail = &m->next;
-	pthread_mutex_unlock(&sb__qlock);
-	if (write(sb__evfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+	/* After sb__reactor_stop() nobody drains the queue: late messages
+	 * stay there (reachable) until exit, and the eventfd is gone. */
+	if (sb__evfd >= 0 && write(sb__evfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		sb__err("reactor wake-up failed: %s", strerror(errno));
+	pthread_mutex_unlock(&sb__qlock);
 }
 
 static void sb__post_new(enum sb__msg_kind kind, void *p)
@@ -370,6 +372,9 @@ void sb__reactor_stop(void)
 	for (i = 0; i < sb__heap_n; i++)
 		sb__wake(sb__heap[i], SB__WAKE_CANCELLED);
 	free(sb__heap);
+	pthread_mutex_lock(&sb__qlock);
 	close(sb__evfd);
+	sb__evfd = -1;
+	pthread_mutex_unlock(&sb__qlock);
 	close(sb__epfd);
 }

@@ -153,15 +153,25 @@ static void sb__request(const struct sb__method *m)
 }
 
 /* gRPC wants the batches of one call started one at a time. */
+/* Batches may start only while the queue is open: at shutdown, calls that
+ * end late (a stream's next send, a reactor wake-up) must not reach a
+ * queue that is already shut down. */
+static pthread_rwlock_t sb__cq_gate = PTHREAD_RWLOCK_INITIALIZER;
+static int sb__cq_closed;
+
 static grpc_call_error sb__batch(grpc_call *call, const grpc_op *ops, size_t n,
 				 void *tag, void *reserved)
 {
 	struct sb__call *c = ((struct sb__tag *)tag)->call;
-	grpc_call_error e;
+	grpc_call_error e = GRPC_CALL_ERROR_ALREADY_FINISHED;
 
-	pthread_mutex_lock(&c->batch_lock);
-	e = grpc_call_start_batch(call, ops, n, tag, reserved);
-	pthread_mutex_unlock(&c->batch_lock);
+	pthread_rwlock_rdlock(&sb__cq_gate);
+	if (!sb__cq_closed) {
+		pthread_mutex_lock(&c->batch_lock);
+		e = grpc_call_start_batch(call, ops, n, tag, reserved);
+		pthread_mutex_unlock(&c->batch_lock);
+	}
+	pthread_rwlock_unlock(&sb__cq_gate);
 	return e;
 }
 
@@ -464,6 +474,9 @@ static void *sb__cq_thread(void *arg)
 		c = t->call;
 		switch (t->kind) {
 		case SB__TAG_SHUTDOWN:
+			pthread_rwlock_wrlock(&sb__cq_gate);
+			sb__cq_closed = 1;
+			pthread_rwlock_unlock(&sb__cq_gate);
 			grpc_completion_queue_shutdown(sb__cq);
 			break;
 		case SB__TAG_NEW:
