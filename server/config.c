@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT
  * config.c - the embedded default configuration and the YAML file reader
- * (libyaml's document API). Errors name the line and the field.
+ * (libyaml's document API). Errors name the line and the field; unknown and
+ * repeated keys are errors. The `policy:` section is read by policy.c.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,11 +35,19 @@ void sb__config_default(struct sb__config *cfg)
 	cfg->limits.max_sessions = 1024;
 	cfg->limits.max_sessions_per_uid = 256;
 	cfg->limits.max_sockets_per_session = 4096;
+	cfg->limits.max_sockets_per_uid = 16384;
+	cfg->limits.max_pending_accepts = 128;
+	cfg->limits.max_stream_bytes = 1u << 20;
 	cfg->limits.max_message_bytes = 4u << 20;
 	cfg->limits.resolver_threads = 4;
-	cfg->allow_uids[0] = geteuid();
-	cfg->allow_uids[1] = 0;
 	cfg->log_level = SB__LOG_INFO;
+	cfg->policy = sb__policy_default(geteuid());
+}
+
+void sb__config_free(struct sb__config *cfg)
+{
+	sb__policy_free(cfg->policy);
+	cfg->policy = NULL;
 }
 
 int sb__config_add_listen(struct sb__config *cfg, const char *target)
@@ -58,6 +69,7 @@ int sb__config_add_listen(struct sb__config *cfg, const char *target)
 	if (cfg->n_listen == SB__MAX_LISTENERS)
 		return -ENOSPC;
 	l = &cfg->listen[cfg->n_listen++];
+	memset(l, 0, sizeof(*l));
 	snprintf(l->path, sizeof(l->path), "%s", name);
 	l->abstract = abstract;
 	l->mode = 0600;
@@ -71,25 +83,25 @@ struct sb__yctx {
 };
 
 static int __attribute__((format(printf, 3, 4)))
-sb__yfail(struct sb__yctx *y, yaml_node_t *n, const char *fmt, ...)
+sb__yfail(struct sb__yctx *y, const yaml_node_t *n, const char *fmt, ...)
 {
-	char msg[256];
+	char msg[320];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(y->err, y->errlen, "line %zu: %s",
-		 n ? n->start_mark.line + 1 : 0, msg);
+	snprintf(y->err, y->errlen, "line %zu: %s", n ? n->start_mark.line + 1 : 1, msg);
 	return -EINVAL;
 }
 
-static const char *sb__yscalar(yaml_node_t *n)
+static const char *sb__yscalar(const yaml_node_t *n)
 {
 	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value
 						: NULL;
 }
 
+/* Digits of @base only: no sign, no blanks, no "0x". */
 static int sb__yuint(struct sb__yctx *y, yaml_node_t *n, const char *field,
 		     unsigned long min, unsigned long max, int base, uint32_t *out)
 {
@@ -99,57 +111,309 @@ static int sb__yuint(struct sb__yctx *y, yaml_node_t *n, const char *field,
 
 	if (!s || !s[0])
 		return sb__yfail(y, n, "%s: expected a number", field);
+	if (strspn(s, base == 8 ? "01234567" : "0123456789") != strlen(s))
+		return sb__yfail(y, n, "%s: not %s number: \"%.40s\"", field,
+				 base == 8 ? "an octal" : "a decimal", s);
 	errno = 0;
 	v = strtoul(s, &end, base);
-	if (errno || *end || s[0] == '-')
-		return sb__yfail(y, n, "%s: not a number", field);
-	if (v < min || v > max)
-		return sb__yfail(y, n, "%s: out of range", field);
+	if (errno || v < min || v > max)
+		return sb__yfail(y, n, "%s: out of range (%lu..%lu)", field, min, max);
 	*out = (uint32_t)v;
+	return 0;
+}
+
+static int sb__ybool(struct sb__yctx *y, yaml_node_t *n, const char *field, int *out)
+{
+	const char *s = sb__yscalar(n);
+
+	if (s && !strcmp(s, "true"))
+		*out = 1;
+	else if (s && !strcmp(s, "false"))
+		*out = 0;
+	else
+		return sb__yfail(y, n, "%s: true or false", field);
+	return 0;
+}
+
+/*
+ * Key of pair @p of a mapping: its index in @keys, or -1 after an error.
+ * Unknown and repeated keys are errors (libyaml lets repeats through).
+ */
+static int sb__ykey(struct sb__yctx *y, const yaml_node_pair_t *p, const char *field,
+		    const char *const *keys, size_t nkeys, unsigned *seen,
+		    yaml_node_t **val)
+{
+	yaml_node_t *k = yaml_document_get_node(y->doc, p->key);
+	const char *key = sb__yscalar(k);
+	size_t i;
+
+	*val = yaml_document_get_node(y->doc, p->value);
+	if (!key) {
+		sb__yfail(y, k, "%s: keys are names", field[0] ? field : "top level");
+		return -1;
+	}
+	for (i = 0; i < nkeys; i++)
+		if (!strcmp(key, keys[i]))
+			break;
+	if (i == nkeys) {
+		sb__yfail(y, k, "%s%s%.64s: unknown field", field, field[0] ? "." : "", key);
+		return -1;
+	}
+	if (*seen & (1u << i)) {
+		sb__yfail(y, k, "%s%s%s: given twice", field, field[0] ? "." : "", key);
+		return -1;
+	}
+	if (!*val) {
+		sb__yfail(y, k, "%s%s%s: no value", field, field[0] ? "." : "", key);
+		return -1;
+	}
+	*seen |= 1u << i;
+	return (int)i;
+}
+
+static int sb__ypath(struct sb__yctx *y, yaml_node_t *v, const char *field, char *dst,
+		     size_t size)
+{
+	const char *s = sb__yscalar(v);
+
+	if (!s || !s[0] || strlen(s) >= size)
+		return sb__yfail(y, v, "%s: a path of 1..%zu bytes", field, size - 1);
+	snprintf(dst, size, "%s", s);
+	return 0;
+}
+
+/* A file the broker will need later: readable now, or the file is refused. */
+static int sb__yreadable(struct sb__yctx *y, yaml_node_t *v, const char *field,
+			 const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0)
+		return sb__yfail(y, v, "%s: cannot read \"%.120s\": %s", field, path,
+				 strerror(errno));
+	close(fd);
+	return 0;
+}
+
+static int sb__ytls(struct sb__yctx *y, yaml_node_t *m, const char *field,
+		    struct sb__tcp_listen_cfg *t)
+{
+	static const char *const keys[] = { "cert", "key", "client_ca" };
+	char *dst[] = { t->cert, t->key, t->client_ca };
+	yaml_node_pair_t *p;
+	unsigned seen = 0;
+	char sub[128];
+	size_t i;
+	int k;
+
+	if (m->type != YAML_MAPPING_NODE)
+		return sb__yfail(y, m, "%s: expected a mapping of cert, key, client_ca", field);
+	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+		yaml_node_t *v;
+
+		k = sb__ykey(y, p, field, keys, 3, &seen, &v);
+		if (k < 0)
+			return -EINVAL;
+		snprintf(sub, sizeof(sub), "%s.%s", field, keys[k]);
+		if (sb__ypath(y, v, sub, dst[k], SB__TLS_PATH_MAX) < 0 ||
+		    sb__yreadable(y, v, sub, dst[k]) < 0)
+			return -EINVAL;
+	}
+	for (i = 0; i < 3; i++)
+		if (!(seen & (1u << i)))
+			return sb__yfail(y, m, "%s: missing %s (mutual TLS needs cert, key "
+					 "and client_ca)", field, keys[i]);
+	return 0;
+}
+
+/* "a.b.c.d:PORT" or "[v6]:PORT": literal addresses only, port 1..65535. */
+static int sb__ytcp_addr(const char *s, struct sb__addr *a)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon;
+	unsigned long port;
+	size_t n;
+
+	memset(a, 0, sizeof(*a));
+	if (s[0] == '[') {
+		colon = strstr(s, "]:");
+		if (!colon)
+			return -EINVAL;
+		n = (size_t)(colon - s - 1);
+		colon++;
+		s++;
+	} else {
+		colon = strchr(s, ':');	/* IPv6 only in brackets */
+		if (!colon || strchr(colon + 1, ':'))
+			return -EINVAL;
+		n = (size_t)(colon - s);
+	}
+	if (n >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, n);
+	host[n] = 0;
+	colon++;
+	if (!colon[0] || strspn(colon, "0123456789") != strlen(colon) || strlen(colon) > 5)
+		return -EINVAL;
+	port = strtoul(colon, NULL, 10);
+	if (port < 1 || port > 65535)
+		return -EINVAL;
+	a->port = (uint16_t)port;
+	if (inet_pton(AF_INET, host, a->ip) == 1)
+		a->kind = SB__ADDR_INET;
+	else if (inet_pton(AF_INET6, host, a->ip) == 1)
+		a->kind = SB__ADDR_INET6;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int sb__is_loopback(const struct sb__addr *a)
+{
+	static const uint8_t lo6[16] = { [15] = 1 };
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (a->kind == SB__ADDR_INET)
+		return a->ip[0] == 127;
+	return !memcmp(a->ip, lo6, 16) ||
+	       (!memcmp(a->ip, mapped, sizeof(mapped)) && a->ip[12] == 127);
+}
+
+enum { SB__L_UNIX, SB__L_ABSTRACT, SB__L_TCP, SB__L_MODE, SB__L_OWNER, SB__L_GROUP,
+       SB__L_TLS, SB__L_INSECURE, SB__L_COUNT };
+
+static int sb__ylisten_one(struct sb__yctx *y, yaml_node_t *m, const char *field,
+			   struct sb__config *c)
+{
+	static const char *const keys[SB__L_COUNT] = {
+		"unix", "abstract", "tcp", "mode", "owner", "group", "tls", "insecure",
+	};
+	struct sb__listen_cfg l = { .mode = 0600 };
+	struct sb__tcp_listen_cfg t;
+	yaml_node_t *nodes[SB__L_COUNT] = { NULL };
+	yaml_node_pair_t *p;
+	unsigned seen = 0;
+	char sub[96];
+	int k, kinds;
+
+	memset(&t, 0, sizeof(t));
+	if (m->type != YAML_MAPPING_NODE)
+		return sb__yfail(y, m, "%s: each entry is a mapping", field);
+	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+		yaml_node_t *v;
+		const char *val;
+		uint32_t mode = 0600;
+		int ret = 0;
+
+		k = sb__ykey(y, p, field, keys, SB__L_COUNT, &seen, &v);
+		if (k < 0)
+			return -EINVAL;
+		nodes[k] = v;
+		val = sb__yscalar(v);
+		snprintf(sub, sizeof(sub), "%s.%s", field, keys[k]);
+		switch (k) {
+		case SB__L_UNIX:
+		case SB__L_ABSTRACT:
+			if (!val || !val[0] || strlen(val) >= sizeof(l.path))
+				return sb__yfail(y, v, "%s: a name of 1..107 bytes", sub);
+			snprintf(l.path, sizeof(l.path), "%s", val);
+			l.abstract = k == SB__L_ABSTRACT;
+			break;
+		case SB__L_TCP:
+			if (!val || strlen(val) >= sizeof(t.text) || sb__ytcp_addr(val, &t.addr) < 0)
+				return sb__yfail(y, v, "%s: expected \"A.B.C.D:PORT\" or "
+						 "\"[IPV6]:PORT\" with a literal address and a "
+						 "port 1..65535", sub);
+			snprintf(t.text, sizeof(t.text), "%s", val);
+			break;
+		case SB__L_MODE:
+			ret = sb__yuint(y, v, sub, 0, 0777, 8, &mode);
+			l.mode = (mode_t)mode;
+			break;
+		case SB__L_OWNER:
+			ret = sb__parse_uid(val, &l.owner);
+			if (ret < 0)
+				return sb__yfail(y, v, "%s: %s \"%.64s\"", sub, ret == -ENOENT ?
+						 "no such user" : "expected a user name or uid",
+						 val ? val : "");
+			l.has_owner = 1;
+			break;
+		case SB__L_GROUP:
+			ret = sb__parse_gid(val, &l.group);
+			if (ret < 0)
+				return sb__yfail(y, v, "%s: %s \"%.64s\"", sub, ret == -ENOENT ?
+						 "no such group" : "expected a group name or gid",
+						 val ? val : "");
+			l.has_group = 1;
+			break;
+		case SB__L_TLS:
+			ret = sb__ytls(y, v, sub, &t);
+			break;
+		default:
+			ret = sb__ybool(y, v, sub, &t.insecure);
+			break;
+		}
+		if (ret < 0)
+			return -EINVAL;
+	}
+	kinds = !!nodes[SB__L_UNIX] + !!nodes[SB__L_ABSTRACT] + !!nodes[SB__L_TCP];
+	if (kinds != 1)
+		return sb__yfail(y, m, "%s: needs exactly one of unix, abstract, tcp", field);
+	if (nodes[SB__L_UNIX] || nodes[SB__L_ABSTRACT]) {
+		for (k = SB__L_TLS; k <= SB__L_INSECURE; k++)
+			if (nodes[k])
+				return sb__yfail(y, nodes[k], "%s.%s: only for tcp listeners",
+						 field, keys[k]);
+		for (k = SB__L_OWNER; nodes[SB__L_ABSTRACT] && k <= SB__L_GROUP; k++)
+			if (nodes[k])
+				return sb__yfail(y, nodes[k], "%s.%s: an abstract socket has "
+						 "no file to own", field, keys[k]);
+		if (c->n_listen == SB__MAX_LISTENERS)
+			return sb__yfail(y, m, "%s: more than %d Unix listeners", field,
+					 SB__MAX_LISTENERS);
+		c->listen[c->n_listen++] = l;
+		return 0;
+	}
+	for (k = SB__L_MODE; k <= SB__L_GROUP; k++)
+		if (nodes[k])
+			return sb__yfail(y, nodes[k], "%s.%s: only for unix listeners", field,
+					 keys[k]);
+	if (nodes[SB__L_TLS] && t.insecure)
+		return sb__yfail(y, nodes[SB__L_INSECURE], "%s.insecure: contradicts tls",
+				 field);
+	if (!nodes[SB__L_TLS] && !t.insecure)
+		return sb__yfail(y, m, "%s: a TCP listener needs tls (cert, key, client_ca); "
+				 "plaintext only with insecure: true on a loopback address",
+				 field);
+	if (t.insecure && !sb__is_loopback(&t.addr))
+		return sb__yfail(y, nodes[SB__L_TCP], "%s.tcp: insecure: true is allowed "
+				 "only on a loopback address (127.0.0.0/8, ::1), not %s",
+				 field, t.text);
+	if (c->n_tcp_listen == SB__MAX_LISTENERS)
+		return sb__yfail(y, m, "%s: more than %d TCP listeners", field,
+				 SB__MAX_LISTENERS);
+	c->tcp_listen[c->n_tcp_listen++] = t;
 	return 0;
 }
 
 static int sb__ylisten(struct sb__yctx *y, yaml_node_t *seq, struct sb__config *c)
 {
 	yaml_node_item_t *it;
+	char field[32];
 
 	if (seq->type != YAML_SEQUENCE_NODE)
 		return sb__yfail(y, seq, "%s: expected a list", "listen");
+	c->n_listen = 0;
+	c->n_tcp_listen = 0;
 	for (it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
 		yaml_node_t *m = yaml_document_get_node(y->doc, *it);
-		yaml_node_pair_t *p;
-		struct sb__listen_cfg l = { .mode = 0600 };
-		int have = 0;
 
-		if (!m || m->type != YAML_MAPPING_NODE)
-			return sb__yfail(y, m, "%s: each entry is a mapping", "listen");
-		for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
-			yaml_node_t *k = yaml_document_get_node(y->doc, p->key);
-			yaml_node_t *v = yaml_document_get_node(y->doc, p->value);
-			const char *key = sb__yscalar(k), *val = sb__yscalar(v);
-			uint32_t mode;
-
-			if (!key)
-				return sb__yfail(y, k, "%s: keys are names", "listen");
-			if (!strcmp(key, "unix") || !strcmp(key, "abstract")) {
-				if (!val || !val[0] || strlen(val) >= sizeof(l.path))
-					return sb__yfail(y, v, "listen.%s: a name of 1..107 bytes", key);
-				snprintf(l.path, sizeof(l.path), "%s", val);
-				l.abstract = key[0] == 'a';
-				have = 1;
-			} else if (!strcmp(key, "mode")) {
-				if (sb__yuint(y, v, "listen.mode", 0, 0777, 8, &mode) < 0)
-					return -EINVAL;
-				l.mode = (mode_t)mode;
-			} else {
-				return sb__yfail(y, k, "listen.%s: unknown field", key);
-			}
-		}
-		if (!have)
-			return sb__yfail(y, m, "%s: needs unix or abstract", "listen");
-		if (c->n_listen == SB__MAX_LISTENERS)
-			return sb__yfail(y, m, "%s: too many listeners", "listen");
-		c->listen[c->n_listen++] = l;
+		snprintf(field, sizeof(field), "listen[%zu]",
+			 (size_t)(it - seq->data.sequence.items.start));
+		if (!m)
+			return sb__yfail(y, seq, "%s: missing", field);
+		if (sb__ylisten_one(y, m, field, c) < 0)
+			return -EINVAL;
 	}
 	return 0;
 }
@@ -164,31 +428,88 @@ static int sb__ylimits(struct sb__yctx *y, yaml_node_t *m, struct sb__limits *l)
 		{ "max_sessions", offsetof(struct sb__limits, max_sessions), 1, 1000000 },
 		{ "max_sessions_per_uid", offsetof(struct sb__limits, max_sessions_per_uid), 1, 1000000 },
 		{ "max_sockets_per_session", offsetof(struct sb__limits, max_sockets_per_session), 1, 1000000 },
+		{ "max_sockets_per_uid", offsetof(struct sb__limits, max_sockets_per_uid), 1, 10000000 },
+		{ "max_pending_accepts", offsetof(struct sb__limits, max_pending_accepts), 1, 65536 },
+		{ "max_stream_bytes", offsetof(struct sb__limits, max_stream_bytes), 4096, 256u << 20 },
 		{ "max_message_bytes", offsetof(struct sb__limits, max_message_bytes), 65536, 64u << 20 },
 		{ "resolver_threads", offsetof(struct sb__limits, resolver_threads), 1, 64 },
 	};
+	const char *keys[sizeof(f) / sizeof(f[0])];
 	yaml_node_pair_t *p;
+	unsigned seen = 0;
 	size_t i;
 
 	if (m->type != YAML_MAPPING_NODE)
 		return sb__yfail(y, m, "%s: expected a mapping", "limits");
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		keys[i] = f[i].name;
 	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = yaml_document_get_node(y->doc, p->key);
-		yaml_node_t *v = yaml_document_get_node(y->doc, p->value);
-		const char *key = sb__yscalar(k);
+		yaml_node_t *v;
 		char field[80];
+		int k = sb__ykey(y, p, "limits", keys, sizeof(f) / sizeof(f[0]), &seen, &v);
 
-		if (!key)
-			return sb__yfail(y, k, "%s: keys are names", "limits");
-		for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
-			if (!strcmp(key, f[i].name))
-				break;
-		if (i == sizeof(f) / sizeof(f[0]))
-			return sb__yfail(y, k, "limits.%s: unknown field", key);
-		snprintf(field, sizeof(field), "limits.%s", key);
-		if (sb__yuint(y, v, field, f[i].min, f[i].max, 10,
-			      (uint32_t *)((char *)l + f[i].off)) < 0)
+		if (k < 0)
 			return -EINVAL;
+		snprintf(field, sizeof(field), "limits.%s", f[k].name);
+		if (sb__yuint(y, v, field, f[k].min, f[k].max, 10,
+			      (uint32_t *)((char *)l + f[k].off)) < 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static int sb__ylog_level(struct sb__yctx *y, yaml_node_t *v, int *level)
+{
+	static const char *const lv[] = { "error", "warning", "info", "debug" };
+	const char *s = sb__yscalar(v);
+	int i;
+
+	for (i = 0; s && i < 4; i++) {
+		if (!strcmp(s, lv[i])) {
+			*level = i;
+			return 0;
+		}
+	}
+	return sb__yfail(y, v, "%s: one of error, warning, info, debug", "log_level");
+}
+
+/* The top level of the document, into @c (a copy of the caller's). */
+static int sb__ydoc(struct sb__yctx *y, yaml_node_t *root, struct sb__config *c,
+		    struct sb__policy **policy)
+{
+	static const char *const keys[] = { "listen", "limits", "log_level", "policy" };
+	yaml_node_pair_t *p;
+	unsigned seen = 0;
+	int ret;
+
+	/* Sections absent from the file keep @c's values (a copy of the
+	 * caller's); listen, when present, replaces both listener lists. */
+	if (root->type != YAML_MAPPING_NODE)
+		return sb__yfail(y, root, "%s: the file is a mapping of sections "
+				 "(listen, limits, log_level, policy)", "top level");
+	for (p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
+		yaml_node_t *v;
+		int k = sb__ykey(y, p, "", keys, 4, &seen, &v);
+
+		if (k < 0)
+			return -EINVAL;
+		switch (k) {
+		case 0:
+			ret = sb__ylisten(y, v, c);
+			break;
+		case 1:
+			ret = sb__ylimits(y, v, &c->limits);
+			break;
+		case 2:
+			ret = sb__ylog_level(y, v, &c->log_level);
+			break;
+		default:
+			ret = sb__policy_from_yaml(y->doc, v, "policy", policy, y->err,
+						   y->errlen);
+			break;
+		}
+		if (ret < 0)
+			return ret;
 	}
 	return 0;
 }
@@ -197,20 +518,30 @@ int sb__config_load(struct sb__config *cfg, const char *path, char *err,
 		    size_t errlen)
 {
 	struct sb__config c = *cfg;
+	struct sb__policy *policy = NULL;
 	yaml_parser_t parser;
-	yaml_document_t doc;
+	yaml_document_t doc, extra;
 	struct sb__yctx y = { &doc, err, errlen };
 	yaml_node_t *root;
-	yaml_node_pair_t *p;
 	FILE *f;
 	int ret = -EINVAL;
 
 	f = fopen(path, "re");
 	if (!f) {
+		ret = -errno;
 		snprintf(err, errlen, "cannot open: %s", strerror(errno));
-		return -errno;
+		return ret;
 	}
-	c.n_listen = 0;
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_file(&parser, f);
+	ret = sb__yaml_check_depth(&parser, err, errlen);
+	yaml_parser_delete(&parser);
+	if (ret < 0) {
+		fclose(f);
+		return ret;
+	}
+	ret = -EINVAL;
+	rewind(f);
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_file(&parser, f);
 	if (!yaml_parser_load(&parser, &doc)) {
@@ -219,50 +550,36 @@ int sb__config_load(struct sb__config *cfg, const char *path, char *err,
 		goto out_parser;
 	}
 	root = yaml_document_get_root_node(&doc);
-	if (!root) {	/* an empty file: all defaults */
-		ret = 0;
-		goto out_doc;
-	}
-	if (root->type != YAML_MAPPING_NODE) {
-		ret = sb__yfail(&y, root, "%s: the file is a mapping of sections", "top level");
-		goto out_doc;
-	}
-	for (p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = yaml_document_get_node(&doc, p->key);
-		yaml_node_t *v = yaml_document_get_node(&doc, p->value);
-		const char *key = sb__yscalar(k);
-
-		if (!key) {
-			ret = sb__yfail(&y, k, "%s: section names are words", "top level");
-			goto out_doc;
-		}
-		if (!strcmp(key, "listen"))
-			ret = sb__ylisten(&y, v, &c);
-		else if (!strcmp(key, "limits"))
-			ret = sb__ylimits(&y, v, &c.limits);
-		else if (!strcmp(key, "log_level")) {
-			const char *s = sb__yscalar(v);
-			static const char *const lv[] = { "error", "warning", "info", "debug" };
-			int i;
-
-			ret = sb__yfail(&y, v, "%s: one of error, warning, info, debug", "log_level");
-			for (i = 0; s && i < 4; i++)
-				if (!strcmp(s, lv[i])) {
-					c.log_level = i;
-					ret = 0;
-				}
-		} else
-			ret = sb__yfail(&y, k, "%s: unknown section", key);
+	if (root) {
+		ret = sb__yaml_check_nul(&doc, err, errlen);
+		if (ret == 0)
+			ret = sb__ydoc(&y, root, &c, &policy);
 		if (ret < 0)
 			goto out_doc;
+		/* A second document is a mistake (two files pasted together). */
+		if (!yaml_parser_load(&parser, &extra)) {
+			ret = -EINVAL;
+			snprintf(err, errlen, "line %zu: %s", parser.problem_mark.line + 1,
+				 parser.problem ? parser.problem : "YAML syntax error");
+			goto out_doc;
+		}
+		if (yaml_document_get_root_node(&extra)) {
+			ret = sb__yfail(&y, yaml_document_get_root_node(&extra), "%s: a second "
+					"YAML document; the file holds one", "top level");
+			yaml_document_delete(&extra);
+			goto out_doc;
+		}
+		yaml_document_delete(&extra);
 	}
-	if (!c.n_listen) {	/* no listen section: keep the caller's */
-		memcpy(c.listen, cfg->listen, sizeof(c.listen));
-		c.n_listen = cfg->n_listen;
+	if (policy) {
+		sb__policy_free(cfg->policy);
+		c.policy = policy;
+		policy = NULL;
 	}
 	*cfg = c;
 	ret = 0;
 out_doc:
+	sb__policy_free(policy);
 	yaml_document_delete(&doc);
 out_parser:
 	yaml_parser_delete(&parser);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
- * config.h - the broker's configuration: listeners and limits, from the
- * embedded default or a YAML file (parsed with libyaml).
+ * config.h - the broker's configuration: listeners, policy and limits, from
+ * the embedded default or a YAML file (parsed with libyaml).
  */
 #ifndef SB_SERVER_CONFIG_H
 #define SB_SERVER_CONFIG_H
@@ -9,33 +9,67 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "addr.h"
+#include "policy.h"
+
 #define SB__MAX_LISTENERS 16
 
+#define SB__TLS_PATH_MAX 256
+
+/* A Unix listener. owner/group apply only when has_owner/has_group are
+ * set, so a zeroed entry never hands the socket to root. */
 struct sb__listen_cfg {
 	char path[108];   /* Unix socket path */
 	int abstract;     /* 1: abstract namespace name */
 	mode_t mode;      /* file mode of the socket (default 0600) */
+	int has_owner;    /* 1: chown the socket file to @owner */
+	uid_t owner;
+	int has_group;    /* 1: chgrp the socket file to @group */
+	gid_t group;
+};
+
+/* A TCP listener. Either TLS (all three files, mutual TLS: the client
+ * certificate names the caller) or insecure on a loopback address. */
+struct sb__tcp_listen_cfg {
+	char text[64];                     /* as written: "127.0.0.1:7000" */
+	struct sb__addr addr;              /* SB__ADDR_INET or _INET6, port set */
+	int insecure;                      /* 1: plaintext (loopback only) */
+	char cert[SB__TLS_PATH_MAX];       /* PEM server certificate chain */
+	char key[SB__TLS_PATH_MAX];        /* PEM private key */
+	char client_ca[SB__TLS_PATH_MAX];  /* PEM CAs that sign client certs */
 };
 
 struct sb__limits {
 	uint32_t max_sessions;            /* whole broker */
-	uint32_t max_sessions_per_uid;
+	uint32_t max_sessions_per_uid;    /* sessions of one identity */
 	uint32_t max_sockets_per_session;
+	uint32_t max_sockets_per_uid;     /* open sockets of one identity */
+	uint32_t max_pending_accepts;     /* parked accepts of one session */
+	uint32_t max_stream_bytes;        /* bytes in flight on one stream */
 	uint32_t max_message_bytes;       /* largest request accepted */
 	uint32_t max_wait_ms;             /* longest a call may be parked */
 	uint32_t resolver_threads;
 };
 
+/*
+ * The whole configuration. Plain data apart from @policy, which is owned
+ * (one reference) by the struct: copying the struct shares it, so a copy
+ * that outlives the original takes its own reference (sb__policy_ref()),
+ * and exactly one of them is given to sb__config_free().
+ */
 struct sb__config {
 	struct sb__listen_cfg listen[SB__MAX_LISTENERS];
 	size_t n_listen;
+	struct sb__tcp_listen_cfg tcp_listen[SB__MAX_LISTENERS];
+	size_t n_tcp_listen;
 	struct sb__limits limits;
-	uid_t allow_uids[2];              /* default policy: owner and root */
 	int log_level;                    /* enum sb__log_level */
+	struct sb__policy *policy;        /* owned; NULL denies everything */
 };
 
 /** sb__config_default() - the embedded default: one Unix listener at the
- *  default path, mode 0600, serving the broker's own uid and root. */
+ *  default path, mode 0600, serving the broker's own uid and root
+ *  (sb__policy_default(geteuid())). Release with sb__config_free(). */
 void sb__config_default(struct sb__config *cfg);
 
 /**
@@ -43,10 +77,22 @@ void sb__config_default(struct sb__config *cfg);
  * @cfg:  filled on success; untouched on failure
  * @path: the file
  * @err:  on failure, a message naming the line and the field
- * Return: 0 or -errno (-EINVAL for a bad file).
+ *
+ * Sections absent from the file keep @cfg's values (a file without
+ * `listen` keeps @cfg's listeners; without `policy`, @cfg's policy). When
+ * the file has a policy, @cfg's previous policy reference is dropped on
+ * success. For a reload, load into a fresh struct (sb__config_default()
+ * then sb__config_load()) and swap it in only when this returns 0: a bad
+ * file changes nothing. Not thread-safe on one @cfg; resolves user and
+ * group names through NSS.
+ * Return: 0 or -errno (-EINVAL for a bad file, -ENOMEM).
  */
 int sb__config_load(struct sb__config *cfg, const char *path, char *err,
 		    size_t errlen);
+
+/** sb__config_free() - drop @cfg's policy reference; @cfg stays valid
+ *  plain data with policy NULL. */
+void sb__config_free(struct sb__config *cfg);
 
 /**
  * sb__config_add_listen() - add a listener from a `--listen` TARGET

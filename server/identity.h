@@ -15,6 +15,7 @@ struct sb__identity {
 	int known;            /* 0: no credentials (should not happen) */
 	char transport[8];    /* "unix" or "tcp" */
 	char cgroup[256];     /* cgroup v2 path of the peer, "" if unknown */
+	char subject[256];    /* TLS client certificate subject, "" if none */
 };
 
 /** sb__identity_record() - remember the credentials of connection @fd. */
@@ -32,12 +33,5 @@ int sb__identity_of_peer(const char *peer, struct sb__identity *out);
 /** sb__identity_from_fd() - read SO_PEERCRED and the cgroup of @fd's peer.
  *  Return: 0 or -errno. */
 int sb__identity_from_fd(int fd, struct sb__identity *out);
-
-/** sb__identity_allow() - the default policy: serve these two uids only
- *  (the broker's owner and root). Start-up only. */
-void sb__identity_allow(uid_t a, uid_t b);
-
-/** sb__identity_allowed() - Return: 1 when the policy serves @id. */
-int sb__identity_allowed(const struct sb__identity *id);
 
 #endif /* SB_SERVER_IDENTITY_H */

@@ -15,6 +15,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "config.h"
+#include "guard.h"
 #include "identity.h"
 #include "listener.h"
 #include "log.h"
@@ -59,6 +60,43 @@ static void sb__raise_nofile(void)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+}
+
+static void sb__apply_limits(const struct sb__limits *l)
+{
+	sb__sessions_set_limits(l->max_sessions, l->max_sessions_per_uid,
+				l->max_sockets_per_session, l->max_sockets_per_uid);
+}
+
+/*
+ * SIGHUP: read the file again and put its policy and limits in force for
+ * new calls. A bad file changes nothing. Listeners and the message size
+ * are fixed at start-up: a change there is logged, not applied.
+ */
+static void sb__reload(const char *path)
+{
+	struct sb__config nc;
+	char err[512] = "";
+
+	if (!path) {
+		sb__info("SIGHUP: no configuration file (embedded default): nothing "
+			 "to reload");
+		return;
+	}
+	sb__config_default(&nc);
+	if (sb__config_load(&nc, path, err, sizeof(err)) < 0) {
+		sb__err("SIGHUP: %s: %s; the running configuration stays in force",
+			path, err);
+		sb__config_free(&nc);
+		return;
+	}
+	sb__guard_set(sb__policy_ref(nc.policy));
+	sb__apply_limits(&nc.limits);
+	sb__log_set_level((enum sb__log_level)nc.log_level);
+	sb__info("SIGHUP: %s reloaded: %zu policy rules in force for new calls "
+		 "(listeners and max_message_bytes apply at restart)", path,
+		 sb__policy_rule_count(nc.policy));
+	sb__config_free(&nc);
 }
 
 int main(int argc, char **argv)
@@ -138,10 +176,10 @@ int main(int argc, char **argv)
 	sb__raise_nofile();
 
 	sb__stats_init();
-	sb__identity_allow(cfg.allow_uids[0], cfg.allow_uids[1]);
+	sb__guard_set(sb__policy_ref(cfg.policy));
 	sb__op_set_max_bytes(cfg.limits.max_message_bytes);
-	if (sb__sessions_init(cfg.limits.max_sessions, cfg.limits.max_sessions_per_uid,
-			      cfg.limits.max_sockets_per_session) < 0)
+	sb__apply_limits(&cfg.limits);
+	if (sb__sessions_init() < 0)
 		sb__die("cannot initialise sessions");
 	if (sb__listeners_open(&cfg, err, sizeof(err)) < 0)
 		sb__die("cannot listen: %s", err);
@@ -162,8 +200,7 @@ int main(int argc, char **argv)
 		if (sigwait(&sigs, &sig))
 			continue;
 		if (sig == SIGHUP) {
-			sb__info("SIGHUP: configuration reload is not supported by this "
-				 "version; keeping the running configuration");
+			sb__reload(config_path);
 			continue;
 		}
 		break;
@@ -178,6 +215,8 @@ int main(int argc, char **argv)
 	sb__reactor_stop();
 	sb__pool_stop();
 	sb__rpc_stop();
+	sb__guard_free();
+	sb__config_free(&cfg);
 	sb__info("stopped");
 	return 0;
 }

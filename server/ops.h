@@ -10,6 +10,7 @@
 
 #include "consts.h"
 #include "convert.h"
+#include "guard.h"
 #include "rpc.h"
 #include "session.h"
 
@@ -25,6 +26,15 @@ struct sb__sock *sb__op_sock(struct sb__call *call, uint64_t handle);
  *  INVALID_ARGUMENT naming @what. Return: 0 or -EINVAL. */
 int sb__op_native(struct sb__call *call, enum sb__cfam fam, uint32_t v,
 		  const char *what, int *out);
+
+/**
+ * sb__op_allowed() - the policy check of one operation of the call
+ * @k: the socket concerned (its family and type), or NULL
+ * @a: the address the kernel will use (connect, bind, sendto), or NULL
+ * Return: 0, or -EACCES after failing the call with PERMISSION_DENIED.
+ */
+int sb__op_allowed(struct sb__call *call, enum sb__pol_op op,
+		   const struct sb__sock *k, const struct sb__addr *a);
 
 /** sb__op_limit_sockets() - fail the call for the session socket limit. */
 void sb__op_limit_sockets(struct sb__call *call);

@@ -101,6 +101,8 @@ void sb__h_getaddrinfo(struct sb__call *c, void *req)
 	SBPB(GetAddrInfoRequest) *r = req;
 	int v;
 
+	if (sb__op_allowed(c, SB__POL_RESOLVE, NULL, NULL) < 0)
+		return;
 	if (strlen(r->node) > 1024 || strlen(r->service) > 255) {
 		sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
 			      "node above 1024 or service above 255 bytes");
@@ -161,6 +163,8 @@ void sb__h_getnameinfo(struct sb__call *c, void *req)
 	const char *why;
 	int v;
 
+	if (sb__op_allowed(c, SB__POL_RESOLVE, NULL, NULL) < 0)
+		return;
 	if (sb__flags_to_native(SB__C_NI, r->flags, &v) < 0) {
 		sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
 			      "flags 0x%x hold an unknown NI_ bit", r->flags);
@@ -222,6 +226,8 @@ void sb__h_getservbyname(struct sb__call *c, void *req)
 	struct servent se, *res = NULL;
 	char buf[4096];
 
+	if (sb__op_allowed(c, SB__POL_RESOLVE, NULL, NULL) < 0)
+		return;
 	if (sb__serv_args(c, r->proto) < 0)
 		return;
 	getservbyname_r(r->name, r->proto[0] ? r->proto : NULL, &se, buf,
@@ -235,6 +241,8 @@ void sb__h_getservbyport(struct sb__call *c, void *req)
 	struct servent se, *res = NULL;
 	char buf[4096];
 
+	if (sb__op_allowed(c, SB__POL_RESOLVE, NULL, NULL) < 0)
+		return;
 	if (sb__serv_args(c, r->proto) < 0)
 		return;
 	if (r->port > 65535) {
@@ -288,5 +296,7 @@ out:
 void sb__h_getifaddrs(struct sb__call *c, void *req)
 {
 	(void)req;
+	if (sb__op_allowed(c, SB__POL_IFADDRS, NULL, NULL) < 0)
+		return;
 	sb__defer(c, sb__ifaddrs_job);
 }

@@ -4,7 +4,9 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "grpc/health/v1/health.pb-c.h"
 #include "log.h"
@@ -56,7 +58,7 @@ void sb__h_open_session(struct sb__call *c, void *req)
 	}
 	ret = sb__session_open(&c->ident, r->client_name, c, &s);
 	if (ret < 0) {
-		sb__stats_limit();
+		sb__stats_limit(&c->ident);
 		sb__call_fail(c, ret == -ENOMEM ? GRPC_STATUS_RESOURCE_EXHAUSTED
 						: GRPC_STATUS_RESOURCE_EXHAUSTED,
 			      ret == -EUSERS ? EUSERS : EMFILE,
@@ -95,9 +97,42 @@ void sb__h_close_session(struct sb__call *c, void *req)
 	sb__call_reply(c, &rep.base);
 }
 
+/* Counters per identity: all of them for root and the broker's owner,
+ * the caller's own otherwise (identities are not everyone's business). */
+static SBPB(IdentityStats) *sb__stats_identities(struct sb__call *c,
+						 SBPB(GetStatsReply) *rep)
+{
+	SBPB(IdentityStats) *ids;
+	struct sb__idrec *recs[SB__IDREC_MAX];
+	struct sb__idrec *own = c->ident.known ? sb__idrec_of(&c->ident) : NULL;
+	int all = c->ident.known && (c->ident.uid == 0 || c->ident.uid == geteuid());
+	size_t n = sb__idrec_list(recs, SB__IDREC_MAX), i, k = 0;
+
+	ids = calloc(n ? n : 1, sizeof(*ids));
+	rep->identities = calloc(n ? n : 1, sizeof(*rep->identities));
+	if (!ids || !rep->identities)
+		return ids;
+	for (i = 0; i < n; i++) {
+		if (!all && recs[i] != own)
+			continue;
+		sockbroker__v1__identity_stats__init(&ids[k]);
+		ids[k].identity = recs[i]->key;
+		ids[k].sessions_open = atomic_load(&recs[i]->sessions_open);
+		ids[k].sockets_open = atomic_load(&recs[i]->sockets_open);
+		ids[k].calls = atomic_load(&recs[i]->calls);
+		ids[k].denied = atomic_load(&recs[i]->denied);
+		ids[k].limited = atomic_load(&recs[i]->limited);
+		rep->identities[k] = &ids[k];
+		k++;
+	}
+	rep->n_identities = k;
+	return ids;
+}
+
 void sb__h_get_stats(struct sb__call *c, void *req)
 {
 	SBPB(GetStatsReply) rep = SOCKBROKER__V1__GET_STATS_REPLY__INIT;
+	SBPB(IdentityStats) *ids;
 	struct sb__stats st;
 
 	(void)req;
@@ -114,7 +149,10 @@ void sb__h_get_stats(struct sb__call *c, void *req)
 	rep.waits_parked = sb__reactor_parked();
 	rep.policy_denied = st.policy_denied;
 	rep.limits_hit = st.limits_hit;
+	ids = sb__stats_identities(c, &rep);
 	sb__call_reply(c, &rep.base);
+	free(rep.identities);
+	free(ids);
 }
 
 /* The services the health check knows: "" (the broker) and ours. */

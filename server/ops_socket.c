@@ -35,12 +35,29 @@ int sb__op_native(struct sb__call *c, enum sb__cfam fam, uint32_t v,
 	return -EINVAL;
 }
 
+int sb__op_allowed(struct sb__call *c, enum sb__pol_op op,
+		   const struct sb__sock *k, const struct sb__addr *a)
+{
+	struct sb__pol_req r = { .op = op, .addr = a };
+
+	if (k) {
+		r.family = k->family;
+		r.type = k->type;
+	}
+	return sb__guard_check(c, &r);
+}
+
 void sb__op_limit_sockets(struct sb__call *c)
 {
-	sb__stats_limit();
-	sb__call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, EMFILE,
-		      "limit max_sockets_per_session (%u) reached",
-		      c->session->max_sockets);
+	sb__stats_limit(&c->ident);
+	if (sb__sessions_over_id_limit(c->session))
+		sb__call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, EMFILE,
+			      "limit max_sockets_per_uid reached for %s",
+			      c->session->idrec->key);
+	else
+		sb__call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, EMFILE,
+			      "limit max_sockets_per_session (%u) reached",
+			      c->session->max_sockets);
 }
 
 int64_t sb__op_deadline(struct sb__call *c, const struct sb__sock *k,
@@ -78,6 +95,14 @@ static void sb__add_failed(struct sb__call *c, int ret)
 			      "out of memory");
 }
 
+static int sb__socket_allowed(struct sb__call *c, int fam, int type, int proto)
+{
+	struct sb__pol_req r = { .op = SB__POL_SOCKET, .family = fam, .type = type,
+				 .protocol = proto };
+
+	return sb__guard_check(c, &r);
+}
+
 void sb__h_socket(struct sb__call *c, void *req)
 {
 	SBPB(SocketRequest) *r = req;
@@ -88,6 +113,8 @@ void sb__h_socket(struct sb__call *c, void *req)
 	if (sb__op_native(c, SB__C_AF, (uint32_t)r->family, "family", &fam) < 0 ||
 	    sb__op_native(c, SB__C_SOCK, (uint32_t)r->type, "socket type", &type) < 0 ||
 	    sb__op_native(c, SB__C_IPPROTO, (uint32_t)r->protocol, "protocol", &proto) < 0)
+		return;
+	if (sb__socket_allowed(c, fam, type, proto) < 0)
 		return;
 	fd = sb__sock_open(fam, type, proto);
 	if (fd < 0) {
@@ -116,6 +143,8 @@ void sb__h_socketpair(struct sb__call *c, void *req)
 	if (sb__op_native(c, SB__C_AF, (uint32_t)r->family, "family", &fam) < 0 ||
 	    sb__op_native(c, SB__C_SOCK, (uint32_t)r->type, "socket type", &type) < 0 ||
 	    sb__op_native(c, SB__C_IPPROTO, (uint32_t)r->protocol, "protocol", &proto) < 0)
+		return;
+	if (sb__socket_allowed(c, fam, type, proto) < 0)
 		return;
 	ret = sb__sock_pair(fam, type, proto, sv);
 	if (ret < 0) {
@@ -162,6 +191,10 @@ void sb__h_bind(struct sb__call *c, void *req)
 	k = sb__op_sock(c, r->handle);
 	if (!k)
 		return;
+	if (sb__op_allowed(c, SB__POL_BIND, k, &a) < 0) {
+		sb__sock_unref(k);
+		return;
+	}
 	ret = sb__sock_bind(k->fd, &a);
 	rep.error = SB_ERRNO(-ret);
 	sb__sock_unref(k);
@@ -176,6 +209,10 @@ void sb__h_listen(struct sb__call *c, void *req)
 
 	if (!k)
 		return;
+	if (sb__op_allowed(c, SB__POL_LISTEN, k, NULL) < 0) {
+		sb__sock_unref(k);
+		return;
+	}
 	rep.error = SB_ERRNO(-sb__sock_listen(k->fd, r->backlog));
 	sb__sock_unref(k);
 	sb__call_reply(c, &rep.base);

@@ -152,6 +152,15 @@ static int sb__opt_encode(struct sb__call *c, enum sb__optkind kind,
 	return sb__bad_value(c, "unknown option type");
 }
 
+static int sb__sockopt_allowed(struct sb__call *c, const struct sb__sock *k,
+				int level, int name)
+{
+	struct sb__pol_req r = { .op = SB__POL_SETSOCKOPT, .family = k->family,
+				 .type = k->type, .opt_level = level, .opt_name = name };
+
+	return sb__guard_check(c, &r);
+}
+
 void sb__h_setsockopt(struct sb__call *c, void *req)
 {
 	SBPB(SetSockOptRequest) *r = req;
@@ -184,6 +193,10 @@ void sb__h_setsockopt(struct sb__call *c, void *req)
 	k = sb__op_sock(c, r->handle);
 	if (!k)
 		return;
+	if (sb__sockopt_allowed(c, k, level, name) < 0) {
+		sb__sock_unref(k);
+		return;
+	}
 	if (setsockopt(k->fd, level, name, &buf, len) < 0)
 		rep.error = SB_ERRNO(errno);
 	sb__sock_unref(k);

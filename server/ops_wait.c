@@ -119,6 +119,10 @@ void sb__h_connect(struct sb__call *c, void *req)
 	k = sb__op_sock(c, r->handle);
 	if (!k)
 		return;
+	if (a.kind != SB__ADDR_NONE && sb__op_allowed(c, SB__POL_CONNECT, k, &a) < 0) {
+		sb__sock_unref(k);
+		return;
+	}
 	ret = sb__sock_connect(k->fd, &a);
 	if ((ret != -EINPROGRESS && ret != -EAGAIN) || atomic_load(&k->nonblock)) {
 		sb__sock_unref(k);
@@ -155,6 +159,11 @@ static int sb__accept_try(struct sb__call *c, struct sb__sock *k, int nonblock)
 	struct sb__sock *nk;
 	int fd, ret;
 
+	if (sb__session_full(c->session)) {
+		/* The connection stays queued, as accept(2) with EMFILE. */
+		sb__op_limit_sockets(c);
+		return 1;
+	}
 	fd = sb__sock_accept(k->fd, &peer);
 	if (fd == -EAGAIN)
 		return 0;
@@ -207,6 +216,10 @@ void sb__h_accept(struct sb__call *c, void *req)
 
 	if (!k)
 		return;
+	if (sb__op_allowed(c, SB__POL_ACCEPT, k, NULL) < 0) {
+		sb__sock_unref(k);
+		return;
+	}
 	if (sb__accept_try(c, k, r->nonblock)) {
 		sb__sock_unref(k);
 		return;
@@ -337,6 +350,11 @@ void sb__h_send(struct sb__call *c, void *req)
 	k = sb__op_sock(c, r->handle);
 	if (!k)
 		goto fail;
+	/* Every datagram to an unconnected destination is checked. */
+	if (st->have_dst && sb__op_allowed(c, SB__POL_SENDTO, k, &st->dst) < 0) {
+		sb__sock_unref(k);
+		goto fail;
+	}
 	st->data = r->data.data;
 	st->len = r->data.len;
 	st->flags = flags & ~MSG_DONTWAIT;

@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "consts.h"
+#include "guard.h"
 #include "log.h"
 #include "methods.h"
 #include "rpc.h"
@@ -199,6 +200,8 @@ static void sb__finish(struct sb__call *c, grpc_status_code code, int err,
 		return;
 	}
 	sb__stats_call(code == GRPC_STATUS_OK);
+	if (c->ident.known)
+		sb__stats_id_call(&c->ident);
 	memset(ops, 0, sizeof(ops));
 	pthread_mutex_lock(&c->lock);
 	c->on_close = NULL;
@@ -382,11 +385,10 @@ static void sb__dispatch(struct sb__call *c)
 		return;
 	}
 	gpr_free(peer);
-	if (!sb__identity_allowed(&c->ident)) {
-		sb__stats_denied();
+	if (!sb__guard_serves(&c->ident)) {
+		sb__stats_denied(&c->ident);
 		sb__call_fail(c, GRPC_STATUS_PERMISSION_DENIED, EACCES,
-			      "uid %u is not served by this broker (default policy: "
-			      "the broker's owner and root only)",
+			      "uid %u is not served by this broker's policy",
 			      (unsigned)c->ident.uid);
 		return;
 	}

@@ -25,7 +25,8 @@ struct sb__entry {
 static pthread_mutex_t sb__slock = PTHREAD_MUTEX_INITIALIZER;
 static struct sb__entry *sb__buckets[SB__BUCKETS];
 static uint64_t sb__n_sessions, sb__next_session_id = 1;
-static uint32_t sb__max_sessions, sb__max_per_uid, sb__max_sockets;
+static _Atomic uint32_t sb__max_sessions, sb__max_per_uid, sb__max_sockets,
+	sb__max_id_socks;
 static atomic_uint_fast64_t sb__next_handle;
 static atomic_uint_fast64_t sb__n_socks;
 
@@ -39,14 +40,36 @@ static unsigned sb__token_hash(const char *tok, size_t len)
 	return h % SB__BUCKETS;
 }
 
-int sb__sessions_init(uint32_t max_sessions, uint32_t max_per_uid,
-		      uint32_t max_sockets)
+void sb__sessions_set_limits(uint32_t max_sessions, uint32_t max_per_uid,
+			     uint32_t max_sockets, uint32_t max_sockets_per_id)
+{
+	atomic_store(&sb__max_sessions, max_sessions);
+	atomic_store(&sb__max_per_uid, max_per_uid);
+	atomic_store(&sb__max_sockets, max_sockets);
+	atomic_store(&sb__max_id_socks, max_sockets_per_id);
+}
+
+int sb__sessions_over_id_limit(const struct sb__session *s)
+{
+	uint32_t max = atomic_load(&sb__max_id_socks);
+
+	return max && atomic_load(&s->idrec->sockets_open) >= max;
+}
+
+int sb__session_full(struct sb__session *s)
+{
+	int full;
+
+	pthread_mutex_lock(&s->lock);
+	full = s->n_socks >= s->max_sockets;
+	pthread_mutex_unlock(&s->lock);
+	return full || sb__sessions_over_id_limit(s);
+}
+
+int sb__sessions_init(void)
 {
 	uint64_t start;
 
-	sb__max_sessions = max_sessions;
-	sb__max_per_uid = max_per_uid;
-	sb__max_sockets = max_sockets;
 	/* Handles are unique in the whole broker and not guessable from a
 	 * fresh start: they begin at a random point of a 48-bit range. */
 	if (getrandom(&start, sizeof(start), 0) != sizeof(start))
@@ -69,7 +92,6 @@ int sb__session_open(const struct sb__identity *ident, const char *name,
 	struct sb__session *s;
 	struct sb__entry *e;
 	unsigned char rnd[16];
-	uint32_t same_uid = 0;
 	unsigned b, i;
 	int ret;
 
@@ -86,6 +108,7 @@ int sb__session_open(const struct sb__identity *ident, const char *name,
 	for (i = 0; i < sizeof(rnd); i++)
 		snprintf(s->token + 2 * i, 3, "%02x", rnd[i]);
 	s->ident = *ident;
+	s->idrec = sb__idrec_of(ident);
 	snprintf(s->client_name, sizeof(s->client_name), "%s", name ? name : "");
 	pthread_mutex_init(&s->lock, NULL);
 	s->max_sockets = sb__max_sockets;
@@ -99,10 +122,7 @@ int sb__session_open(const struct sb__identity *ident, const char *name,
 		ret = -EMFILE;
 		goto fail_lease;
 	}
-	for (b = 0; b < SB__BUCKETS; b++)
-		for (struct sb__entry *x = sb__buckets[b]; x; x = x->next)
-			same_uid += x->s->ident.uid == ident->uid;
-	if (same_uid >= sb__max_per_uid) {
+	if (atomic_load(&s->idrec->sessions_open) >= sb__max_per_uid) {
 		pthread_mutex_unlock(&sb__slock);
 		ret = -EUSERS;
 		goto fail_lease;
@@ -113,6 +133,7 @@ int sb__session_open(const struct sb__identity *ident, const char *name,
 	e->next = sb__buckets[b];
 	sb__buckets[b] = e;
 	sb__n_sessions++;
+	atomic_fetch_add(&s->idrec->sessions_open, 1);
 	pthread_mutex_unlock(&sb__slock);
 	sb__stats_session_opened();
 	*out = s;
@@ -164,6 +185,7 @@ static void sb__sock_retire(struct sb__sock *k)
 {
 	atomic_store(&k->closed, 1);
 	atomic_fetch_sub(&sb__n_socks, 1);
+	atomic_fetch_sub(&k->session->idrec->sockets_open, 1);
 	sb__reactor_sock_closed(k);
 	sb__sock_unref(k);
 }
@@ -184,6 +206,7 @@ void sb__session_end(struct sb__session *s)
 			e = *pp;
 			*pp = e->next;
 			sb__n_sessions--;
+			atomic_fetch_sub(&s->idrec->sessions_open, 1);
 			break;
 		}
 	pthread_mutex_unlock(&sb__slock);
@@ -293,6 +316,12 @@ int sb__sock_add(struct sb__session *s, int fd, int family, int type,
 		goto out;
 	}
 	if (s->n_socks >= s->max_sockets) {
+		ret = -EMFILE;
+		goto out;
+	}
+	if (atomic_fetch_add(&s->idrec->sockets_open, 1) >= atomic_load(&sb__max_id_socks) &&
+	    atomic_load(&sb__max_id_socks)) {
+		atomic_fetch_sub(&s->idrec->sockets_open, 1);
 		ret = -EMFILE;
 		goto out;
 	}

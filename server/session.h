@@ -46,11 +46,25 @@ struct sb__session {
 	struct sb__sock **slots; /* open addressing by handle */
 	size_t n_slots, n_socks;
 	uint32_t max_sockets;
+	struct sb__idrec *idrec; /* the identity's counters */
 };
 
 /** sb__sessions_init() - Return: 0 or -errno. */
-int sb__sessions_init(uint32_t max_sessions, uint32_t max_per_uid,
-		      uint32_t max_sockets);
+int sb__sessions_init(void);
+
+/** sb__sessions_set_limits() - limits for sessions and sockets opened from
+ *  now on (0 for @max_sockets_per_id: none). Start-up and reload. */
+void sb__sessions_set_limits(uint32_t max_sessions, uint32_t max_per_uid,
+			     uint32_t max_sockets, uint32_t max_sockets_per_id);
+
+/** sb__session_full() - 1 when @s may not hold one more socket (its own
+ *  limit or its identity's): checked before accept(2), so that a refused
+ *  accept leaves the connection queued, as the kernel does with EMFILE. */
+int sb__session_full(struct sb__session *s);
+
+/** sb__sessions_over_id_limit() - 1 when @s's identity holds its limit of
+ *  sockets (tells which limit an -EMFILE of sb__sock_add hit). */
+int sb__sessions_over_id_limit(const struct sb__session *s);
 
 /**
  * sb__session_open() - create a session for @ident, bound to @lease
@@ -74,8 +88,8 @@ void sb__sessions_end_all(void);
 
 /**
  * sb__sock_add() - put a new fd in the session's table
- * Return: 0 with *@out (one ref for the caller), -EMFILE (session limit;
- *         @fd not taken), -ENOMEM, -ESHUTDOWN (session ended).
+ * Return: 0 with *@out (one ref for the caller), -EMFILE (session or
+ *         identity limit; @fd not taken), -ENOMEM, -ESHUTDOWN (ended).
  * On success the table owns @fd.
  */
 int sb__sock_add(struct sb__session *s, int fd, int family, int type,

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT
  * stats.c - the broker's counters.
  */
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "rpc.h"
 #include "stats.h"
@@ -47,14 +51,74 @@ void sb__stats_dropped(uint64_t n)
 	atomic_fetch_add_explicit(&sb__dropped, n, memory_order_relaxed);
 }
 
-void sb__stats_denied(void)
+void sb__stats_denied(const struct sb__identity *id)
 {
 	atomic_fetch_add(&sb__denied, 1);
+	if (id)
+		atomic_fetch_add(&sb__idrec_of(id)->denied, 1);
 }
 
-void sb__stats_limit(void)
+void sb__stats_limit(const struct sb__identity *id)
 {
 	atomic_fetch_add(&sb__limits, 1);
+	if (id)
+		atomic_fetch_add(&sb__idrec_of(id)->limited, 1);
+}
+
+/* The identity records: an append-only array, searched under a lock
+ * (identities are few; a session looks its record up once). */
+static pthread_mutex_t sb__idlock = PTHREAD_MUTEX_INITIALIZER;
+static struct sb__idrec *sb__idrecs[SB__IDREC_MAX + 1];
+static size_t sb__n_idrecs;
+
+static void sb__idkey(const struct sb__identity *id, char *buf, size_t len)
+{
+	if (id->subject[0])
+		snprintf(buf, len, "cert:%.64s", id->subject);
+	else
+		snprintf(buf, len, "uid:%u", (unsigned)id->uid);
+}
+
+struct sb__idrec *sb__idrec_of(const struct sb__identity *id)
+{
+	static struct sb__idrec other = { .key = "other" };
+	struct sb__idrec *r = NULL;
+	char key[sizeof(r->key)];
+	size_t i;
+
+	sb__idkey(id, key, sizeof(key));
+	pthread_mutex_lock(&sb__idlock);
+	for (i = 0; i < sb__n_idrecs; i++)
+		if (!strcmp(sb__idrecs[i]->key, key)) {
+			r = sb__idrecs[i];
+			break;
+		}
+	if (!r && sb__n_idrecs < SB__IDREC_MAX) {
+		r = calloc(1, sizeof(*r));
+		if (r) {
+			memcpy(r->key, key, sizeof(key));
+			sb__idrecs[sb__n_idrecs++] = r;
+		}
+	}
+	pthread_mutex_unlock(&sb__idlock);
+	return r ? r : &other;
+}
+
+void sb__stats_id_call(const struct sb__identity *id)
+{
+	atomic_fetch_add_explicit(&sb__idrec_of(id)->calls, 1, memory_order_relaxed);
+}
+
+size_t sb__idrec_list(struct sb__idrec **out, size_t max)
+{
+	size_t i, n;
+
+	pthread_mutex_lock(&sb__idlock);
+	n = sb__n_idrecs < max ? sb__n_idrecs : max;
+	for (i = 0; i < n; i++)
+		out[i] = sb__idrecs[i];
+	pthread_mutex_unlock(&sb__idlock);
+	return n;
 }
 
 void sb__stats_read(struct sb__stats *o)

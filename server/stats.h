@@ -4,7 +4,11 @@
 #ifndef SB_SERVER_STATS_H
 #define SB_SERVER_STATS_H
 
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "identity.h"
 
 struct sb__stats {
 	uint64_t sessions_total, sockets_total;
@@ -20,9 +24,30 @@ void sb__stats_session_opened(void);
 void sb__stats_socket_opened(void);
 void sb__stats_bytes(uint64_t sent, uint64_t received);
 void sb__stats_dropped(uint64_t n);
-void sb__stats_denied(void);
-void sb__stats_limit(void);
+void sb__stats_denied(const struct sb__identity *id);
+void sb__stats_limit(const struct sb__identity *id);
 /** sb__stats_read() - a snapshot of the counters. */
 void sb__stats_read(struct sb__stats *out);
+
+/* Counters of one identity ("uid:1000", or a certificate name). Records
+ * live as long as the broker; past SB__IDREC_MAX identities, the rest
+ * share one record named "other". */
+#define SB__IDREC_MAX 4096
+
+struct sb__idrec {
+	char key[72];
+	atomic_uint_fast64_t sessions_open, sockets_open;
+	atomic_uint_fast64_t calls, denied, limited;
+};
+
+/** sb__idrec_of() - the record of @id, created on first use.
+ *  Return: never NULL. */
+struct sb__idrec *sb__idrec_of(const struct sb__identity *id);
+
+/** sb__stats_id_call() - count one finished call of @id. */
+void sb__stats_id_call(const struct sb__identity *id);
+
+/** sb__idrec_list() - the records, up to @max. Return: how many. */
+size_t sb__idrec_list(struct sb__idrec **out, size_t max);
 
 #endif /* SB_SERVER_STATS_H */

@@ -153,6 +153,11 @@ static void sb__astream_next(struct sb__astream *st)
 			sb__call_finish_ok(c);	/* the listener was closed */
 			return;
 		}
+		if (sb__session_full(c->session)) {
+			/* The connection stays queued for a later accept. */
+			sb__op_limit_sockets(c);
+			return;
+		}
 		fd = sb__sock_accept(st->k->fd, &peer);
 		if (fd != -ECONNABORTED)
 			break;
@@ -174,7 +179,11 @@ static void sb__astream_next(struct sb__astream *st)
 			   st->nonblock, &nk);
 	if (ret < 0) {
 		close(fd);
-		sb__op_limit_sockets(c);
+		if (ret == -EMFILE)
+			sb__op_limit_sockets(c);
+		else
+			sb__call_fail(c, GRPC_STATUS_UNAVAILABLE, -ret,
+				      "cannot keep the accepted socket: %s", strerror(-ret));
 		return;
 	}
 	st->inflight = nk->handle;
@@ -194,6 +203,10 @@ void sb__h_accept_stream(struct sb__call *c, void *req)
 
 	if (!k)
 		return;
+	if (sb__op_allowed(c, SB__POL_ACCEPT, k, NULL) < 0) {
+		sb__sock_unref(k);
+		return;
+	}
 	if (sb__sock_getopt_int(k->fd, SOL_SOCKET, SO_ACCEPTCONN, &v) < 0 || !v) {
 		sb__sock_unref(k);
 		sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,

@@ -307,6 +307,10 @@ void sb__h_watch_interfaces(struct sb__call *c, void *req)
 	int ret;
 
 	(void)req;
+	if (sb__op_allowed(c, SB__POL_WATCH, NULL, NULL) < 0) {
+		free(st);
+		return;
+	}
 	if (!st)
 		goto nomem;
 	st->c = c;

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT
+ * guard.c - policy checks of calls against the policy in force, which a
+ * reload swaps atomically (a read-write lock: checks are short).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "guard.h"
+#include "log.h"
+#include "stats.h"
+
+static pthread_rwlock_t sb__glock = PTHREAD_RWLOCK_INITIALIZER;
+static struct sb__policy *sb__gpol;
+
+void sb__guard_set(struct sb__policy *p)
+{
+	struct sb__policy *old;
+
+	pthread_rwlock_wrlock(&sb__glock);
+	old = sb__gpol;
+	sb__gpol = p;
+	pthread_rwlock_unlock(&sb__glock);
+	if (old)
+		sb__policy_free(old);
+}
+
+void sb__guard_free(void)
+{
+	sb__guard_set(NULL);
+}
+
+int sb__guard_serves(const struct sb__identity *id)
+{
+	int ok;
+
+	pthread_rwlock_rdlock(&sb__glock);
+	ok = sb__gpol && sb__policy_serves(sb__gpol, id);
+	pthread_rwlock_unlock(&sb__glock);
+	return ok;
+}
+
+/* What the request was about, for the log and the message. */
+static void sb__guard_what(const struct sb__pol_req *r, char *buf, size_t len)
+{
+	const char *op = sb__pol_op_name(r->op);
+	char a[160] = "";
+
+	if (r->addr)
+		sb__addr_format(r->addr, a, sizeof(a));
+	if (r->op == SB__POL_SETSOCKOPT)
+		snprintf(buf, len, "%s level %d option %d", op, r->opt_level, r->opt_name);
+	else if (r->op == SB__POL_SOCKET)
+		snprintf(buf, len, "%s family %d type %d protocol %d", op, r->family,
+			 r->type, r->protocol);
+	else if (a[0])
+		snprintf(buf, len, "%s %s", op, a);
+	else
+		snprintf(buf, len, "%s", op);
+}
+
+int sb__guard_allows(const struct sb__identity *id, const struct sb__pol_req *r,
+		     char *rule, size_t rulelen)
+{
+	struct sb__pol_decision d;
+	char what[200];
+
+	memset(&d, 0, sizeof(d));
+	pthread_rwlock_rdlock(&sb__glock);
+	if (sb__gpol)
+		sb__policy_check(sb__gpol, id, r, &d);
+	else
+		snprintf(d.rule, sizeof(d.rule), "default");
+	pthread_rwlock_unlock(&sb__glock);
+	if (rule)
+		snprintf(rule, rulelen, "%s%s%s", d.rule, d.why ? ": " : "",
+			 d.why ? d.why : "");
+	if (d.allow)
+		return 1;
+	sb__guard_what(r, what, sizeof(what));
+	sb__stats_denied(id);
+	sb__info("policy: uid %u pid %d: %s refused by rule \"%s\"%s%s",
+		 (unsigned)id->uid, (int)id->pid, what, d.rule, d.why ? ": " : "",
+		 d.why ? d.why : "");
+	return 0;
+}
+
+int sb__guard_check(struct sb__call *c, const struct sb__pol_req *r)
+{
+	char rule[256], what[200];
+
+	if (sb__guard_allows(&c->ident, r, rule, sizeof(rule)))
+		return 0;
+	sb__guard_what(r, what, sizeof(what));
+	sb__call_fail(c, GRPC_STATUS_PERMISSION_DENIED, EACCES,
+		      "%s: refused by policy rule \"%s\"", what, rule);
+	return -EACCES;
+}

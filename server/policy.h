@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT
+ * policy.h - who may do what: an ordered list of rules that match a
+ * caller's identity and allow or deny one request (an operation on a
+ * socket of some family and type, to or from some address, or a socket
+ * option). Built from the `policy:` section of the YAML file, or the
+ * embedded default.
+ *
+ * The contract, in order of evaluation:
+ *
+ *  1. Rules are tried in file order; the first rule that applies decides
+ *     (allow or deny). When none applies the request is denied by the rule
+ *     named "default".
+ *  2. A rule applies to a request when (a) its `match` matches the caller,
+ *     (b) the request's operation is in the rule's operation set, and
+ *     (c) every constraint of the rule that concerns that operation matches
+ *     the request. A constraint that does not concern the operation is
+ *     ignored (a `destinations` list says nothing about a BIND).
+ *  3. The operation set of a rule is its `ops` list. Without `ops`, it is
+ *     the operations its constraints concern: destinations -> connect,
+ *     sendto; bind -> bind; ports -> connect, sendto, bind, or only the
+ *     operations of destinations/bind when one is given; sockopts ->
+ *     setsockopt (the union when several are given); else, with only
+ *     families/types, every operation on a socket (all but resolve,
+ *     ifaddrs, watch); else every operation. So `deny destinations
+ *     [10.0.0.0/8]` denies connect/sendto to that network and nothing else,
+ *     and `allow destinations [X] ports [443]` allows no bind. With `ops`,
+ *     a constraint concerning none of the listed operations is refused
+ *     when the policy is read.
+ *  4. Matching a caller: uid, gid (the peer's primary gid, SO_PEERCRED)
+ *     and cgroup (path prefix on a '/' boundary) match local callers only
+ *     (transport "unix"), never a TCP caller; subject matches the TLS
+ *     client certificate subject (id->subject) exactly, as the TLS layer
+ *     writes it, and never an empty one; `any` matches every identified
+ *     caller. All keys given must match; a list matches when one entry
+ *     does. A caller without credentials (id->known == 0) matches no rule.
+ *  5. Addresses are judged as the kernel will use them: an IPv4-mapped IPv6
+ *     address (::ffff:a.b.c.d) is IPv4 and matches only IPv4 CIDRs; a
+ *     connect/sendto to the unspecified address (0.0.0.0, ::) goes to
+ *     loopback and is judged as 127.0.0.1 / ::1. A Unix path must be
+ *     absolute and clean (no "//", ".", ".." components) to match a
+ *     "unix:" prefix; symlinks are not resolved, so a prefix should name a
+ *     directory callers cannot write to. An address of a kind that no
+ *     entry of a list can name (a Unix address against a list of CIDRs, a
+ *     link-layer address) does not match that list; an address without a
+ *     port (Unix) does not match a `ports` list.
+ *  6. Named-only: raw and packet sockets (type raw or packet, family
+ *     packet or netlink) are allowed only by a rule whose types/families
+ *     list names them; the options in one table in policy.c (SO_BINDTODEVICE,
+ *     SO_BINDTOIFINDEX, SO_MARK, IP_TRANSPARENT, IP_FREEBIND,
+ *     IPV6_TRANSPARENT, IPV6_FREEBIND) only by a rule whose sockopts list
+ *     names them. An allow rule that does not name them does not apply to
+ *     such a request (evaluation goes on); deny rules need not name them.
+ *  7. Fail closed: a NULL policy, identity or request, an operation out of
+ *     range, or a connect/bind/sendto without an address is denied.
+ *
+ * Lifetime and threads: a policy is immutable once built and may be read
+ * by any number of threads at once. It is reference-counted: the builder
+ * holds one reference; sb__policy_ref() takes another, sb__policy_free()
+ * drops one and frees the policy with the last. A reload swaps the
+ * broker's current pointer under a lock; a call takes a reference under
+ * the same lock, checks, and drops it, so the old policy goes away with
+ * its last in-flight check.
+ */
+#ifndef SB_SERVER_POLICY_H
+#define SB_SERVER_POLICY_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <yaml.h>
+
+#include "addr.h"
+#include "identity.h"
+
+enum sb__pol_op {
+	SB__POL_SOCKET,     /* socket(), socketpair() */
+	SB__POL_CONNECT,
+	SB__POL_BIND,
+	SB__POL_LISTEN,
+	SB__POL_ACCEPT,
+	SB__POL_SENDTO,     /* a datagram to an explicit destination */
+	SB__POL_RESOLVE,    /* getaddrinfo, getnameinfo, getserv* */
+	SB__POL_IFADDRS,    /* getifaddrs */
+	SB__POL_WATCH,      /* interface change stream */
+	SB__POL_SETSOCKOPT,
+	SB__POL_FDPASS,     /* hand the real fd to the caller */
+	SB__POL_COUNT
+};
+
+struct sb__pol_req {
+	enum sb__pol_op op;
+	int family, type, protocol;  /* native, of the socket concerned; 0 when
+				      * none. SOCK_NONBLOCK/SOCK_CLOEXEC in
+				      * type are ignored. */
+	const struct sb__addr *addr; /* CONNECT/SENDTO: the destination, after
+				      * name resolution, one check per
+				      * datagram; BIND: the local address.
+				      * Else NULL (ignored). */
+	int opt_level, opt_name;     /* SETSOCKOPT: native */
+};
+
+struct sb__pol_decision {
+	int allow;
+	char rule[64];     /* the deciding rule's name, or "default" */
+	const char *why;   /* static text for the log and the status message,
+			    * e.g. "no rule allows it"; never NULL */
+};
+
+struct sb__policy;
+
+/**
+ * sb__policy_check() - decide one request
+ * @p:  the policy; NULL denies everything
+ * @id: the caller
+ * @r:  the request
+ * @d:  filled always (also on deny)
+ *
+ * Pure: no logging, no counting (the caller does both, naming d->rule).
+ * Thread-safe. Return: d->allow (1 allow, 0 deny).
+ */
+int sb__policy_check(const struct sb__policy *p, const struct sb__identity *id,
+		     const struct sb__pol_req *r, struct sb__pol_decision *d);
+
+/**
+ * sb__policy_serves() - could the policy allow @id anything at all?
+ *
+ * 1 when the first rule matching @id that is either an allow rule or an
+ * unconstrained deny rule is an allow rule. Used to refuse a session (or a
+ * connection) of a caller nobody serves; every call is still checked.
+ * Thread-safe. Return: 1 or 0.
+ */
+int sb__policy_serves(const struct sb__policy *p, const struct sb__identity *id);
+
+/**
+ * sb__policy_default() - the embedded policy: one rule "owner" allowing
+ * local callers with uid @owner or 0 everything that needs no naming
+ * (rule 6 above still holds: no raw/packet sockets, no SO_BINDTODEVICE...).
+ * Built once per owner and shared (a cache keeps one reference for the
+ * life of the process). Thread-safe.
+ * Return: a reference to the policy, or NULL when out of memory.
+ */
+struct sb__policy *sb__policy_default(uid_t owner);
+
+/**
+ * sb__policy_from_yaml() - build a policy from a YAML sequence of rules
+ * @doc:   the loaded document
+ * @seq:   the `policy:` node
+ * @field: the field name for messages ("policy")
+ * @out:   set to the new policy (one reference) on success, else untouched
+ * @err:   on failure: "line N: policy[i].key: what is wrong"
+ *
+ * Return: 0, -EINVAL (bad rules), -ENOMEM.
+ */
+int sb__policy_from_yaml(yaml_document_t *doc, yaml_node_t *seq, const char *field,
+			 struct sb__policy **out, char *err, size_t errlen);
+
+/**
+ * sb__policy_parse() - the same from YAML text whose root is the rule list
+ * (for tests and tools). Return: 0, -EINVAL, -ENOMEM.
+ */
+int sb__policy_parse(const char *text, size_t len, struct sb__policy **out,
+		     char *err, size_t errlen);
+
+/** sb__policy_ref() - take a reference. Thread-safe. Return: @p. */
+struct sb__policy *sb__policy_ref(struct sb__policy *p);
+
+/** sb__policy_free() - drop a reference; the last frees. NULL is a no-op.
+ *  Thread-safe; the caller must not use @p afterwards. */
+void sb__policy_free(struct sb__policy *p);
+
+/** sb__policy_rule_count() - number of rules, for the log. */
+size_t sb__policy_rule_count(const struct sb__policy *p);
+
+/** sb__pol_op_name() - "connect" for SB__POL_CONNECT; "?" if out of range. */
+const char *sb__pol_op_name(enum sb__pol_op op);
+
+/**
+ * sb__yaml_check_nul() - reject scalars with embedded NUL bytes, which C
+ * strings would silently shorten (a prefix "a\0b" would match as "a").
+ * Return: 0, or -EINVAL with "line N: a value contains a NUL byte".
+ */
+int sb__yaml_check_nul(yaml_document_t *doc, char *err, size_t errlen);
+
+/** Deepest nesting of mappings and lists a file may have (ours needs 5). */
+#define SB__YAML_MAX_DEPTH 32
+
+/**
+ * sb__yaml_check_depth() - read the events of a fresh @parser and refuse
+ * nesting deeper than SB__YAML_MAX_DEPTH, before libyaml's scanner (whose
+ * cost grows with the depth at every token) is run over the whole file.
+ * Consumes @parser; the caller deletes it and loads with a new one.
+ * Return: 0 (also after a syntax error, which the loader then reports), or
+ *         -EINVAL with "line N: nesting deeper than 32 levels".
+ */
+int sb__yaml_check_depth(yaml_parser_t *parser, char *err, size_t errlen);
+
+/**
+ * sb__parse_uid() / sb__parse_gid() - a decimal id (0..4294967294) or a
+ * user/group name, resolved now (NSS). Not for hot paths.
+ * Return: 0, -EINVAL (malformed or out of range), -ENOENT (no such name).
+ */
+int sb__parse_uid(const char *s, uid_t *out);
+int sb__parse_gid(const char *s, gid_t *out);
+
+#endif /* SB_SERVER_POLICY_H */
