@@ -29,7 +29,57 @@ static int sb__target(const char *in, char *out, size_t len)
 	return n < 0 || (size_t)n >= len ? -EINVAL : 0;
 }
 
-sb_client *sb_open(const char *target)
+/* A whole PEM file, or NULL. Free with free(). */
+static char *sb__read_file(const char *path)
+{
+	char *buf = NULL;
+	long n;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && n < (1L << 20) &&
+	    fseek(f, 0, SEEK_SET) == 0) {
+		buf = malloc((size_t)n + 1);
+		if (buf) {
+			size_t got = fread(buf, 1, (size_t)n, f);
+
+			buf[got] = 0;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+/* TLS credentials from three PEM files. Return: them, or NULL (errno). */
+static grpc_channel_credentials *sb__tls_creds(const char *ca, const char *cert,
+					       const char *key)
+{
+	grpc_ssl_pem_key_cert_pair pair = { NULL, NULL };
+	grpc_channel_credentials *cr = NULL;
+	char *ca_pem = sb__read_file(ca);
+	char *cert_pem = cert ? sb__read_file(cert) : NULL;
+	char *key_pem = key ? sb__read_file(key) : NULL;
+
+	if (!ca_pem || (cert && !cert_pem) || (key && !key_pem)) {
+		sb__fail(ENOENT, "cannot read the TLS files (%s, %s, %s)", ca,
+			 cert ? cert : "-", key ? key : "-");
+		goto out;
+	}
+	pair.private_key = key_pem;
+	pair.cert_chain = cert_pem;
+	cr = grpc_ssl_credentials_create(ca_pem, cert_pem ? &pair : NULL, NULL, NULL);
+	if (!cr)
+		sb__fail(EINVAL, "bad TLS files");
+out:
+	free(ca_pem);
+	free(cert_pem);
+	free(key_pem);
+	return cr;
+}
+
+static sb_client *sb__open(const char *target, const char *ca, const char *cert,
+			   const char *key)
 {
 	char tgt[SB__TARGET_MAX];
 	grpc_channel_credentials *creds;
@@ -64,7 +114,11 @@ sb_client *sb_open(const char *target)
 	args[1].type = GRPC_ARG_INTEGER;
 	args[1].key = (char *)GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL;
 	args[1].value.integer = 1;
-	creds = grpc_insecure_credentials_create();
+	creds = ca ? sb__tls_creds(ca, cert, key) : grpc_insecure_credentials_create();
+	if (!creds) {
+		rc = -errno;
+		goto fail;
+	}
 	c->channel = grpc_channel_create(tgt, creds, &cargs);
 	grpc_channel_credentials_release(creds);
 	if (!c->channel) {
@@ -84,6 +138,30 @@ fail:
 	grpc_shutdown();
 	errno = -rc;
 	return NULL;
+}
+
+sb_client *sb_open(const char *target)
+{
+	const char *ca = getenv("SOCKBROKER_TLS_CA");
+	char tgt[SB__TARGET_MAX];
+
+	/* $SOCKBROKER_TLS_* apply to TCP targets only. */
+	if (ca && *ca && sb__target(target, tgt, sizeof(tgt)) == 0 &&
+	    strncmp(tgt, "unix:", 5) && strncmp(tgt, "unix-abstract:", 14))
+		return sb__open(target, ca, getenv("SOCKBROKER_TLS_CERT"),
+				getenv("SOCKBROKER_TLS_KEY"));
+	return sb__open(target, NULL, NULL, NULL);
+}
+
+sb_client *sb_open_tls(const char *target, const char *ca_file,
+		       const char *cert_file, const char *key_file)
+{
+	if (!target || !ca_file || !!cert_file != !!key_file) {
+		sb__fail(EINVAL, "sb_open_tls needs a target, a CA file, and a "
+			 "certificate with its key (or neither)");
+		return NULL;
+	}
+	return sb__open(target, ca_file, cert_file, key_file);
 }
 
 void sb_close_client(sb_client *c)

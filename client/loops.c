@@ -54,10 +54,16 @@ static int sb__server_sock(sb_client *c, const struct addrinfo *ai, int type,
 	memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
 	if (port)
 		sb__set_port((struct sockaddr *)&ss, port);
+	/* Datagram sockets record where each datagram came to from the
+	 * first one on, for sb_udp_reply(). */
 	if ((ai->ai_family == AF_INET6 &&
 	     sb_setsockopt(c, s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
 	    (type == SOCK_STREAM &&
 	     sb_setsockopt(c, s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) ||
+	    (type == SOCK_DGRAM && ai->ai_family == AF_INET &&
+	     sb_setsockopt(c, s, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0) ||
+	    (type == SOCK_DGRAM && ai->ai_family == AF_INET6 &&
+	     sb_setsockopt(c, s, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) < 0) ||
 	    sb_bind(c, s, (struct sockaddr *)&ss, ai->ai_addrlen) < 0 ||
 	    (type == SOCK_STREAM && sb_listen(c, s, SOMAXCONN) < 0)) {
 		sb__close_all(c, &s, 1);
@@ -221,8 +227,13 @@ struct sb__loop {
 	/* Handle the message @s just read (stream index @i). Return: 0 to go
 	 * on, the callback's non-zero value to stop, or -1 (errno set). */
 	int (*on_msg)(struct sb__loop *l, size_t i);
+	/* Dispose of a message the loop will not deliver (it stopped). */
+	void (*on_drop)(struct sb__loop *l, size_t i);
 	void *ctx;
 };
+
+#define SB__DRAIN_MS 50    /* after a stop: how long events keep coming */
+#define SB__DRAIN_MAX 4096 /* and how many are taken off at most */
 
 /* Run until a callback stops it or a stream fails; then cancel and drain
  * every stream. Return: the callback's value, or -1 with errno. */
@@ -260,6 +271,25 @@ static int sb__loop_run(struct sb__loop *l)
 			}
 		}
 	}
+	/* What the broker already sent was never seen by the caller: take
+	 * it off the wire until it goes quiet, so that nothing it carries
+	 * (accepted connections) outlives the loop. */
+	if (l->on_drop) {
+		for (i = 0; i < l->n; i++)
+			if (!l->st[i].ended)
+				sb__stream_read_start(&l->st[i]);
+		for (i = 0; i < SB__DRAIN_MAX; i++) {
+			struct sb__stream *s;
+			enum sb__sev ev = sb__stream_next(l->cq, &s, SB__DRAIN_MS);
+
+			if (ev == SB__SEV_TIMEOUT)
+				break;
+			if (ev == SB__SEV_READ && s->in) {
+				l->on_drop(l, (size_t)(s - l->st));
+				sb__stream_read_start(s);
+			}
+		}
+	}
 	for (i = 0; i < l->n; i++)
 		sb__stream_cancel(&l->st[i]);
 	for (i = 0; i < l->n; i++) {
@@ -268,6 +298,8 @@ static int sb__loop_run(struct sb__loop *l)
 
 			if (sb__stream_next(l->cq, &s, -1) == SB__SEV_TIMEOUT)
 				break;
+			if (s->in && l->on_drop)
+				l->on_drop(l, (size_t)(s - l->st));
 			if (s->in) {
 				grpc_byte_buffer_destroy(s->in);
 				s->in = NULL;
@@ -374,12 +406,29 @@ static int sb__on_accept(struct sb__loop *l, size_t i)
 	return a->cb(l->c, s, (struct sockaddr *)&peer, plen, a->arg);
 }
 
+/* An accepted connection the caller will never see: close it. */
+static void sb__drop_accept(struct sb__loop *l, size_t i)
+{
+	sockbroker_v1_AcceptEvent ev = sockbroker_v1_AcceptEvent_init_zero;
+
+	if (sb__stream_decode(&l->st[i], sockbroker_v1_AcceptEvent_fields, &ev) == 1 &&
+	    !ev.error && ev.handle) {
+		sockbroker_v1_CloseRequest req = { .handle = ev.handle };
+		sockbroker_v1_CloseReply rep = sockbroker_v1_CloseReply_init_zero;
+		int saved = errno;
+
+		SB__CALL(l->c, Close, req, rep, -1);
+		errno = saved;
+	}
+}
+
 int sb_accept_loop_many(sb_client *c, const int *listeners, size_t n,
 			sb_accept_cb cb, void *arg)
 {
 	struct sb__accept_ctx a = { cb, arg };
 	struct sb__loop l = { .c = c, .socks = listeners, .n = n,
-			      .on_msg = sb__on_accept, .ctx = &a };
+			      .on_msg = sb__on_accept, .on_drop = sb__drop_accept,
+			      .ctx = &a };
 
 	if (!cb)
 		return sb__fail(EINVAL, "no callback");

@@ -15,7 +15,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <grpc/grpc_security.h>
+#include <grpc/support/alloc.h>
+
 #include "identity.h"
+#include "log.h"
 
 static pthread_rwlock_t sb__idlock = PTHREAD_RWLOCK_INITIALIZER;
 static struct sb__identity *sb__ids;
@@ -109,5 +113,42 @@ int sb__identity_from_fd(int fd, struct sb__identity *out)
 	out->known = 1;
 	snprintf(out->transport, sizeof(out->transport), "unix");
 	sb__cgroup_of(cr.pid, out->cgroup, sizeof(out->cgroup));
+	return 0;
+}
+
+int sb__identity_of_tcp(grpc_call *call, struct sb__identity *out)
+{
+	grpc_auth_context *ctx = grpc_call_auth_context(call);
+	grpc_auth_property_iterator it;
+	const grpc_auth_property *p;
+	char *peer = grpc_call_get_peer(call);
+	int tcp = peer && (!strncmp(peer, "ipv4:", 5) || !strncmp(peer, "ipv6:", 5));
+
+	gpr_free(peer);
+	if (!tcp) {
+		if (ctx)
+			grpc_auth_context_release(ctx);
+		return -ENOENT;
+	}
+	memset(out, 0, sizeof(*out));
+	out->uid = (uid_t)-1;
+	out->gid = (gid_t)-1;
+	out->pid = 0;
+	out->known = 1;
+	snprintf(out->transport, sizeof(out->transport), "tcp");
+	if (ctx) {
+		it = grpc_auth_context_find_properties_by_name(ctx,
+							       GRPC_X509_SUBJECT_PROPERTY_NAME);
+		p = grpc_auth_property_iterator_next(&it);
+		if (p && p->value_length > 0) {
+			size_t n = p->value_length < sizeof(out->subject) - 1 ?
+				   p->value_length : sizeof(out->subject) - 1;
+
+			memcpy(out->subject, p->value, n);
+			out->subject[n] = 0;
+		}
+		grpc_auth_context_release(ctx);
+	}
+	sb__debug("tcp caller, certificate subject \"%s\"", out->subject);
 	return 0;
 }

@@ -30,6 +30,16 @@ void sb__identity_forget(int fd);
  */
 int sb__identity_of_peer(const char *peer, struct sb__identity *out);
 
+/**
+ * sb__identity_of_tcp() - the identity of a call over a TCP listener: the
+ * verified client certificate's subject (mutual TLS), or an anonymous
+ * loopback caller of an insecure listener. uid, gid and cgroup stay
+ * unknown (policy matches them for Unix callers only).
+ * Return: 0 with @out filled, or -ENOENT (not a TCP call).
+ */
+struct grpc_call;
+int sb__identity_of_tcp(struct grpc_call *call, struct sb__identity *out);
+
 /** sb__identity_from_fd() - read SO_PEERCRED and the cgroup of @fd's peer.
  *  Return: 0 or -errno. */
 int sb__identity_from_fd(int fd, struct sb__identity *out);

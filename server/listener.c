@@ -112,6 +112,9 @@ static int sb__open_one(const struct sb__listen_cfg *l, char *err, size_t errlen
 	ret = bind(fd, (struct sockaddr *)&sun, len);
 	umask(old);
 	if (ret < 0 || (!l->abstract && chmod(l->path, l->mode) < 0) ||
+	    (!l->abstract && (l->has_owner || l->has_group) &&
+	     chown(l->path, l->has_owner ? l->owner : (uid_t)-1,
+		   l->has_group ? l->group : (gid_t)-1) < 0) ||
 	    listen(fd, 512) < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "%s%s: %s", l->abstract ? "@" : "", l->path,

@@ -378,7 +378,8 @@ static void sb__dispatch(struct sb__call *c)
 		return;
 	}
 	peer = grpc_call_get_peer(c->call);
-	if (sb__identity_of_peer(peer, &c->ident) < 0) {
+	if (sb__identity_of_peer(peer, &c->ident) < 0 &&
+	    sb__identity_of_tcp(c->call, &c->ident) < 0) {
 		gpr_free(peer);
 		sb__call_fail(c, GRPC_STATUS_UNAUTHENTICATED, EACCES,
 			      "caller has no known identity");
@@ -387,9 +388,14 @@ static void sb__dispatch(struct sb__call *c)
 	gpr_free(peer);
 	if (!sb__guard_serves(&c->ident)) {
 		sb__stats_denied(&c->ident);
-		sb__call_fail(c, GRPC_STATUS_PERMISSION_DENIED, EACCES,
-			      "uid %u is not served by this broker's policy",
-			      (unsigned)c->ident.uid);
+		if (!strcmp(c->ident.transport, "tcp"))
+			sb__call_fail(c, GRPC_STATUS_PERMISSION_DENIED, EACCES,
+				      "TCP caller with certificate subject \"%s\" is not "
+				      "served by this broker's policy", c->ident.subject);
+		else
+			sb__call_fail(c, GRPC_STATUS_PERMISSION_DENIED, EACCES,
+				      "uid %u is not served by this broker's policy",
+				      (unsigned)c->ident.uid);
 		return;
 	}
 	if (m->needs_session) {
@@ -505,6 +511,73 @@ static void *sb__cq_thread(void *arg)
 	return NULL;
 }
 
+/* A whole PEM file, or NULL (logged). Free with gpr_free. */
+static char *sb__read_pem(const char *path)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f) {
+		sb__err("%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fseek(f, 0, SEEK_END) == 0) {
+		long n = ftell(f);
+
+		if (n > 0 && n < (1L << 20) && fseek(f, 0, SEEK_SET) == 0) {
+			buf = gpr_malloc((size_t)n + 1);
+			len = fread(buf, 1, (size_t)n, f);
+			buf[len] = 0;
+		}
+	}
+	fclose(f);
+	if (!buf || !len) {
+		sb__err("%s: cannot read it", path);
+		gpr_free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* A TCP listener: mutual TLS (the client certificate names the caller),
+ * or plaintext on loopback when the config says insecure. */
+static int sb__add_tcp(const struct sb__tcp_listen_cfg *t)
+{
+	grpc_server_credentials *cr = NULL;
+	grpc_ssl_pem_key_cert_pair pair = { NULL, NULL };
+	char *ca = NULL;
+	int port = 0;
+
+	if (t->insecure) {
+		cr = grpc_insecure_server_credentials_create();
+	} else {
+		ca = sb__read_pem(t->client_ca);
+		pair.private_key = sb__read_pem(t->key);
+		pair.cert_chain = sb__read_pem(t->cert);
+		if (ca && pair.private_key && pair.cert_chain)
+			cr = grpc_ssl_server_credentials_create_ex(
+				ca, &pair, 1,
+				GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY,
+				NULL);
+	}
+	if (cr) {
+		port = grpc_server_add_http2_port(sb__srv, t->text, cr);
+		grpc_server_credentials_release(cr);
+	}
+	gpr_free(ca);
+	gpr_free((void *)pair.private_key);
+	gpr_free((void *)pair.cert_chain);
+	if (port <= 0) {
+		sb__err("cannot listen on tcp %s%s", t->text,
+			cr ? "" : " (TLS files unusable)");
+		return -EADDRNOTAVAIL;
+	}
+	sb__info("listening on tcp %s (%s); clients: SOCKBROKER_ADDR=%s", t->text,
+		 t->insecure ? "plaintext, loopback only" : "mutual TLS", t->text);
+	return 0;
+}
+
 int sb__rpc_start(const struct sb__config *cfg)
 {
 	grpc_arg args[3];
@@ -537,6 +610,9 @@ int sb__rpc_start(const struct sb__config *cfg)
 		if (!m->registered)
 			return -EINVAL;
 	}
+	for (i = 0; i < (int)cfg->n_tcp_listen; i++)
+		if (sb__add_tcp(&cfg->tcp_listen[i]) < 0)
+			return -EADDRNOTAVAIL;
 	grpc_server_start(sb__srv);
 	for (m = sb__methods; m->path; m++)
 		sb__request(m);
@@ -566,5 +642,7 @@ void sb__rpc_stop(void)
 		pthread_join(sb__cq_threads[i], NULL);
 	grpc_server_destroy(sb__srv);
 	grpc_completion_queue_destroy(sb__cq);
-	grpc_shutdown();
+	/* No grpc_shutdown(): it joins gRPC's executor threads, which can
+	 * sit in a 10 s poll after a client stopped reading; the process
+	 * is about to exit anyway. */
 }

@@ -75,6 +75,8 @@ static void sb__idkey(const struct sb__identity *id, char *buf, size_t len)
 {
 	if (id->subject[0])
 		snprintf(buf, len, "cert:%.64s", id->subject);
+	else if (!strcmp(id->transport, "tcp"))
+		snprintf(buf, len, "tcp:insecure");
 	else
 		snprintf(buf, len, "uid:%u", (unsigned)id->uid);
 }

@@ -36,13 +36,20 @@ struct sb__wev {
 	struct sb__ifaddr ifa;
 };
 
+/* A link the watch knows: address events name their link from here, as
+ * the link may already be gone when the event is read. */
+struct sb__wlink {
+	unsigned idx;
+	char name[IF_NAMESIZE];
+};
+
 struct sb__watch {
 	struct sb__call *c;
 	struct mnl_socket *nl;
 	struct sb__io io;            /* the netlink fd in the reactor */
 	struct sb__wev *ev;          /* queue of events to send */
 	size_t n_ev, next;
-	unsigned *links;             /* ifindexes known to exist */
+	struct sb__wlink *links;     /* links known to exist, with their names */
 	size_t n_links;
 	uint8_t buf[SB__WATCH_BUF];
 };
@@ -58,25 +65,48 @@ static void sb__watch_free(void *p)
 	free(st);
 }
 
-static int sb__watch_known(struct sb__watch *st, unsigned idx, int add, int del)
+/* Look link @idx up; @add: record it (with @name when not NULL), @del:
+ * forget it. Return: 1 when it was known. */
+static int sb__watch_known(struct sb__watch *st, unsigned idx, const char *name,
+			   int add, int del)
+{
+	struct sb__wlink *l;
+	size_t i;
+
+	for (i = 0; i < st->n_links; i++)
+		if (st->links[i].idx == idx) {
+			if (del)
+				st->links[i] = st->links[--st->n_links];
+			else if (name && name[0])
+				snprintf(st->links[i].name, sizeof(st->links[i].name),
+					 "%s", name);
+			return 1;
+		}
+	if (add) {
+		l = realloc(st->links, (st->n_links + 1) * sizeof(*l));
+		if (l) {
+			st->links = l;
+			l[st->n_links].idx = idx;
+			snprintf(l[st->n_links].name, sizeof(l[st->n_links].name), "%s",
+				 name ? name : "");
+			st->n_links++;
+		}
+	}
+	return 0;
+}
+
+/* The name of link @idx as the watch knows it, else as the kernel does. */
+static void sb__watch_name(struct sb__watch *st, unsigned idx, char *name)
 {
 	size_t i;
 
 	for (i = 0; i < st->n_links; i++)
-		if (st->links[i] == idx) {
-			if (del)
-				st->links[i] = st->links[--st->n_links];
-			return 1;
+		if (st->links[i].idx == idx && st->links[i].name[0]) {
+			memcpy(name, st->links[i].name, IF_NAMESIZE);
+			return;
 		}
-	if (add) {
-		unsigned *l = realloc(st->links, (st->n_links + 1) * sizeof(*l));
-
-		if (l) {
-			st->links = l;
-			st->links[st->n_links++] = idx;
-		}
-	}
-	return 0;
+	if (!if_indextoname(idx, name))
+		name[0] = 0;
 }
 
 static struct sb__wev *sb__watch_push(struct sb__watch *st, SBPB(InterfaceEvent__Kind) k)
@@ -130,15 +160,17 @@ static int sb__watch_link(const struct nlmsghdr *nlh, struct sb__watch *st)
 	int known;
 
 	if (nlh->nlmsg_type == RTM_DELLINK) {
-		sb__watch_known(st, idx, 0, 1);
 		e = sb__watch_push(st, SOCKBROKER__V1__INTERFACE_EVENT__KIND__LINK_REMOVED);
 	} else {
-		known = sb__watch_known(st, idx, 1, 0);
+		known = sb__watch_known(st, idx, NULL, 0, 0);
 		e = sb__watch_push(st, known ? SOCKBROKER__V1__INTERFACE_EVENT__KIND__LINK_CHANGED
 					     : SOCKBROKER__V1__INTERFACE_EVENT__KIND__LINK_ADDED);
 	}
-	if (!e)
+	if (!e) {
+		sb__watch_known(st, idx, NULL, nlh->nlmsg_type != RTM_DELLINK,
+				nlh->nlmsg_type == RTM_DELLINK);
 		return MNL_CB_OK;
+	}
 	e->ifa.index = idx;
 	e->ifa.flags = ifi->ifi_flags;
 	SB__ATTR_FOR_EACH(at, nlh, sizeof(*ifi)) {
@@ -161,6 +193,10 @@ static int sb__watch_link(const struct nlmsghdr *nlh, struct sb__watch *st)
 			break;
 		}
 	}
+	if (!e->ifa.name[0])
+		sb__watch_name(st, idx, e->ifa.name);
+	sb__watch_known(st, idx, e->ifa.name, nlh->nlmsg_type != RTM_DELLINK,
+			nlh->nlmsg_type == RTM_DELLINK);
 	return MNL_CB_OK;
 }
 
@@ -180,9 +216,16 @@ static int sb__watch_addr(const struct nlmsghdr *nlh, struct sb__watch *st)
 	if (!e)
 		return MNL_CB_OK;
 	e->ifa.index = ifa->ifa_index;
-	if (!if_indextoname(ifa->ifa_index, e->ifa.name))
-		e->ifa.name[0] = 0;
+	sb__watch_name(st, ifa->ifa_index, e->ifa.name);
 	SB__ATTR_FOR_EACH(at, nlh, sizeof(*ifa)) {
+		/* IPv4 addresses carry their label ("eth0:1"), which is
+		 * what getifaddrs(3) names them by. */
+		if (mnl_attr_get_type(at) == IFA_LABEL &&
+		    mnl_attr_validate(at, MNL_TYPE_STRING) >= 0) {
+			snprintf(e->ifa.name, sizeof(e->ifa.name), "%s",
+				 mnl_attr_get_str(at));
+			continue;
+		}
 		if (mnl_attr_get_payload_len(at) != alen)
 			continue;
 		switch (mnl_attr_get_type(at)) {
@@ -337,7 +380,7 @@ void sb__h_watch_interfaces(struct sb__call *c, void *req)
 	for (i = 0; i < n && i + 1 < SB__WATCH_MAX; i++) {
 		st->ev[i].kind = SOCKBROKER__V1__INTERFACE_EVENT__KIND__SNAPSHOT;
 		st->ev[i].ifa = ifs[i];
-		sb__watch_known(st, ifs[i].index, 1, 0);
+		sb__watch_known(st, ifs[i].index, ifs[i].name, 1, 0);
 	}
 	st->ev[i].kind = SOCKBROKER__V1__INTERFACE_EVENT__KIND__SNAPSHOT_DONE;
 	st->n_ev = i + 1;

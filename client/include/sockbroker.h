@@ -64,6 +64,19 @@ typedef struct sb_client sb_client;
 sb_client *sb_open(const char *target);
 
 /**
+ * sb_open_tls() - sb_open() over mutual TLS, for a broker's TCP listener
+ * @target:    "host:port" (the server certificate must name the host)
+ * @ca_file:   PEM file of the CA that signed the broker's certificate
+ * @cert_file: PEM client certificate (the broker's policy matches its
+ *             subject), and @key_file its private key; both or neither.
+ * sb_open() does the same for a TCP target when $SOCKBROKER_TLS_CA (and
+ * $SOCKBROKER_TLS_CERT, $SOCKBROKER_TLS_KEY) are set.
+ * Return: as sb_open(); EACCES when the broker refuses the certificate.
+ */
+sb_client *sb_open_tls(const char *target, const char *ca_file,
+		       const char *cert_file, const char *key_file);
+
+/**
  * sb_close_client() - close the session (the broker closes all its
  * sockets) and free @c. @c may be NULL. No other thread may use @c during
  * or after this call; waits blocked in other threads are cancelled first.
