@@ -36,6 +36,10 @@ int sb__op_native(struct sb__call *call, enum sb__cfam fam, uint32_t v,
 int sb__op_allowed(struct sb__call *call, enum sb__pol_op op,
 		   const struct sb__sock *k, const struct sb__addr *a);
 
+/** sb__op_limit() - fail the call with RESOURCE_EXHAUSTED naming the
+ *  limit @name, errno @err; counted. */
+void sb__op_limit(struct sb__call *call, int err, const char *name);
+
 /** sb__op_limit_sockets() - fail the call for the session socket limit. */
 void sb__op_limit_sockets(struct sb__call *call);
 

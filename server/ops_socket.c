@@ -47,6 +47,12 @@ int sb__op_allowed(struct sb__call *c, enum sb__pol_op op,
 	return sb__guard_check(c, &r);
 }
 
+void sb__op_limit(struct sb__call *c, int err, const char *name)
+{
+	sb__stats_limit(&c->ident);
+	sb__call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, err, "limit %s reached", name);
+}
+
 void sb__op_limit_sockets(struct sb__call *c)
 {
 	sb__stats_limit(&c->ident);

@@ -147,8 +147,18 @@ void sb__h_connect(struct sb__call *c, void *req)
 
 struct sb__waccept {
 	struct sb__waiter w;
+	struct sb__session *session; /* counts this wait (max_pending_accepts) */
 	int nonblock;
 };
+
+static void sb__accept_free(struct sb__waiter *w)
+{
+	struct sb__waccept *st = (struct sb__waccept *)w;
+
+	sb__session_accept_end(st->session);
+	sb__session_unref(st->session);
+	free(st);
+}
 
 /* Return: 1 when the call is finished, 0 when nothing is pending. */
 static int sb__accept_try(struct sb__call *c, struct sb__sock *k, int nonblock)
@@ -230,15 +240,23 @@ void sb__h_accept(struct sb__call *c, void *req)
 		sb__call_reply(c, &rep.base);
 		return;
 	}
+	if (sb__session_accept_begin(c->session) < 0) {
+		sb__sock_unref(k);
+		sb__op_limit(c, EMFILE, "max_pending_accepts");
+		return;
+	}
 	st = calloc(1, sizeof(*st));
 	if (!st) {
+		sb__session_accept_end(c->session);
 		sb__sock_unref(k);
 		sb__call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, ENOMEM, "out of memory");
 		return;
 	}
+	st->session = c->session;
+	sb__session_ref(st->session);
 	st->nonblock = r->nonblock;
 	st->w.step = sb__accept_step;
-	st->w.destroy = sb__wait_free;
+	st->w.destroy = sb__accept_free;
 	sb__park(c, k, &st->w, EPOLLIN,
 		 sb__op_deadline(c, k, r->timeout_ms, SO_RCVTIMEO, &by_opt));
 }

@@ -26,7 +26,7 @@ static pthread_mutex_t sb__slock = PTHREAD_MUTEX_INITIALIZER;
 static struct sb__entry *sb__buckets[SB__BUCKETS];
 static uint64_t sb__n_sessions, sb__next_session_id = 1;
 static _Atomic uint32_t sb__max_sessions, sb__max_per_uid, sb__max_sockets,
-	sb__max_id_socks;
+	sb__max_id_socks, sb__max_accepts = 128, sb__max_stream = 1u << 20;
 static atomic_uint_fast64_t sb__next_handle;
 static atomic_uint_fast64_t sb__n_socks;
 
@@ -41,8 +41,11 @@ static unsigned sb__token_hash(const char *tok, size_t len)
 }
 
 void sb__sessions_set_limits(uint32_t max_sessions, uint32_t max_per_uid,
-			     uint32_t max_sockets, uint32_t max_sockets_per_id)
+			     uint32_t max_sockets, uint32_t max_sockets_per_id,
+			     uint32_t max_pending_accepts, uint32_t max_stream_bytes)
 {
+	atomic_store(&sb__max_accepts, max_pending_accepts);
+	atomic_store(&sb__max_stream, max_stream_bytes);
 	atomic_store(&sb__max_sessions, max_sessions);
 	atomic_store(&sb__max_per_uid, max_per_uid);
 	atomic_store(&sb__max_sockets, max_sockets);
@@ -54,6 +57,25 @@ int sb__sessions_over_id_limit(const struct sb__session *s)
 	uint32_t max = atomic_load(&sb__max_id_socks);
 
 	return max && atomic_load(&s->idrec->sockets_open) >= max;
+}
+
+int sb__session_accept_begin(struct sb__session *s)
+{
+	if (atomic_fetch_add(&s->accepts, 1) >= atomic_load(&sb__max_accepts)) {
+		atomic_fetch_sub(&s->accepts, 1);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+void sb__session_accept_end(struct sb__session *s)
+{
+	atomic_fetch_sub(&s->accepts, 1);
+}
+
+uint32_t sb__stream_max_bytes(void)
+{
+	return atomic_load(&sb__max_stream);
 }
 
 int sb__session_full(struct sb__session *s)

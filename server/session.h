@@ -47,6 +47,7 @@ struct sb__session {
 	size_t n_slots, n_socks;
 	uint32_t max_sockets;
 	struct sb__idrec *idrec; /* the identity's counters */
+	atomic_uint accepts;     /* Accept calls and accept streams waiting */
 };
 
 /** sb__sessions_init() - Return: 0 or -errno. */
@@ -55,7 +56,17 @@ int sb__sessions_init(void);
 /** sb__sessions_set_limits() - limits for sessions and sockets opened from
  *  now on (0 for @max_sockets_per_id: none). Start-up and reload. */
 void sb__sessions_set_limits(uint32_t max_sessions, uint32_t max_per_uid,
-			     uint32_t max_sockets, uint32_t max_sockets_per_id);
+			     uint32_t max_sockets, uint32_t max_sockets_per_id,
+			     uint32_t max_pending_accepts, uint32_t max_stream_bytes);
+
+/** sb__session_accept_begin() / _end() - count one waiting Accept or
+ *  accept stream of @s. Return: 0, or -ENOSPC (max_pending_accepts). */
+int sb__session_accept_begin(struct sb__session *s);
+void sb__session_accept_end(struct sb__session *s);
+
+/** sb__stream_max_bytes() - max_stream_bytes: the most one stream holds
+ *  in flight (one message of at most this many data bytes). */
+uint32_t sb__stream_max_bytes(void);
 
 /** sb__session_full() - 1 when @s may not hold one more socket (its own
  *  limit or its identity's): checked before accept(2), so that a refused

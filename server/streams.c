@@ -99,6 +99,7 @@ static void sb__stream_last_sent(struct sb__call *c, int ok)
 
 struct sb__astream {
 	struct sb__call *c;
+	struct sb__session *session; /* counts this stream (max_pending_accepts) */
 	struct sb__sock *k;
 	int nonblock;
 	uint64_t inflight;   /* handle sent but not yet seen by the client */
@@ -108,6 +109,8 @@ static void sb__astream_free(void *p)
 {
 	struct sb__astream *st = p;
 
+	sb__session_accept_end(st->session);
+	sb__session_unref(st->session);
 	sb__sock_unref(st->k);
 	free(st);
 }
@@ -214,13 +217,21 @@ void sb__h_accept_stream(struct sb__call *c, void *req)
 			      (unsigned long long)r->listener);
 		return;
 	}
+	if (sb__session_accept_begin(c->session) < 0) {
+		sb__sock_unref(k);
+		sb__op_limit(c, EMFILE, "max_pending_accepts");
+		return;
+	}
 	st = calloc(1, sizeof(*st));
 	if (!st) {
+		sb__session_accept_end(c->session);
 		sb__sock_unref(k);
 		sb__call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, ENOMEM, "out of memory");
 		return;
 	}
 	st->c = c;
+	st->session = c->session;
+	sb__session_ref(st->session);
 	st->k = k;
 	st->nonblock = r->nonblock;
 	c->ctx = st;
@@ -380,6 +391,8 @@ void sb__h_recv_stream(struct sb__call *c, void *req)
 	c->ctx_free = sb__rstream_free;
 	st->stream = k->type == SOCK_STREAM;
 	st->max_bytes = r->max_bytes ? r->max_bytes : 65536;
+	if (st->stream && st->max_bytes > sb__stream_max_bytes())
+		st->max_bytes = sb__stream_max_bytes();
 	if (st->stream) {
 		st->buf = malloc(st->max_bytes);
 		if (!st->buf)
@@ -529,7 +542,9 @@ static void sb__pipe_read(struct sb__pipe *st)
 
 	if (sb__pipe_ended(st))
 		return;
-	n = sb__sock_recv(st->k->fd, st->rbuf, SB__CHUNK, 0, NULL);
+	n = sb__sock_recv(st->k->fd, st->rbuf,
+			  SB__CHUNK < sb__stream_max_bytes() ? SB__CHUNK : sb__stream_max_bytes(),
+			  0, NULL);
 	if (n == -EAGAIN) {
 		if (sb__stream_park(st->c, st->k, st, sb__pipe_read_woken, EPOLLIN, 0) < 0)
 			sb__pipe_end(st, GRPC_STATUS_RESOURCE_EXHAUSTED, ENOMEM,
