@@ -62,6 +62,8 @@ static void sb__raise_nofile(void)
 	}
 }
 
+static int sb__verbose; /* --verbose: debug logging, also after a reload */
+
 static void sb__apply_limits(const struct sb__limits *l)
 {
 	sb__sessions_set_limits(l->max_sessions, l->max_sessions_per_uid,
@@ -93,9 +95,9 @@ static void sb__reload(const char *path)
 	}
 	sb__guard_set(sb__policy_ref(nc.policy));
 	sb__apply_limits(&nc.limits);
-	sb__log_set_level((enum sb__log_level)nc.log_level);
+	sb__log_set_level(sb__verbose ? SB__LOG_DEBUG : (enum sb__log_level)nc.log_level);
 	sb__info("SIGHUP: %s reloaded: %zu policy rules in force for new calls "
-		 "(listeners and max_message_bytes apply at restart)", path,
+		 "(listeners, max_message_bytes and resolver_threads apply at restart)", path,
 		 sb__policy_rule_count(nc.policy));
 	sb__config_free(&nc);
 }
@@ -133,6 +135,7 @@ int main(int argc, char **argv)
 			break;
 		case 'v':
 			verbose = 1;
+			sb__verbose = 1;
 			break;
 		case 'h':
 			sb__usage(stdout);

@@ -61,7 +61,7 @@ void sb__h_open_session(struct sb__call *c, void *req)
 		sb__stats_limit(&c->ident);
 		sb__call_fail(c, ret == -ENOMEM ? GRPC_STATUS_RESOURCE_EXHAUSTED
 						: GRPC_STATUS_RESOURCE_EXHAUSTED,
-			      ret == -EUSERS ? EUSERS : EMFILE,
+			      ret == -ENOMEM ? ENOMEM : EMFILE,
 			      ret == -EUSERS ? "limit max_sessions_per_uid reached"
 			      : ret == -EMFILE ? "limit max_sessions reached"
 					       : "cannot open a session: %s",

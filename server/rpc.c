@@ -407,7 +407,12 @@ static void sb__dispatch(struct sb__call *c)
 			return;
 		}
 		c->session = sb__session_find(tok, toklen);
-		if (!c->session || c->session->ident.uid != c->ident.uid) {
+		/* A token is good only for the identity that opened the
+		 * session: same uid for local callers, same certificate
+		 * subject over TCP. */
+		if (!c->session || c->session->ident.uid != c->ident.uid ||
+		    strcmp(c->session->ident.transport, c->ident.transport) ||
+		    strcmp(c->session->ident.subject, c->ident.subject)) {
 			sb__call_fail(c, GRPC_STATUS_UNAUTHENTICATED, EACCES,
 				      "unknown or ended session");
 			return;
