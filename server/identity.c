@@ -140,12 +140,17 @@ int sb__identity_of_tcp(grpc_call *call, struct sb__identity *out)
 		it = grpc_auth_context_find_properties_by_name(ctx,
 							       GRPC_X509_SUBJECT_PROPERTY_NAME);
 		p = grpc_auth_property_iterator_next(&it);
+		if (p && p->value_length >= sizeof(out->subject)) {
+			/* Never cut a subject: a longer one could then pass
+			 * for another's. Such a caller has no identity. */
+			grpc_auth_context_release(ctx);
+			sb__info("tcp caller refused: certificate subject longer than "
+				 "%zu bytes", sizeof(out->subject) - 1);
+			return -ENOENT;
+		}
 		if (p && p->value_length > 0) {
-			size_t n = p->value_length < sizeof(out->subject) - 1 ?
-				   p->value_length : sizeof(out->subject) - 1;
-
-			memcpy(out->subject, p->value, n);
-			out->subject[n] = 0;
+			memcpy(out->subject, p->value, p->value_length);
+			out->subject[p->value_length] = 0;
 		}
 		grpc_auth_context_release(ctx);
 	}

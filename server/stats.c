@@ -74,7 +74,7 @@ static size_t sb__n_idrecs;
 static void sb__idkey(const struct sb__identity *id, char *buf, size_t len)
 {
 	if (id->subject[0])
-		snprintf(buf, len, "cert:%.64s", id->subject);
+		snprintf(buf, len, "cert:%s", id->subject);
 	else if (!strcmp(id->transport, "tcp"))
 		snprintf(buf, len, "tcp:insecure");
 	else

@@ -71,7 +71,10 @@ sb_client *sb_open(const char *target);
  *             subject), and @key_file its private key; both or neither.
  * sb_open() does the same for a TCP target when $SOCKBROKER_TLS_CA (and
  * $SOCKBROKER_TLS_CERT, $SOCKBROKER_TLS_KEY) are set.
- * Return: as sb_open(); EACCES when the broker refuses the certificate.
+ * Return: as sb_open(). A certificate the broker does not accept (none,
+ *         or from another CA) fails the TLS handshake: ECONNREFUSED, with
+ *         gRPC's reason in sb_last_error(); a certificate it accepts but
+ *         whose subject its policy does not serve: EACCES.
  */
 sb_client *sb_open_tls(const char *target, const char *ca_file,
 		       const char *cert_file, const char *key_file);
