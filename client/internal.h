@@ -59,6 +59,17 @@ int sb__unary(sb_client *c, const char *method, enum sb__call_kind kind,
 	      const pb_msgdesc_t *req_fields, const void *req,
 	      const pb_msgdesc_t *rep_fields, void *rep, int64_t timeout_ms);
 
+/** sb__encode() - @req as a byte buffer. Return: it, or NULL (EINVAL). */
+grpc_byte_buffer *sb__encode(const pb_msgdesc_t *fields, const void *req);
+
+/** sb__decode() - @bb into @rep. Return: 1, or 0 (malformed). */
+int sb__decode(grpc_byte_buffer *bb, const pb_msgdesc_t *fields, void *rep);
+
+/** sb__call_errno() - the errno of a failed call: the broker's sb-errno
+ *  trailer, else by @st; sets sb_last_error from @details. */
+int sb__call_errno(grpc_status_code st, const grpc_metadata_array *md,
+		   const grpc_slice *details, const char *method);
+
 /** sb__fail() - record @fmt as the last error. Return: -1 with errno = @err. */
 int sb__fail(int err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -82,8 +82,7 @@ static gpr_timespec sb__deadline(int64_t timeout_ms)
 			    gpr_time_from_millis(timeout_ms, GPR_TIMESPAN));
 }
 
-/* Encode @req into a byte buffer. Return: the buffer or NULL (EINVAL). */
-static grpc_byte_buffer *sb__encode(const pb_msgdesc_t *fields, const void *req)
+grpc_byte_buffer *sb__encode(const pb_msgdesc_t *fields, const void *req)
 {
 	size_t size = 0;
 	grpc_slice sl;
@@ -103,8 +102,7 @@ static grpc_byte_buffer *sb__encode(const pb_msgdesc_t *fields, const void *req)
 	return bb;
 }
 
-/* Decode @bb into @rep. Return: 1 or 0 (malformed). */
-static int sb__decode(grpc_byte_buffer *bb, const pb_msgdesc_t *fields, void *rep)
+int sb__decode(grpc_byte_buffer *bb, const pb_msgdesc_t *fields, void *rep)
 {
 	grpc_byte_buffer_reader rd;
 	grpc_slice sl;
@@ -121,9 +119,8 @@ static int sb__decode(grpc_byte_buffer *bb, const pb_msgdesc_t *fields, void *re
 	return ok;
 }
 
-/* The errno a failed call reports: the broker's sb-errno, else by status. */
-static int sb__call_errno(grpc_status_code st, const grpc_metadata_array *md,
-			  const grpc_slice *details, const char *method)
+int sb__call_errno(grpc_status_code st, const grpc_metadata_array *md,
+		   const grpc_slice *details, const char *method)
 {
 	int err = 0;
 	size_t i;

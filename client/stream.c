@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <grpc/byte_buffer_reader.h>
 #include <grpc/support/time.h>
 #include <pb_decode.h>
 #include <pb_encode.h>
@@ -21,26 +20,6 @@
 static void *sb__tag(struct sb__stream *st, uintptr_t bits)
 {
 	return (void *)((uintptr_t)st | bits);
-}
-
-static grpc_byte_buffer *sb__stream_encode(const pb_msgdesc_t *fields, const void *msg)
-{
-	size_t size = 0;
-	grpc_slice sl;
-	grpc_byte_buffer *bb;
-	pb_ostream_t os;
-
-	if (!pb_get_encoded_size(&size, fields, msg))
-		return NULL;
-	sl = grpc_slice_malloc(size);
-	os = pb_ostream_from_buffer(GRPC_SLICE_START_PTR(sl), size);
-	if (!pb_encode(&os, fields, msg)) {
-		grpc_slice_unref(sl);
-		return NULL;
-	}
-	bb = grpc_raw_byte_buffer_create(&sl, 1);
-	grpc_slice_unref(sl);
-	return bb;
 }
 
 int sb__stream_open(struct sb__stream *st, sb_client *c, const char *method,
@@ -59,7 +38,7 @@ int sb__stream_open(struct sb__stream *st, sb_client *c, const char *method,
 	st->details = grpc_empty_slice();
 	grpc_metadata_array_init(&st->init_md);
 	grpc_metadata_array_init(&st->trailing);
-	out = sb__stream_encode(fields, req);
+	out = sb__encode(fields, req);
 	if (!out) {
 		sb__stream_free(st);
 		return sb__fail(EINVAL, "cannot encode the request"), -EINVAL;
@@ -180,21 +159,11 @@ static enum sb__sev sb__stream_pluck(struct sb__stream *st, void *tag)
 
 int sb__stream_decode(struct sb__stream *st, const pb_msgdesc_t *fields, void *msg)
 {
-	grpc_byte_buffer_reader rd;
-	grpc_slice sl;
-	pb_istream_t is;
 	int ok;
 
 	if (!st->in)
 		return 0;
-	ok = grpc_byte_buffer_reader_init(&rd, st->in);
-	if (ok) {
-		sl = grpc_byte_buffer_reader_readall(&rd);
-		grpc_byte_buffer_reader_destroy(&rd);
-		is = pb_istream_from_buffer(GRPC_SLICE_START_PTR(sl), GRPC_SLICE_LENGTH(sl));
-		ok = pb_decode(&is, fields, msg);
-		grpc_slice_unref(sl);
-	}
+	ok = sb__decode(st->in, fields, msg);
 	grpc_byte_buffer_destroy(st->in);
 	st->in = NULL;
 	return ok ? 1 : -1;
@@ -223,7 +192,7 @@ int sb__stream_write(struct sb__stream *st, const pb_msgdesc_t *fields,
 		return -EIO;
 	if (!st->write_ok)
 		return -EPIPE;
-	out = fields ? sb__stream_encode(fields, msg) : NULL;
+	out = fields ? sb__encode(fields, msg) : NULL;
 	if (fields && !out)
 		return -EINVAL;
 	memset(ops, 0, sizeof(ops));
@@ -246,29 +215,11 @@ int sb__stream_write(struct sb__stream *st, const pb_msgdesc_t *fields,
 
 int sb__stream_error(struct sb__stream *st)
 {
-	size_t i;
-
 	if (st->status_pending)
 		return -EIO;
-	for (i = 0; i < st->trailing.count; i++) {
-		grpc_slice v = st->trailing.metadata[i].value;
-		char num[16];
-		size_t n = GRPC_SLICE_LENGTH(v);
-
-		if (!grpc_slice_str_cmp(st->trailing.metadata[i].key, "sb-errno") &&
-		    n > 0 && n < sizeof(num)) {
-			memcpy(num, GRPC_SLICE_START_PTR(v), n);
-			num[n] = 0;
-			sb__fail(0, "%.*s", (int)GRPC_SLICE_LENGTH(st->details),
-				 (const char *)GRPC_SLICE_START_PTR(st->details));
-			return -sb__errno_to_native((uint32_t)strtoul(num, NULL, 10));
-		}
-	}
 	if (st->status == GRPC_STATUS_OK)
 		return 0;
-	sb__fail(0, "%.*s (gRPC status %d)", (int)GRPC_SLICE_LENGTH(st->details),
-		 (const char *)GRPC_SLICE_START_PTR(st->details), (int)st->status);
-	return -sb__status_errno(st->status);
+	return -sb__call_errno(st->status, &st->trailing, &st->details, "stream");
 }
 
 int sb__stream_finish(struct sb__stream *st)
