@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <pb_decode.h>
 
@@ -12,6 +13,15 @@
 
 #define SB__PIPE_FRAME (256u << 10) /* bytes per frame the client sends */
 #define SB__PIPE_RBUF (1u << 20)    /* largest frame the broker sends */
+#define SB__PIPE_LINGER_MS 10000    /* sb_pipe_close after a shutdown */
+
+static int64_t sb__now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 struct sb_pipe {
 	struct sb__stream st;
@@ -149,12 +159,33 @@ int sb_pipe_shutdown(sb_pipe *p)
 	return 0;
 }
 
+/* After sb_pipe_shutdown(), the broker may still be writing what it was
+ * sent: let it finish (it ends the stream when the socket's both ways
+ * are done), reading out and dropping what the socket still yields, for
+ * at most SB__PIPE_LINGER_MS. */
+static void sb__pipe_linger(sb_pipe *p)
+{
+	int64_t until = sb__now_ms() + SB__PIPE_LINGER_MS;
+
+	while (!p->err && sb__now_ms() < until) {
+		sockbroker_v1_PipeFrame f = sockbroker_v1_PipeFrame_init_zero;
+
+		f.data.funcs.decode = sb__dec_frame_data;
+		f.data.arg = p;
+		if (sb__stream_read_until(&p->st, sockbroker_v1_PipeFrame_fields, &f,
+					  until - sb__now_ms()) <= 0 || f.error)
+			break;
+	}
+}
+
 void sb_pipe_close(sb_pipe *p)
 {
 	int saved = errno;
 
 	if (!p)
 		return;
+	if (p->wclosed)
+		sb__pipe_linger(p);
 	sb__stream_free(&p->st);
 	free(p->rbuf);
 	free(p);

@@ -144,17 +144,36 @@ enum sb__sev sb__stream_next(grpc_completion_queue *cq, struct sb__stream **st,
 	return sb__stream_event(st, ev);
 }
 
-/* Wait (pluck) for @tag on @st's own queue. */
-static enum sb__sev sb__stream_pluck(struct sb__stream *st, void *tag)
+/* Wait (pluck) for @tag on @st's own queue, until @dl. */
+static enum sb__sev sb__stream_pluck_until(struct sb__stream *st, void *tag,
+					   gpr_timespec dl)
 {
-	grpc_event ev = grpc_completion_queue_pluck(st->cq, tag,
-						    gpr_inf_future(GPR_CLOCK_REALTIME),
-						    NULL);
+	grpc_event ev = grpc_completion_queue_pluck(st->cq, tag, dl, NULL);
 	struct sb__stream *dummy;
 
 	if (ev.type != GRPC_OP_COMPLETE)
 		return SB__SEV_TIMEOUT;
 	return sb__stream_event(&dummy, ev);
+}
+
+static enum sb__sev sb__stream_pluck(struct sb__stream *st, void *tag)
+{
+	return sb__stream_pluck_until(st, tag, gpr_inf_future(GPR_CLOCK_REALTIME));
+}
+
+int sb__stream_read_until(struct sb__stream *st, const pb_msgdesc_t *fields,
+			  void *msg, int64_t timeout_ms)
+{
+	gpr_timespec dl = gpr_time_add(gpr_now(GPR_CLOCK_REALTIME),
+				       gpr_time_from_millis(timeout_ms, GPR_TIMESPAN));
+
+	if (sb__stream_read_start(st) < 0)
+		return -EIO;
+	if (sb__stream_pluck_until(st, st, dl) != SB__SEV_READ)
+		return -ETIMEDOUT;
+	if (!st->in)
+		return 0;
+	return sb__stream_decode(st, fields, msg) < 0 ? -EPROTO : 1;
 }
 
 int sb__stream_decode(struct sb__stream *st, const pb_msgdesc_t *fields, void *msg)

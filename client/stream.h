@@ -45,6 +45,12 @@ int sb__stream_open(struct sb__stream *st, sb_client *c, const char *method,
  *  sb__stream_finish), or -errno. */
 int sb__stream_read(struct sb__stream *st, const pb_msgdesc_t *fields, void *msg);
 
+/** sb__stream_read_until() - sb__stream_read() waiting at most
+ *  @timeout_ms. Return: as sb__stream_read(), -ETIMEDOUT (the read stays
+ *  pending). */
+int sb__stream_read_until(struct sb__stream *st, const pb_msgdesc_t *fields,
+			  void *msg, int64_t timeout_ms);
+
 /** sb__stream_read_start() - post a read (shared queues). Return: 0/-EIO. */
 int sb__stream_read_start(struct sb__stream *st);
 /** sb__stream_decode() - decode the message a read got. Return: 1, 0 (the

@@ -340,7 +340,10 @@ ssize_t sb_pipe_read(sb_pipe *p, void *buf, size_t len);
 /** sb_pipe_shutdown() - half-close: the broker shuts the socket down for
  *  writing after what was written. Return: 0 or -1. */
 int sb_pipe_shutdown(sb_pipe *p);
-/** sb_pipe_close() - end the pipe (the socket stays open) and free @p. */
+/** sb_pipe_close() - end the pipe (the socket stays open) and free @p.
+ *  After sb_pipe_shutdown() it first lets the broker write out what it
+ *  was sent (up to 10 s, dropping what the socket still yields), so that
+ *  nothing written is lost; without a shutdown, unsent data is dropped. */
 void sb_pipe_close(sb_pipe *p);
 
 /** What an interface event says. */
