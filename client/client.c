@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <grpc/grpc_security.h>
 
@@ -78,6 +81,30 @@ out:
 	return cr;
 }
 
+/* gRPC says only "unavailable": for a Unix socket path, ask the kernel
+ * why (ENOENT: no such socket, EACCES: not ours, ECONNREFUSED: nobody
+ * listens). Return: -errno. */
+static int sb__unix_errno(const char *tgt, int rc)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	const char *path = tgt + 5;
+	int fd, err;
+
+	if (strncmp(tgt, "unix:", 5) || strlen(path) >= sizeof(sun.sun_path))
+		return rc;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return rc;
+	err = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ? errno : 0;
+	close(fd);
+	if (err == ENOENT || err == EACCES || err == ENOTDIR || err == ECONNREFUSED) {
+		sb__fail(err, "cannot reach the broker at %s: %s", tgt, strerror(err));
+		return -err;
+	}
+	return rc;
+}
+
 static sb_client *sb__open(const char *target, const char *ca, const char *cert,
 			   const char *key)
 {
@@ -127,6 +154,8 @@ static sb_client *sb__open(const char *target, const char *ca, const char *cert,
 		goto fail;
 	}
 	rc = sb__session_open(c, program_invocation_short_name);
+	if (rc == -ECONNREFUSED)
+		rc = sb__unix_errno(tgt, rc);
 	if (rc < 0)
 		goto fail;
 	return c;

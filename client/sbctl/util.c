@@ -213,19 +213,18 @@ sb_client *sbctl_open(void)
 {
 	const char *target = sbctl_target();
 	sb_client *c;
-	int err, probe;
+	int err;
 
 	sbctl_note("broker %s", target);
 	c = sb_open(sbctl.broker);
 	if (c)
 		return c;
 	err = errno;
-	/* libsockbroker reports every unreachable broker as ECONNREFUSED; a
-	 * Unix socket tells why itself (ENOENT, EACCES, ECONNREFUSED). */
-	probe = err == ECONNREFUSED ? sbctl_unix_probe(target) : -1;
-	if (probe > 0) {
+	/* For a Unix socket the errno says it all (ENOENT, EACCES,
+	 * ECONNREFUSED); the library's message goes to -v. */
+	if (err == ENOENT || err == EACCES || err == ECONNREFUSED || err == ENOTDIR) {
 		sbctl_note("%s", sb_last_error() ? sb_last_error() : "sb_open failed");
-		sbctl_fail_plain(probe, "broker %s", target);
+		sbctl_fail_plain(err, "broker %s", target);
 	} else {
 		sbctl_fail(err, "broker %s", target);
 	}
