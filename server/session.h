@@ -32,6 +32,7 @@ struct sb__sock {
 	struct sb__session *session; /* weak: the session outlives it in the table */
 	struct sb__io io;      /* reactor state: reactor thread only */
 	atomic_int pktinfo_on; /* IP_PKTINFO/IPV6_RECVPKTINFO enabled */
+	atomic_uint drops_seen; /* SO_RXQ_OVFL total already counted */
 };
 
 struct sb__session {

@@ -248,7 +248,6 @@ struct sb__rstream {
 	size_t max_bytes;
 	uint8_t *buf;                 /* stream sockets */
 	struct sb__dgram_batch *batch; /* datagram sockets */
-	uint32_t drops;
 	/* the message in flight */
 	SBPB(Datagram) *dg, **dgp;
 	struct sb__pb_addr (*pa)[2];
@@ -326,7 +325,7 @@ static void sb__rstream_next(struct sb__rstream *st)
 		}
 		return;
 	}
-	drops = st->drops;
+	drops = atomic_load(&st->k->drops_seen);
 	got = sb__dgram_recv(st->k->fd, st->batch, &d, &drops);
 	if (got == -EAGAIN)
 		goto park;
@@ -335,9 +334,13 @@ static void sb__rstream_next(struct sb__rstream *st)
 		sb__rstream_send(st, &ev, 1);
 		return;
 	}
-	if (drops != st->drops) {
-		sb__stats_dropped((uint32_t)(drops - st->drops));
-		st->drops = drops;
+	/* The kernel's count is the socket's total since it was made: count
+	 * what is new since anyone (this stream or an earlier one) saw it. */
+	{
+		uint32_t before = atomic_exchange(&st->k->drops_seen, drops);
+
+		if (drops != before)
+			sb__stats_dropped((uint32_t)(drops - before));
 	}
 	for (i = 0; i < got; i++) {
 		SBPB(Datagram) *g = &st->dg[i];

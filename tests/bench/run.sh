@@ -1,9 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Build and run the core benchmark (tests/bench/bench_core.c).
+# Build and run the benchmarks: the core one (tests/bench/bench_core.c) and
+# the streaming one (tests/bench/bench_streams.c, needs microsocks).
 # Usage: tests/bench/run.sh [BUILD_DIR]   (default: <repo>/build)
-# Prints the table; exits 0 when the measurement ran (targets are reported
-# as PASS/MISS, not enforced).
+# Knobs are the benchmarks' own environment variables (see their headers).
+# Prints the tables; exits 0 when every measurement ran (targets are
+# reported as PASS/MISS, not enforced).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -12,13 +14,18 @@ build=${1:-"$src/build"}
 if [ ! -f "$build/CMakeCache.txt" ]; then
 	cmake -S "$src" -B "$build"
 fi
-cmake --build "$build" --target bench_core --parallel 2 >/dev/null || {
-	echo "run.sh: build of bench_core failed; rerun: cmake --build $build --target bench_core" >&2
-	exit 1
-}
-exe="$build/tests/bench/bench_core"
-if [ ! -x "$exe" ]; then
-	echo "run.sh: bench_core not found under $build" >&2
-	exit 1
-fi
-exec timeout 180 "$exe"
+for t in bench_core bench_streams; do
+	cmake --build "$build" --target "$t" --parallel 2 >/dev/null || {
+		echo "run.sh: build of $t failed; rerun: cmake --build $build --target $t" >&2
+		exit 1
+	}
+	if [ ! -x "$build/tests/bench/$t" ]; then
+		echo "run.sh: $t not found under $build" >&2
+		exit 1
+	fi
+done
+rc=0
+timeout 180 "$build/tests/bench/bench_core" || rc=$?
+echo
+timeout 150 "$build/tests/bench/bench_streams" || rc=$?
+exit $rc
