@@ -41,6 +41,7 @@ struct sb__wev {
 struct sb__wlink {
 	unsigned idx;
 	char name[IF_NAMESIZE];
+	unsigned flags, mtu;   /* for the link's address events */
 };
 
 struct sb__watch {
@@ -109,6 +110,31 @@ static void sb__watch_name(struct sb__watch *st, unsigned idx, char *name)
 		name[0] = 0;
 }
 
+/* An address event carries its link's flags and MTU, as getifaddrs rows. */
+static void sb__watch_link_info(struct sb__watch *st, struct sb__ifaddr *ifa)
+{
+	size_t i;
+
+	for (i = 0; i < st->n_links; i++)
+		if (st->links[i].idx == ifa->index) {
+			ifa->flags = st->links[i].flags;
+			ifa->mtu = st->links[i].mtu;
+			return;
+		}
+}
+
+static void sb__watch_link_set(struct sb__watch *st, const struct sb__ifaddr *ifa)
+{
+	size_t i;
+
+	for (i = 0; i < st->n_links; i++)
+		if (st->links[i].idx == ifa->index) {
+			st->links[i].flags = ifa->flags;
+			st->links[i].mtu = ifa->mtu;
+			return;
+		}
+}
+
 static struct sb__wev *sb__watch_push(struct sb__watch *st, SBPB(InterfaceEvent__Kind) k)
 {
 	struct sb__wev *e;
@@ -135,6 +161,17 @@ static void sb__set_ip(struct sb__addr *a, int family, const void *data,
 		    IN6_IS_ADDR_MC_LINKLOCAL((const struct in6_addr *)data))
 			a->scope_id = ifindex;
 	}
+}
+
+static void sb__set_link(struct sb__addr *a, const struct ifinfomsg *ifi,
+			 const void *hw, size_t len)
+{
+	memset(a, 0, sizeof(*a));
+	a->kind = SB__ADDR_LINK;
+	a->link_ifindex = ifi->ifi_index;
+	a->link_hatype = ifi->ifi_type;
+	a->name_len = len < SB__LINK_ADDR_MAX ? len : SB__LINK_ADDR_MAX;
+	memcpy(a->name, hw, a->name_len);
 }
 
 static void sb__set_mask(struct sb__addr *a, int family, unsigned prefix)
@@ -186,6 +223,11 @@ static int sb__watch_link(const struct nlmsghdr *nlh, struct sb__watch *st)
 				memcpy(e->ifa.hwaddr, mnl_attr_get_payload(at), len);
 				e->ifa.hwaddr_len = len;
 			}
+			/* As getifaddrs' AF_PACKET row of the link. */
+			sb__set_link(&e->ifa.addr, ifi, mnl_attr_get_payload(at), len);
+			break;
+		case IFLA_BROADCAST:
+			sb__set_link(&e->ifa.broadcast, ifi, mnl_attr_get_payload(at), len);
 			break;
 		case IFLA_MTU:
 			if (len == 4)
@@ -197,6 +239,7 @@ static int sb__watch_link(const struct nlmsghdr *nlh, struct sb__watch *st)
 		sb__watch_name(st, idx, e->ifa.name);
 	sb__watch_known(st, idx, e->ifa.name, nlh->nlmsg_type != RTM_DELLINK,
 			nlh->nlmsg_type == RTM_DELLINK);
+	sb__watch_link_set(st, &e->ifa);
 	return MNL_CB_OK;
 }
 
@@ -217,6 +260,7 @@ static int sb__watch_addr(const struct nlmsghdr *nlh, struct sb__watch *st)
 		return MNL_CB_OK;
 	e->ifa.index = ifa->ifa_index;
 	sb__watch_name(st, ifa->ifa_index, e->ifa.name);
+	sb__watch_link_info(st, &e->ifa);
 	SB__ATTR_FOR_EACH(at, nlh, sizeof(*ifa)) {
 		/* IPv4 addresses carry their label ("eth0:1"), which is
 		 * what getifaddrs(3) names them by. */
@@ -381,6 +425,7 @@ void sb__h_watch_interfaces(struct sb__call *c, void *req)
 		st->ev[i].kind = SOCKBROKER__V1__INTERFACE_EVENT__KIND__SNAPSHOT;
 		st->ev[i].ifa = ifs[i];
 		sb__watch_known(st, ifs[i].index, ifs[i].name, 1, 0);
+		sb__watch_link_set(st, &ifs[i]);
 	}
 	st->ev[i].kind = SOCKBROKER__V1__INTERFACE_EVENT__KIND__SNAPSHOT_DONE;
 	st->n_ev = i + 1;
