@@ -323,6 +323,44 @@ int sb_udp_server_loop(sb_client *c, const char *host, const char *port,
 ssize_t sb_udp_reply(sb_client *c, const struct sb_udp_source *src,
 		     const void *buf, size_t len);
 
+/*
+ * Pull-style iterators, for callers with their own event loop: the same
+ * streams as the loops above, one item per call. @timeout_ms: 0 returns at
+ * once (EAGAIN when nothing is waiting), -1 waits as long as it takes.
+ * One thread at a time per iterator; close it to end the stream (items the
+ * broker already sent but the caller never took are closed).
+ */
+
+/** An AcceptStream on one listening socket. */
+typedef struct sb_acceptor sb_acceptor;
+
+/** sb_acceptor_open() - Return: the iterator, or NULL with errno (EBADF:
+ *  not a socket of @c). What the broker refuses (EINVAL: not listening,
+ *  EACCES: policy) comes from the first sb_acceptor_next(). */
+sb_acceptor *sb_acceptor_open(sb_client *c, int listener);
+/** sb_acceptor_next() - the next connection: its socket number, with the
+ *  peer copied to @peer/@peerlen as accept(2) does (both may be NULL).
+ *  Return: the socket, or -1 (EAGAIN: none within @timeout_ms; EBADF: the
+ *  listener was closed; others: the stream failed and is over). */
+int sb_acceptor_next(sb_acceptor *a, struct sockaddr *peer, socklen_t *peerlen,
+		     int timeout_ms);
+/** sb_acceptor_close() - end the stream and free @a (NULL is fine). */
+void sb_acceptor_close(sb_acceptor *a);
+
+/** A RecvStream on one datagram socket (with packet info). */
+typedef struct sb_receiver sb_receiver;
+
+/** sb_receiver_open() - Return: the iterator, or NULL with errno. */
+sb_receiver *sb_receiver_open(sb_client *c, int s);
+/** sb_receiver_next() - the next datagram into @buf (@len bytes; longer
+ *  ones are cut and *@truncated set), its source in @src (may be NULL).
+ *  Return: its length as received (<= @len), or -1 (EAGAIN: none within
+ *  @timeout_ms; others: the stream failed and is over). */
+ssize_t sb_receiver_next(sb_receiver *r, void *buf, size_t len, int *truncated,
+			 struct sb_udp_source *src, int timeout_ms);
+/** sb_receiver_close() - end the stream and free @r (NULL is fine). */
+void sb_receiver_close(sb_receiver *r);
+
 /** A byte pipe to a connected socket (the Pipe RPC): the bulk data path.
  *  One thread may read while another writes; not more. */
 typedef struct sb_pipe sb_pipe;

@@ -14,13 +14,10 @@
  *  - the limit is per session: the raw session and the library's session
  *    hold eight sockets each at the same time;
  *  - GetStats limits_hit grew by at least the refusals; sockets_open is
- *    back to the baseline once everything is closed.
- *
- * Not asserted, only noted (a broker bug): a refused Accept has already
- * taken the connection off the kernel's queue and closed it
- * (server/ops_wait.c sb__accept_try(), also streams.c for AcceptStream):
- * the peer reads end of stream and the connection is gone once a place is
- * free, where accept(2) with EMFILE leaves it queued (contract rule 4).
+ *    back to the baseline once everything is closed;
+ *  - a refused Accept leaves the connection queued, as accept(2) with
+ *    EMFILE does (contract rule 4): the peer sees nothing, and an accept
+ *    with room again gets it.
  */
 #include <netinet/in.h>
 #include <stdio.h>
