@@ -70,6 +70,22 @@ int sb__decode(grpc_byte_buffer *bb, const pb_msgdesc_t *fields, void *rep);
 int sb__call_errno(grpc_status_code st, const grpc_metadata_array *md,
 		   const grpc_slice *details, const char *method);
 
+/* The outcome of a call, for callers that report it themselves (sbctl). */
+struct sb__status {
+	grpc_status_code code;
+	int err;              /* native errno from the sb-errno trailer, or 0 */
+	char details[512];    /* the status message */
+};
+
+/**
+ * sb__unary_on() - one unary RPC on @ch, with @token as sb-session (NULL:
+ * none); otherwise as sb__unary(). @st, when not NULL, gets the status.
+ */
+int sb__unary_on(grpc_channel *ch, const char *token, const char *method,
+		 const pb_msgdesc_t *req_fields, const void *req,
+		 const pb_msgdesc_t *rep_fields, void *rep, int64_t timeout_ms,
+		 struct sb__status *st);
+
 /** sb__fail() - record @fmt as the last error. Return: -1 with errno = @err. */
 int sb__fail(int err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -119,10 +119,9 @@ int sb__decode(grpc_byte_buffer *bb, const pb_msgdesc_t *fields, void *rep)
 	return ok;
 }
 
-int sb__call_errno(grpc_status_code st, const grpc_metadata_array *md,
-		   const grpc_slice *details, const char *method)
+/* The sb-errno trailer as a native errno, or 0. */
+static int sb__trailer_errno(const grpc_metadata_array *md)
 {
-	int err = 0;
 	size_t i;
 
 	for (i = 0; i < md->count; i++) {
@@ -133,9 +132,17 @@ int sb__call_errno(grpc_status_code st, const grpc_metadata_array *md,
 		    n > 0 && n < sizeof(num)) {
 			memcpy(num, GRPC_SLICE_START_PTR(md->metadata[i].value), n);
 			num[n] = 0;
-			err = sb__errno_to_native((uint32_t)strtoul(num, NULL, 10));
+			return sb__errno_to_native((uint32_t)strtoul(num, NULL, 10));
 		}
 	}
+	return 0;
+}
+
+int sb__call_errno(grpc_status_code st, const grpc_metadata_array *md,
+		   const grpc_slice *details, const char *method)
+{
+	int err = sb__trailer_errno(md);
+
 	if (!err)
 		err = sb__status_errno(st);
 	snprintf(sb__errmsg, sizeof(sb__errmsg), "%s: %.*s (gRPC status %d)",
@@ -145,9 +152,10 @@ int sb__call_errno(grpc_status_code st, const grpc_metadata_array *md,
 	return err;
 }
 
-int sb__unary(sb_client *c, const char *method, enum sb__call_kind kind,
-	      const pb_msgdesc_t *req_fields, const void *req,
-	      const pb_msgdesc_t *rep_fields, void *rep, int64_t timeout_ms)
+int sb__unary_on(grpc_channel *ch, const char *token, const char *method,
+		 const pb_msgdesc_t *req_fields, const void *req,
+		 const pb_msgdesc_t *rep_fields, void *rep, int64_t timeout_ms,
+		 struct sb__status *out_st)
 {
 	grpc_completion_queue *cq;
 	grpc_call *call;
@@ -163,21 +171,23 @@ int sb__unary(sb_client *c, const char *method, enum sb__call_kind kind,
 	int rc = 0;
 
 	memset(ops, 0, sizeof(ops));
+	if (out_st)
+		memset(out_st, 0, sizeof(*out_st));
 	out = sb__encode(req_fields, req);
 	if (!out)
 		return sb__fail(EINVAL, "cannot encode the request"), -EINVAL;
 	cq = grpc_completion_queue_create_for_pluck(NULL);
-	call = grpc_channel_create_call(c->channel, NULL, GRPC_PROPAGATE_DEFAULTS,
+	call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS,
 					cq, msl, NULL, sb__deadline(timeout_ms), NULL);
 	grpc_metadata_array_init(&init_md);
 	grpc_metadata_array_init(&trail_md);
 
 	memset(&md, 0, sizeof(md));
 	md.key = grpc_slice_from_static_string("sb-session");
-	md.value = grpc_slice_from_static_string(c->token);
+	md.value = grpc_slice_from_static_string(token ? token : "");
 	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-	ops[0].data.send_initial_metadata.count = kind == SB__SESSION ? 1 : 0;
-	ops[0].data.send_initial_metadata.metadata = kind == SB__SESSION ? &md : NULL;
+	ops[0].data.send_initial_metadata.count = token ? 1 : 0;
+	ops[0].data.send_initial_metadata.metadata = token ? &md : NULL;
 	ops[1].op = GRPC_OP_SEND_MESSAGE;
 	ops[1].data.send_message.send_message = out;
 	ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
@@ -203,6 +213,13 @@ int sb__unary(sb_client *c, const char *method, enum sb__call_kind kind,
 		sb__fail(EIO, "completion queue failed");
 		goto out;
 	}
+	if (out_st) {
+		out_st->code = st;
+		out_st->err = sb__trailer_errno(&trail_md);
+		snprintf(out_st->details, sizeof(out_st->details), "%.*s",
+			 (int)GRPC_SLICE_LENGTH(details),
+			 (const char *)GRPC_SLICE_START_PTR(details));
+	}
 	if (st != GRPC_STATUS_OK) {
 		rc = -sb__call_errno(st, &trail_md, &details, method);
 		goto out;
@@ -226,6 +243,14 @@ out:
 	if (rc < 0)
 		errno = -rc;
 	return rc;
+}
+
+int sb__unary(sb_client *c, const char *method, enum sb__call_kind kind,
+	      const pb_msgdesc_t *req_fields, const void *req,
+	      const pb_msgdesc_t *rep_fields, void *rep, int64_t timeout_ms)
+{
+	return sb__unary_on(c->channel, kind == SB__SESSION ? c->token : NULL, method,
+			    req_fields, req, rep_fields, rep, timeout_ms, NULL);
 }
 
 int sb__session_open(sb_client *c, const char *name)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  * rawcall.h - unary gRPC calls that libsockbroker has no wrapper for
- * (GetStats, Health/Check, the full GetServ* replies), made directly with
- * gRPC C core and the nanopb messages of sb_proto_nanopb. No session.
+ * (GetStats, Health/Check, the full GetServ* replies), with the nanopb
+ * messages of sb_proto_nanopb. No session.
  */
 #ifndef SBCTL_RAWCALL_H
 #define SBCTL_RAWCALL_H
