@@ -26,6 +26,7 @@ if [ "$asan" -eq 1 ]; then
 	cmake --build build-asan -j"$jobs"
 	echo "== ctest under ASan + UBSan"
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	LSAN_OPTIONS=suppressions="$top/tests/lsan.supp" \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 600
 fi
