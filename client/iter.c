@@ -128,6 +128,20 @@ void sb_acceptor_close(sb_acceptor *a)
 		creq.handle = ev.handle;
 		SB__CALL(a->c, Close, creq, crep, -1);
 	}
+	/* The last read is still pending: cancel, and close what it may
+	 * still bring. */
+	sb__stream_cancel(&a->st);
+	if (a->st.reading) {
+		sockbroker_v1_AcceptEvent ev = sockbroker_v1_AcceptEvent_init_zero;
+
+		if (sb__stream_read(&a->st, sockbroker_v1_AcceptEvent_fields, &ev) == 1 &&
+		    !ev.error && ev.handle) {
+			sockbroker_v1_CloseRequest creq = { .handle = ev.handle };
+			sockbroker_v1_CloseReply crep = sockbroker_v1_CloseReply_init_zero;
+
+			SB__CALL(a->c, Close, creq, crep, -1);
+		}
+	}
 	sb__stream_free(&a->st);
 	free(a);
 	errno = saved;
