@@ -49,16 +49,6 @@ int sb__sock_connect(int fd, const struct sb__addr *a)
 	return rc < 0 ? -errno : 0;
 }
 
-int sb__sock_connect_result(int fd)
-{
-	int err = 0;
-	socklen_t len = sizeof(err);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-		return -errno;
-	return -err;
-}
-
 int sb__sock_listen(int fd, int backlog)
 {
 	return listen(fd, backlog) < 0 ? -errno : 0;

@@ -25,13 +25,10 @@ int sb__sock_pair(int family, int type, int protocol, int sv[2]);
 int sb__sock_bind(int fd, const struct sb__addr *a);
 
 /** sb__sock_connect() - connect(2) to @a (SB__ADDR_NONE: AF_UNSPEC).
- *  Return: 0, -EINPROGRESS (in progress: wait for POLLOUT then call
- *  sb__sock_connect_result()), or another -errno. */
+ *  Return: 0, -EINPROGRESS (in progress: wait for POLLOUT, then connect
+ *  again: -EALREADY while pending, 0 or -EISCONN once connected, or the
+ *  failure), or another -errno. */
 int sb__sock_connect(int fd, const struct sb__addr *a);
-
-/** sb__sock_connect_result() - SO_ERROR after a connect in progress.
- *  Return: 0 (connected) or -errno. */
-int sb__sock_connect_result(int fd);
 
 /** sb__sock_listen() - listen(2). Return: 0 or -errno. */
 int sb__sock_listen(int fd, int backlog);

@@ -60,7 +60,6 @@ void sb__h_close_session(struct sb__call *c, void *req);
 void sb__h_get_stats(struct sb__call *c, void *req);
 void sb__h_health_check(struct sb__call *c, void *req);
 void sb__h_health_watch(struct sb__call *c, void *req);
-void sb__h_unimplemented(struct sb__call *c, void *req);
 
 /* sockets (ops_socket.c) */
 void sb__h_socket(struct sb__call *c, void *req);

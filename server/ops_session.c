@@ -196,11 +196,3 @@ void sb__h_health_watch(struct sb__call *c, void *req)
 	    sb__call_send(c, &rep.base, NULL) < 0)
 		sb__call_fail(c, GRPC_STATUS_CANCELLED, 0, "watch cancelled");
 }
-
-void sb__h_unimplemented(struct sb__call *c, void *req)
-{
-	(void)req;
-	sb__call_fail(c, GRPC_STATUS_UNIMPLEMENTED, ENOSYS,
-		      "%s is part of the contract but not served by this version",
-		      c->method->path);
-}
