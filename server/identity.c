@@ -152,8 +152,21 @@ int sb__identity_of_tcp(grpc_call *call, struct sb__identity *out)
 			memcpy(out->subject, p->value, p->value_length);
 			out->subject[p->value_length] = 0;
 		}
+		/* subjectAltName entries, for `san` rules; one too long to
+		 * keep whole is left out (it can match no rule), never cut. */
+		it = grpc_auth_context_find_properties_by_name(ctx,
+							       GRPC_X509_SAN_PROPERTY_NAME);
+		while ((p = grpc_auth_property_iterator_next(&it)) &&
+		       out->n_san < SB__SAN_MAX) {
+			if (!p->value_length || p->value_length >= sizeof(out->san[0]))
+				continue;
+			memcpy(out->san[out->n_san], p->value, p->value_length);
+			out->san[out->n_san][p->value_length] = 0;
+			out->n_san++;
+		}
 		grpc_auth_context_release(ctx);
 	}
-	sb__debug("tcp caller, certificate subject \"%s\"", out->subject);
+	sb__debug("tcp caller, certificate subject \"%s\"%s%s", out->subject,
+		  out->n_san ? ", first subjectAltName " : "", out->n_san ? out->san[0] : "");
 	return 0;
 }

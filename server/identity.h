@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#define SB__SAN_MAX 8    /* subjectAltName entries kept, at most */
+
 struct sb__identity {
 	uid_t uid;
 	gid_t gid;
@@ -16,6 +18,8 @@ struct sb__identity {
 	char transport[8];    /* "unix" or "tcp" */
 	char cgroup[256];     /* cgroup v2 path of the peer, "" if unknown */
 	char subject[256];    /* TLS client certificate subject, "" if none */
+	int n_san;            /* subjectAltName entries of the certificate */
+	char san[SB__SAN_MAX][256]; /* each "DNS"/"URI"/"email"/IP value */
 };
 
 /** sb__identity_record() - remember the credentials of connection @fd. */

@@ -118,6 +118,8 @@ struct sb__rule {
 	size_t n_cgroups;
 	char **subjects;
 	size_t n_subjects;
+	char **sans;       /* subjectAltName entries (DNS, URI, e-mail, IP) */
+	size_t n_sans;
 	/* constraints: a list is present when its count is not 0 */
 	unsigned ops;      /* SB__OPBIT set, explicit or implied */
 	int *families;
@@ -150,6 +152,9 @@ static void sb__rule_release(struct sb__rule *r)
 		free(r->cgroups[i]);
 	for (i = 0; i < r->n_subjects; i++)
 		free(r->subjects[i]);
+	for (i = 0; i < r->n_sans; i++)
+		free(r->sans[i]);
+	free(r->sans);
 	free(r->uids);
 	free(r->gids);
 	free(r->cgroups);
@@ -437,6 +442,16 @@ static int sb__id_match(const struct sb__rule *r, const struct sb__identity *id)
 			return 0;
 		for (ok = 0, i = 0; i < r->n_subjects && !ok; i++)
 			ok = !strcmp(r->subjects[i], id->subject);
+		if (!ok)
+			return 0;
+	}
+	if (r->n_sans) {
+		size_t j;
+
+		for (ok = 0, i = 0; i < r->n_sans && !ok; i++)
+			for (j = 0; j < (size_t)id->n_san && j < SB__SAN_MAX && !ok; j++)
+				ok = memchr(id->san[j], 0, sizeof(id->san[j])) &&
+				     !strcmp(r->sans[i], id->san[j]);
 		if (!ok)
 			return 0;
 	}
@@ -1096,7 +1111,7 @@ static int sb__pids(struct sb__py *y, yaml_node_t *v, const char *field, int gro
 
 static int sb__pmatch(struct sb__py *y, yaml_node_t *m, const char *pfx, struct sb__rule *r)
 {
-	static const char *const keys[] = { "uid", "gid", "cgroup", "subject", "any" };
+	static const char *const keys[] = { "uid", "gid", "cgroup", "subject", "san", "any" };
 	char field[96];
 	yaml_node_pair_t *p;
 	unsigned seen = 0;
@@ -1104,8 +1119,8 @@ static int sb__pmatch(struct sb__py *y, yaml_node_t *m, const char *pfx, struct 
 
 	snprintf(field, sizeof(field), "%s.match", pfx);
 	if (m->type != YAML_MAPPING_NODE)
-		return sb__pfail(y, m, "%s: expected a mapping (uid, gid, cgroup, subject "
-				 "or any)", field);
+		return sb__pfail(y, m, "%s: expected a mapping (uid, gid, cgroup, subject, "
+				 "san or any)", field);
 	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
 		yaml_node_t *v = yaml_document_get_node(y->doc, p->value);
 		char sub[128];
@@ -1128,6 +1143,9 @@ static int sb__pmatch(struct sb__py *y, yaml_node_t *m, const char *pfx, struct 
 		case 3:
 			ret = sb__pstrs(y, v, sub, 0, &r->subjects, &r->n_subjects);
 			break;
+		case 4:
+			ret = sb__pstrs(y, v, sub, 0, &r->sans, &r->n_sans);
+			break;
 		default:
 			s = sb__pscalar(v);
 			ret = 0;
@@ -1142,7 +1160,7 @@ static int sb__pmatch(struct sb__py *y, yaml_node_t *m, const char *pfx, struct 
 	if (!seen)
 		return sb__pfail(y, m, "%s: empty (use `any: true` to match every caller)",
 				 field);
-	if (r->any && seen != (1u << 4))
+	if (r->any && seen != (1u << 5))
 		return sb__pfail(y, m, "%s: `any` cannot be combined with other keys", field);
 	return 0;
 }

@@ -30,7 +30,8 @@
  *     and cgroup (path prefix on a '/' boundary) match local callers only
  *     (transport "unix"), never a TCP caller; subject matches the TLS
  *     client certificate subject (id->subject) exactly, as the TLS layer
- *     writes it, and never an empty one; `any` matches every identified
+ *     writes it, and never an empty one; san matches one of the
+ *     certificate's subjectAltName entries exactly; `any` matches every identified
  *     caller. All keys given must match; a list matches when one entry
  *     does. A caller without credentials (id->known == 0) matches no rule.
  *  5. Addresses are judged as the kernel will use them: an IPv4-mapped IPv6

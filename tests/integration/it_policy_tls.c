@@ -7,7 +7,8 @@
  *
  * At test time openssl makes CA1 (self-signed), a server certificate from
  * CA1 (subjectAltName DNS:localhost, IP:127.0.0.1), client certificates A
- * (/O=sbtest/CN=client-a) and B (/O=sbtest/CN=client-b) from CA1, and CA2
+ * (/O=sbtest/CN=client-a), B (/O=sbtest/CN=client-b) and D (subjectAltName
+ * DNS:client-d.sbtest, served by a `san` rule for names only) from CA1, and CA2
  * with client certificate C (/O=sbtest/CN=client-c) from CA2.
  *
  * Refused configurations (each broker exits non-zero during start-up and
@@ -63,6 +64,7 @@
 
 #define SUBJ_A "CN=client-a,O=sbtest"
 #define SUBJ_B "CN=client-b,O=sbtest"
+#define SAN_D "client-d.sbtest"  /* D's subjectAltName, matched by `san` */
 #define OPEN_BOUND_MS 11000	/* sb_open waits at most 10 s */
 #define WATCHDOG_S 55
 
@@ -206,13 +208,17 @@ static int make_certs(void)
 		       "extendedKeyUsage=serverAuth\n"
 		       "subjectAltName=DNS:localhost,IP:127.0.0.1\n") < 0 ||
 	    write_file("client.ext", "basicConstraints=CA:FALSE\n"
-		       "extendedKeyUsage=clientAuth\n") < 0)
+		       "extendedKeyUsage=clientAuth\n") < 0 ||
+	    write_file("client-d.ext", "basicConstraints=CA:FALSE\n"
+		       "extendedKeyUsage=clientAuth\n"
+		       "subjectAltName=DNS:" SAN_D "\n") < 0)
 		return -1;
 	if (make_ca("ca1", "sbtest CA1") < 0 || make_ca("ca2", "sbtest CA2") < 0 ||
 	    make_leaf("server", "/O=sbtest/CN=localhost", "ca1", "server.ext", 2) < 0 ||
 	    make_leaf("a", "/O=sbtest/CN=client-a", "ca1", "client.ext", 3) < 0 ||
 	    make_leaf("b", "/O=sbtest/CN=client-b", "ca1", "client.ext", 4) < 0 ||
-	    make_leaf("c", "/O=sbtest/CN=client-c", "ca2", "client.ext", 5) < 0)
+	    make_leaf("c", "/O=sbtest/CN=client-c", "ca2", "client.ext", 5) < 0 ||
+	    make_leaf("d", "/O=sbtest/CN=client-d", "ca1", "client-d.ext", 6) < 0)
 		return -1;
 	/* The chains must verify as meant, or the test would prove nothing. */
 	return run("openssl verify -CAfile %s/ca1.pem %s/server.pem %s/a.pem %s/b.pem && "
@@ -547,6 +553,29 @@ static void tls_broker(const char *tgt, const char *tgt_name)
 	check_open_fails("client trusting only CA2 (server not trusted)", tgt, ca2, a, ak);
 	check_open_fails("plaintext to the TLS port", tgt, NULL, NULL, NULL);
 
+	/* D: served by its subjectAltName, for names only. */
+	{
+		char dc[128], dk[128];
+		struct addrinfo hints, *res = NULL;
+
+		path_of(dc, sizeof(dc), "d.pem");
+		path_of(dk, sizeof(dk), "d.key");
+		c = sb_open_tls(tgt, ca1, dc, dk);
+		if (CHECK(c != NULL, "D (san " SAN_D "): sb_open_tls: %s %s", strerror(errno),
+			  it_sberr())) {
+			memset(&hints, 0, sizeof(hints));
+			hints.ai_socktype = SOCK_STREAM;
+			e = sb_getaddrinfo(c, "localhost", "80", &hints, &res);
+			CHECK(e == 0 && res, "D: getaddrinfo allowed by rule client-d: %d", e);
+			sb_freeaddrinfo(res);
+			errno = 0;
+			CHECK(sb_socket(c, AF_INET, SOCK_STREAM, 0) == -1 && errno == EACCES,
+			      "D: sb_socket should be refused (rule client-d allows resolve "
+			      "only): %s", strerror(errno));
+			sb_close_client(c);
+		}
+	}
+
 	/* B: a good certificate, but no rule serves it. */
 	errno = 0;
 	c = sb_open_tls(tgt, ca1, bc, bk);
@@ -702,7 +731,11 @@ int main(void)
 		 "    match: { subject: \"" SUBJ_A "\" }\n"
 		 "    action: allow\n"
 		 "    ops: [socket, connect, resolve]\n"
-		 "    destinations: [127.0.0.1/32]\n",
+		 "    destinations: [127.0.0.1/32]\n"
+		 "  - name: client-d\n"
+		 "    match: { san: " SAN_D " }\n"
+		 "    action: allow\n"
+		 "    ops: [resolve]\n",
 		 p1, path_of(p[0], sizeof(p[0]), "server.pem"),
 		 path_of(p[1], sizeof(p[1]), "server.key"), path_of(p[2], sizeof(p[2]), "ca1.pem"));
 	if (!p1 || it_broker_start(&b1, yaml) < 0) {

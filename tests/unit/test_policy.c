@@ -233,6 +233,23 @@ static void test_identities(void)
 	snprintf(tcp.subject, sizeof(tcp.subject), "CN=client");
 	EXPECT(p, &tcp, &resolve, 0, "default");
 	sb__policy_free(p);
+
+	/* san: one of the certificate's subjectAltName entries, exactly */
+	p = pol("- name: by-san\n"
+		"  match: { san: [runner.example.org, \"spiffe://example.org/ci\"] }\n"
+		"  action: allow\n");
+	tcp.n_san = 0;
+	EXPECT(p, &tcp, &resolve, 0, "default");	/* no SAN */
+	snprintf(tcp.san[0], sizeof(tcp.san[0]), "other.example.org");
+	snprintf(tcp.san[1], sizeof(tcp.san[1]), "spiffe://example.org/ci");
+	tcp.n_san = 2;
+	EXPECT(p, &tcp, &resolve, 1, "by-san");
+	tcp.n_san = 1;
+	EXPECT(p, &tcp, &resolve, 0, "default");
+	snprintf(tcp.san[0], sizeof(tcp.san[0]), "runner.example.org.evil");
+	EXPECT(p, &tcp, &resolve, 0, "default");
+	tcp.n_san = 0;
+	sb__policy_free(p);
 }
 
 /* ---- first match wins, default deny, serves --------------------------- */
