@@ -56,6 +56,7 @@
 #include <grpc/grpc_security.h>
 #include <grpc/support/time.h>
 
+#include "bench_util.h"
 #include "sockbroker.h"
 
 #ifndef SB_BROKERD_PATH
@@ -87,22 +88,6 @@ static volatile pid_t g_broker_pid, g_echo_pid;
 static char g_dir[64];
 
 /* ---- small helpers ---- */
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
 
 static void on_alarm(int sig)
 {
@@ -179,83 +164,25 @@ static long count_fds(pid_t pid)
 	return n;
 }
 
-static int connectable(const char *path)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd, ok;
-
-	if (strlen(path) >= sizeof(sun.sun_path))
-		return 0;
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return 0;
-	ok = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
-	close(fd);
-	return ok;
-}
-
 /* Wait until @path accepts connections (bounded); 0 or -1. */
 static int wait_connectable(const char *path, pid_t pid, const char *what)
 {
-	int64_t until = now_ns() + (int64_t)START_WAIT_MS * 1000000;
+	int64_t until = bench_now_ns() + (int64_t)START_WAIT_MS * 1000000;
 	int status;
 
-	while (now_ns() < until) {
+	while (bench_now_ns() < until) {
 		if (pid > 0 && waitpid(pid, &status, WNOHANG) == pid) {
 			fprintf(stderr, "bench_core: %s exited during start-up (status 0x%x)\n",
 				what, (unsigned)status);
 			return -1;
 		}
-		if (connectable(path))
+		if (bench_connectable(path))
 			return 0;
-		sleep_ms(5);
+		bench_sleep_ms(5);
 	}
 	fprintf(stderr, "bench_core: %s: %s not connectable after %d ms\n", what, path,
 		START_WAIT_MS);
 	return -1;
-}
-
-/* SIGTERM, wait (bounded), then SIGKILL. Return: exit status, or -1. */
-static int stop_child(pid_t pid)
-{
-	int64_t until = now_ns() + (int64_t)STOP_WAIT_MS * 1000000;
-	int status;
-
-	if (pid <= 0)
-		return -1;
-	kill(pid, SIGTERM);
-	while (now_ns() < until) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		sleep_ms(5);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return -1;
-}
-
-/* Give the broker (it inherits this) room for N_SOCKETS sockets.
- * Return: the soft limit now in force. */
-static long raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return -1;
-	if (rl.rlim_max < NOFILE_WANT)
-		rl.rlim_max = NOFILE_WANT;	/* needs CAP_SYS_RESOURCE */
-	if (rl.rlim_cur < NOFILE_WANT)
-		rl.rlim_cur = NOFILE_WANT;
-	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 && getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-		printf("bench_core: RLIMIT_NOFILE %d refused (%s); using the hard limit %ld\n",
-		       NOFILE_WANT, strerror(errno), (long)rl.rlim_max);
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return -1;
-	return rl.rlim_cur == RLIM_INFINITY ? -1 : (long)rl.rlim_cur;
 }
 
 /* ---- latency statistics ---- */
@@ -700,12 +627,12 @@ static long run_echo(grpc_channel *ch, struct series *s, int n)
 	int i;
 
 	for (i = 0; i < n; i++) {
-		int64_t t0 = now_ns();
+		int64_t t0 = bench_now_ns();
 
 		if (echo_call(ch, echo_msg, sizeof(echo_msg)) < 0)
 			fails++;
 		if (s)
-			series_add(s, now_ns() - t0);
+			series_add(s, bench_now_ns() - t0);
 	}
 	return fails;
 }
@@ -718,12 +645,12 @@ static long run_broker(sb_client *c, int sock, struct series *s, int n)
 
 	for (i = 0; i < n; i++) {
 		socklen_t len = sizeof(ss);
-		int64_t t0 = now_ns();
+		int64_t t0 = bench_now_ns();
 
 		if (sb_getsockname(c, sock, (struct sockaddr *)&ss, &len) < 0)
 			fails++;
 		if (s)
-			series_add(s, now_ns() - t0);
+			series_add(s, bench_now_ns() - t0);
 	}
 	return fails;
 }
@@ -736,12 +663,12 @@ static long run_native(int fd, struct series *s, int n)
 
 	for (i = 0; i < n; i++) {
 		socklen_t len = sizeof(ss);
-		int64_t t0 = now_ns();
+		int64_t t0 = bench_now_ns();
 
 		if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
 			fails++;
 		if (s)
-			series_add(s, now_ns() - t0);
+			series_add(s, bench_now_ns() - t0);
 	}
 	return fails;
 }
@@ -751,51 +678,11 @@ static long run_native(int fd, struct series *s, int n)
 static pid_t broker_spawn(const char *sock, const char *config, const char *log)
 {
 	char listen_arg[160];
-	const char *argv[8];
-	pid_t parent = getpid(), pid;
-	int logfd;
+	const char *argv[] = { SB_BROKERD_PATH, "--listen", listen_arg, "--config",
+			       config, NULL };
 
 	snprintf(listen_arg, sizeof(listen_arg), "unix:%s", sock);
-	argv[0] = SB_BROKERD_PATH;
-	argv[1] = "--listen";
-	argv[2] = listen_arg;
-	argv[3] = "--config";
-	argv[4] = config;
-	argv[5] = NULL;
-	logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (logfd < 0)
-		return -1;
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDONLY);
-
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() != parent)
-			_exit(127);
-		if (devnull >= 0)
-			dup2(devnull, 0);
-		dup2(logfd, 1);
-		dup2(logfd, 2);
-		execv(argv[0], (char *const *)argv);
-		dprintf(2, "bench_core: exec %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(logfd);
-	return pid;
-}
-
-static void print_file(const char *path)
-{
-	char buf[4096];
-	size_t n;
-	FILE *f = fopen(path, "re");
-
-	if (!f)
-		return;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		fwrite(buf, 1, n, stderr);
-	fclose(f);
+	return bench_spawn(argv, log, "bench_core");
 }
 
 static void rm_dir(void)
@@ -887,7 +774,7 @@ int main(void)
 		perror("bench_core: writing the config");
 		goto out;
 	}
-	nofile = raise_nofile();
+	nofile = bench_raise_nofile(NOFILE_WANT, "bench_core");
 
 	/* Both children before this process's first gRPC call (fork). */
 	g_broker_pid = broker_spawn(sock, config, log);
@@ -901,14 +788,14 @@ int main(void)
 		goto out;
 	}
 	if (wait_connectable(sock, g_broker_pid, "sockbrokerd") < 0) {
-		print_file(log);
+		bench_print_file(log);
 		goto out;
 	}
 	if (wait_connectable(echo_sock, g_echo_pid, "echo server") < 0)
 		goto out;
 
 	/* 4. idle RSS: connectable, no session yet */
-	sleep_ms(SETTLE_MS);
+	bench_sleep_ms(SETTLE_MS);
 	rss_idle = rss_kb(g_broker_pid);
 	rssx_idle = rss_exact_kb(g_broker_pid);
 
@@ -917,14 +804,14 @@ int main(void)
 	if (!c) {
 		fprintf(stderr, "bench_core: sb_open: %s (%s)\n", strerror(errno),
 			sb_last_error() ? sb_last_error() : "");
-		print_file(log);
+		bench_print_file(log);
 		goto out;
 	}
 	sbs = sb_socket(c, AF_INET, SOCK_DGRAM, 0);
 	if (sbs >= 0)
 		sb_close(c, sbs);
 	sb_close_client(c);
-	sleep_ms(SETTLE_MS);
+	bench_sleep_ms(SETTLE_MS);
 	rss_one = rss_kb(g_broker_pid);
 
 	/* 3. native reference */
@@ -960,7 +847,7 @@ int main(void)
 	}
 	grpc_channel_destroy(ech);
 	sb_close_client(c);
-	sleep_ms(SETTLE_MS);
+	bench_sleep_ms(SETTLE_MS);
 	rss_lat = rss_kb(g_broker_pid);
 
 	/* 2b. echo with the server in this process (alone: its CQ thread would
@@ -981,10 +868,10 @@ int main(void)
 		fprintf(stderr, "bench_core: sb_open: %s\n", strerror(errno));
 		goto out;
 	}
-	sleep_ms(SETTLE_MS);
+	bench_sleep_ms(SETTLE_MS);
 	rss_before = rss_kb(g_broker_pid);
 	rssx_before = rss_exact_kb(g_broker_pid);
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	for (i = 0; i < N_SOCKETS; i++) {
 		if (sb_socket(c, AF_INET, SOCK_DGRAM, 0) < 0) {
 			fprintf(stderr, "bench_core: socket %d: %s (%s)\n", i, strerror(errno),
@@ -993,21 +880,21 @@ int main(void)
 		}
 		made++;
 	}
-	create_s = (double)(now_ns() - t0) / 1e9;
-	sleep_ms(SETTLE_MS);
+	create_s = (double)(bench_now_ns() - t0) / 1e9;
+	bench_sleep_ms(SETTLE_MS);
 	rss_10k = rss_kb(g_broker_pid);
 	rssx_10k = rss_exact_kb(g_broker_pid);
 	fds_10k = count_fds(g_broker_pid);
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	sb_close_client(c);
-	close_s = (double)(now_ns() - t0) / 1e9;
-	sleep_ms(SETTLE_MS);
+	close_s = (double)(bench_now_ns() - t0) / 1e9;
+	bench_sleep_ms(SETTLE_MS);
 	rss_after = rss_kb(g_broker_pid);
 
 	/* stop everything before printing (bounded) */
-	broker_rc = stop_child(g_broker_pid);
+	broker_rc = bench_stop_child(g_broker_pid, STOP_WAIT_MS);
 	g_broker_pid = 0;
-	echo_rc = stop_child(g_echo_pid);
+	echo_rc = bench_stop_child(g_echo_pid, STOP_WAIT_MS);
 	g_echo_pid = 0;
 
 	series_done(&s_broker);
@@ -1061,9 +948,9 @@ int main(void)
 	ret = 0;
 out:
 	if (g_broker_pid > 0)
-		stop_child(g_broker_pid);
+		bench_stop_child(g_broker_pid, STOP_WAIT_MS);
 	if (g_echo_pid > 0)
-		stop_child(g_echo_pid);
+		bench_stop_child(g_echo_pid, STOP_WAIT_MS);
 	g_broker_pid = g_echo_pid = 0;
 	rm_dir();
 	free(s_broker.ns);

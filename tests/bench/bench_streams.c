@@ -56,6 +56,7 @@
 #include <grpc/grpc_security.h>
 #include <grpc/support/time.h>
 
+#include "bench_util.h"
 #include "sockbroker.h"
 
 #ifndef SB_BROKERD_PATH
@@ -94,22 +95,6 @@ static int g_closers = 1;
 
 /* ---- small helpers (as bench_core.c) ---- */
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 static void sleep_us(long us)
 {
 	struct timespec ts = { 0, us * 1000L };
@@ -135,22 +120,6 @@ static void on_alarm(int sig)
 		/* nothing left to report to */
 	}
 	_exit(1);
-}
-
-static int connectable(const char *path)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd, ok;
-
-	if (strlen(path) >= sizeof(sun.sun_path))
-		return 0;
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return 0;
-	ok = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
-	close(fd);
-	return ok;
 }
 
 static struct sockaddr_in lo_addr(uint16_t port)
@@ -179,104 +148,25 @@ static int tcp_connect(uint16_t port)
 /* Wait until @path (Unix) or 127.0.0.1:@port accepts connections. */
 static int wait_up(const char *path, uint16_t port, pid_t pid, const char *what)
 {
-	int64_t until = now_ns() + (int64_t)START_WAIT_MS * 1000000;
+	int64_t until = bench_now_ns() + (int64_t)START_WAIT_MS * 1000000;
 	int status, fd;
 
-	while (now_ns() < until) {
+	while (bench_now_ns() < until) {
 		if (pid > 0 && waitpid(pid, &status, WNOHANG) == pid) {
 			fprintf(stderr, "bench_streams: %s exited during start-up (status 0x%x)\n",
 				what, (unsigned)status);
 			return -1;
 		}
-		if (path && connectable(path))
+		if (path && bench_connectable(path))
 			return 0;
 		if (!path && (fd = tcp_connect(port)) >= 0) {
 			close(fd);
 			return 0;
 		}
-		sleep_ms(5);
+		bench_sleep_ms(5);
 	}
 	fprintf(stderr, "bench_streams: %s not connectable after %d ms\n", what, START_WAIT_MS);
 	return -1;
-}
-
-/* SIGTERM, wait (bounded), then SIGKILL. Return: exit status, or -1. */
-static int stop_child(pid_t pid)
-{
-	int64_t until = now_ns() + (int64_t)STOP_WAIT_MS * 1000000;
-	int status;
-
-	if (pid <= 0)
-		return -1;
-	kill(pid, SIGTERM);
-	while (now_ns() < until) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		sleep_ms(5);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return -1;
-}
-
-static long raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return -1;
-	if (rl.rlim_max < NOFILE_WANT)
-		rl.rlim_max = NOFILE_WANT;	/* needs CAP_SYS_RESOURCE */
-	if (rl.rlim_cur < NOFILE_WANT)
-		rl.rlim_cur = NOFILE_WANT;
-	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 && getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return -1;
-	return rl.rlim_cur == RLIM_INFINITY ? -1 : (long)rl.rlim_cur;
-}
-
-/* fork + exec @argv with stdout/stderr to @log; dies with us. */
-static pid_t spawn(const char *const *argv, const char *log)
-{
-	pid_t parent = getpid(), pid;
-	int logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-
-	if (logfd < 0)
-		return -1;
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDONLY);
-
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() != parent)
-			_exit(127);
-		if (devnull >= 0)
-			dup2(devnull, 0);
-		dup2(logfd, 1);
-		dup2(logfd, 2);
-		execvp(argv[0], (char *const *)argv);
-		dprintf(2, "bench_streams: exec %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(logfd);
-	return pid;
-}
-
-static void print_file(const char *path)
-{
-	char buf[4096];
-	size_t n;
-	FILE *f = fopen(path, "re");
-
-	if (!f)
-		return;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		fwrite(buf, 1, n, stderr);
-	fclose(f);
 }
 
 static void rm_dir(void)
@@ -765,14 +655,14 @@ static struct xfer do_push(struct conn *x, const uint8_t *buf, uint64_t max, int
 	struct xfer r = { 0 };
 	uint64_t ack = 0, head = counted ? max : UINT64_MAX;
 	size_t got = 0;
-	int64_t t0 = now_ns();
+	int64_t t0 = bench_now_ns();
 
 	if (conn_write(x, &head, sizeof(head)) < 0)
 		return r;
 	while (r.bytes < max) {
 		size_t n = max - r.bytes < IO_BUF ? (size_t)(max - r.bytes) : IO_BUF;
 
-		if (now_ns() - t0 >= limit_ns) {
+		if (bench_now_ns() - t0 >= limit_ns) {
 			r.timed_out = 1;
 			break;
 		}
@@ -787,7 +677,7 @@ static struct xfer do_push(struct conn *x, const uint8_t *buf, uint64_t max, int
 		/* The sink waits for bytes that will not come: no count to wait
 		 * for. The rate is then bytes written / time, a little high. */
 		conn_shutdown(x);
-		r.secs = (double)(now_ns() - t0) / 1e9;
+		r.secs = (double)(bench_now_ns() - t0) / 1e9;
 		r.ok = 1;
 		return r;
 	}
@@ -800,7 +690,7 @@ static struct xfer do_push(struct conn *x, const uint8_t *buf, uint64_t max, int
 			break;
 		got += (size_t)n;
 	}
-	r.secs = (double)(now_ns() - t0) / 1e9;
+	r.secs = (double)(bench_now_ns() - t0) / 1e9;
 	r.ok = got == sizeof(ack) && ack == r.bytes;
 	if (!r.ok)
 		fprintf(stderr, "bench_streams: push: the sink got %llu of %llu bytes\n",
@@ -812,14 +702,14 @@ static struct xfer do_push(struct conn *x, const uint8_t *buf, uint64_t max, int
 static struct xfer do_pull(struct conn *x, uint8_t *buf, uint64_t max, int64_t limit_ns)
 {
 	struct xfer r = { 0 };
-	int64_t t0 = now_ns();
+	int64_t t0 = bench_now_ns();
 
 	if (conn_write(x, &max, sizeof(max)) < 0)
 		return r;
 	while (r.bytes < max) {
 		ssize_t n;
 
-		if (now_ns() - t0 >= limit_ns) {
+		if (bench_now_ns() - t0 >= limit_ns) {
 			r.timed_out = 1;
 			break;
 		}
@@ -828,7 +718,7 @@ static struct xfer do_pull(struct conn *x, uint8_t *buf, uint64_t max, int64_t l
 			break;
 		r.bytes += (uint64_t)n;
 	}
-	r.secs = (double)(now_ns() - t0) / 1e9;
+	r.secs = (double)(bench_now_ns() - t0) / 1e9;
 	r.ok = r.bytes == max || r.timed_out;
 	if (!r.ok)
 		fprintf(stderr, "bench_streams: pull: got %llu of %llu bytes\n",
@@ -987,7 +877,7 @@ static void *usender_main(void *arg)
 		msgs[i].msg_hdr.msg_iov = &iov;
 		msgs[i].msg_hdr.msg_iovlen = 1;
 	}
-	while (now_ns() < u->end) {
+	while (bench_now_ns() < u->end) {
 		int n = sendmmsg(fd, msgs, UDP_BATCH, 0);
 
 		if (n > 0)
@@ -998,7 +888,7 @@ static void *usender_main(void *arg)
 		if (send(fd, data, UDP_STOP_LEN, 0) < 0) {
 			/* the receiver is gone or full: try again */
 		}
-		sleep_ms(10);
+		bench_sleep_ms(10);
 	}
 	close(fd);
 	return NULL;
@@ -1047,11 +937,11 @@ static int udp_cb(sb_client *c, const void *buf, size_t len, int truncated,
 	(void)c, (void)buf, (void)truncated, (void)src;
 	if (len == UDP_LEN) {
 		/* the clock every 64 datagrams: cheap next to the counting */
-		if ((++u->n & 63) || now_ns() < u->end)
+		if ((++u->n & 63) || bench_now_ns() < u->end)
 			return 0;
 		return 1;
 	}
-	return now_ns() >= u->end;
+	return bench_now_ns() >= u->end;
 }
 
 struct udp_side {
@@ -1098,7 +988,7 @@ static void *direct_udp_main(void *arg)
 
 		if (n < 0 && errno != EAGAIN && errno != EINTR)
 			break;
-		t = now_ns();
+		t = bench_now_ns();
 		if (t >= d->end)
 			break;
 		for (i = 0; i < n; i++)
@@ -1173,7 +1063,7 @@ static int run_udp(sb_client *c, grpc_channel *stats, int senders, struct udp_re
 	bcpu0 = proc_cpu_s(g_broker_pid);
 	scpu0 = self_cpu_s();
 	atomic_init(&stop, 0);
-	cnt.end = (t0 = now_ns()) + secs_ns(g_secs);
+	cnt.end = (t0 = bench_now_ns()) + secs_ns(g_secs);
 	n = usenders_start(u, senders, ntohs(sin.sin_port), cnt.end, &stop);
 	if (guard_start(&g, c, s, cnt.end + secs_ns(5)) < 0) {
 		atomic_store(&stop, 1);
@@ -1208,7 +1098,7 @@ static int run_udp(sb_client *c, grpc_channel *stats, int senders, struct udp_re
 	setsockopt(d.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	snmp0 = udp_rcvbuf_errors();
 	atomic_store(&stop, 0);
-	d.end = (t0 = now_ns()) + secs_ns(g_secs);
+	d.end = (t0 = bench_now_ns()) + secs_ns(g_secs);
 	if (pthread_create(&th, NULL, direct_udp_main, &d)) {
 		close(d.fd);
 		return -1;
@@ -1351,9 +1241,9 @@ static void *closer_main(void *arg)
 		s = k->ring[k->head++ % CLOSE_RING];
 		pthread_cond_broadcast(&k->cond);	/* room for the producer */
 		pthread_mutex_unlock(&k->lock);
-		t0 = now_ns();
+		t0 = bench_now_ns();
 		rc = sb_close(k->c, s);
-		t0 = now_ns() - t0;
+		t0 = bench_now_ns() - t0;
 		aclient_served(k->a);
 		pthread_mutex_lock(&k->lock);
 		if (rc < 0)
@@ -1402,15 +1292,15 @@ static int accept_cb(sb_client *c, int s, const struct sockaddr *peer, socklen_t
 		closer_put(l->k, s);
 	} else {
 		if (l->mode == ACC_SYNC) {
-			int64_t t0 = now_ns();
+			int64_t t0 = bench_now_ns();
 
 			if (sb_close(c, s) < 0)
 				l->close_failed++;
-			l->close_ns += now_ns() - t0;
+			l->close_ns += bench_now_ns() - t0;
 		}
 		aclient_served(l->a);
 	}
-	if (now_ns() >= l->end || (l->mode == ACC_OPEN && l->n >= ACCEPT_OPEN_CAP))
+	if (bench_now_ns() >= l->end || (l->mode == ACC_OPEN && l->n >= ACCEPT_OPEN_CAP))
 		return 1;
 	l->n++;
 	return 0;
@@ -1444,10 +1334,10 @@ static double close_idle(sb_client *c)
 			break;
 	}
 	while (n < i) {
-		int64_t t0 = now_ns();
+		int64_t t0 = bench_now_ns();
 
 		sb_close(c, socks[n++]);
-		ns += now_ns() - t0;
+		ns += bench_now_ns() - t0;
 	}
 	return n ? (double)ns / 1e3 / n : 0;
 }
@@ -1540,14 +1430,14 @@ static int broker_accept_run(sb_client *c0, const char *target, enum acc_mode mo
 		return -1;
 	}
 	l.a = &a;
-	l.end = (t0 = now_ns()) + secs_ns(g_secs);
+	l.end = (t0 = bench_now_ns()) + secs_ns(g_secs);
 	if (guard_start(&g, c, s, l.end + secs_ns(5)) < 0) {
 		aclient_stop(&a);
 		sb_close(c, s);
 		return -1;
 	}
 	rc = sb_accept_loop(c, s, accept_cb, &l);
-	r->secs = (double)(now_ns() - t0) / 1e9;
+	r->secs = (double)(bench_now_ns() - t0) / 1e9;
 	fired = guard_stop(&g);
 	aclient_stop(&a);
 	if (rc != 1)
@@ -1594,7 +1484,7 @@ static int direct_accept_run(struct acc_side *r)
 			close(lfd);
 		return -1;
 	}
-	end = (t0 = now_ns()) + secs_ns(g_secs);
+	end = (t0 = bench_now_ns()) + secs_ns(g_secs);
 	for (;;) {
 		struct pollfd p = { .fd = lfd, .events = POLLIN };
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -1602,7 +1492,7 @@ static int direct_accept_run(struct acc_side *r)
 		if (fd < 0) {
 			if (errno == EAGAIN) {
 				/* bounded: nobody connects after the deadline */
-				if (poll(&p, 1, 100) == 0 && now_ns() >= end + secs_ns(5))
+				if (poll(&p, 1, 100) == 0 && bench_now_ns() >= end + secs_ns(5))
 					break;
 			} else if (errno != EINTR && errno != ECONNABORTED) {
 				break;
@@ -1611,11 +1501,11 @@ static int direct_accept_run(struct acc_side *r)
 		}
 		close(fd);
 		aclient_served(&a);
-		if (now_ns() >= end)
+		if (bench_now_ns() >= end)
 			break;
 		r->accepted++;
 	}
-	r->secs = (double)(now_ns() - t0) / 1e9;
+	r->secs = (double)(bench_now_ns() - t0) / 1e9;
 	aclient_stop(&a);
 	close(lfd);
 	r->connect_failed = a.failed;
@@ -1747,7 +1637,7 @@ int main(void)
 		perror("bench_streams: writing the config");
 		goto out;
 	}
-	nofile = raise_nofile();
+	nofile = bench_raise_nofile(NOFILE_WANT, "bench_streams");
 
 	/* Both children before this process's first gRPC call (fork). */
 	bargv[0] = SB_BROKERD_PATH;
@@ -1757,7 +1647,7 @@ int main(void)
 	bargv[3] = "--config";
 	bargv[4] = config;
 	bargv[5] = NULL;
-	g_broker_pid = spawn(bargv, log);
+	g_broker_pid = bench_spawn(bargv, log, "bench_streams");
 	if (g_broker_pid < 0) {
 		perror("bench_streams: starting sockbrokerd");
 		goto out;
@@ -1771,15 +1661,15 @@ int main(void)
 		sargv[3] = "-p";
 		sargv[4] = port_arg;
 		sargv[5] = NULL;
-		g_socks_pid = spawn(sargv, slog);
+		g_socks_pid = bench_spawn(sargv, slog, "bench_streams");
 	}
 	if (wait_up(sock, 0, g_broker_pid, "sockbrokerd") < 0) {
-		print_file(log);
+		bench_print_file(log);
 		goto out;
 	}
 	if (socks_port && (g_socks_pid <= 0 ||
 			   wait_up(NULL, socks_port, g_socks_pid, "microsocks") < 0)) {
-		print_file(slog);
+		bench_print_file(slog);
 		fprintf(stderr, "bench_streams: microsocks is needed (apt-get install microsocks)\n");
 		goto out;
 	}
@@ -1791,7 +1681,7 @@ int main(void)
 	if (!c) {
 		fprintf(stderr, "bench_streams: sb_open: %s (%s)\n", strerror(errno),
 			sb_last_error() ? sb_last_error() : "");
-		print_file(log);
+		bench_print_file(log);
 		goto out;
 	}
 	stats = stats_channel(sock);
@@ -1807,9 +1697,9 @@ int main(void)
 	stats = NULL;
 	sb_close_client(c);
 	c = NULL;
-	broker_rc = stop_child(g_broker_pid);
+	broker_rc = bench_stop_child(g_broker_pid, STOP_WAIT_MS);
 	g_broker_pid = 0;
-	socks_rc = g_socks_pid > 0 ? stop_child(g_socks_pid) : -1;
+	socks_rc = g_socks_pid > 0 ? bench_stop_child(g_socks_pid, STOP_WAIT_MS) : -1;
 	g_socks_pid = 0;
 
 	printf("\nsockbroker streaming benchmark (%.1f s per measurement, %ld CPUs online; "
@@ -1913,9 +1803,9 @@ out:
 	if (c)
 		sb_close_client(c);
 	if (g_broker_pid > 0)
-		stop_child(g_broker_pid);
+		bench_stop_child(g_broker_pid, STOP_WAIT_MS);
 	if (g_socks_pid > 0)
-		stop_child(g_socks_pid);
+		bench_stop_child(g_socks_pid, STOP_WAIT_MS);
 	g_broker_pid = g_socks_pid = 0;
 	rm_dir();
 	return ret;
