@@ -666,6 +666,59 @@ int64_t it_stats_sockets(grpc_channel *ch)
 	return n;
 }
 
+int64_t it_wait_sockets(grpc_channel *ch, int64_t want, int ms)
+{
+	int64_t until = it_now_ms() + ms, n;
+
+	for (;;) {
+		n = it_stats_sockets(ch);
+		if (n == want || it_now_ms() > until)
+			return n;
+		it_sleep_ms(20);
+	}
+}
+
+#define IT_ENDS_MAX 64
+
+void it_wait_ends(const int *fds, int n, int ms, const char **how)
+{
+	int64_t until = it_now_ms() + ms;
+	int i, left;
+
+	if (n > IT_ENDS_MAX)
+		n = IT_ENDS_MAX;
+	left = n;
+	for (i = 0; i < n; i++)
+		how[i] = NULL;
+	while (left > 0) {
+		struct pollfd p[IT_ENDS_MAX];
+		int64_t t = until - it_now_ms();
+
+		if (t <= 0)
+			break;
+		for (i = 0; i < n; i++)
+			p[i] = (struct pollfd){ .fd = how[i] ? -1 : fds[i], .events = POLLIN };
+		if (poll(p, (nfds_t)n, (int)t) <= 0)
+			continue;
+		for (i = 0; i < n; i++) {
+			char buf[256];
+			ssize_t r;
+
+			if (how[i] || !p[i].revents)
+				continue;
+			r = read(fds[i], buf, sizeof(buf));
+			if (r == 0)
+				how[i] = "EOF";
+			else if (r < 0 && errno == ECONNRESET)
+				how[i] = "ECONNRESET";
+			else if (r < 0 && errno != EINTR && errno != EAGAIN)
+				how[i] = strerror(errno);
+			if (how[i])
+				left--;
+		}
+	}
+}
+
 /* ---- native helpers ---- */
 
 socklen_t it_addr4(struct sockaddr_storage *ss, const char *ip, uint16_t port)

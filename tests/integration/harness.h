@@ -149,6 +149,15 @@ Sockbroker__V1__GetStatsReply *it_stats(grpc_channel *ch);
 /** it_stats_sockets() - GetStats().sockets_open, or -1 on failure. */
 int64_t it_stats_sockets(grpc_channel *ch);
 
+/** it_wait_sockets() - wait until sockets_open == @want, at most @ms.
+ *  Return: the last value seen. */
+int64_t it_wait_sockets(grpc_channel *ch, int64_t want, int ms);
+
+/** it_wait_ends() - wait (one shared deadline of @ms) until each native fd
+ *  of @fds (at most 64) sees EOF or a reset, skipping data; @how[i] says
+ *  what each saw ("EOF", "ECONNRESET", another error), or NULL: nothing. */
+void it_wait_ends(const int *fds, int n, int ms, const char **how);
+
 /* ---- native helpers ---- */
 
 /** it_addr4() / it_addr6() - loopback socket addresses with @port. */

@@ -52,57 +52,6 @@ static int on_accept(sb_client *c, int s, const struct sockaddr *peer, socklen_t
 	return STOP_VALUE;
 }
 
-/* Wait until sockets_open == @want, at most @ms. Return: the last value. */
-static int64_t wait_open(grpc_channel *ch, int64_t want, int ms)
-{
-	int64_t until = it_now_ms() + ms, n;
-
-	for (;;) {
-		n = it_stats_sockets(ch);
-		if (n == want || it_now_ms() > until)
-			return n;
-		it_sleep_ms(20);
-	}
-}
-
-/* Wait (one shared deadline of @ms) until each native fd of @fds sees EOF
- * or a reset (data is skipped); @how[i] says what each saw. */
-static void wait_ends(const int *fds, int n, int ms, const char **how)
-{
-	int64_t until = it_now_ms() + ms;
-	int i, left = n;
-
-	for (i = 0; i < n; i++)
-		how[i] = NULL;
-	while (left > 0) {
-		struct pollfd p[NCLI];
-		int64_t t = until - it_now_ms();
-
-		if (t <= 0)
-			break;
-		for (i = 0; i < n; i++)
-			p[i] = (struct pollfd){ .fd = how[i] ? -1 : fds[i], .events = POLLIN };
-		if (poll(p, (nfds_t)n, (int)t) <= 0)
-			continue;
-		for (i = 0; i < n; i++) {
-			char buf[256];
-			ssize_t r;
-
-			if (how[i] || !p[i].revents)
-				continue;
-			r = read(fds[i], buf, sizeof(buf));
-			if (r == 0)
-				how[i] = "EOF";
-			else if (r < 0 && errno == ECONNRESET)
-				how[i] = "ECONNRESET";
-			else if (r < 0 && errno != EINTR && errno != EAGAIN)
-				how[i] = strerror(errno);
-			if (how[i])
-				left--;
-		}
-	}
-}
-
 /* One case: @nl listeners (1: sb_accept_loop, 2: sb_accept_loop_many),
  * NCLI native clients queued on them round-robin, a callback that stops
  * at the first connection; on a client of its own. */
@@ -164,7 +113,7 @@ static void run_case(const struct it_broker *b, grpc_channel *ch, int nl)
 	      it_addr_str((struct sockaddr *)&st.peer, st.peerlen, a, sizeof(a)));
 
 	/* Only the listeners and the socket the callback got are left. */
-	n = wait_open(ch, open0 + nl + 1, 3000);
+	n = it_wait_sockets(ch, open0 + nl + 1, 3000);
 	CHECK(n == open0 + nl + 1, "%s: after the cancelled loop: sockets_open %lld, want "
 	      "%lld (%d listener(s) + the one accepted socket the callback got): the broker "
 	      "keeps %lld accepted socket(s) the caller never saw", what, (long long)n,
@@ -183,10 +132,10 @@ static void run_case(const struct it_broker *b, grpc_channel *ch, int nl)
 		CHECK(sb_close(c, l[i]) == 0, "%s: sb_close(listener): %s", what, strerror(errno));
 		l[i] = -1;
 	}
-	n = wait_open(ch, open0, 3000);
+	n = it_wait_sockets(ch, open0, 3000);
 	CHECK(n == open0, "%s: after sb_close of the listener(s) and the accepted socket: "
 	      "sockets_open %lld, want the baseline %lld", what, (long long)n, (long long)open0);
-	wait_ends(fds, NCLI, 3000, how);
+	it_wait_ends(fds, NCLI, 3000, how);
 	for (i = 0; i < NCLI; i++) {
 		int ok = how[i] && (!strcmp(how[i], "EOF") || !strcmp(how[i], "ECONNRESET"));
 
@@ -218,7 +167,7 @@ int main(void)
 	run_case(&b, ch, 1);
 	run_case(&b, ch, 2);
 	/* Whatever a case left, its session's end closed it. */
-	n = wait_open(ch, open0, 3000);
+	n = it_wait_sockets(ch, open0, 3000);
 	CHECK(n == open0, "after both sessions ended: sockets_open %lld, want %lld",
 	      (long long)n, (long long)open0);
 	grpc_channel_destroy(ch);

@@ -58,57 +58,6 @@
 
 /* ---- helpers ---- */
 
-/* Wait until sockets_open == @want, at most @ms. Return: the last value. */
-static int64_t wait_open(grpc_channel *ch, int64_t want, int ms)
-{
-	int64_t until = it_now_ms() + ms, n;
-
-	for (;;) {
-		n = it_stats_sockets(ch);
-		if (n == want || it_now_ms() > until)
-			return n;
-		it_sleep_ms(20);
-	}
-}
-
-/* Wait (one shared deadline of @ms) until each native fd of @fds sees EOF
- * or a reset (data is skipped); @how[i] says what each saw. */
-static void wait_ends(const int *fds, int n, int ms, const char **how)
-{
-	int64_t until = it_now_ms() + ms;
-	int i, left = n;
-
-	for (i = 0; i < n; i++)
-		how[i] = NULL;
-	while (left > 0) {
-		struct pollfd p[NEXTRA];
-		int64_t t = until - it_now_ms();
-
-		if (t <= 0)
-			break;
-		for (i = 0; i < n; i++)
-			p[i] = (struct pollfd){ .fd = how[i] ? -1 : fds[i], .events = POLLIN };
-		if (poll(p, (nfds_t)n, (int)t) <= 0)
-			continue;
-		for (i = 0; i < n; i++) {
-			char buf[256];
-			ssize_t r;
-
-			if (how[i] || !p[i].revents)
-				continue;
-			r = read(fds[i], buf, sizeof(buf));
-			if (r == 0)
-				how[i] = "EOF";
-			else if (r < 0 && errno == ECONNRESET)
-				how[i] = "ECONNRESET";
-			else if (r < 0 && errno != EINTR && errno != EAGAIN)
-				how[i] = strerror(errno);
-			if (how[i])
-				left--;
-		}
-	}
-}
-
 /* Echo @msg from native @fd through broker socket @s and back. Return 1. */
 static int echo_one(sb_client *c, int s, int fd, const char *msg)
 {
@@ -245,7 +194,7 @@ static void test_acceptor(sb_client *c, grpc_channel *ch, int64_t open0)
 		close(fds[i]);
 		fds[i] = -1;
 	}
-	open = wait_open(ch, open0 + 1, 3000);
+	open = it_wait_sockets(ch, open0 + 1, 3000);
 	CHECK(open == open0 + 1, "after 20 connections closed: sockets_open %lld, want %lld "
 	      "(the listener)", (long long)open, (long long)(open0 + 1));
 
@@ -298,7 +247,7 @@ static void test_acceptor(sb_client *c, grpc_channel *ch, int64_t open0)
 	      it_addr_str((struct sockaddr *)&peer, plen, a_, sizeof(a_)));
 	sb_acceptor_close(a);
 	a = NULL;
-	open = wait_open(ch, open0 + 2, 3000);
+	open = it_wait_sockets(ch, open0 + 2, 3000);
 	CHECK(open == open0 + 2, "after sb_acceptor_close with 1 of 3 connections taken: "
 	      "sockets_open %lld, want %lld (the listener + the taken one): %lld connection(s) "
 	      "the caller never took are left in the broker", (long long)open,
@@ -313,7 +262,7 @@ static void test_acceptor(sb_client *c, grpc_channel *ch, int64_t open0)
 		for (i = 0; i < NEXTRA; i++)
 			if (i != mine)
 				rest[nrest++] = xfds[i];
-		wait_ends(rest, nrest, 3000, how);
+		it_wait_ends(rest, nrest, 3000, how);
 		for (i = 0; i < nrest; i++)
 			CHECK(how[i] && (!strcmp(how[i], "EOF") || !strcmp(how[i], "ECONNRESET")),
 			      "untaken native client %d after sb_acceptor_close: %s within 3 s, "
@@ -388,7 +337,7 @@ static void test_acceptor(sb_client *c, grpc_channel *ch, int64_t open0)
 		CHECK(sb_close(c, ns) == 0, "sb_close(not listening): %s", strerror(errno));
 		ns = -1;
 	}
-	open = wait_open(ch, open0, 3000);
+	open = it_wait_sockets(ch, open0, 3000);
 	CHECK(open == open0, "after the acceptor part: sockets_open %lld, want the baseline "
 	      "%lld", (long long)open, (long long)open0);
 out:
@@ -739,7 +688,7 @@ static void test_receiver(sb_client *c, grpc_channel *ch, int64_t open0)
 	/* Closing the receiver keeps the socket. */
 	sb_receiver_close(r);
 	r = NULL;
-	open = wait_open(ch, open0 + 1, 3000);
+	open = it_wait_sockets(ch, open0 + 1, 3000);
 	CHECK(open == open0 + 1, "after sb_receiver_close: sockets_open %lld, want %lld (the "
 	      "UDP socket stays)", (long long)open, (long long)(open0 + 1));
 	errno = 0;
@@ -766,7 +715,7 @@ static void test_receiver(sb_client *c, grpc_channel *ch, int64_t open0)
 
 	CHECK(sb_close(c, u) == 0, "sb_close(udp): %s", strerror(errno));
 	u = -1;
-	open = wait_open(ch, open0, 3000);
+	open = it_wait_sockets(ch, open0, 3000);
 	CHECK(open == open0, "after the receiver part: sockets_open %lld, want the baseline "
 	      "%lld", (long long)open, (long long)open0);
 out:
@@ -794,7 +743,7 @@ int main(void)
 	if (CHECK(open0 >= 0, "GetStats")) {
 		test_acceptor(c, ch, open0);
 		test_receiver(c, ch, open0);
-		n = wait_open(ch, open0, 3000);
+		n = it_wait_sockets(ch, open0, 3000);
 		CHECK(n == open0, "at the end: sockets_open %lld, want %lld", (long long)n,
 		      (long long)open0);
 	}
