@@ -204,8 +204,12 @@ static void sb__finish(struct sb__call *c, grpc_status_code code, int err,
 		return;
 	}
 	sb__stats_call(code == GRPC_STATUS_OK);
-	if (c->ident.known)
-		sb__stats_id_call(&c->ident);
+	/* A session call counts on its session's record: no lookup on the
+	 * hot path. */
+	if (c->session)
+		sb__stats_id_call(c->session->idrec);
+	else if (c->ident.known)
+		sb__stats_id_call(sb__idrec_of(&c->ident));
 	memset(ops, 0, sizeof(ops));
 	pthread_mutex_lock(&c->lock);
 	c->on_close = NULL;

@@ -106,9 +106,9 @@ struct sb__idrec *sb__idrec_of(const struct sb__identity *id)
 	return r ? r : &other;
 }
 
-void sb__stats_id_call(const struct sb__identity *id)
+void sb__stats_id_call(struct sb__idrec *r)
 {
-	atomic_fetch_add_explicit(&sb__idrec_of(id)->calls, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&r->calls, 1, memory_order_relaxed);
 }
 
 size_t sb__idrec_list(struct sb__idrec **out, size_t max)

@@ -44,8 +44,8 @@ struct sb__idrec {
  *  Return: never NULL. */
 struct sb__idrec *sb__idrec_of(const struct sb__identity *id);
 
-/** sb__stats_id_call() - count one finished call of @id. */
-void sb__stats_id_call(const struct sb__identity *id);
+/** sb__stats_id_call() - count one finished call on identity record @r. */
+void sb__stats_id_call(struct sb__idrec *r);
 
 /** sb__idrec_list() - the records, up to @max. Return: how many. */
 size_t sb__idrec_list(struct sb__idrec **out, size_t max);
