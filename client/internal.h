@@ -98,6 +98,10 @@ int sb__status_errno(grpc_status_code st);
 int sb__session_open(sb_client *c, const char *name);
 void sb__session_close(sb_client *c);
 
+/** sb__handle_drop() - close broker handle @handle that no socket number
+ *  names (a new socket the caller will never get); errno is kept. */
+void sb__handle_drop(sb_client *c, uint64_t handle);
+
 /* ---- fdtab.c ---- */
 
 /** sb__slot_alloc() - lowest free number for @handle. Return: it, or

@@ -99,10 +99,7 @@ int sb_acceptor_next(sb_acceptor *a, struct sockaddr *peer, socklen_t *peerlen,
 	}
 	s = sb__slot_alloc(a->c, ev.handle, a->type, 0);
 	if (s < 0) {
-		sockbroker_v1_CloseRequest creq = { .handle = ev.handle };
-		sockbroker_v1_CloseReply crep = sockbroker_v1_CloseReply_init_zero;
-
-		SB__CALL(a->c, Close, creq, crep, -1);
+		sb__handle_drop(a->c, ev.handle);
 		return sb__fail(-s, "no socket number free");
 	}
 	if (peer && sb__pb_copy_out(&ev.peer, ev.has_peer, peer, peerlen) < 0)
@@ -119,14 +116,11 @@ void sb_acceptor_close(sb_acceptor *a)
 	/* Connections the broker already sent were never taken: close them. */
 	for (i = 0; !a->err && i < SB__ITER_DRAIN_MAX; i++) {
 		sockbroker_v1_AcceptEvent ev = sockbroker_v1_AcceptEvent_init_zero;
-		sockbroker_v1_CloseRequest creq = sockbroker_v1_CloseRequest_init_zero;
-		sockbroker_v1_CloseReply crep = sockbroker_v1_CloseReply_init_zero;
 
 		if (sb__stream_read_until(&a->st, sockbroker_v1_AcceptEvent_fields, &ev,
 					  SB__ITER_DRAIN_MS) != 1 || ev.error || !ev.handle)
 			break;
-		creq.handle = ev.handle;
-		SB__CALL(a->c, Close, creq, crep, -1);
+		sb__handle_drop(a->c, ev.handle);
 	}
 	/* The last read is still pending: cancel, and close what it may
 	 * still bring. */
@@ -135,12 +129,8 @@ void sb_acceptor_close(sb_acceptor *a)
 		sockbroker_v1_AcceptEvent ev = sockbroker_v1_AcceptEvent_init_zero;
 
 		if (sb__stream_read(&a->st, sockbroker_v1_AcceptEvent_fields, &ev) == 1 &&
-		    !ev.error && ev.handle) {
-			sockbroker_v1_CloseRequest creq = { .handle = ev.handle };
-			sockbroker_v1_CloseReply crep = sockbroker_v1_CloseReply_init_zero;
-
-			SB__CALL(a->c, Close, creq, crep, -1);
-		}
+		    !ev.error && ev.handle)
+			sb__handle_drop(a->c, ev.handle);
 	}
 	sb__stream_free(&a->st);
 	free(a);

@@ -412,14 +412,8 @@ static void sb__drop_accept(struct sb__loop *l, size_t i)
 	sockbroker_v1_AcceptEvent ev = sockbroker_v1_AcceptEvent_init_zero;
 
 	if (sb__stream_decode(&l->st[i], sockbroker_v1_AcceptEvent_fields, &ev) == 1 &&
-	    !ev.error && ev.handle) {
-		sockbroker_v1_CloseRequest req = { .handle = ev.handle };
-		sockbroker_v1_CloseReply rep = sockbroker_v1_CloseReply_init_zero;
-		int saved = errno;
-
-		SB__CALL(l->c, Close, req, rep, -1);
-		errno = saved;
-	}
+	    !ev.error && ev.handle)
+		sb__handle_drop(l->c, ev.handle);
 }
 
 int sb_accept_loop_many(sb_client *c, const int *listeners, size_t n,

@@ -32,6 +32,16 @@ int sb_shutdown(sb_client *c, int s, int how)
 	return sb__reply(rep.error);
 }
 
+void sb__handle_drop(sb_client *c, uint64_t handle)
+{
+	sockbroker_v1_CloseRequest req = { .handle = handle };
+	sockbroker_v1_CloseReply rep = sockbroker_v1_CloseReply_init_zero;
+	int saved = errno;
+
+	SB__CALL(c, Close, req, rep, -1);
+	errno = saved;
+}
+
 int sb_close(sb_client *c, int s)
 {
 	sockbroker_v1_CloseRequest req = sockbroker_v1_CloseRequest_init_zero;

@@ -69,10 +69,7 @@ int sb_socket(sb_client *c, int domain, int type, int protocol)
 		return -1;
 	s = sb__slot_alloc(c, rep.handle, type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC), nb);
 	if (s < 0) {
-		sockbroker_v1_CloseRequest creq = { .handle = rep.handle };
-		sockbroker_v1_CloseReply crep = sockbroker_v1_CloseReply_init_zero;
-
-		SB__CALL(c, Close, creq, crep, -1);
+		sb__handle_drop(c, rep.handle);
 		return sb__err(s);
 	}
 	return s;
@@ -101,14 +98,10 @@ int sb_socketpair(sb_client *c, int domain, int type, int protocol, int sv[2])
 	s0 = sb__slot_alloc(c, rep.handle0, base, nb);
 	s1 = s0 < 0 ? s0 : sb__slot_alloc(c, rep.handle1, base, nb);
 	if (s1 < 0) {
-		sockbroker_v1_CloseRequest creq = { .handle = rep.handle0 };
-		sockbroker_v1_CloseReply crep = sockbroker_v1_CloseReply_init_zero;
-
 		if (s0 >= 0)
 			sb__slot_release(c, s0, rep.handle0);
-		SB__CALL(c, Close, creq, crep, -1);
-		creq.handle = rep.handle1;
-		SB__CALL(c, Close, creq, crep, -1);
+		sb__handle_drop(c, rep.handle0);
+		sb__handle_drop(c, rep.handle1);
 		return sb__err(s1);
 	}
 	sv[0] = s0;
@@ -200,10 +193,7 @@ int sb_accept4(sb_client *c, int s, struct sockaddr *addr, socklen_t *len,
 		return -1;
 	ns = sb__slot_alloc(c, rep.handle, sl.type, req.nonblock);
 	if (ns < 0) {
-		sockbroker_v1_CloseRequest creq = { .handle = rep.handle };
-		sockbroker_v1_CloseReply crep = sockbroker_v1_CloseReply_init_zero;
-
-		SB__CALL(c, Close, creq, crep, -1);
+		sb__handle_drop(c, rep.handle);
 		return sb__err(ns);
 	}
 	if (addr) {
