@@ -21,6 +21,7 @@
  * reflection (nanopb's field iterator, protobuf-c's descriptors), so the
  * test follows the .proto and the nanopb .options without edits.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1114,6 +1115,63 @@ static int in_pairs(const ProtobufCMessageDescriptor *d)
 	return 0;
 }
 
+/*
+ * Every message declared in the .proto is in SB_COMPAT_MESSAGES: a message
+ * added to the contract without a line in the list fails here, not in a
+ * client. Nested messages are named Outer_Inner, as nanopb names them.
+ * A small scanner: comments dropped, `message NAME {` and braces counted.
+ */
+static void check_proto_listed(const char *path)
+{
+	char line[512], stack[8][64];
+	int depth = 0, msg_at[8] = { 0 }, listed = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		fail("cannot read %s: %s", path, strerror(errno));
+		return;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, "//"), name[64], full[8 * 64 + 8];
+		size_t i, k;
+
+		if (p)
+			*p = '\0';
+		for (p = line; *p; p++) {
+			if (*p == '{') {
+				depth++;
+			} else if (*p == '}') {
+				if (depth > 0 && depth < 8)
+					msg_at[depth] = 0;
+				depth--;
+			} else if (!strncmp(p, "message", 7) && (p == line || p[-1] == ' ') &&
+				   sscanf(p + 7, " %63[A-Za-z0-9_]", name) == 1 &&
+				   depth >= 0 && depth < 7) {
+				snprintf(stack[depth], sizeof(stack[depth]), "%s", name);
+				msg_at[depth + 1] = 1;
+				full[0] = '\0';
+				for (k = 0; k <= (size_t)depth; k++) {
+					if (k && !msg_at[k])
+						break;
+					snprintf(full + strlen(full), sizeof(full) - strlen(full),
+						 "%s%s", k ? "_" : "", stack[k]);
+				}
+				for (i = 0; i < N_PAIRS; i++)
+					if (!strcmp(pairs[i].name, full))
+						break;
+				if (i == N_PAIRS)
+					fail("message %s of %s is missing from "
+					     "wire_compat_list.h", full, path);
+				listed++;
+				p += 7;
+			}
+		}
+	}
+	fclose(f);
+	if (!listed)
+		fail("no message found in %s", path);
+}
+
 /* The nanopb .options must have been applied: without them every string
  * and bytes field is a callback, and callbacks inside a oneof submessage
  * (Address.inet.addr...) cannot be decoded by nanopb at all. */
@@ -1143,6 +1201,7 @@ int main(void)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	check_options_applied();
+	check_proto_listed(SB_PROTO_FILE);
 
 	/* Every request and reply type of every RPC is in the table. */
 	for (i = 0; i < svc->n_methods; i++) {
