@@ -216,33 +216,10 @@ int sb__sock_getopt_int(int fd, int level, int name, int *val)
 	return getsockopt(fd, level, name, val, &len) < 0 ? -errno : 0;
 }
 
-int sb__sock_setopt_int(int fd, int level, int name, int val)
-{
-	return setsockopt(fd, level, name, &val, sizeof(val)) < 0 ? -errno : 0;
-}
-
 int sb__sock_family(int fd)
 {
 	int v;
 	int rc = sb__sock_getopt_int(fd, SOL_SOCKET, SO_DOMAIN, &v);
 
 	return rc < 0 ? rc : v;
-}
-
-int sb__sock_type(int fd)
-{
-	int v;
-	int rc = sb__sock_getopt_int(fd, SOL_SOCKET, SO_TYPE, &v);
-
-	return rc < 0 ? rc : v;
-}
-
-int sb__sock_close(int fd)
-{
-	int saved = errno;
-	int rc = close(fd) < 0 ? -errno : 0;
-
-	errno = saved;
-	/* EINTR on Linux still closes the fd: never retry. */
-	return rc == -EINTR ? 0 : rc;
 }

@@ -71,17 +71,10 @@ int sb__sock_peer(int fd, struct sb__addr *out);
 /** sb__sock_shutdown() - shutdown(2). Return: 0 or -errno. */
 int sb__sock_shutdown(int fd, int how);
 
-/** sb__sock_family() / sb__sock_type() - SO_DOMAIN / SO_TYPE.
- *  Return: the value or -errno. */
+/** sb__sock_family() - SO_DOMAIN. Return: the value or -errno. */
 int sb__sock_family(int fd);
-int sb__sock_type(int fd);
 
-/** sb__sock_getopt_int() / sb__sock_setopt_int() - int options.
- *  Return: 0 or -errno. */
+/** sb__sock_getopt_int() - an int option. Return: 0 or -errno. */
 int sb__sock_getopt_int(int fd, int level, int name, int *val);
-int sb__sock_setopt_int(int fd, int level, int name, int val);
-
-/** sb__sock_close() - close(2), keeping errno intact. Return: 0 or -errno. */
-int sb__sock_close(int fd);
 
 #endif /* SB_LIB_SOCK_H */
