@@ -226,7 +226,8 @@ static int sb__ytls(struct sb__yctx *y, yaml_node_t *m, const char *field,
 	return 0;
 }
 
-/* "a.b.c.d:PORT" or "[v6]:PORT": literal addresses only, port 1..65535. */
+/* "a.b.c.d:PORT" or "[v6]:PORT": literal addresses only, port 0..65535
+ * (0: any free port, which the log then names). */
 static int sb__ytcp_addr(const char *s, struct sb__addr *a)
 {
 	char host[INET6_ADDRSTRLEN + 2];
@@ -256,7 +257,7 @@ static int sb__ytcp_addr(const char *s, struct sb__addr *a)
 	if (!colon[0] || strspn(colon, "0123456789") != strlen(colon) || strlen(colon) > 5)
 		return -EINVAL;
 	port = strtoul(colon, NULL, 10);
-	if (port < 1 || port > 65535)
+	if (port > 65535)
 		return -EINVAL;
 	a->port = (uint16_t)port;
 	if (inet_pton(AF_INET, host, a->ip) == 1)
@@ -323,7 +324,7 @@ static int sb__ylisten_one(struct sb__yctx *y, yaml_node_t *m, const char *field
 			if (!val || strlen(val) >= sizeof(t.text) || sb__ytcp_addr(val, &t.addr) < 0)
 				return sb__yfail(y, v, "%s: expected \"A.B.C.D:PORT\" or "
 						 "\"[IPV6]:PORT\" with a literal address and a "
-						 "port 1..65535", sub);
+						 "port 0..65535 (0: any free port)", sub);
 			snprintf(t.text, sizeof(t.text), "%s", val);
 			break;
 		case SB__L_MODE:

@@ -560,7 +560,7 @@ static int sb__add_tcp(const struct sb__tcp_listen_cfg *t)
 	grpc_server_credentials *cr = NULL;
 	grpc_ssl_pem_key_cert_pair pair = { NULL, NULL };
 	char *ca = NULL;
-	int port = 0;
+	int port = 0, host_len;
 
 	if (t->insecure) {
 		cr = grpc_insecure_server_credentials_create();
@@ -586,8 +586,13 @@ static int sb__add_tcp(const struct sb__tcp_listen_cfg *t)
 			cr ? "" : " (TLS files unusable)");
 		return -EADDRNOTAVAIL;
 	}
-	sb__info("listening on tcp %s (%s); clients: SOCKBROKER_ADDR=%s", t->text,
-		 t->insecure ? "plaintext, loopback only" : "mutual TLS", t->text);
+	/* Port 0 in the config asks for any free port: say which one came,
+	 * so that a supervisor (or a test) can read it from the log. */
+	host_len = (int)(strrchr(t->text, ':') - t->text);
+	sb__info("listening on tcp %.*s:%d (%s); clients: SOCKBROKER_ADDR=%.*s:%d",
+		 host_len, t->text, port,
+		 t->insecure ? "plaintext, loopback only" : "mutual TLS",
+		 host_len, t->text, port);
 	return 0;
 }
 

@@ -269,6 +269,42 @@ fail:
 	return -1;
 }
 
+/* The port in the first "listening on tcp HOST:PORT (" line, or 0. */
+static unsigned it_log_tcp_port(const char *log)
+{
+	static const char key[] = "listening on tcp ";
+	char line[512];
+	unsigned port = 0;
+	FILE *f = fopen(log, "re");
+
+	while (f && !port && fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, key), *end;
+
+		if (!p)
+			continue;
+		p += sizeof(key) - 1;
+		end = strstr(p, " (");
+		while (end && end > p && end[-1] != ':')
+			end--;
+		if (end && end > p)
+			port = (unsigned)strtoul(end, NULL, 10);
+	}
+	if (f)
+		fclose(f);
+	return port;
+}
+
+unsigned it_broker_tcp_port(const struct it_broker *b)
+{
+	int64_t until = it_now_ms() + 5000;
+	unsigned port;
+
+	/* The Unix listener may accept before the TCP line is written. */
+	while (!(port = it_log_tcp_port(b->log)) && it_now_ms() < until)
+		it_sleep_ms(10);
+	return port;
+}
+
 int it_broker_stop(struct it_broker *b)
 {
 	int status = 0, ret = 0, exited = 0;

@@ -89,6 +89,15 @@ int it_broker_start(struct it_broker *b, const char *config_yaml);
  */
 int it_broker_stop(struct it_broker *b);
 
+/**
+ * it_broker_tcp_port() - the port of the broker's first TCP listener, as
+ * its log names it ("listening on tcp HOST:PORT"; waits up to 5 s for the
+ * line), so that a config can ask
+ * for port 0 and no test races another for a free port.
+ * Return: the port, or 0 when the log names none.
+ */
+unsigned it_broker_tcp_port(const struct it_broker *b);
+
 /** it_watchdog() - after @seconds, kill the broker, clean up, exit 1. */
 void it_watchdog(struct it_broker *b, unsigned seconds);
 

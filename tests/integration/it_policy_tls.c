@@ -227,24 +227,6 @@ static int make_certs(void)
 		   dir, dir, dir);
 }
 
-/* A TCP port free on 127.0.0.1 right now. */
-static unsigned free_port(void)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = it_addr4(&ss, "127.0.0.1", 0);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	unsigned port = 0;
-
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&ss, len) == 0) {
-		len = sizeof(ss);
-		if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
-			port = it_port(&ss);
-	}
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
 /* it_broker_start() with its stdout (where the harness prints the log of
  * a broker that failed to start) captured into @out. */
 static int start_captured(struct it_broker *b, const char *yaml, char *out, size_t n)
@@ -671,7 +653,7 @@ int main(void)
 					      NULL };
 	char yaml[2048], tgt1[64], tgt1_name[64], tgt2[64], p[3][128];
 	struct sigaction sa;
-	unsigned p1, p2, pf;
+	unsigned p1, p2;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	unsetenv("SOCKBROKER_TLS_CA");
@@ -705,20 +687,17 @@ int main(void)
 	}
 
 	/* Refused configurations. */
-	pf = free_port();
-	snprintf(yaml, sizeof(yaml), "listen:\n  - tcp: \"0.0.0.0:%u\"\n    insecure: true\n",
-		 pf);
-	check_refused("insecure on 0.0.0.0", yaml, n_any);
-	snprintf(yaml, sizeof(yaml), "listen:\n  - tcp: \"[::]:%u\"\n    insecure: true\n", pf);
-	check_refused("insecure on [::]", yaml, n_any);
-	snprintf(yaml, sizeof(yaml), "listen:\n  - tcp: \"127.0.0.1:%u\"\n", pf);
-	check_refused("tcp on loopback without tls or insecure", yaml, n_none);
+	check_refused("insecure on 0.0.0.0",
+		      "listen:\n  - tcp: \"0.0.0.0:0\"\n    insecure: true\n", n_any);
+	check_refused("insecure on [::]",
+		      "listen:\n  - tcp: \"[::]:0\"\n    insecure: true\n", n_any);
+	check_refused("tcp on loopback without tls or insecure",
+		      "listen:\n  - tcp: \"127.0.0.1:0\"\n", n_none);
 
 	/* Broker 1: mutual TLS. */
-	p1 = free_port();
 	snprintf(yaml, sizeof(yaml),
 		 "listen:\n"
-		 "  - tcp: \"127.0.0.1:%u\"\n"
+		 "  - tcp: \"127.0.0.1:0\"\n"
 		 "    tls:\n"
 		 "      cert: %s\n"
 		 "      key: %s\n"
@@ -736,19 +715,20 @@ int main(void)
 		 "    match: { san: " SAN_D " }\n"
 		 "    action: allow\n"
 		 "    ops: [resolve]\n",
-		 p1, path_of(p[0], sizeof(p[0]), "server.pem"),
+		 path_of(p[0], sizeof(p[0]), "server.pem"),
 		 path_of(p[1], sizeof(p[1]), "server.key"), path_of(p[2], sizeof(p[2]), "ca1.pem"));
-	if (!p1 || it_broker_start(&b1, yaml) < 0) {
-		CHECK(0, "the TLS broker did not start (port %u)", p1);
+	if (it_broker_start(&b1, yaml) < 0 || !(p1 = it_broker_tcp_port(&b1))) {
+		CHECK(0, "the TLS broker did not start, or its log names no port");
+		if (b1.pid)
+			it_broker_stop(&b1);
 		rm_dir();
 		return it_result();
 	}
 
 	/* Broker 2: plaintext on loopback, explicitly insecure. */
-	p2 = free_port();
 	snprintf(yaml, sizeof(yaml),
 		 "listen:\n"
-		 "  - tcp: \"127.0.0.1:%u\"\n"
+		 "  - tcp: \"127.0.0.1:0\"\n"
 		 "    insecure: true\n"
 		 "policy:\n"
 		 "  - name: root\n"
@@ -757,9 +737,11 @@ int main(void)
 		 "  - name: anyone-resolve\n"
 		 "    match: { any: true }\n"
 		 "    action: allow\n"
-		 "    ops: [resolve]\n", p2);
-	if (!p2 || p2 == p1 || it_broker_start(&b2, yaml) < 0) {
-		CHECK(0, "the insecure loopback broker did not start (port %u)", p2);
+		 "    ops: [resolve]\n");
+	if (it_broker_start(&b2, yaml) < 0 || !(p2 = it_broker_tcp_port(&b2)) || p2 == p1) {
+		CHECK(0, "the insecure loopback broker did not start, or its log names no port");
+		if (b2.pid)
+			it_broker_stop(&b2);
 		it_broker_stop(&b1);
 		rm_dir();
 		return it_result();

@@ -224,7 +224,7 @@ static const struct bad bad[] = {
 	{ "listen:\n  - tcp: \"[::]:7000\"\n    insecure: true\n", "only on a loopback" },
 	{ "listen:\n  - tcp: \"localhost:7000\"\n    insecure: true\n", "listen[0].tcp: expected" },
 	{ "listen:\n  - tcp: \"127.0.0.1\"\n    insecure: true\n", "listen[0].tcp: expected" },
-	{ "listen:\n  - tcp: \"127.0.0.1:0\"\n    insecure: true\n", "listen[0].tcp: expected" },
+	{ "listen:\n  - tcp: \"127.0.0.1:-1\"\n    insecure: true\n", "listen[0].tcp: expected" },
 	{ "listen:\n  - tcp: \"[::1]:70000\"\n    insecure: true\n", "listen[0].tcp: expected" },
 	{ "listen:\n  - tcp: \"::1:7000\"\n    insecure: true\n", "listen[0].tcp: expected" },
 	{ "listen:\n  - tcp: \"127.0.0.1:7000\"\n    insecure: yes\n", "listen[0].insecure: true or false" },
