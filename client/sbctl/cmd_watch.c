@@ -109,6 +109,10 @@ static int sbctl_watch_cb(sb_client *c, enum sb_if_event ev, const struct ifaddr
 		if (ferror(stdout))
 			return 2;  /* nobody reads any more */
 	}
+	/* From here on every change reaches this watcher: a script can
+	 * wait for this line instead of sleeping. */
+	if (ev == SB_IF_SNAPSHOT_DONE)
+		sbctl_note("watch: subscribed, changes follow");
 	if (ev == SB_IF_SNAPSHOT_DONE && w->once)
 		return 1;
 	if (!snapshot && w->count >= 0 && ++w->changes >= w->count)

@@ -128,7 +128,9 @@ static const struct sbctl_cmd sbctl_cmds[] = {
 	  "  -c, --count COUNT     stop after COUNT changes\n"
 	  "\n"
 	  "With --json: one object per line (\"event\" and the members of an\n"
-	  "ifaddrs --json row); output is flushed after each event.\n" },
+	  "ifaddrs --json row); output is flushed after each event. With -v,\n"
+	  "\"sbctl: watch: subscribed, changes follow\" on stderr once every\n"
+	  "later change will be seen (also with --no-snapshot).\n" },
 	{ "help", sbctl_cmd_help, "[COMMAND]",
 	  "this help, or a command's",
 	  "Prints sbctl's help, or the help of COMMAND (as `sbctl COMMAND --help`).\n" },

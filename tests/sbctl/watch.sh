@@ -39,11 +39,11 @@ fi
 timeout 60 "$SBCTL" watch >"$T/w.txt" 2>"$T/w.err" &
 wpid=$!
 bg $wpid
-timeout 60 "$SBCTL" --json watch --no-snapshot >"$T/w.json" 2>"$T/wj.err" &
+timeout 60 "$SBCTL" -v --json watch --no-snapshot >"$T/w.json" 2>"$T/wj.err" &
 jpid=$!
 bg $jpid
 # -c 1: exits after the first change.
-timeout 60 "$SBCTL" watch --no-snapshot -c 1 >"$T/w1.txt" 2>"$T/w1.err" &
+timeout 60 "$SBCTL" -v watch --no-snapshot -c 1 >"$T/w1.txt" 2>"$T/w1.err" &
 cpid=$!
 bg $cpid
 if ! wait_for_line "$T/w.txt" "^snapshot-done$" 10; then
@@ -51,8 +51,15 @@ if ! wait_for_line "$T/w.txt" "^snapshot-done$" 10; then
 	cat "$T/w.txt" "$T/w.err"
 	finish
 fi
-# The other two subscribed at about the same time; give them a moment.
-sleep 1
+# The --no-snapshot watchers print nothing before the first change; -v
+# says on stderr when they are subscribed.
+for _e in "$T/wj.err" "$T/w1.err"; do
+	if ! wait_for_line "$_e" "^sbctl: watch: subscribed, changes follow$" 10; then
+		fail "watch -v --no-snapshot says it is subscribed ($_e)"
+		cat "$_e"
+		finish
+	fi
+done
 
 ip link set lo up
 if wait_for_line "$T/w.txt" "^link-changed +lo +.*<UP,LOOPBACK.*>$" 10; then
@@ -120,7 +127,7 @@ else
 fi
 
 # The JSON stream saw the same: one object per line, no snapshot.
-sleep 0.5
+wait_for_line "$T/w.json" '"address-removed".*"192\.0\.2\.77"' 10
 if "$PY" - "$T/w.json" <<'EOF'
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
