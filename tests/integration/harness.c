@@ -7,10 +7,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -910,4 +912,68 @@ void it_fill(void *buf, size_t n, unsigned seed)
 		x ^= x << 5;
 		p[i] = (unsigned char)x;
 	}
+}
+
+/* ---- another uid ---- */
+
+extern char **environ;
+
+int it_drop_privileges(uid_t uid, gid_t gid)
+{
+	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
+	    setresuid(uid, uid, uid) < 0) {
+		printf("FAIL: cannot become uid %u: %s\n", (unsigned)uid, strerror(errno));
+		return -1;
+	}
+	/* The parent-death signal is cleared by a credential change: set it now. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		return -1;
+	return getuid() == uid && geteuid() == uid && getgid() == gid ? 0 : -1;
+}
+
+pid_t it_spawn_self(char *const argv[])
+{
+	pid_t pid;
+	int rc;
+
+	fflush(NULL);
+	rc = posix_spawn(&pid, "/proc/self/exe", NULL, NULL, argv, environ);
+	if (rc) {
+		printf("FAIL: posix_spawn: %s\n", strerror(rc));
+		return -1;
+	}
+	return pid;
+}
+
+int it_run_self(char *const argv[], int timeout_ms)
+{
+	int64_t until = it_now_ms() + timeout_ms;
+	pid_t pid = it_spawn_self(argv);
+	int status = -1;
+
+	if (pid < 0)
+		return -1;
+	while (it_now_ms() < until) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return status;
+		it_sleep_ms(20);
+	}
+	printf("FAIL: the child %s did not finish within %d ms; killed\n",
+	       argv[1] ? argv[1] : argv[0], timeout_ms);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return -1;
+}
+
+const Sockbroker__V1__IdentityStats *it_find_identity(const Sockbroker__V1__GetStatsReply *st,
+						      const char *key)
+{
+	size_t i;
+
+	for (i = 0; st && i < st->n_identities; i++)
+		if (st->identities[i] && st->identities[i]->identity &&
+		    !strcmp(st->identities[i]->identity, key))
+			return st->identities[i];
+	return NULL;
 }

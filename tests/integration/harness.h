@@ -59,6 +59,31 @@ int64_t it_now_ms(void);
 /** it_sleep_ms() - sleep, restarting after signals. */
 void it_sleep_ms(int ms);
 
+/* ---- another uid ---- */
+
+/* The unprivileged caller of the policy tests. */
+#define IT_NOBODY 65534
+
+/**
+ * it_drop_privileges() - become @uid/@gid with no supplementary groups,
+ * for good (real, effective and saved ids), and die with the parent.
+ * Return: 0, or -1 with "FAIL: ..." printed.
+ */
+int it_drop_privileges(uid_t uid, gid_t gid);
+
+/**
+ * it_run_self() - run this test's own executable with @argv (argv[0] is
+ * passed on; the rest selects the child's part, e.g. "--as-nobody") and
+ * wait for it, at most @timeout_ms, then SIGKILL it.
+ * Return: its wait status, or -1 (spawn failed or timed out; printed).
+ */
+int it_run_self(char *const argv[], int timeout_ms);
+
+/**
+ * it_spawn_self() - the same without waiting. Return: the pid, or -1.
+ */
+pid_t it_spawn_self(char *const argv[]);
+
 /* ---- the broker ---- */
 
 struct it_broker {
@@ -154,6 +179,11 @@ void it_session_close(struct it_session *s);
  * or NULL when the call failed.
  */
 Sockbroker__V1__GetStatsReply *it_stats(grpc_channel *ch);
+
+/** it_find_identity() - the entry of @key ("uid:65534", a subject) in
+ *  @st's identities, or NULL (also when @st is NULL). */
+const Sockbroker__V1__IdentityStats *it_find_identity(const Sockbroker__V1__GetStatsReply *st,
+						      const char *key);
 
 /** it_stats_sockets() - GetStats().sockets_open, or -1 on failure. */
 int64_t it_stats_sockets(grpc_channel *ch);

@@ -16,14 +16,11 @@
  * "default" even for root. GetStats: policy_denied counts the refusals,
  * "uid:65534" has them as denied and holds no session.
  */
-#include <grp.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -31,24 +28,9 @@
 
 #include "it_client.h"
 
-#define NOBODY 65534
+#define NOBODY IT_NOBODY
 #define PORTABLE_EACCES 13
 #define CHILD_DENIALS 3	/* OpenSession, GetStats, Socket */
-
-extern char **environ;
-
-static int drop_privileges(uid_t uid, gid_t gid)
-{
-	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
-	    setresuid(uid, uid, uid) < 0) {
-		printf("FAIL: cannot become uid %u: %s\n", (unsigned)uid, strerror(errno));
-		return -1;
-	}
-	prctl(PR_SET_PDEATHSIG, SIGKILL);	/* cleared by the credential change */
-	if (getppid() == 1)
-		return -1;
-	return getuid() == uid && geteuid() == uid ? 0 : -1;
-}
 
 static int child_main(const char *target)
 {
@@ -62,7 +44,7 @@ static int child_main(const char *target)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	alarm(30);
-	if (drop_privileges(NOBODY, NOBODY) < 0)
+	if (it_drop_privileges(NOBODY, NOBODY) < 0)
 		return 1;
 
 	errno = 0;
@@ -101,41 +83,6 @@ static int child_main(const char *target)
 	}
 	grpc_channel_destroy(ch);
 	return it_failures() ? 1 : 0;
-}
-
-static int run_child(const char *self, const char *target)
-{
-	char *argv[] = { (char *)self, (char *)"--as-nobody", (char *)target, NULL };
-	int64_t until = it_now_ms() + 40000;
-	pid_t pid;
-	int rc, status = -1;
-
-	fflush(NULL);
-	rc = posix_spawn(&pid, "/proc/self/exe", NULL, NULL, argv, environ);
-	if (rc) {
-		printf("FAIL: posix_spawn: %s\n", strerror(rc));
-		return -1;
-	}
-	while (it_now_ms() < until) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return status;
-		it_sleep_ms(20);
-	}
-	printf("FAIL: the uid %d client did not finish within 40 s; killed\n", NOBODY);
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return -1;
-}
-
-static const Sockbroker__V1__IdentityStats *find_id(const Sockbroker__V1__GetStatsReply *st,
-						    const char *key)
-{
-	size_t i;
-
-	for (i = 0; i < st->n_identities; i++)
-		if (!strcmp(st->identities[i]->identity, key))
-			return st->identities[i];
-	return NULL;
 }
 
 static void root_phase(struct it_broker *b)
@@ -217,7 +164,8 @@ int main(int argc, char **argv)
 		sockbroker__v1__get_stats_reply__free_unpacked(st, NULL);
 	}
 
-	status = run_child(argv[0], b.target);
+	status = it_run_self((char *[]){ argv[0], (char *)"--as-nobody", b.target, NULL },
+			     40000);
 	CHECK(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	      "the uid %d client failed (status 0x%x)", NOBODY, (unsigned)status);
 
@@ -229,7 +177,7 @@ int main(int argc, char **argv)
 		      "policy_denied %llu -> %llu, want at least %d more",
 		      (unsigned long long)denied0, (unsigned long long)st->policy_denied,
 		      CHILD_DENIALS + 1);
-		id = find_id(st, "uid:65534");
+		id = it_find_identity(st, "uid:65534");
 		CHECK(id && id->denied >= CHILD_DENIALS && id->sessions_open == 0,
 		      "GetStats identity uid:65534: %s denied %llu sessions_open %llu, want "
 		      "denied >= %d and no session", id ? "found" : "missing",

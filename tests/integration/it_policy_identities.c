@@ -10,7 +10,7 @@
  *
  * The test (root) runs native TCP listeners on 127.0.0.1:N1 and :N2 and a
  * native UDP socket, then re-executes itself as uid/gid 65534 (no gRPC
- * state crosses a fork: posix_spawn + exec, the child drops privileges
+ * state crosses a fork: it_spawn_self (posix_spawn + exec), the child drops privileges
  * before its first libsockbroker call). The child asserts:
  *  - sb_open works (nobody-web serves it);
  *  - connect to N1 works and data flows both ways; TCP_NODELAY is allowed;
@@ -29,17 +29,14 @@
  * have their denials counted.
  */
 #include <arpa/inet.h>
-#include <grp.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -47,27 +44,12 @@
 
 #include "it_client.h"
 
-#define NOBODY 65534
+#define NOBODY IT_NOBODY
 #define CHILD_DENIALS 12	/* refusals the child provokes (see child_main) */
 #define ROOT_DENIALS 2		/* SO_MARK, SOCK_RAW */
 
-extern char **environ;
 
 /* ---- the child: uid 65534 ---- */
-
-static int drop_privileges(uid_t uid, gid_t gid)
-{
-	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
-	    setresuid(uid, uid, uid) < 0) {
-		printf("FAIL: cannot become uid %u: %s\n", (unsigned)uid, strerror(errno));
-		return -1;
-	}
-	/* The parent-death signal is cleared by a credential change: set it now. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() == 1)
-		return -1;
-	return getuid() == uid && geteuid() == uid && getgid() == gid ? 0 : -1;
-}
 
 /* -1 with EACCES and the rule named: a policy refusal. */
 static void check_denied(int ret, const char *what, const char *rule)
@@ -96,7 +78,7 @@ static int child_main(const char *target, unsigned n1, unsigned n2)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	alarm(30);
-	if (drop_privileges(NOBODY, NOBODY) < 0)
+	if (it_drop_privileges(NOBODY, NOBODY) < 0)
 		return 1;
 	c = sb_open(target);
 	if (!CHECK(c != NULL, "nobody: sb_open: %s (%s): nobody-web should serve uid %d",
@@ -248,18 +230,10 @@ static pid_t spawn_child(const char *self, const char *target, unsigned n1, unsi
 {
 	char a1[16], a2[16];
 	char *argv[] = { (char *)self, (char *)"--as-nobody", (char *)target, a1, a2, NULL };
-	pid_t pid;
-	int rc;
 
 	snprintf(a1, sizeof(a1), "%u", n1);
 	snprintf(a2, sizeof(a2), "%u", n2);
-	fflush(NULL);
-	rc = posix_spawn(&pid, "/proc/self/exe", NULL, NULL, argv, environ);
-	if (rc) {
-		printf("FAIL: posix_spawn: %s\n", strerror(rc));
-		return -1;
-	}
-	return pid;
+	return it_spawn_self(argv);
 }
 
 #define MAXC 8
@@ -338,17 +312,6 @@ static int serve_until_exit(struct watch *w, pid_t pid)
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
 	return -1;
-}
-
-static const Sockbroker__V1__IdentityStats *find_id(const Sockbroker__V1__GetStatsReply *st,
-						    const char *key)
-{
-	size_t i;
-
-	for (i = 0; i < st->n_identities; i++)
-		if (!strcmp(st->identities[i]->identity, key))
-			return st->identities[i];
-	return NULL;
 }
 
 /* Connect as root to @ip:@port, accept natively on @l, echo a few bytes. */
@@ -546,14 +509,14 @@ int main(int argc, char **argv)
 		      "policy_denied %llu -> %llu, want at least %d more",
 		      (unsigned long long)denied0, (unsigned long long)st->policy_denied,
 		      CHILD_DENIALS + ROOT_DENIALS);
-		id = find_id(st, "uid:65534");
+		id = it_find_identity(st, "uid:65534");
 		CHECK(id && id->denied >= CHILD_DENIALS && id->calls > 0,
 		      "GetStats identity uid:65534: %s denied %llu calls %llu, want denied >= %d",
 		      id ? "found" : "missing", id ? (unsigned long long)id->denied : 0ULL,
 		      id ? (unsigned long long)id->calls : 0ULL, CHILD_DENIALS);
 		CHECK(id && id->sessions_open == 0 && id->sockets_open == 0,
 		      "uid:65534 still holds sessions/sockets after its client exited");
-		id = find_id(st, "uid:0");
+		id = it_find_identity(st, "uid:0");
 		CHECK(id && id->denied >= ROOT_DENIALS,
 		      "GetStats identity uid:0: %s denied %llu, want >= %d",
 		      id ? "found" : "missing", id ? (unsigned long long)id->denied : 0ULL,

@@ -26,14 +26,11 @@
  * (it_oversized); max_pending_accepts and max_stream_bytes are read from the
  * file but enforced nowhere in server/ (see the report).
  */
-#include <grp.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -41,12 +38,10 @@
 
 #include "it_client.h"
 
-#define NOBODY 65534
+#define NOBODY IT_NOBODY
 #define UID_SOCKS 4
 #define ROOT_HITS 7	/* session, 2 sockets, socketpair, accept, 2 more sockets */
 #define CHILD_HITS 2	/* a socket, a session */
-
-extern char **environ;
 
 static const char config[] =
 	"limits:\n"
@@ -86,19 +81,6 @@ static void check_sock_refused(int x, int e, const char *who, const char *what)
 
 /* ---- the child: uid 65534 ---- */
 
-static int drop_privileges(uid_t uid, gid_t gid)
-{
-	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
-	    setresuid(uid, uid, uid) < 0) {
-		printf("FAIL: cannot become uid %u: %s\n", (unsigned)uid, strerror(errno));
-		return -1;
-	}
-	prctl(PR_SET_PDEATHSIG, SIGKILL);	/* cleared by the credential change */
-	if (getppid() == 1)
-		return -1;
-	return getuid() == uid && geteuid() == uid ? 0 : -1;
-}
-
 static int child_main(const char *target)
 {
 	int s[UID_SOCKS], i, x, e;
@@ -106,7 +88,7 @@ static int child_main(const char *target)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	alarm(30);
-	if (drop_privileges(NOBODY, NOBODY) < 0)
+	if (it_drop_privileges(NOBODY, NOBODY) < 0)
 		return 1;
 	/* Root holds its two sessions: the per-uid limit is per uid. */
 	n1 = sb_open(target);
@@ -147,30 +129,6 @@ static int child_main(const char *target)
 	return it_failures() ? 1 : 0;
 }
 
-static int run_child(const char *self, const char *target)
-{
-	char *argv[] = { (char *)self, (char *)"--as-nobody", (char *)target, NULL };
-	int64_t until = it_now_ms() + 40000;
-	pid_t pid;
-	int rc, status = -1;
-
-	fflush(NULL);
-	rc = posix_spawn(&pid, "/proc/self/exe", NULL, NULL, argv, environ);
-	if (rc) {
-		printf("FAIL: posix_spawn: %s\n", strerror(rc));
-		return -1;
-	}
-	while (it_now_ms() < until) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return status;
-		it_sleep_ms(20);
-	}
-	printf("FAIL: the uid %d client did not finish within 40 s; killed\n", NOBODY);
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return -1;
-}
-
 /* ---- the parent: root ---- */
 
 static grpc_channel *ch;
@@ -178,17 +136,6 @@ static grpc_channel *ch;
 static Sockbroker__V1__GetStatsReply *stats(void)
 {
 	return it_stats(ch);
-}
-
-static const Sockbroker__V1__IdentityStats *find_id(const Sockbroker__V1__GetStatsReply *st,
-						    const char *key)
-{
-	size_t i;
-
-	for (i = 0; i < st->n_identities; i++)
-		if (!strcmp(st->identities[i]->identity, key))
-			return st->identities[i];
-	return NULL;
 }
 
 static void check_open_counts(const char *when, uint64_t sessions, uint64_t sockets)
@@ -284,7 +231,8 @@ int main(int argc, char **argv)
 	check_open_counts("at max_sockets_per_uid", 2, UID_SOCKS);
 
 	/* Another uid: its own sessions and sockets, the global session limit. */
-	status = run_child(argv[0], b.target);
+	status = it_run_self((char *[]){ argv[0], (char *)"--as-nobody", b.target, NULL },
+			     40000);
 	CHECK(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	      "the uid %d client failed (status 0x%x)", NOBODY, (unsigned)status);
 	check_open_counts("after the uid 65534 client", 2, UID_SOCKS);
@@ -334,7 +282,7 @@ int main(int argc, char **argv)
 		      "limits_hit %llu -> %llu, want at least %d more",
 		      (unsigned long long)hits0, (unsigned long long)st->limits_hit,
 		      ROOT_HITS + CHILD_HITS);
-		id = find_id(st, "uid:0");
+		id = it_find_identity(st, "uid:0");
 		CHECK(id && id->limited >= ROOT_HITS, "GetStats uid:0: %s limited %llu, want "
 		      ">= %d", id ? "found" : "missing",
 		      id ? (unsigned long long)id->limited : 0ULL, ROOT_HITS);
@@ -342,7 +290,7 @@ int main(int argc, char **argv)
 		      "GetStats uid:0: sessions_open %llu sockets_open %llu, want 2 and %d",
 		      id ? (unsigned long long)id->sessions_open : 0ULL,
 		      id ? (unsigned long long)id->sockets_open : 0ULL, UID_SOCKS);
-		id = find_id(st, "uid:65534");
+		id = it_find_identity(st, "uid:65534");
 		CHECK(id && id->limited >= CHILD_HITS && id->sessions_open == 0 &&
 		      id->sockets_open == 0, "GetStats uid:65534: %s limited %llu "
 		      "sessions_open %llu sockets_open %llu, want limited >= %d and nothing open",

@@ -285,19 +285,6 @@ static void check_refused(const char *what, const char *yaml, const char *const 
 
 /* ---- checks over gRPC ---- */
 
-/* The entry of @key in @st, or NULL. */
-static const Sockbroker__V1__IdentityStats *find_id(const Sockbroker__V1__GetStatsReply *st,
-						    const char *key)
-{
-	size_t i;
-
-	for (i = 0; st && i < st->n_identities; i++)
-		if (st->identities[i] && st->identities[i]->identity &&
-		    !strcmp(st->identities[i]->identity, key))
-			return st->identities[i];
-	return NULL;
-}
-
 static void print_ids(const char *what, const Sockbroker__V1__GetStatsReply *st)
 {
 	size_t i;
@@ -481,7 +468,7 @@ static void tls_broker(const char *tgt, const char *tgt_name)
 		st = it_stats(root);
 		CHECK(st != NULL, "GetStats as root");
 		print_ids("root's GetStats", st);
-		id = find_id(st, "cert:" SUBJ_A);
+		id = it_find_identity(st, "cert:" SUBJ_A);
 		CHECK(id && id->sessions_open == 1 && id->calls > 0 && id->denied >= 2,
 		      "root's GetStats: \"cert:" SUBJ_A "\" %s (sessions_open %llu, calls "
 		      "%llu, denied %llu), want 1 session, calls, 2+ denials",
@@ -498,7 +485,7 @@ static void tls_broker(const char *tgt, const char *tgt_name)
 			st = it_stats(ach);
 			CHECK(st != NULL, "GetStats as A over mTLS");
 			print_ids("A's GetStats", st);
-			CHECK(st && st->n_identities == 1 && find_id(st, "cert:" SUBJ_A),
+			CHECK(st && st->n_identities == 1 && it_find_identity(st, "cert:" SUBJ_A),
 			      "A's GetStats: %zu identities, want exactly \"cert:" SUBJ_A "\"",
 			      st ? st->n_identities : 0);
 			if (st)
@@ -583,13 +570,13 @@ static void tls_broker(const char *tgt, const char *tgt_name)
 	st = it_stats(root);
 	CHECK(st != NULL, "GetStats as root (end)");
 	print_ids("root's GetStats (end)", st);
-	id = find_id(st, "cert:" SUBJ_B);
+	id = it_find_identity(st, "cert:" SUBJ_B);
 	CHECK(id && id->denied >= 1 && id->sessions_open == 0,
 	      "root's GetStats: \"cert:" SUBJ_B "\" %s (denied %llu, sessions_open %llu), "
 	      "want 1+ denials and no session", id ? "found" : "missing",
 	      id ? (unsigned long long)id->denied : 0ULL,
 	      id ? (unsigned long long)id->sessions_open : 0ULL);
-	CHECK(!find_id(st, "cert:CN=client-c,O=sbtest") && !find_id(st, "tcp:insecure"),
+	CHECK(!it_find_identity(st, "cert:CN=client-c,O=sbtest") && !it_find_identity(st, "tcp:insecure"),
 	      "root's GetStats lists a caller the TLS layer refused");
 	if (st)
 		sockbroker__v1__get_stats_reply__free_unpacked(st, NULL);
@@ -631,7 +618,7 @@ static void insecure_broker(const char *tgt)
 	st = it_stats(root);
 	CHECK(st != NULL, "GetStats as root (insecure broker)");
 	print_ids("insecure broker, root's GetStats", st);
-	id = find_id(st, "tcp:insecure");
+	id = it_find_identity(st, "tcp:insecure");
 	CHECK(id && id->sessions_open == 1 && id->denied >= 1,
 	      "insecure broker: \"tcp:insecure\" %s (sessions_open %llu, denied %llu), want "
 	      "1 session and 1+ denials", id ? "found" : "missing",
