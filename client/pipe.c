@@ -9,19 +9,12 @@
 
 #include <pb_decode.h>
 
+#include "clock.h"
 #include "stream.h"
 
 #define SB__PIPE_FRAME (256u << 10) /* bytes per frame the client sends */
 #define SB__PIPE_RBUF (1u << 20)    /* largest frame the broker sends */
 #define SB__PIPE_LINGER_MS 10000    /* sb_pipe_close after a shutdown */
-
-static int64_t sb__now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct sb_pipe {
 	struct sb__stream st;

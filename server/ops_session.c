@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "log.h"
 #include "ops.h"

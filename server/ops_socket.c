@@ -9,6 +9,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "ops.h"
 #include "sock.h"

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "dgram.h"
 #include "log.h"
 #include "ops.h"

@@ -18,6 +18,7 @@
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
 
+#include "clock.h"
 #include "config.h"
 #include "consts.h"
 #include "guard.h"
@@ -38,14 +39,6 @@ static grpc_completion_queue *sb__cq;
 static pthread_t sb__cq_threads[SB__CQ_THREADS];
 static struct sb__method sb__unregistered = { .path = NULL };
 static struct sb__tag sb__shutdown_tag = { SB__TAG_SHUTDOWN, NULL };
-
-int64_t sb__now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int64_t sb__call_deadline_ms(const struct sb__call *call)
 {

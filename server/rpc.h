@@ -163,8 +163,6 @@ void sb__call_unref(struct sb__call *call);
  *  INT64_MAX when it has none. */
 int64_t sb__call_deadline_ms(const struct sb__call *call);
 
-/** sb__now_ms() - CLOCK_MONOTONIC in ms. */
-int64_t sb__now_ms(void);
 
 /** sb__call_metadata() - value of request metadata @key, or NULL.
  *  @len set to its length. Valid for the life of the call. */

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rpc.h"
+#include "clock.h"
 #include "stats.h"
 
 static atomic_uint_fast64_t sb__sessions_total, sb__sockets_total,
