@@ -112,7 +112,7 @@ static char *config_of(int which)
 			y = extract(p + 8, "listen:", "```", 0);
 		break;
 	default:
-		y = extract(text, "# policy:\n", NULL, 2);
+		y = extract(text, "# policy:\n", "\npolicy:", 2);
 		break;
 	}
 	free(text);
