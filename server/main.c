@@ -65,6 +65,28 @@ static void sb__raise_nofile(void)
 
 static int sb__verbose; /* --verbose: debug logging, also after a reload */
 
+/* The file's settings in force (start-up or the last reload), for the
+ * reload log to say what changed; owns one policy reference. */
+static struct sb__config sb__live;
+
+/*
+ * A configuration file must have a `policy:` section: an empty or
+ * truncated file would otherwise put the embedded default (or, on
+ * SIGHUP, nothing the operator wrote) in force without a word. @def is
+ * the policy @cfg held before sb__config_load(), which replaces it only
+ * when the file has one. Return: 0, or -EINVAL with @err set.
+ */
+static int sb__config_has_policy(const struct sb__config *cfg,
+				 const struct sb__policy *def, char *err, size_t errlen)
+{
+	if (cfg->policy != def)
+		return 0;
+	snprintf(err, errlen, "no policy section (an empty or cut-short file?); a "
+		 "configuration file must say who is served: the embedded default "
+		 "applies only without --config");
+	return -EINVAL;
+}
+
 static void sb__apply_limits(const struct sb__limits *l)
 {
 	sb__sessions_set_limits(l->max_sessions, l->max_sessions_per_uid,
@@ -72,15 +94,66 @@ static void sb__apply_limits(const struct sb__limits *l)
 				l->max_pending_accepts, l->max_stream_bytes);
 }
 
+/* Append ", @name OLD -> NEW" to @buf (of @len, used @n) when they differ. */
+static size_t sb__diff_u32(char *buf, size_t len, size_t n, const char *name,
+			   uint32_t old, uint32_t new, const char *note)
+{
+	int r;
+
+	if (old == new || n >= len)
+		return n;
+	r = snprintf(buf + n, len - n, "%s%s %u -> %u%s", n ? ", " : "", name,
+		     (unsigned)old, (unsigned)new, note);
+	return r < 0 ? n : n + (size_t)r;
+}
+
+/* What the reload changes in the limits, as "name old -> new, ...". */
+static void sb__limits_diff(const struct sb__limits *o, const struct sb__limits *l,
+			    char *buf, size_t len)
+{
+	static const char later[] = " (at restart)";
+	size_t n = 0;
+
+	buf[0] = 0;
+	n = sb__diff_u32(buf, len, n, "max_sessions", o->max_sessions, l->max_sessions, "");
+	n = sb__diff_u32(buf, len, n, "max_sessions_per_uid", o->max_sessions_per_uid,
+			 l->max_sessions_per_uid, "");
+	n = sb__diff_u32(buf, len, n, "max_sockets_per_session",
+			 o->max_sockets_per_session, l->max_sockets_per_session, "");
+	n = sb__diff_u32(buf, len, n, "max_sockets_per_uid", o->max_sockets_per_uid,
+			 l->max_sockets_per_uid, "");
+	n = sb__diff_u32(buf, len, n, "max_pending_accepts", o->max_pending_accepts,
+			 l->max_pending_accepts, "");
+	n = sb__diff_u32(buf, len, n, "max_stream_bytes", o->max_stream_bytes,
+			 l->max_stream_bytes, "");
+	n = sb__diff_u32(buf, len, n, "max_message_bytes", o->max_message_bytes,
+			 l->max_message_bytes, later);
+	n = sb__diff_u32(buf, len, n, "resolver_threads", o->resolver_threads,
+			 l->resolver_threads, later);
+	if (!n)
+		snprintf(buf, len, "none changed");
+}
+
+static int sb__listeners_differ(const struct sb__config *a, const struct sb__config *b)
+{
+	return a->n_listen != b->n_listen || a->n_tcp_listen != b->n_tcp_listen ||
+	       memcmp(a->listen, b->listen, a->n_listen * sizeof(a->listen[0])) ||
+	       memcmp(a->tcp_listen, b->tcp_listen,
+		      a->n_tcp_listen * sizeof(a->tcp_listen[0]));
+}
+
 /*
  * SIGHUP: read the file again and put its policy and limits in force for
- * new calls. A bad file changes nothing. Listeners and the message size
- * are fixed at start-up: a change there is logged, not applied.
+ * new calls. A bad file, or one without a policy, changes nothing.
+ * Listeners, the message size and the resolver pool are fixed at start-up:
+ * a change there is logged, not applied (and stays reported until a
+ * restart). The log line says what changed.
  */
 static void sb__reload(const char *path)
 {
+	struct sb__policy *def;
 	struct sb__config nc;
-	char err[512] = "";
+	char err[512] = "", lim[512];
 
 	if (!path) {
 		sb__info("SIGHUP: no configuration file (embedded default): nothing "
@@ -88,19 +161,33 @@ static void sb__reload(const char *path)
 		return;
 	}
 	sb__config_default(&nc);
-	if (sb__config_load(&nc, path, err, sizeof(err)) < 0) {
-		sb__err("SIGHUP: %s: %s; the running configuration stays in force",
-			path, err);
+	def = nc.policy;
+	if (sb__config_load(&nc, path, err, sizeof(err)) < 0 ||
+	    sb__config_has_policy(&nc, def, err, sizeof(err)) < 0) {
+		sb__err("SIGHUP: %s: reload refused: %s; the running configuration "
+			"stays in force (%zu policy rules)", path, err,
+			sb__policy_rule_count(sb__live.policy));
 		sb__config_free(&nc);
 		return;
 	}
 	sb__guard_set(sb__policy_ref(nc.policy));
 	sb__apply_limits(&nc.limits);
 	sb__log_set_level(sb__verbose ? SB__LOG_DEBUG : (enum sb__log_level)nc.log_level);
-	sb__info("SIGHUP: %s reloaded: %zu policy rules in force for new calls "
-		 "(listeners, max_message_bytes and resolver_threads apply at restart)", path,
-		 sb__policy_rule_count(nc.policy));
-	sb__config_free(&nc);
+	sb__limits_diff(&sb__live.limits, &nc.limits, lim, sizeof(lim));
+	sb__info("SIGHUP: %s reloaded: policy rules %zu -> %zu in force for new "
+		 "calls; limits: %s; listeners: %s", path,
+		 sb__policy_rule_count(sb__live.policy), sb__policy_rule_count(nc.policy),
+		 lim, sb__listeners_differ(&sb__live, &nc) ?
+		 "changed in the file, apply at restart" : "unchanged");
+	/* What stays fixed until a restart stays as it was started. */
+	nc.limits.max_message_bytes = sb__live.limits.max_message_bytes;
+	nc.limits.resolver_threads = sb__live.limits.resolver_threads;
+	memcpy(nc.listen, sb__live.listen, sizeof(nc.listen));
+	nc.n_listen = sb__live.n_listen;
+	memcpy(nc.tcp_listen, sb__live.tcp_listen, sizeof(nc.tcp_listen));
+	nc.n_tcp_listen = sb__live.n_tcp_listen;
+	sb__config_free(&sb__live);
+	sb__live = nc;
 }
 
 int main(int argc, char **argv)
@@ -153,10 +240,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sockbrokerd: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
-	if (config_path && sb__config_load(&cfg, config_path, err, sizeof(err)) < 0) {
-		fprintf(stderr, "sockbrokerd: %s: %s\n", config_path, err);
-		return 1;
+	if (config_path) {
+		struct sb__policy *def = cfg.policy;
+
+		if (sb__config_load(&cfg, config_path, err, sizeof(err)) < 0 ||
+		    sb__config_has_policy(&cfg, def, err, sizeof(err)) < 0) {
+			fprintf(stderr, "sockbrokerd: %s: %s\n", config_path, err);
+			sb__config_free(&cfg);
+			return 1;
+		}
 	}
+	sb__live = cfg;
+	sb__policy_ref(sb__live.policy);
 	if (cli.n_listen) {
 		memcpy(cfg.listen, cli.listen, sizeof(cfg.listen));
 		cfg.n_listen = cli.n_listen;
@@ -228,6 +323,7 @@ int main(int argc, char **argv)
 	sb__rpc_stop();
 	sb__guard_free();
 	sb__config_free(&cfg);
+	sb__config_free(&sb__live);
 	sb__info("stopped");
 	return 0;
 }

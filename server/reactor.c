@@ -41,6 +41,18 @@ static atomic_uint_fast64_t sb__nparked;
 static struct sb__waiter **sb__heap;
 static size_t sb__heap_n, sb__heap_cap;
 
+/*
+ * What the reactor thread is walking while steps run, so that a waiter or
+ * an io that goes away under the walk is stepped over instead of used:
+ * sb__cursor is the next waiter sb__dispatch_io() visits (moved on when
+ * that waiter is dropped); sb__batch[sb__batch_i + 1 .. sb__batch_n - 1]
+ * are the events of this epoll_wait() not yet handled (an io whose
+ * registration is removed has its entries cleared: the io may be freed).
+ */
+static struct sb__waiter *sb__cursor;
+static struct epoll_event sb__batch[64];
+static int sb__batch_i, sb__batch_n;
+
 uint64_t sb__reactor_parked(void)
 {
 	return atomic_load(&sb__nparked);
@@ -161,6 +173,14 @@ static void sb__io_update(struct sb__io *io)
 		op = EPOLL_CTL_MOD;
 	if (epoll_ctl(sb__epfd, op, io->fd, &ev) < 0)
 		sb__err("epoll_ctl(%d) on fd %d: %s", op, io->fd, strerror(errno));
+	if (op == EPOLL_CTL_DEL) {
+		int i;
+
+		/* epoll never reports no event: 0 marks an entry to skip. */
+		for (i = sb__batch_i + 1; i < sb__batch_n; i++)
+			if (sb__batch[i].data.ptr == io)
+				sb__batch[i].events = 0;
+	}
 	/* The registration holds a ref on the socket, so the fd stays open. */
 	if (io->sock && !io->registered && want)
 		sb__sock_ref(io->sock);
@@ -174,6 +194,8 @@ static void sb__waiter_drop(struct sb__waiter *w)
 {
 	struct sb__waiter **pp;
 
+	if (sb__cursor == w)
+		sb__cursor = w->next;
 	for (pp = &w->io->waiters; *pp; pp = &(*pp)->next)
 		if (*pp == w) {
 			*pp = w->next;
@@ -189,9 +211,12 @@ static void sb__waiter_drop(struct sb__waiter *w)
 	w->destroy(w);
 }
 
+/* Run @w's step. Only readiness may leave it parked: every other wake
+ * ends the wait, so that the loops that wake the head of a list or of the
+ * heap until it is empty always end. */
 static void sb__wake(struct sb__waiter *w, enum sb__wake why)
 {
-	if (w->step(w, why))
+	if (w->step(w, why) || why != SB__WAKE_READY)
 		sb__waiter_drop(w);
 }
 
@@ -296,24 +321,26 @@ static int sb__drain(void)
 	return stop;
 }
 
+/* Wake the waiters of @io that asked for @events. A step may drop other
+ * waiters, the last one freeing @io with its socket: the walk goes on
+ * through sb__cursor, which a drop moves past the dropped waiter, and does
+ * not look at @io again. */
 static void sb__dispatch_io(struct sb__io *io, uint32_t events)
 {
-	struct sb__waiter *w = io->waiters, *next;
+	struct sb__waiter *w;
 
 	if (events & (EPOLLERR | EPOLLHUP))
 		events |= EPOLLIN | EPOLLOUT;
-	for (; w; w = next) {
-		next = w->next;
+	sb__cursor = io->waiters;
+	while ((w = sb__cursor) != NULL) {
+		sb__cursor = w->next;
 		if (w->events & events)
 			sb__wake(w, SB__WAKE_READY);
-		/* A step may have dropped other waiters of this io (never does
-		 * today); restart from the head to stay safe if next is gone. */
 	}
 }
 
 static void *sb__reactor_main(void *arg)
 {
-	struct epoll_event evs[64];
 	int stop = 0;
 
 	(void)arg;
@@ -321,21 +348,28 @@ static void *sb__reactor_main(void *arg)
 		int64_t now = sb__now_ms(), timeout = -1;
 		int i, n;
 
+		/* Each wake drops heap[0] (sb__wake()), and a step may drop
+		 * others: always take the current head, never an index. */
 		while (sb__heap_n && sb__heap[0]->deadline <= now)
 			sb__wake(sb__heap[0], SB__WAKE_TIMEOUT);
 		if (sb__heap_n)
 			timeout = sb__heap[0]->deadline - now;
 		if (timeout > 60000)
 			timeout = 60000;
-		n = epoll_wait(sb__epfd, evs, 64, (int)timeout);
+		n = epoll_wait(sb__epfd, sb__batch, 64, (int)timeout);
 		if (n < 0 && errno != EINTR)
 			sb__die("epoll_wait: %s", strerror(errno));
+		sb__batch_n = n;
 		for (i = 0; i < n; i++) {
-			if (evs[i].data.ptr == NULL)
+			sb__batch_i = i;
+			if (!sb__batch[i].events)
+				continue;
+			if (sb__batch[i].data.ptr == NULL)
 				stop |= sb__drain();
 			else
-				sb__dispatch_io(evs[i].data.ptr, evs[i].events);
+				sb__dispatch_io(sb__batch[i].data.ptr, sb__batch[i].events);
 		}
+		sb__batch_n = 0;
 	}
 	return NULL;
 }
@@ -362,16 +396,14 @@ int sb__reactor_start(void)
 
 void sb__reactor_stop(void)
 {
-	size_t i;
-
 	sb__post_new(SB__MSG_STOP, NULL);
 	pthread_join(sb__thread, NULL);
 	/* Finish what is still parked, then drain late messages. */
 	while (sb__heap_n)
 		sb__wake(sb__heap[0], SB__WAKE_CANCELLED);
 	sb__drain();
-	for (i = 0; i < sb__heap_n; i++)
-		sb__wake(sb__heap[i], SB__WAKE_CANCELLED);
+	while (sb__heap_n)
+		sb__wake(sb__heap[0], SB__WAKE_CANCELLED);
 	free(sb__heap);
 	pthread_mutex_lock(&sb__qlock);
 	close(sb__evfd);

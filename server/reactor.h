@@ -41,7 +41,10 @@ struct sb__waiter {
 	struct sb__io *io;          /* where it waits */
 	uint32_t events;            /* EPOLLIN and/or EPOLLOUT */
 	int64_t deadline;           /* CLOCK_MONOTONIC ms, INT64_MAX: none */
-	/* Return 1 when the call is finished, 0 to keep waiting (READY only). */
+	/* Return 1 when the call is finished, 0 to keep waiting. Only a
+	 * READY wake may keep waiting: after any other the reactor drops
+	 * the waiter whatever the step returns, so the step must finish
+	 * (or hand on) the call. A step may drop other waiters. */
 	int (*step)(struct sb__waiter *w, enum sb__wake why);
 	void (*destroy)(struct sb__waiter *w); /* frees the op's state */
 	struct sb__waiter *next;    /* in io->waiters */

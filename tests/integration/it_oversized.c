@@ -30,7 +30,8 @@
 
 static const char config[] =
 	"limits:\n"
-	"  max_message_bytes: 65536\n";
+	"  max_message_bytes: 65536\n"
+	"policy:\n  - name: owner\n    match: { uid: 0 }\n    action: allow\n";
 
 static grpc_channel *ch;
 static struct it_session sess;

@@ -16,7 +16,8 @@
 
 static const char config[] =
 	"limits:\n"
-	"  max_pending_accepts: 2\n";
+	"  max_pending_accepts: 2\n"
+	"policy:\n  - name: owner\n    match: { uid: 0 }\n    action: allow\n";
 
 struct waiter {
 	sb_client *c;

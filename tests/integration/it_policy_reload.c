@@ -10,10 +10,19 @@
  *    in force, and v1 still decides (N1 yes, N2 no by v1-deny);
  *  - the same with a file that parses but has a bad CIDR on line 5: the log
  *    names "line 5: policy[0].destinations", v1 still decides;
- *  - a good file v2 (N2 only, "v2-deny" for the rest), SIGHUP: the log says
- *    reloaded with 2 rules; new calls follow v2, in the session opened under
+ *  - an empty file, a file of comments only and a file cut short before
+ *    its policy (limits only), SIGHUP each: the log says the reload was
+ *    refused for want of a policy section and the running configuration
+ *    stays in force; v1 still decides and its limit (max_sockets_per_session
+ *    8) still holds: the 8th socket of the session is the last (not the
+ *    default 4096, not the cut file's 100);
+ *  - a good file v2 (N2 only, "v2-deny" for the rest, 9 sockets), SIGHUP:
+ *    the log says reloaded, policy rules 2 -> 2, max_sockets_per_session
+ *    8 -> 9, listeners unchanged; a new session holds 9 sockets; new calls follow v2, in the session opened under
  *    v1 as well as in a new one (N2 yes, N1 no by v2-deny); the connection
  *    made under v1 keeps working both ways (a reload drops nothing).
+ * Before that, a start-up with a file that has no policy section (empty,
+ * or limits only) fails: the embedded default applies only without a file.
  * Every wait for the broker's log is bounded (5 s).
  */
 #include <netinet/in.h>
@@ -117,9 +126,12 @@ static int write_config(const char *text)
 	return fclose(f);
 }
 
-static void policy_text(char *buf, size_t len, const char *v, uint16_t port)
+static void policy_text(char *buf, size_t len, const char *v, uint16_t port,
+			unsigned max_sockets)
 {
 	snprintf(buf, len,
+		 "limits:\n"
+		 "  max_sockets_per_session: %u\n"
 		 "policy:\n"
 		 "  - name: %s-allow\n"
 		 "    match: { uid: 0 }\n"
@@ -132,7 +144,7 @@ static void policy_text(char *buf, size_t len, const char *v, uint16_t port)
 		 "  - name: %s-deny\n"
 		 "    match: { uid: 0 }\n"
 		 "    action: deny\n",
-		 v, (unsigned)port, v);
+		 max_sockets, v, (unsigned)port, v);
 }
 
 /* connect to @port on a new socket of @c: allowed (and then data flows, the
@@ -209,6 +221,7 @@ static void broken_reload(sb_client *c, const char *tag, const char *text, const
 	if (CHECK(line != NULL, "%s: no SIGHUP line in the broker log within 5 s", tag)) {
 		it_note("%s: %s", tag, line);
 		CHECK(strstr(line, want) && strstr(line, "stays in force") &&
+		      strstr(line, "reload refused") &&
 		      !strstr(line, "reloaded"), "%s: log line \"%s\", want it to name \"%s\" "
 		      "and say the running configuration stays in force", tag, line, want);
 		free(line);
@@ -217,6 +230,25 @@ static void broken_reload(sb_client *c, const char *tag, const char *text, const
 	try_connect(c, tag, n1, 1, NULL, NULL);
 	try_connect(c, tag, n2, 0, "\"v1-deny", NULL);
 	CHECK(kill(b.pid, 0) == 0, "%s: the broker is gone", tag);
+}
+
+/* Open sockets in @c until refused (at most 20): Return how many the
+ * session holds then (@held already open) and close the new ones. */
+static int session_capacity(sb_client *c, const char *tag, int held)
+{
+	int s[20], n = 0, i;
+
+	while (n < 20) {
+		s[n] = sb_socket(c, AF_INET, SOCK_STREAM, 0);
+		if (s[n] < 0)
+			break;
+		n++;
+	}
+	CHECK(n < 20 && errno == EMFILE, "%s: socket %d: %s, want EMFILE at the "
+	      "session's limit", tag, n + held, strerror(errno));
+	for (i = 0; i < n; i++)
+		sb_close(c, s[i]);
+	return n + held;
 }
 
 int main(void)
@@ -232,11 +264,15 @@ int main(void)
 		"    match: { uid: 0 }\n"
 		"    action: allow\n"
 		"    destinations: [127.0.0.300/32]\n";
+	static const char cut_short[] =
+		"limits:\n"
+		"  max_sockets_per_session: 100\n";
+	struct it_broker nb;
 	struct sockaddr_storage a1, a2;
 	socklen_t len1, len2;
 	char config[1024], *line;
 	sb_client *c, *c2;
-	int s_old, fd_old;
+	int s_old, fd_old, n;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	l1 = it_native_listener(AF_INET, "127.0.0.1", &a1, &len1);
@@ -247,7 +283,11 @@ int main(void)
 	}
 	n1 = it_port(&a1);
 	n2 = it_port(&a2);
-	policy_text(config, sizeof(config), "v1", n1);
+	/* No policy in the file: the broker does not start. */
+	CHECK(it_broker_start(&nb, "") < 0, "an empty config file was accepted at start-up");
+	CHECK(it_broker_start(&nb, cut_short) < 0,
+	      "a config file without a policy section was accepted at start-up");
+	policy_text(config, sizeof(config), "v1", n1, 8);
 	c = it_setup(&b, config, 50);
 
 	/* v1. */
@@ -257,16 +297,26 @@ int main(void)
 	/* Broken files: the old policy stays. */
 	broken_reload(c, "syntax error", syntax_error, "line ");
 	broken_reload(c, "bad CIDR", bad_cidr, "line 5: policy[0].destinations");
+	broken_reload(c, "empty file", "", "reload refused: no policy section");
+	broken_reload(c, "comments only", "# policy:\n#   - name: x\n",
+		      "reload refused: no policy section");
+	broken_reload(c, "cut short", cut_short, "reload refused: no policy section");
 	still_works(c, "after the refused reloads", s_old, fd_old);
+	n = session_capacity(c, "after the refused reloads", s_old >= 0);
+	CHECK(n == 8, "after the refused reloads: the session holds %d sockets at "
+	      "most, want v1's max_sockets_per_session 8", n);
 
 	/* A good file: new calls follow it. */
-	policy_text(config, sizeof(config), "v2", n2);
+	policy_text(config, sizeof(config), "v2", n2, 9);
 	if (CHECK(write_config(config) == 0, "writing v2: %s", strerror(errno))) {
 		line = sighup();
 		if (CHECK(line != NULL, "v2: no SIGHUP line in the broker log within 5 s")) {
 			it_note("v2: %s", line);
-			CHECK(strstr(line, "reloaded") && strstr(line, "2 policy rules"),
-			      "v2: log line \"%s\", want reloaded with 2 policy rules", line);
+			CHECK(strstr(line, "reloaded") && strstr(line, "policy rules 2 -> 2") &&
+			      strstr(line, "max_sockets_per_session 8 -> 9") &&
+			      strstr(line, "listeners: unchanged"),
+			      "v2: log line \"%s\", want reloaded, policy rules 2 -> 2, "
+			      "max_sockets_per_session 8 -> 9, listeners unchanged", line);
 			free(line);
 		}
 	}
@@ -277,6 +327,8 @@ int main(void)
 	if (CHECK(c2 != NULL, "v2: a new session: %s %s", strerror(errno), it_sberr())) {
 		try_connect(c2, "v2, new session", n2, 1, NULL, NULL);
 		try_connect(c2, "v2, new session", n1, 0, "\"v2-deny", NULL);
+		n = session_capacity(c2, "v2, new session", 0);
+		CHECK(n == 9, "v2: a new session holds %d sockets at most, want 9", n);
 		sb_close_client(c2);
 	}
 

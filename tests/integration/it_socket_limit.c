@@ -33,7 +33,8 @@
 
 static const char config[] =
 	"limits:\n"
-	"  max_sockets_per_session: 8\n";
+	"  max_sockets_per_session: 8\n"
+	"policy:\n  - name: owner\n    match: { uid: 0 }\n    action: allow\n";
 
 static grpc_channel *ch;
 
