@@ -6,9 +6,8 @@
  * nobody writes, so the broker's getservbyname_r() blocks opening it. A
  * thread calls sb_getservbyname(); meanwhile sb_gethostname() from another
  * client must answer within 1 s (on a completion-queue thread it would
- * wait for the stuck lookup). Then the FIFO gets a writer, NSS gets its
- * answer (glibc cannot seek a FIFO, so "not found"), and the stuck call
- * ends with it.
+ * wait for the stuck lookup). Then the FIFO gets a writer that closes at
+ * once, NSS reads an empty file, and the stuck call ends ("not found").
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -57,7 +56,6 @@ static int lookup_done(struct lookup *l)
 
 int main(void)
 {
-	static const char line[] = "sbtest 4242/tcp\n";
 	struct lookup l = { .port = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
 	char fifo[96], name[256];
 	struct it_broker b;
@@ -97,13 +95,12 @@ int main(void)
 	CHECK(i == 0 && dt < 1000, "gethostname while a getservbyname is stuck in NSS: "
 	      "%d in %lld ms (%s), want 0 within 1000 ms", i, (long long)dt, it_sberr());
 
+	/* A writer that comes and goes: the stuck open returns, NSS reads
+	 * end of file. */
 	fd = open(fifo, O_WRONLY | O_NONBLOCK);
 	CHECK(fd >= 0, "open %s for writing: %s", fifo, strerror(errno));
-	if (fd >= 0) {
-		CHECK(write(fd, line, sizeof(line) - 1) == (ssize_t)sizeof(line) - 1,
-		      "write the FIFO: %s", strerror(errno));
+	if (fd >= 0)
 		close(fd);
-	}
 	for (i = 0; i < 250 && !lookup_done(&l); i++)
 		it_sleep_ms(20);
 	CHECK(lookup_done(&l) && l.port >= -1, "the stuck getservbyname: %s %d, want an "
