@@ -40,6 +40,9 @@ void sb__config_default(struct sb__config *cfg)
 	cfg->limits.max_stream_bytes = 1u << 20;
 	cfg->limits.max_message_bytes = 4u << 20;
 	cfg->limits.resolver_threads = 4;
+	cfg->limits.max_connections = 1024;
+	cfg->limits.max_connections_per_uid = 64;
+	cfg->limits.idle_connection_ms = 30000;
 	cfg->log_level = SB__LOG_INFO;
 	cfg->policy = sb__policy_default(geteuid());
 }
@@ -434,6 +437,9 @@ static int sb__ylimits(struct sb__yctx *y, yaml_node_t *m, struct sb__limits *l)
 		{ "max_stream_bytes", offsetof(struct sb__limits, max_stream_bytes), 4096, 256u << 20 },
 		{ "max_message_bytes", offsetof(struct sb__limits, max_message_bytes), 65536, 64u << 20 },
 		{ "resolver_threads", offsetof(struct sb__limits, resolver_threads), 1, 64 },
+		{ "max_connections", offsetof(struct sb__limits, max_connections), 1, 1000000 },
+		{ "max_connections_per_uid", offsetof(struct sb__limits, max_connections_per_uid), 1, 1000000 },
+		{ "idle_connection_ms", offsetof(struct sb__limits, idle_connection_ms), 100, 86400000 },
 	};
 	const char *keys[sizeof(f) / sizeof(f[0])];
 	yaml_node_pair_t *p;

@@ -49,6 +49,9 @@ struct sb__limits {
 	uint32_t max_message_bytes;       /* largest request accepted */
 	uint32_t max_wait_ms;             /* longest a call may be parked */
 	uint32_t resolver_threads;
+	uint32_t max_connections;         /* local connections, whole broker */
+	uint32_t max_connections_per_uid; /* local connections of one uid */
+	uint32_t idle_connection_ms;      /* close a connection with no call */
 };
 
 /*

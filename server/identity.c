@@ -1,77 +1,247 @@
 /* SPDX-License-Identifier: MIT
- * identity.c - peer credentials of local connections, keyed by the fd that
- * gRPC names in its peer string ("fd:N").
- *
- * The record is written when the broker accepts the connection and before
- * gRPC sees the fd, and overwritten when the kernel reuses the number for
- * the next accepted connection: a call can only come from a live
- * connection, so its fd's current record is its own.
+ * identity.c - who is calling: one record per accepted local connection
+ * (peer credentials, calls in flight, idleness), the connection counters
+ * and limits, and the identity of TCP callers.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <grpc/grpc_security.h>
 #include <grpc/support/alloc.h>
 
+#include "clock.h"
 #include "identity.h"
 #include "log.h"
+#include "rpc.h"
+#include "stats.h"
 
-static pthread_rwlock_t sb__idlock = PTHREAD_RWLOCK_INITIALIZER;
-static struct sb__identity *sb__ids;
-static size_t sb__n_ids;
+/* One accepted local connection (see identity.h for the life cycle). */
+struct sb__conn {
+	struct sb__identity id;
+	struct sb__idrec *rec;  /* the identity's counters */
+	dev_t dev;              /* the socket behind the fd number */
+	ino_t ino;
+	uint64_t gen;
+	unsigned calls;         /* calls begun and not ended */
+	int64_t idle_since_ms;  /* when calls last fell to 0 */
+	int shut;               /* shut down for idleness already */
+};
 
-void sb__identity_record(int fd, const struct sb__identity *id)
+static pthread_mutex_t sb__conn_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sb__conn **sb__conns;     /* indexed by fd number */
+static size_t sb__n_conns;              /* table size */
+static uint64_t sb__conn_gen;
+static atomic_uint_fast64_t sb__c_open, sb__c_ref_policy, sb__c_ref_limit,
+	sb__c_idle, sb__c_emfile;
+
+/* Drop the record at @fd. Caller holds sb__conn_lock. */
+static void sb__conn_release(size_t fd)
 {
-	if (fd < 0)
+	struct sb__conn *k = sb__conns[fd];
+
+	if (!k)
 		return;
-	pthread_rwlock_wrlock(&sb__idlock);
-	if ((size_t)fd >= sb__n_ids) {
-		size_t n = (size_t)fd * 2 + 64;
-		struct sb__identity *p = realloc(sb__ids, n * sizeof(*p));
+	atomic_fetch_sub(&k->rec->connections_open, 1);
+	atomic_fetch_sub(&sb__c_open, 1);
+	sb__conns[fd] = NULL;
+	free(k);
+}
 
-		if (!p)
-			goto out;
-		memset(p + sb__n_ids, 0, (n - sb__n_ids) * sizeof(*p));
-		sb__ids = p;
-		sb__n_ids = n;
+/* 1 when fd number @fd still names the socket of record @k. */
+static int sb__conn_same(const struct sb__conn *k, int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && st.st_dev == k->dev && st.st_ino == k->ino;
+}
+
+int sb__conn_admit(int fd, const struct sb__identity *id, uint32_t max_total,
+		   uint32_t max_per_id)
+{
+	struct sb__idrec *rec = sb__idrec_of(id);
+	struct sb__conn *k = NULL;
+	struct stat st;
+	int ret = 0;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -EBADF;
+	pthread_mutex_lock(&sb__conn_lock);
+	/* accept() returned this number: whatever it named before is gone. */
+	if ((size_t)fd < sb__n_conns)
+		sb__conn_release((size_t)fd);
+	if ((max_total && atomic_load(&sb__c_open) >= max_total) ||
+	    (max_per_id && atomic_load(&rec->connections_open) >= max_per_id)) {
+		ret = -EMFILE;
+		goto out;
 	}
-	sb__ids[fd] = *id;
-	sb__ids[fd].known = 1;
+	if ((size_t)fd >= sb__n_conns) {
+		size_t n = (size_t)fd * 2 + 64;
+		struct sb__conn **p = realloc(sb__conns, n * sizeof(*p));
+
+		if (!p) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		memset(p + sb__n_conns, 0, (n - sb__n_conns) * sizeof(*p));
+		sb__conns = p;
+		sb__n_conns = n;
+	}
+	k = calloc(1, sizeof(*k));
+	if (!k) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	k->id = *id;
+	k->id.known = 1;
+	k->rec = rec;
+	k->dev = st.st_dev;
+	k->ino = st.st_ino;
+	k->gen = ++sb__conn_gen;
+	k->idle_since_ms = sb__now_ms();
+	sb__conns[fd] = k;
+	atomic_fetch_add(&rec->connections_open, 1);
+	atomic_fetch_add(&sb__c_open, 1);
 out:
-	pthread_rwlock_unlock(&sb__idlock);
+	pthread_mutex_unlock(&sb__conn_lock);
+	if (ret == -EMFILE)
+		sb__conn_refused(id, 0);
+	return ret;
 }
 
-void sb__identity_forget(int fd)
+void sb__conn_refused(const struct sb__identity *id, int by_policy)
 {
-	pthread_rwlock_wrlock(&sb__idlock);
-	if (fd >= 0 && (size_t)fd < sb__n_ids)
-		sb__ids[fd].known = 0;
-	pthread_rwlock_unlock(&sb__idlock);
+	atomic_fetch_add(&sb__idrec_of(id)->connections_refused, 1);
+	if (by_policy) {
+		atomic_fetch_add(&sb__c_ref_policy, 1);
+		sb__stats_denied(id);
+	} else {
+		atomic_fetch_add(&sb__c_ref_limit, 1);
+		sb__stats_limit(id);
+	}
 }
 
-int sb__identity_of_peer(const char *peer, struct sb__identity *out)
+void sb__conn_dropped(void)
 {
+	atomic_fetch_add(&sb__c_emfile, 1);
+}
+
+int sb__conn_call_begin(const char *peer, struct sb__identity *out,
+			struct sb__conn_ref *ref)
+{
+	struct sb__conn *k;
 	char *end;
 	long fd;
 	int ret = -ENOENT;
 
+	ref->fd = -1;
+	ref->gen = 0;
 	if (!peer || strncmp(peer, "fd:", 3))
 		return -ENOENT;
 	fd = strtol(peer + 3, &end, 10);
-	if (*end || fd < 0)
+	if (*end || fd < 0 || fd > INT_MAX)
 		return -ENOENT;
-	pthread_rwlock_rdlock(&sb__idlock);
-	if ((size_t)fd < sb__n_ids && sb__ids[fd].known) {
-		*out = sb__ids[fd];
+	pthread_mutex_lock(&sb__conn_lock);
+	k = (size_t)fd < sb__n_conns ? sb__conns[fd] : NULL;
+	/* The call holds the connection's fd open (identity.h, rule 2), so
+	 * the number names it; the inode check keeps it so should a record
+	 * ever outlive its socket. */
+	if (k && sb__conn_same(k, (int)fd)) {
+		*out = k->id;
+		k->calls++;
+		ref->fd = (int)fd;
+		ref->gen = k->gen;
 		ret = 0;
 	}
-	pthread_rwlock_unlock(&sb__idlock);
+	pthread_mutex_unlock(&sb__conn_lock);
 	return ret;
+}
+
+void sb__conn_call_end(const struct sb__conn_ref *ref)
+{
+	struct sb__conn *k;
+
+	if (ref->fd < 0)
+		return;
+	pthread_mutex_lock(&sb__conn_lock);
+	k = (size_t)ref->fd < sb__n_conns ? sb__conns[ref->fd] : NULL;
+	if (k && k->gen == ref->gen && k->calls && --k->calls == 0)
+		k->idle_since_ms = sb__now_ms();
+	pthread_mutex_unlock(&sb__conn_lock);
+}
+
+/* Shut connection @fd down through a duplicate: the duplicate is checked
+ * to be the record's socket, so a number gRPC just closed and something
+ * else reused is never touched. */
+static int sb__conn_shut(const struct sb__conn *k, int fd)
+{
+	int d = fcntl(fd, F_DUPFD_CLOEXEC, 0), ret = -1;
+
+	if (d < 0)
+		return -1;
+	if (sb__conn_same(k, d))
+		ret = shutdown(d, SHUT_RDWR);
+	close(d);
+	return ret;
+}
+
+unsigned sb__conn_sweep(int64_t now_ms, uint32_t idle_ms)
+{
+	unsigned n = 0;
+	size_t fd;
+
+	pthread_mutex_lock(&sb__conn_lock);
+	for (fd = 0; fd < sb__n_conns; fd++) {
+		struct sb__conn *k = sb__conns[fd];
+
+		if (!k)
+			continue;
+		if (!sb__conn_same(k, (int)fd)) {
+			sb__conn_release(fd);
+			continue;
+		}
+		if (idle_ms && !k->shut && !k->calls &&
+		    now_ms - k->idle_since_ms >= (int64_t)idle_ms &&
+		    sb__conn_shut(k, (int)fd) == 0) {
+			k->shut = 1;
+			n++;
+			atomic_fetch_add(&sb__c_idle, 1);
+			sb__debug("connection of uid %u pid %d closed: no call for %u ms",
+				  (unsigned)k->id.uid, (int)k->id.pid, idle_ms);
+		}
+	}
+	pthread_mutex_unlock(&sb__conn_lock);
+	return n;
+}
+
+void sb__conn_stats(struct sb__conn_stats *out)
+{
+	out->open = atomic_load(&sb__c_open);
+	out->refused_policy = atomic_load(&sb__c_ref_policy);
+	out->refused_limit = atomic_load(&sb__c_ref_limit);
+	out->idle_closed = atomic_load(&sb__c_idle);
+	out->dropped_emfile = atomic_load(&sb__c_emfile);
+}
+
+void sb__conn_free(void)
+{
+	size_t fd;
+
+	pthread_mutex_lock(&sb__conn_lock);
+	for (fd = 0; fd < sb__n_conns; fd++)
+		sb__conn_release(fd);
+	free(sb__conns);
+	sb__conns = NULL;
+	sb__n_conns = 0;
+	pthread_mutex_unlock(&sb__conn_lock);
 }
 
 /* The cgroup v2 path of @pid ("0::/path"), or "" when unknown. */

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT
  * listener.c - Unix-socket listeners: bind with the configured mode, clear
- * a stale socket file, accept with SO_PEERCRED, hand the fd to gRPC.
+ * a stale socket file, accept with SO_PEERCRED, refuse callers no rule
+ * serves and connections over the limits, close idle ones, and hand the
+ * rest to gRPC.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +17,8 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "clock.h"
+#include "guard.h"
 #include "identity.h"
 #include "listener.h"
 #include "log.h"
@@ -29,6 +33,18 @@ static size_t sb__n_ls;
 static int sb__stop_pipe[2] = { -1, -1 };
 static pthread_t sb__accept_thread;
 static int sb__accept_running;
+static struct sb__limits sb__lim;
+/* Closed to accept and drop a connection when the broker is out of fds,
+ * so that a full backlog neither spins poll() nor waits unanswered. */
+static int sb__reserve_fd = -1;
+static int64_t sb__emfile_logged_ms;
+static uint64_t sb__emfile_since_log;
+
+/* Sweep interval: idle connections close within idle_connection_ms plus
+ * this, and closed ones leave the table as fast. */
+#define SB__SWEEP_MS 200
+/* At most one "out of descriptors" line per this interval. */
+#define SB__EMFILE_LOG_MS 5000
 
 static socklen_t sb__sun(const struct sb__listen_cfg *l, struct sockaddr_un *sun)
 {
@@ -180,19 +196,57 @@ int sb__listeners_open(const struct sb__config *cfg, char *err, size_t errlen)
 		sb__listeners_close();
 		return -errno;
 	}
+	sb__reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (sb__reserve_fd < 0) {
+		fd = -errno;
+		sb__listeners_close();
+		return fd;
+	}
+	sb__lim = cfg->limits;
 	return 0;
+}
+
+/* Out of descriptors: free the reserve, accept the waiting connection
+ * and close it at once (the caller sees it end instead of hanging in the
+ * backlog), then take the reserve back. */
+static void sb__accept_drop(int lfd)
+{
+	int64_t now = sb__now_ms();
+	int fd;
+
+	if (sb__reserve_fd >= 0) {
+		close(sb__reserve_fd);
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0) {
+			close(fd);
+			sb__conn_dropped();
+			sb__emfile_since_log++;
+		}
+		sb__reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	if (now - sb__emfile_logged_ms >= SB__EMFILE_LOG_MS) {
+		sb__warn("accept: out of file descriptors; %llu connection(s) dropped "
+			 "since the last report", (unsigned long long)sb__emfile_since_log);
+		sb__emfile_logged_ms = now;
+		sb__emfile_since_log = 0;
+	}
+	/* Nothing to drop (no reserve either): let descriptors free up
+	 * rather than spin on a listener that stays readable. */
+	if (sb__reserve_fd < 0)
+		usleep(10000);
 }
 
 static void sb__accept_one(int lfd)
 {
 	struct sb__identity id;
 	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int ret;
 
 	if (fd < 0) {
-		if (errno != EAGAIN && errno != ECONNABORTED)
-			sb__warn("accept: %s", strerror(errno));
 		if (errno == EMFILE || errno == ENFILE)
-			usleep(100000);	/* let sockets close before retrying */
+			sb__accept_drop(lfd);
+		else if (errno != EAGAIN && errno != ECONNABORTED)
+			sb__warn("accept: %s", strerror(errno));
 		return;
 	}
 	if (sb__identity_from_fd(fd, &id) < 0) {
@@ -200,8 +254,26 @@ static void sb__accept_one(int lfd)
 		close(fd);
 		return;
 	}
+	/* A caller no rule serves holds nothing beyond a refused
+	 * connection: it never reaches gRPC. */
+	if (!sb__guard_serves(&id)) {
+		sb__conn_refused(&id, 1);
+		sb__debug("connection from uid %u pid %d refused: not served by the "
+			  "policy", (unsigned)id.uid, (int)id.pid);
+		close(fd);
+		return;
+	}
+	ret = sb__conn_admit(fd, &id, sb__lim.max_connections,
+			     sb__lim.max_connections_per_uid);
+	if (ret < 0) {
+		sb__debug("connection from uid %u pid %d refused: %s", (unsigned)id.uid,
+			  (int)id.pid, ret == -EMFILE ? "max_connections or "
+			  "max_connections_per_uid reached" : strerror(-ret));
+		close(fd);
+		return;
+	}
 	sb__debug("connection from uid %u pid %d", (unsigned)id.uid, (int)id.pid);
-	sb__rpc_add_fd(fd, &id);
+	sb__rpc_add_fd(fd);
 }
 
 static void *sb__accept_main(void *arg)
@@ -217,17 +289,18 @@ static void *sb__accept_main(void *arg)
 	pfd[sb__n_ls].fd = sb__stop_pipe[0];
 	pfd[sb__n_ls].events = POLLIN;
 	for (;;) {
-		if (poll(pfd, (nfds_t)sb__n_ls + 1, -1) < 0) {
-			if (errno == EINTR)
-				continue;
+		int n = poll(pfd, (nfds_t)sb__n_ls + 1, SB__SWEEP_MS);
+
+		if (n < 0 && errno != EINTR) {
 			sb__err("poll on listeners: %s", strerror(errno));
 			return NULL;
 		}
-		if (pfd[sb__n_ls].revents)
+		if (n > 0 && pfd[sb__n_ls].revents)
 			return NULL;
-		for (i = 0; i < sb__n_ls; i++)
+		for (i = 0; n > 0 && i < sb__n_ls; i++)
 			if (pfd[i].revents & POLLIN)
 				sb__accept_one(pfd[i].fd);
+		sb__conn_sweep(sb__now_ms(), sb__lim.idle_connection_ms);
 	}
 }
 
@@ -261,4 +334,9 @@ void sb__listeners_close(void)
 		close(sb__stop_pipe[1]);
 		sb__stop_pipe[0] = sb__stop_pipe[1] = -1;
 	}
+	if (sb__reserve_fd >= 0) {
+		close(sb__reserve_fd);
+		sb__reserve_fd = -1;
+	}
+	sb__conn_free();
 }

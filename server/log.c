@@ -2,6 +2,7 @@
  * log.c - the broker's log lines on stderr.
  */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,11 +11,12 @@
 
 #include "log.h"
 
-static enum sb__log_level sb__log_max = SB__LOG_INFO;
+/* Written by the SIGHUP reload while every thread reads it. */
+static atomic_int sb__log_max = SB__LOG_INFO;
 
 void sb__log_set_level(enum sb__log_level lvl)
 {
-	sb__log_max = lvl;
+	atomic_store_explicit(&sb__log_max, (int)lvl, memory_order_relaxed);
 }
 
 static void sb__log_v(enum sb__log_level lvl, const char *fmt, va_list ap)
@@ -44,7 +46,7 @@ void sb__log(enum sb__log_level lvl, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (lvl > sb__log_max)
+	if ((int)lvl > atomic_load_explicit(&sb__log_max, memory_order_relaxed))
 		return;
 	va_start(ap, fmt);
 	sb__log_v(lvl, fmt, ap);

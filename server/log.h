@@ -7,8 +7,8 @@
 
 enum sb__log_level { SB__LOG_ERR, SB__LOG_WARN, SB__LOG_INFO, SB__LOG_DEBUG };
 
-/** sb__log_set_level() - lines above @lvl are dropped. Not thread-safe:
- *  call once at start-up. */
+/** sb__log_set_level() - lines above @lvl are dropped from now on.
+ *  Thread-safe (a reload sets it while other threads log). */
 void sb__log_set_level(enum sb__log_level lvl);
 
 /** sb__log() - write one line. Thread-safe. */

@@ -220,26 +220,47 @@ static int sb__serv_args(struct sb__call *c, const char *proto)
 	return 0;
 }
 
+/* getservbyname_r/getservbyport_r go through NSS (files, but also
+ * sss, ldap...), which may block: they run on the pool like the
+ * resolver calls, never on a CQ thread. */
+static void sb__servbyname_job(void *arg)
+{
+	struct sb__call *c = arg;
+	SBPB(GetServByNameRequest) *r = c->request;
+	struct servent se, *res = NULL;
+	char buf[4096];
+
+	getservbyname_r(r->name, r->proto[0] ? r->proto : NULL, &se, buf,
+			sizeof(buf), &res);
+	sb__serv_reply(c, res);
+}
+
 void sb__h_getservbyname(struct sb__call *c, void *req)
 {
 	SBPB(GetServByNameRequest) *r = req;
-	struct servent se, *res = NULL;
-	char buf[4096];
 
 	if (sb__op_allowed(c, SB__POL_RESOLVE, NULL, NULL) < 0)
 		return;
 	if (sb__serv_args(c, r->proto) < 0)
 		return;
-	getservbyname_r(r->name, r->proto[0] ? r->proto : NULL, &se, buf,
-			sizeof(buf), &res);
+	sb__defer(c, sb__servbyname_job);
+}
+
+static void sb__servbyport_job(void *arg)
+{
+	struct sb__call *c = arg;
+	SBPB(GetServByPortRequest) *r = c->request;
+	struct servent se, *res = NULL;
+	char buf[4096];
+
+	getservbyport_r(htons((uint16_t)r->port), r->proto[0] ? r->proto : NULL,
+			&se, buf, sizeof(buf), &res);
 	sb__serv_reply(c, res);
 }
 
 void sb__h_getservbyport(struct sb__call *c, void *req)
 {
 	SBPB(GetServByPortRequest) *r = req;
-	struct servent se, *res = NULL;
-	char buf[4096];
 
 	if (sb__op_allowed(c, SB__POL_RESOLVE, NULL, NULL) < 0)
 		return;
@@ -250,9 +271,7 @@ void sb__h_getservbyport(struct sb__call *c, void *req)
 			      "port %u out of range 0..65535", r->port);
 		return;
 	}
-	getservbyport_r(htons((uint16_t)r->port), r->proto[0] ? r->proto : NULL,
-			&se, buf, sizeof(buf), &res);
-	sb__serv_reply(c, res);
+	sb__defer(c, sb__servbyport_job);
 }
 
 /* ---- GetIfAddrs ----------------------------------------------------- */

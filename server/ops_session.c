@@ -123,6 +123,8 @@ static SBPB(IdentityStats) *sb__stats_identities(struct sb__call *c,
 		ids[k].calls = atomic_load(&recs[i]->calls);
 		ids[k].denied = atomic_load(&recs[i]->denied);
 		ids[k].limited = atomic_load(&recs[i]->limited);
+		ids[k].connections_open = atomic_load(&recs[i]->connections_open);
+		ids[k].connections_refused = atomic_load(&recs[i]->connections_refused);
 		rep->identities[k] = &ids[k];
 		k++;
 	}
@@ -134,6 +136,7 @@ void sb__h_get_stats(struct sb__call *c, void *req)
 {
 	SBPB(GetStatsReply) rep = SOCKBROKER__V1__GET_STATS_REPLY__INIT;
 	SBPB(IdentityStats) *ids;
+	struct sb__conn_stats cs;
 	struct sb__stats st;
 
 	(void)req;
@@ -149,6 +152,12 @@ void sb__h_get_stats(struct sb__call *c, void *req)
 	rep.datagrams_dropped = st.datagrams_dropped;
 	rep.waits_parked = sb__reactor_parked();
 	rep.policy_denied = st.policy_denied;
+	sb__conn_stats(&cs);
+	rep.connections_open = cs.open;
+	rep.connections_refused_policy = cs.refused_policy;
+	rep.connections_refused_limit = cs.refused_limit;
+	rep.connections_idle_closed = cs.idle_closed;
+	rep.connections_dropped_emfile = cs.dropped_emfile;
 	rep.limits_hit = st.limits_hit;
 	ids = sb__stats_identities(c, &rep);
 	sb__call_reply(c, &rep.base);

@@ -90,6 +90,7 @@ static void sb__call_free(struct sb__call *c)
 		grpc_call_details_destroy(&c->details);
 	if (c->session)
 		sb__session_unref(c->session);
+	sb__conn_call_end(&c->conn);
 	if (c->call)
 		grpc_call_unref(c->call);
 	pthread_mutex_destroy(&c->lock);
@@ -125,6 +126,7 @@ static struct sb__call *sb__call_new(const struct sb__method *m)
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->batch_lock, NULL);
 	atomic_init(&c->refs, 1);
+	c->conn.fd = -1;
 	return c;
 }
 
@@ -379,7 +381,7 @@ static void sb__dispatch(struct sb__call *c)
 		return;
 	}
 	peer = grpc_call_get_peer(c->call);
-	if (sb__identity_of_peer(peer, &c->ident) < 0 &&
+	if (sb__conn_call_begin(peer, &c->ident, &c->conn) < 0 &&
 	    sb__identity_of_tcp(c->call, &c->ident) < 0) {
 		gpr_free(peer);
 		sb__call_fail(c, GRPC_STATUS_UNAUTHENTICATED, EACCES,
@@ -591,7 +593,7 @@ static int sb__add_tcp(const struct sb__tcp_listen_cfg *t)
 
 int sb__rpc_start(const struct sb__config *cfg)
 {
-	grpc_arg args[3];
+	grpc_arg args[4];
 	grpc_channel_args ch;
 	struct sb__method *m;
 	int i;
@@ -605,7 +607,13 @@ int sb__rpc_start(const struct sb__config *cfg)
 	args[2].type = GRPC_ARG_INTEGER;
 	args[2].key = (char *)GRPC_ARG_MAX_CONCURRENT_STREAMS;
 	args[2].value.integer = 4096;
-	ch.num_args = 3;
+	/* TCP connections are gRPC's to accept: its idle limit is the one
+	 * that applies to them (local ones are swept by listener.c too, also
+	 * before they speak HTTP/2). */
+	args[3].type = GRPC_ARG_INTEGER;
+	args[3].key = (char *)GRPC_ARG_MAX_CONNECTION_IDLE_MS;
+	args[3].value.integer = (int)cfg->limits.idle_connection_ms;
+	ch.num_args = 4;
 	ch.args = args;
 
 	grpc_init();
@@ -634,11 +642,10 @@ int sb__rpc_start(const struct sb__config *cfg)
 	return 0;
 }
 
-void sb__rpc_add_fd(int fd, const struct sb__identity *ident)
+void sb__rpc_add_fd(int fd)
 {
 	grpc_server_credentials *cr = grpc_insecure_server_credentials_create();
 
-	sb__identity_record(fd, ident);
 	grpc_server_add_channel_from_fd(sb__srv, fd, cr);
 	grpc_server_credentials_release(cr);
 }

@@ -71,6 +71,7 @@ struct sb__call {
 	grpc_byte_buffer *payload;           /* request, owned */
 	void *request;                       /* unpacked request, owned */
 	struct sb__identity ident;
+	struct sb__conn_ref conn;            /* the local connection it came on */
 	struct sb__session *session;         /* ref held when set */
 	atomic_int refs;
 	atomic_int finished;                 /* final batch started */
@@ -104,9 +105,10 @@ struct sb__call {
  */
 int sb__rpc_start(const struct sb__config *cfg);
 
-/** sb__rpc_add_fd() - hand an accepted connection (O_NONBLOCK) to gRPC,
- *  with the identity of its peer. Ownership of @fd passes to gRPC. */
-void sb__rpc_add_fd(int fd, const struct sb__identity *ident);
+/** sb__rpc_add_fd() - hand an accepted connection (O_NONBLOCK), already
+ *  recorded with sb__conn_admit(), to gRPC. Ownership of @fd passes to
+ *  gRPC. */
+void sb__rpc_add_fd(int fd);
 
 /** sb__rpc_stop() - shut the server down, cancel all calls, join threads. */
 void sb__rpc_stop(void);

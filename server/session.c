@@ -349,8 +349,11 @@ int sb__sock_add(struct sb__session *s, int fd, int family, int type,
 	}
 	if ((s->n_socks + 1) * 4 > s->n_slots * 3) {
 		ret = sb__table_grow(s);
-		if (ret < 0)
+		if (ret < 0) {
+			/* The socket was counted on its identity above. */
+			atomic_fetch_sub(&s->idrec->sockets_open, 1);
 			goto out;
+		}
 	}
 	for (j = sb__slot_of(k->handle, s->n_slots); s->slots[j];
 	     j = (j + 1) & (s->n_slots - 1))

@@ -13,8 +13,10 @@
  * Then root (the owner) is served everything that needs no naming: a
  * session, an AF_INET TCP connection with data both ways, bind + listen,
  * getifaddrs; SO_BINDTODEVICE (named only, rule 6) is EACCES by rule
- * "default" even for root. GetStats: policy_denied counts the refusals,
- * "uid:65534" has them as denied and holds no session.
+ * "default" even for root. GetStats: policy_denied and
+ * connections_refused_policy count the refused connections, "uid:65534"
+ * has them as denied and connections_refused, and holds no session and no
+ * connection.
  */
 #include <netinet/in.h>
 #include <signal.h>
@@ -29,8 +31,7 @@
 #include "it_client.h"
 
 #define NOBODY IT_NOBODY
-#define PORTABLE_EACCES 13
-#define CHILD_DENIALS 3	/* OpenSession, GetStats, Socket */
+#define CHILD_DENIALS 2	/* a connection of each channel, at least */
 
 static int child_main(const char *target)
 {
@@ -50,11 +51,9 @@ static int child_main(const char *target)
 	errno = 0;
 	c = sb_open(target);
 	e = errno;
-	CHECK(c == NULL && e == EACCES, "uid %d: sb_open with the default policy: %s "
-	      "(errno %s), want NULL with EACCES", NOBODY, c ? "a session" : "NULL",
+	CHECK(c == NULL && e == ECONNREFUSED, "uid %d: sb_open with the default policy: "
+	      "%s (errno %s), want NULL with ECONNREFUSED", NOBODY, c ? "a session" : "NULL",
 	      strerror(e));
-	CHECK(strstr(it_sberr(), "not served") != NULL, "uid %d: sb_last_error \"%s\", "
-	      "want it to say the caller is not served", NOBODY, it_sberr());
 	if (c)
 		sb_close_client(c);
 
@@ -63,22 +62,18 @@ static int child_main(const char *target)
 	ch = it_channel(&tb);
 	if (CHECK(it_call(ch, IT_SVC "GetStats", &greq.base, NULL, 5000, &r) == 0,
 		  "uid %d: raw GetStats did not complete", NOBODY)) {
-		CHECK(r.status == GRPC_STATUS_PERMISSION_DENIED && r.sb_errno == PORTABLE_EACCES &&
-		      strstr(r.details, "not served"),
-		      "uid %d: raw GetStats: %s sb-errno %d \"%s\", want PERMISSION_DENIED "
-		      "sb-errno %d, not served", NOBODY, it_status_name(r.status), r.sb_errno,
-		      r.details, PORTABLE_EACCES);
+		CHECK(r.status == GRPC_STATUS_UNAVAILABLE && r.sb_errno == -1,
+		      "uid %d: raw GetStats: %s sb-errno %d \"%s\", want UNAVAILABLE and "
+		      "no sb-errno", NOBODY, it_status_name(r.status), r.sb_errno, r.details);
 		it_reply_free(&r);
 	}
-	/* A socket call (with a made-up token): refused for the caller first. */
 	sreq.family = SOCKBROKER__V1__ADDRESS_FAMILY__AF_INET;
 	sreq.type = SOCKBROKER__V1__SOCKET_TYPE__SOCK_STREAM;
 	if (CHECK(it_call(ch, IT_SVC "Socket", &sreq.base, "0123456789abcdef0123456789abcdef",
 			  5000, &r) == 0, "uid %d: raw Socket did not complete", NOBODY)) {
-		CHECK(r.status == GRPC_STATUS_PERMISSION_DENIED && r.sb_errno == PORTABLE_EACCES,
-		      "uid %d: raw Socket: %s sb-errno %d \"%s\", want PERMISSION_DENIED "
-		      "sb-errno %d", NOBODY, it_status_name(r.status), r.sb_errno, r.details,
-		      PORTABLE_EACCES);
+		CHECK(r.status == GRPC_STATUS_UNAVAILABLE && r.sb_errno == -1,
+		      "uid %d: raw Socket: %s sb-errno %d \"%s\", want UNAVAILABLE and no "
+		      "sb-errno", NOBODY, it_status_name(r.status), r.sb_errno, r.details);
 		it_reply_free(&r);
 	}
 	grpc_channel_destroy(ch);
@@ -178,11 +173,18 @@ int main(int argc, char **argv)
 		      (unsigned long long)denied0, (unsigned long long)st->policy_denied,
 		      CHILD_DENIALS + 1);
 		id = it_find_identity(st, "uid:65534");
-		CHECK(id && id->denied >= CHILD_DENIALS && id->sessions_open == 0,
-		      "GetStats identity uid:65534: %s denied %llu sessions_open %llu, want "
-		      "denied >= %d and no session", id ? "found" : "missing",
-		      id ? (unsigned long long)id->denied : 0ULL,
-		      id ? (unsigned long long)id->sessions_open : 0ULL, CHILD_DENIALS);
+		CHECK(st->connections_refused_policy >= CHILD_DENIALS,
+		      "connections_refused_policy %llu, want at least %d",
+		      (unsigned long long)st->connections_refused_policy, CHILD_DENIALS);
+		CHECK(id && id->denied >= CHILD_DENIALS && id->sessions_open == 0 &&
+		      id->connections_refused >= CHILD_DENIALS && id->connections_open == 0,
+		      "GetStats identity uid:65534: %s denied %llu connections_refused %llu "
+		      "sessions_open %llu connections_open %llu, want denied and "
+		      "connections_refused >= %d, no session, no connection",
+		      id ? "found" : "missing", id ? (unsigned long long)id->denied : 0ULL,
+		      id ? (unsigned long long)id->connections_refused : 0ULL,
+		      id ? (unsigned long long)id->sessions_open : 0ULL,
+		      id ? (unsigned long long)id->connections_open : 0ULL, CHILD_DENIALS);
 		CHECK(st->sessions_open == 0, "sessions_open %llu at the end, want 0",
 		      (unsigned long long)st->sessions_open);
 		sockbroker__v1__get_stats_reply__free_unpacked(st, NULL);
