@@ -22,12 +22,10 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -37,7 +35,7 @@
 
 #include "harness.h"
 
-#define NOBODY 65534
+#define NOBODY IT_NOBODY
 
 static const char cfg_fds[] =
 	"limits:\n"
@@ -93,10 +91,8 @@ static int hold_connections(struct holder *h, const char *path, int n)
 		close(ready[0]);
 		close(rel[1]);
 		alarm(30);
-		if (setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
-		    setresuid(NOBODY, NOBODY, NOBODY) < 0)
+		if (it_drop_privileges(NOBODY, NOBODY) < 0)
 			_exit(1);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		for (i = 0; i < n; i++)
 			if (unix_connect(path) >= 0)
 				made++;
@@ -193,17 +189,6 @@ static int some_dropped(const Sockbroker__V1__GetStatsReply *st, int made)
 static int all_counted(const Sockbroker__V1__GetStatsReply *st, int made)
 {
 	return st->connections_refused_limit + st->connections_open >= (uint64_t)made;
-}
-
-static const Sockbroker__V1__IdentityStats *find_id(const Sockbroker__V1__GetStatsReply *st,
-						    const char *key)
-{
-	size_t i;
-
-	for (i = 0; i < st->n_identities; i++)
-		if (!strcmp(st->identities[i]->identity, key))
-			return st->identities[i];
-	return NULL;
 }
 
 static int log_lines(const char *path, const char *what)
@@ -317,7 +302,7 @@ static void per_uid_and_idle(struct it_broker *b)
 	CHECK(made == 20, "uid %d made %d of 20 connections", NOBODY, made);
 	st = stats_until(ch, all_counted, made + 1);
 	if (CHECK(st != NULL, "GetStats per uid")) {
-		id = find_id(st, "uid:65534");
+		id = it_find_identity(st, "uid:65534");
 		CHECK(id && id->connections_open <= 8 && id->connections_refused >= 12 &&
 		      st->connections_refused_limit >= 12,
 		      "uid:65534 %s: connections_open %llu (want <= 8), connections_refused "
