@@ -80,19 +80,28 @@ static const struct sb__rawopt *sb__raw_find(int level, int name)
 	return NULL;
 }
 
-/* May a raw value of @len bytes set the native option? Return: 0, or
+/* May the value @v set the native option? An option without a typed form
+ * takes only raw bytes, and only when it is plain data. Return: 0, or
  * -EINVAL after failing the call naming the option. */
 static int sb__raw_allowed(struct sb__call *c, enum sb__optkind kind, int level,
-			   int name, size_t len)
+			   int name, const SBPB(SockOptValue) *v)
 {
+	int raw = v && v->value_case == SOCKBROKER__V1__SOCK_OPT_VALUE__VALUE_RAW;
+	size_t len = raw ? v->raw.len : 0;
 	const struct sb__rawopt *o;
 	char lb[48];
 
-	if (kind != SB__OPT_UNKNOWN && kind != SB__OPT_ERROR)
+	if (kind != SB__OPT_UNKNOWN)
 		return 0;
 	o = sb__raw_find(level, name);
-	if (o && len >= o->min && len <= o->max)
+	if (o && raw && len >= o->min && len <= o->max)
 		return 0;
+	if (o && !raw) {
+		sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
+			      "option %s takes a raw value",
+			      sb__opt_label(level, name, lb, sizeof(lb)));
+		return -EINVAL;
+	}
 	if (o) {
 		sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
 			      "option %s: a raw value has %u to %u bytes, not %zu",
@@ -100,8 +109,9 @@ static int sb__raw_allowed(struct sb__call *c, enum sb__optkind kind, int level,
 		return -EINVAL;
 	}
 	sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
-		      "option %s cannot be set from a raw value: it is not known to be "
-		      "plain data (its value may hold a pointer or an fd number)",
+		      "option %s cannot be set through the broker: it has no typed form "
+		      "and is not known to be plain data (its value may hold a pointer "
+		      "or an fd number)",
 		      sb__opt_label(level, name, lb, sizeof(lb)));
 	return -EINVAL;
 }
@@ -286,8 +296,7 @@ void sb__h_setsockopt(struct sb__call *c, void *req)
 	}
 	if (ret)	/* not in our tables: the number goes to the kernel as is */
 		name = r->name;
-	if (r->value && r->value->value_case == SOCKBROKER__V1__SOCK_OPT_VALUE__VALUE_RAW &&
-	    sb__raw_allowed(c, kind, level, name, r->value->raw.len) < 0)
+	if (sb__raw_allowed(c, kind, level, name, r->value) < 0)
 		return;
 	if (sb__opt_encode(c, kind, r->value, &buf, &len) < 0)
 		return;
