@@ -591,7 +591,12 @@ ssize_t sb_udp_reply(sb_client *c, const struct sb_udp_source *src,
 		if (rc < 0)
 			return sb__fail(-rc, "bad local address");
 		req.has_source = true;
-		req.ifindex = src->ifindex;
+		/* The address picks the interface. Only a link-local one needs
+		 * the index too; naming a device takes a policy rule that names
+		 * SO_BINDTOIFINDEX. */
+		if (src->local.ss_family == AF_INET6 &&
+		    IN6_IS_ADDR_LINKLOCAL(&((const struct sockaddr_in6 *)&src->local)->sin6_addr))
+			req.ifindex = src->ifindex;
 	}
 	req.handle = sl.handle;
 	req.data.funcs.encode = sb__pb_encode_bytes;

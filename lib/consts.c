@@ -1316,6 +1316,12 @@ static enum sb__optkind sb__so_kind(int name)
 #ifdef SO_TXTIME
 	case SO_TXTIME:		/* struct sock_txtime */
 #endif
+#ifdef SO_ATTACH_BPF
+	case SO_ATTACH_BPF:	/* an fd number, not an int */
+#endif
+#ifdef SO_ATTACH_REUSEPORT_EBPF
+	case SO_ATTACH_REUSEPORT_EBPF:	/* an fd number */
+#endif
 		return SB__OPT_UNKNOWN;
 	default:
 		return SB__OPT_INT;

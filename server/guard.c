@@ -60,12 +60,34 @@ static void sb__guard_what(const struct sb__pol_req *r, char *buf, size_t len)
 		snprintf(buf, len, "%s", op);
 }
 
-int sb__guard_allows(const struct sb__identity *id, const struct sb__pol_req *r,
+/*
+ * The first port an unprivileged process may bind in the broker's network
+ * namespace, read at each bind check: an administrator may change it at
+ * any time. Unreadable: 1024, the kernel's default. A sysctl of 0 gives 1:
+ * only port 0 (any port) is below it, and that is never privileged.
+ */
+static int sb__guard_port_start(void)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_unprivileged_port_start", "re");
+	int v = 1024;
+
+	if (!f)
+		return v;
+	if (fscanf(f, "%d", &v) != 1 || v < 0 || v > 65536)
+		v = 1024;
+	fclose(f);
+	return v > 0 ? v : 1;
+}
+
+int sb__guard_allows(const struct sb__identity *id, const struct sb__pol_req *req,
 		     char *rule, size_t rulelen)
 {
+	struct sb__pol_req rq = *req, *r = &rq;
 	struct sb__pol_decision d;
 	char what[200];
 
+	if (r->op == SB__POL_BIND)
+		r->port_start = sb__guard_port_start();
 	memset(&d, 0, sizeof(d));
 	pthread_rwlock_rdlock(&sb__glock);
 	if (sb__gpol)

@@ -36,6 +36,15 @@ int sb__op_native(struct sb__call *call, enum sb__cfam fam, uint32_t v,
 int sb__op_allowed(struct sb__call *call, enum sb__pol_op op,
 		   const struct sb__sock *k, const struct sb__addr *a);
 
+/**
+ * sb__op_source_allowed() - the policy check of a datagram's chosen source
+ * (IP_PKTINFO): @src (or NULL) is checked as a bind of that address at the
+ * socket's port, @ifindex (0: none) as SO_BINDTOIFINDEX (policy.h rule 6).
+ * Return: 0, or -EACCES after failing the call with PERMISSION_DENIED.
+ */
+int sb__op_source_allowed(struct sb__call *call, const struct sb__sock *k,
+			  const struct sb__addr *src, int ifindex);
+
 /** sb__op_limit() - fail the call with RESOURCE_EXHAUSTED naming the
  *  limit @name, errno @err; counted. */
 void sb__op_limit(struct sb__call *call, int err, const char *name);

@@ -48,6 +48,30 @@ int sb__op_allowed(struct sb__call *c, enum sb__pol_op op,
 	return sb__guard_check(c, &r);
 }
 
+int sb__op_source_allowed(struct sb__call *c, const struct sb__sock *k,
+			  const struct sb__addr *src, int ifindex)
+{
+	struct sb__pol_req r = { .op = SB__POL_SETSOCKOPT, .family = k->family,
+				 .type = k->type, .opt_level = SOL_SOCKET,
+				 .opt_name = SO_BINDTOIFINDEX, .opt_val = &ifindex,
+				 .opt_len = sizeof(ifindex) };
+	struct sb__addr a, local;
+
+	if (src && src->kind != SB__ADDR_NONE) {
+		/* The datagram leaves from the socket's port (0: one the kernel
+		 * picks), so the bind it amounts to is the source at that port. */
+		a = *src;
+		a.port = sb__sock_name(k->fd, &local) == 0 &&
+			 (local.kind == SB__ADDR_INET || local.kind == SB__ADDR_INET6)
+			 ? local.port : 0;
+		if (sb__op_allowed(c, SB__POL_BIND, k, &a) < 0)
+			return -EACCES;
+	}
+	if (ifindex && sb__guard_check(c, &r) < 0)
+		return -EACCES;
+	return 0;
+}
+
 void sb__op_limit(struct sb__call *c, int err, const char *name)
 {
 	sb__stats_limit(&c->ident);

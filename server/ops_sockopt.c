@@ -3,13 +3,118 @@
  * native structures, with every size checked.
  */
 #include <errno.h>
+#include <limits.h>
+#include <linux/net_tstamp.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
 #include "ops.h"
+
+/*
+ * Options the broker has no typed form for, whose value is plain data (no
+ * pointer, no fd number), with the sizes it may have: the only ones a raw
+ * value may set. A raw value is handed to the kernel as is, so one that
+ * held a pointer or an fd would name the broker's own memory or files
+ * (SO_ATTACH_FILTER's struct sock_fprog, SO_ATTACH_BPF's program fd, the
+ * netfilter tables' replace blobs). Options with a typed form take raw
+ * bytes as their native structure, which is plain data too. Whether the
+ * caller may set an option at all is the policy's business (policy.c).
+ */
+struct sb__rawopt {
+	int level, name;
+	unsigned min, max;  /* bytes */
+};
+
+static const struct sb__rawopt sb__raw_opts[] = {
+	{ SOL_SOCKET, SO_TXTIME, sizeof(struct sock_txtime), sizeof(struct sock_txtime) },
+#ifdef SO_PREFER_BUSY_POLL
+	{ SOL_SOCKET, SO_PREFER_BUSY_POLL, sizeof(int), sizeof(int) },
+	{ SOL_SOCKET, SO_BUSY_POLL_BUDGET, sizeof(int), sizeof(int) },
+#endif
+	{ IPPROTO_IP, IP_OPTIONS, 0, 40 },
+	{ IPPROTO_IP, IP_BLOCK_SOURCE, sizeof(struct ip_mreq_source),
+	  sizeof(struct ip_mreq_source) },
+	{ IPPROTO_IP, IP_UNBLOCK_SOURCE, sizeof(struct ip_mreq_source),
+	  sizeof(struct ip_mreq_source) },
+	{ IPPROTO_IP, IP_ADD_SOURCE_MEMBERSHIP, sizeof(struct ip_mreq_source),
+	  sizeof(struct ip_mreq_source) },
+	{ IPPROTO_IP, IP_DROP_SOURCE_MEMBERSHIP, sizeof(struct ip_mreq_source),
+	  sizeof(struct ip_mreq_source) },
+	{ IPPROTO_IPV6, IPV6_PKTINFO, sizeof(struct in6_pktinfo), sizeof(struct in6_pktinfo) },
+	{ IPPROTO_IPV6, IPV6_HOPOPTS, 0, 512 },
+	{ IPPROTO_IPV6, IPV6_DSTOPTS, 0, 512 },
+	{ IPPROTO_IPV6, IPV6_RTHDRDSTOPTS, 0, 512 },
+	{ IPPROTO_IPV6, IPV6_RTHDR, 0, 512 },
+	{ IPPROTO_TCP, TCP_MD5SIG, sizeof(struct tcp_md5sig), sizeof(struct tcp_md5sig) },
+	{ IPPROTO_TCP, TCP_REPAIR_QUEUE, sizeof(int), sizeof(int) },
+	{ IPPROTO_TCP, TCP_QUEUE_SEQ, sizeof(int), sizeof(int) },
+	{ IPPROTO_TCP, TCP_REPAIR_OPTIONS, 0, 512 },
+	{ IPPROTO_TCP, TCP_REPAIR_WINDOW, sizeof(struct tcp_repair_window),
+	  sizeof(struct tcp_repair_window) },
+};
+
+/* "SO_ATTACH_FILTER", or "level L option N" for a number of no table. */
+static const char *sb__opt_label(int level, int name, char *buf, size_t len)
+{
+	enum sb__cfam fam = sb__sockopt_family(level);
+	const char *s = fam != SB__C_COUNT ? sb__const_name(fam, name) : NULL;
+
+	if (s)
+		return s;
+	snprintf(buf, len, "level %d option %d", level, name);
+	return buf;
+}
+
+static const struct sb__rawopt *sb__raw_find(int level, int name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(sb__raw_opts) / sizeof(sb__raw_opts[0]); i++)
+		if (sb__raw_opts[i].level == level && sb__raw_opts[i].name == name)
+			return &sb__raw_opts[i];
+	return NULL;
+}
+
+/* May the value @v set the native option? An option without a typed form
+ * takes only raw bytes, and only when it is plain data. Return: 0, or
+ * -EINVAL after failing the call naming the option. */
+static int sb__raw_allowed(struct sb__call *c, enum sb__optkind kind, int level,
+			   int name, const SBPB(SockOptValue) *v)
+{
+	int raw = v && v->value_case == SOCKBROKER__V1__SOCK_OPT_VALUE__VALUE_RAW;
+	size_t len = raw ? v->raw.len : 0;
+	const struct sb__rawopt *o;
+	char lb[48];
+
+	if (kind != SB__OPT_UNKNOWN)
+		return 0;
+	o = sb__raw_find(level, name);
+	if (o && raw && len >= o->min && len <= o->max)
+		return 0;
+	if (o && !raw) {
+		sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
+			      "option %s takes a raw value",
+			      sb__opt_label(level, name, lb, sizeof(lb)));
+		return -EINVAL;
+	}
+	if (o) {
+		sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
+			      "option %s: a raw value has %u to %u bytes, not %zu",
+			      sb__opt_label(level, name, lb, sizeof(lb)), o->min, o->max, len);
+		return -EINVAL;
+	}
+	sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
+		      "option %s cannot be set through the broker: it has no typed form "
+		      "and is not known to be plain data (its value may hold a pointer "
+		      "or an fd number)",
+		      sb__opt_label(level, name, lb, sizeof(lb)));
+	return -EINVAL;
+}
 
 /* Translate level and name, or fail the call. Return: 0, 1 (replied with
  * ENOPROTOOPT), or -EINVAL (failed). */
@@ -152,12 +257,19 @@ static int sb__opt_encode(struct sb__call *c, enum sb__optkind kind,
 	return sb__bad_value(c, "unknown option type");
 }
 
+/* The policy check, with the value (some options are privileged only
+ * for some values: policy.h rule 6). */
 static int sb__sockopt_allowed(struct sb__call *c, const struct sb__sock *k,
-				int level, int name)
+				int level, int name, const void *val, socklen_t len)
 {
 	struct sb__pol_req r = { .op = SB__POL_SETSOCKOPT, .family = k->family,
-				 .type = k->type, .opt_level = level, .opt_name = name };
+				 .type = k->type, .opt_level = level, .opt_name = name,
+				 .opt_val = val, .opt_len = len, .opt_cur = INT_MIN };
+	socklen_t cl = sizeof(r.opt_cur);
 
+	if (sb__policy_opt_raises(level, name) &&
+	    (getsockopt(k->fd, level, name, &r.opt_cur, &cl) < 0 || cl != sizeof(int)))
+		r.opt_cur = INT_MIN;
 	return sb__guard_check(c, &r);
 }
 
@@ -184,6 +296,8 @@ void sb__h_setsockopt(struct sb__call *c, void *req)
 	}
 	if (ret)	/* not in our tables: the number goes to the kernel as is */
 		name = r->name;
+	if (sb__raw_allowed(c, kind, level, name, r->value) < 0)
+		return;
 	if (sb__opt_encode(c, kind, r->value, &buf, &len) < 0)
 		return;
 	vf = sb__opt_value_family(level, name);
@@ -193,7 +307,7 @@ void sb__h_setsockopt(struct sb__call *c, void *req)
 	k = sb__op_sock(c, r->handle);
 	if (!k)
 		return;
-	if (sb__sockopt_allowed(c, k, level, name) < 0) {
+	if (sb__sockopt_allowed(c, k, level, name, &buf, len) < 0) {
 		sb__sock_unref(k);
 		return;
 	}
@@ -223,11 +337,22 @@ void sb__h_getsockopt(struct sb__call *c, void *req)
 	if (ret < 0)
 		return;
 	if (ret) {
-		/* Not in our tables: the kernel decides, raw bytes back. */
 		name = r->name;
 		kind = SB__OPT_UNKNOWN;
 	} else {
 		kind = sb__sockopt_kind(level, name);
+	}
+	/*
+	 * An option of no table may be a privileged read (the netfilter
+	 * tables at IPPROTO_IP 64...) and TCP_ZEROCOPY_RECEIVE maps pages at
+	 * an address inside its value: the broker reads only what it knows,
+	 * and has no such option for the others.
+	 */
+	if ((ret && !sb__raw_find(level, name)) ||
+	    (level == IPPROTO_TCP && name == TCP_ZEROCOPY_RECEIVE)) {
+		rep.error = SB_ERRNO(ENOPROTOOPT);
+		sb__call_reply(c, &rep.base);
+		return;
 	}
 	if (r->max_bytes > sizeof(buf)) {
 		sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,

@@ -374,6 +374,11 @@ void sb__h_send(struct sb__call *c, void *req)
 		sb__sock_unref(k);
 		goto fail;
 	}
+	/* A chosen source address is a bind, an interface a device binding. */
+	if (st->have_src && sb__op_source_allowed(c, k, &st->src, st->ifindex) < 0) {
+		sb__sock_unref(k);
+		goto fail;
+	}
 	st->data = r->data.data;
 	st->len = r->data.len;
 	st->flags = flags & ~MSG_DONTWAIT;

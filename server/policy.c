@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -53,20 +54,80 @@ struct sb__optid {
 	int level, name;
 };
 
-static const struct sb__optid sb__named_opts[] = {
-	{ SOL_SOCKET, SO_BINDTODEVICE },   /* leave the routing the policy saw */
+/*
+ * When setting an option takes a privilege. The kernel checks the
+ * broker's capabilities (CAP_NET_ADMIN, CAP_NET_RAW), not the caller's, so
+ * the policy checks instead: these need a rule that names the option.
+ */
+enum sb__when {
+	SB__W_ALWAYS,   /* any value */
+	SB__W_OUTSIDE,  /* an int value outside lo..hi (no int: always) */
+	SB__W_RAISE,    /* an int value above the socket's current one */
+	SB__W_NONZERO,  /* a value with a non-zero byte (selects something) */
+};
+
+struct sb__named_opt {
+	int level, name;
+	enum sb__when when;
+	int lo, hi;
+};
+
+/*
+ * One line per option the kernel refuses an unprivileged process (or
+ * that picks a device, a source address or a path the policy did not see:
+ * DESIGN.md, security rules). Walked by it_policy_privileged as uid 65534.
+ */
+static const struct sb__named_opt sb__named_opts[] = {
+	/* SOL_SOCKET */
+	{ SOL_SOCKET, SO_DEBUG, SB__W_OUTSIDE, 0, 0 },         /* CAP_NET_ADMIN */
+	{ SOL_SOCKET, SO_SNDBUFFORCE, SB__W_ALWAYS, 0, 0 },    /* CAP_NET_ADMIN */
+	{ SOL_SOCKET, SO_RCVBUFFORCE, SB__W_ALWAYS, 0, 0 },    /* CAP_NET_ADMIN */
+	{ SOL_SOCKET, SO_PRIORITY, SB__W_OUTSIDE, 0, 6 },      /* above 6: CAP_NET_ADMIN */
+	{ SOL_SOCKET, SO_MARK, SB__W_ALWAYS, 0, 0 },           /* policy routing, firewall */
+	{ SOL_SOCKET, SO_BINDTODEVICE, SB__W_ALWAYS, 0, 0 },   /* leave the routing the policy saw */
 #ifdef SO_BINDTOIFINDEX
-	{ SOL_SOCKET, SO_BINDTOIFINDEX },  /* the same, by index */
+	{ SOL_SOCKET, SO_BINDTOIFINDEX, SB__W_ALWAYS, 0, 0 },  /* the same, by index */
 #endif
-	{ SOL_SOCKET, SO_MARK },           /* policy routing, firewall marks */
-	{ IPPROTO_IP, IP_TRANSPARENT },    /* act for addresses not ours */
-	{ IPPROTO_IP, IP_FREEBIND },       /* bind addresses the host lacks */
-#ifdef IPV6_TRANSPARENT
-	{ IPPROTO_IPV6, IPV6_TRANSPARENT },
+	{ SOL_SOCKET, SO_BUSY_POLL, SB__W_RAISE, 0, 0 },       /* raising: CAP_NET_ADMIN */
+#ifdef SO_PREFER_BUSY_POLL
+	{ SOL_SOCKET, SO_PREFER_BUSY_POLL, SB__W_OUTSIDE, 0, 0 }, /* CAP_NET_ADMIN */
+	{ SOL_SOCKET, SO_BUSY_POLL_BUDGET, SB__W_RAISE, 0, 0 }, /* raising: CAP_NET_ADMIN */
 #endif
-#ifdef IPV6_FREEBIND
-	{ IPPROTO_IPV6, IPV6_FREEBIND },
-#endif
+	{ SOL_SOCKET, SO_TXTIME, SB__W_ALWAYS, 0, 0 },         /* most clocks: CAP_NET_ADMIN */
+	/* The kernel groups SO_REUSEPORT sockets by owner, and the broker owns
+	 * every caller's socket: one caller could take another's traffic. */
+	{ SOL_SOCKET, SO_REUSEPORT, SB__W_OUTSIDE, 0, 0 },
+	/* IPPROTO_IP */
+	{ IPPROTO_IP, IP_TRANSPARENT, SB__W_ALWAYS, 0, 0 },    /* CAP_NET_RAW/ADMIN */
+	{ IPPROTO_IP, IP_FREEBIND, SB__W_ALWAYS, 0, 0 },       /* bind addresses the host lacks */
+	{ IPPROTO_IP, IP_OPTIONS, SB__W_ALWAYS, 0, 0 },        /* security options: CAP_NET_RAW */
+	{ IPPROTO_IP, IP_IPSEC_POLICY, SB__W_ALWAYS, 0, 0 },   /* CAP_NET_ADMIN */
+	{ IPPROTO_IP, IP_XFRM_POLICY, SB__W_ALWAYS, 0, 0 },    /* CAP_NET_ADMIN */
+	{ IPPROTO_IP, IP_UNICAST_IF, SB__W_NONZERO, 0, 0 },    /* picks the device */
+	{ IPPROTO_IP, IP_MULTICAST_IF, SB__W_NONZERO, 0, 0 },  /* picks the device */
+	/* IPPROTO_IPV6 */
+	{ IPPROTO_IPV6, IPV6_TRANSPARENT, SB__W_ALWAYS, 0, 0 }, /* CAP_NET_RAW/ADMIN */
+	{ IPPROTO_IPV6, IPV6_FREEBIND, SB__W_ALWAYS, 0, 0 },
+	{ IPPROTO_IPV6, IPV6_UNICAST_IF, SB__W_NONZERO, 0, 0 },
+	{ IPPROTO_IPV6, IPV6_MULTICAST_IF, SB__W_NONZERO, 0, 0 },
+	{ IPPROTO_IPV6, IPV6_PKTINFO, SB__W_NONZERO, 0, 0 },   /* sticky source and device */
+	{ IPPROTO_IPV6, IPV6_2292PKTOPTIONS, SB__W_ALWAYS, 0, 0 }, /* the same, and more */
+	{ IPPROTO_IPV6, IPV6_HOPOPTS, SB__W_ALWAYS, 0, 0 },    /* CAP_NET_RAW */
+	{ IPPROTO_IPV6, IPV6_DSTOPTS, SB__W_ALWAYS, 0, 0 },    /* CAP_NET_RAW */
+	{ IPPROTO_IPV6, IPV6_RTHDRDSTOPTS, SB__W_ALWAYS, 0, 0 }, /* CAP_NET_RAW */
+	{ IPPROTO_IPV6, IPV6_RTHDR, SB__W_ALWAYS, 0, 0 },      /* a path around the destination */
+	{ IPPROTO_IPV6, IPV6_JOIN_ANYCAST, SB__W_ALWAYS, 0, 0 }, /* CAP_NET_ADMIN */
+	{ IPPROTO_IPV6, IPV6_IPSEC_POLICY, SB__W_ALWAYS, 0, 0 }, /* CAP_NET_ADMIN */
+	{ IPPROTO_IPV6, IPV6_XFRM_POLICY, SB__W_ALWAYS, 0, 0 },  /* CAP_NET_ADMIN */
+	/* IPPROTO_TCP */
+	{ IPPROTO_TCP, TCP_REPAIR, SB__W_ALWAYS, 0, 0 },       /* CAP_NET_ADMIN */
+	{ IPPROTO_TCP, TCP_REPAIR_QUEUE, SB__W_ALWAYS, 0, 0 },
+	{ IPPROTO_TCP, TCP_QUEUE_SEQ, SB__W_ALWAYS, 0, 0 },
+	{ IPPROTO_TCP, TCP_REPAIR_OPTIONS, SB__W_ALWAYS, 0, 0 },
+	{ IPPROTO_TCP, TCP_REPAIR_WINDOW, SB__W_ALWAYS, 0, 0 },
+	/* Unprivileged: only the allowed list; the broker may load any. */
+	{ IPPROTO_TCP, TCP_CONGESTION, SB__W_ALWAYS, 0, 0 },
+	{ IPPROTO_TCP, TCP_ULP, SB__W_ALWAYS, 0, 0 },          /* loads modules as root */
 };
 
 #define SB__N(a) (sizeof(a) / sizeof((a)[0]))
@@ -489,9 +550,59 @@ static int sb__constraints_match(const struct sb__rule *ru, const struct sb__pol
 	return 1;
 }
 
+static const struct sb__named_opt *sb__named_find(int level, int name)
+{
+	size_t i;
+
+	for (i = 0; i < SB__N(sb__named_opts); i++)
+		if (sb__named_opts[i].level == level && sb__named_opts[i].name == name)
+			return &sb__named_opts[i];
+	return NULL;
+}
+
+int sb__policy_opt_raises(int level, int name)
+{
+	const struct sb__named_opt *o = sb__named_find(level, name);
+
+	return o && o->when == SB__W_RAISE;
+}
+
+/* Does setting @r's option to its value take a privilege? A value that
+ * cannot be read as the entry needs counts as privileged. */
+static int sb__opt_privileged(const struct sb__pol_req *r)
+{
+	const struct sb__named_opt *o = sb__named_find(r->opt_level, r->opt_name);
+	const uint8_t *b = r->opt_val;
+	int v;
+	size_t i;
+
+	if (!o)
+		return 0;
+	if (o->when == SB__W_NONZERO) {
+		for (i = 0; b && i < r->opt_len; i++)
+			if (b[i])
+				return 1;
+		return !b && r->opt_len;
+	}
+	if (o->when == SB__W_ALWAYS || !b || r->opt_len < sizeof(int))
+		return 1;
+	memcpy(&v, b, sizeof(v));
+	if (o->when == SB__W_RAISE)
+		return v > r->opt_cur;
+	return v < o->lo || v > o->hi;
+}
+
+/* Ports the kernel keeps for privileged processes (policy.h rule 6). */
+static int sb__port_privileged(const struct sb__pol_req *r, const struct sb__naddr *na)
+{
+	unsigned start = r->port_start > 0 ? (unsigned)r->port_start : 1024;
+
+	return r->op == SB__POL_BIND && na->has_port && na->port != 0 && na->port < start;
+}
+
 /* Why allow rule @ru may not allow @r although it applies, or NULL. */
 static const char *sb__unnamed(const struct sb__rule *ru, const struct sb__pol_req *r,
-			       int type)
+			       int type, const struct sb__naddr *na)
 {
 	unsigned bit = SB__OPBIT(r->op);
 
@@ -503,10 +614,14 @@ static const char *sb__unnamed(const struct sb__rule *ru, const struct sb__pol_r
 	if ((bit & SB__OPS_SOCK) && sb__int_in(sb__named_types, SB__N(sb__named_types), type) &&
 	    !sb__int_in(ru->types, ru->n_types, type))
 		return "raw sockets are allowed only by a rule naming the type";
-	if (r->op == SB__POL_SETSOCKOPT &&
-	    sb__opt_in(sb__named_opts, SB__N(sb__named_opts), r->opt_level, r->opt_name) &&
+	if (r->op == SB__POL_SETSOCKOPT && sb__opt_privileged(r) &&
 	    !sb__opt_in(ru->opts, ru->n_opts, r->opt_level, r->opt_name))
-		return "this option is allowed only by a rule naming it in sockopts";
+		return "this option (with this value) is allowed only by a rule naming it "
+		       "in sockopts";
+	/* The rule's port list, when there is one, already holds the port. */
+	if (sb__port_privileged(r, na) && !ru->n_ports)
+		return "a port below ip_unprivileged_port_start is allowed only by a rule "
+		       "whose ports list names it";
 	return NULL;
 }
 
@@ -542,7 +657,7 @@ int sb__policy_check(const struct sb__policy *p, const struct sb__identity *id,
 		if (!(ru->ops & bit) || !sb__id_match(ru, id) ||
 		    !sb__constraints_match(ru, r, type, &na))
 			continue;
-		if (ru->allow && (why = sb__unnamed(ru, r, type)) != NULL) {
+		if (ru->allow && (why = sb__unnamed(ru, r, type, &na)) != NULL) {
 			d->why = why;
 			continue;
 		}

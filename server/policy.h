@@ -44,13 +44,32 @@
  *     entry of a list can name (a Unix address against a list of CIDRs, a
  *     link-layer address) does not match that list; an address without a
  *     port (Unix) does not match a `ports` list.
- *  6. Named-only: raw and packet sockets (type raw or packet, family
- *     packet or netlink) are allowed only by a rule whose types/families
- *     list names them; the options in one table in policy.c (SO_BINDTODEVICE,
- *     SO_BINDTOIFINDEX, SO_MARK, IP_TRANSPARENT, IP_FREEBIND,
- *     IPV6_TRANSPARENT, IPV6_FREEBIND) only by a rule whose sockopts list
- *     names them. An allow rule that does not name them does not apply to
- *     such a request (evaluation goes on); deny rules need not name them.
+ *  6. Named-only: the broker never lends its privileges (it holds
+ *     capabilities its callers lack, and the kernel checks the broker's).
+ *     An allow rule that does not name what follows does not apply to a
+ *     request for it (evaluation goes on; deny rules need not name it):
+ *     (a) raw and packet sockets (type raw or packet, family packet or
+ *         netlink), from Socket and SocketPair alike: the rule's
+ *         types/families list must name them;
+ *     (b) the options of the one table in policy.c (sb__named_opts): those
+ *         the kernel refuses an unprivileged process (SO_RCVBUFFORCE,
+ *         SO_SNDBUFFORCE, SO_PRIORITY outside 0..6, SO_MARK, SO_DEBUG on,
+ *         SO_BUSY_POLL and SO_BUSY_POLL_BUDGET raised, SO_PREFER_BUSY_POLL
+ *         on, SO_TXTIME, IP_TRANSPARENT, IPV6_TRANSPARENT, IP_OPTIONS, IPsec
+ *         policies, IPV6_JOIN_ANYCAST, IPv6 hop-by-hop and destination
+ *         options, TCP_REPAIR and its companions, TCP_CONGESTION and
+ *         TCP_ULP, which load modules as root), and those that pick a
+ *         device, a source address or a path the policy did not see
+ *         (SO_BINDTODEVICE, SO_BINDTOIFINDEX, IP(V6)_UNICAST_IF and
+ *         IP(V6)_MULTICAST_IF with a non-zero value, sticky IPV6_PKTINFO,
+ *         IPV6_RTHDR, IP_FREEBIND, IPV6_FREEBIND), and SO_REUSEPORT on
+ *         (the kernel groups sockets by owner, and the broker owns them
+ *         all): the rule's sockopts list must name the option. Send's
+ *         `ifindex` is checked as SO_BINDTOIFINDEX;
+ *     (c) a bind to a port from 1 to below the broker's network
+ *         namespace's net.ipv4.ip_unprivileged_port_start (Bind, Dial's
+ *         local end, Send's `source`): the rule must have a ports list
+ *         (which then holds the port, rule 2).
  *  7. Fail closed: a NULL policy, identity or request, an operation out of
  *     range, or a connect/bind/sendto without an address is denied.
  *
@@ -97,6 +116,16 @@ struct sb__pol_req {
 				      * datagram; BIND: the local address.
 				      * Else NULL (ignored). */
 	int opt_level, opt_name;     /* SETSOCKOPT: native */
+	const void *opt_val;         /* SETSOCKOPT: the native value, or NULL
+				      * (then a value-dependent option of
+				      * rule 6 counts as privileged) */
+	size_t opt_len;
+	int opt_cur;                 /* SETSOCKOPT of an option for which
+				      * sb__policy_opt_raises(): its current
+				      * value (INT_MIN when unknown) */
+	int port_start;              /* BIND: the broker netns'
+				      * net.ipv4.ip_unprivileged_port_start;
+				      * 0 or less reads as 1024 */
 };
 
 struct sb__pol_decision {
@@ -120,6 +149,13 @@ struct sb__policy;
  */
 int sb__policy_check(const struct sb__policy *p, const struct sb__identity *id,
 		     const struct sb__pol_req *r, struct sb__pol_decision *d);
+
+/**
+ * sb__policy_opt_raises() - is only raising the native option @level/@name
+ * privileged (SO_BUSY_POLL)? Then the caller fills sb__pol_req.opt_cur.
+ * Return: 1 or 0.
+ */
+int sb__policy_opt_raises(int level, int name);
 
 /**
  * sb__policy_serves() - could the policy allow @id anything at all?

@@ -159,8 +159,15 @@ int sb_close(sb_client *c, int s);
 /** sb_setsockopt() / sb_getsockopt() - as POSIX, for the options the
  *  contract types (int options, SO_LINGER, SO_RCVTIMEO/SNDTIMEO, SO_ERROR,
  *  SO_BINDTODEVICE, TCP_CONGESTION, IP/IPv6 multicast membership and
- *  interface, ...); others pass as raw bytes when policy allows.
- *  ENOPROTOOPT for an option this library cannot translate. */
+ *  interface, ...); others pass as raw bytes, which the broker accepts
+ *  only for options it knows to be plain data: EINVAL for a value that may
+ *  hold a pointer or an fd (SO_ATTACH_FILTER, SO_ATTACH_BPF, unknown
+ *  numbers). EACCES when the policy refuses: options the kernel keeps for
+ *  privileged processes (SO_RCVBUFFORCE, SO_PRIORITY above 6, SO_MARK,
+ *  TCP_REPAIR, IP_TRANSPARENT...) or that pick a device or source address
+ *  (SO_BINDTODEVICE, IP_UNICAST_IF...) need a rule naming them.
+ *  ENOPROTOOPT for an option this library cannot translate, or that the
+ *  broker does not read. */
 int sb_setsockopt(sb_client *c, int s, int level, int name, const void *val,
 		  socklen_t len);
 int sb_getsockopt(sb_client *c, int s, int level, int name, void *val,
@@ -317,9 +324,12 @@ int sb_udp_server_loop(sb_client *c, const char *host, const char *port,
 		       sb_udp_cb cb, void *arg);
 
 /** sb_udp_reply() - send @buf/@len back to @src's peer, from the local
- *  address and interface the datagram arrived on (so a server bound to a
- *  wildcard address answers from the right address).
- *  Return: bytes sent or -1. */
+ *  address the datagram arrived on (so a server bound to a wildcard
+ *  address answers from the right address), and for an IPv6 link-local
+ *  address on the interface it arrived on. The broker checks the source
+ *  as a bind of that address at the socket's port, the interface as
+ *  SO_BINDTOIFINDEX (a rule must name it).
+ *  Return: bytes sent or -1 (EACCES: the policy refused the source). */
 ssize_t sb_udp_reply(sb_client *c, const struct sb_udp_source *src,
 		     const void *buf, size_t len);
 

@@ -558,6 +558,7 @@ static void test_unspecified(void)
 	r = areq(SB__POL_CONNECT, &any_mapped, SOCK_STREAM);
 	EXPECT(p, &u, &r, 0, "no-loopback");
 	/* binding the wildcard is not a loopback destination */
+	any4.port = 2222;
 	r = areq(SB__POL_BIND, &any4, SOCK_STREAM);
 	EXPECT(p, &u, &r, 1, "out");
 	sb__policy_free(p);
@@ -685,6 +686,78 @@ static void test_named_only(void)
 	EXPECT(p, &u4, &nodelay, 1, "nodelay-only");
 	EXPECT(p, &u4, &reuse, 1, "everything");
 	EXPECT(p, &u4, &tcp, 1, "everything");	/* sockopts implies setsockopt only */
+	sb__policy_free(p);
+}
+
+/* Value-dependent options and low ports (policy.h rule 6 b, c). */
+static void test_named_values(void)
+{
+	struct sb__policy *p = pol(
+		"- name: prio\n"
+		"  match: { uid: 1001 }\n"
+		"  action: allow\n"
+		"  sockopts: [SO_PRIORITY, SO_BUSY_POLL]\n"
+		"- name: web\n"
+		"  match: { uid: 1002 }\n"
+		"  action: allow\n"
+		"  bind: [0.0.0.0/0]\n"
+		"  ports: [80, 8080]\n"
+		"- name: everything\n"
+		"  match: { any: true }\n"
+		"  action: allow\n");
+	struct sb__identity u0 = local(1000, 1, ""), u1 = local(1001, 1, "");
+	struct sb__identity u2 = local(1002, 1, "");
+	struct sb__pol_req r = optreq(AF_INET, SOL_SOCKET, SO_PRIORITY);
+	struct sb__addr a80 = ip("0.0.0.0", 80), a8080 = ip("0.0.0.0", 8080);
+	struct sb__addr a0 = ip("0.0.0.0", 0), a1023 = ip("127.0.0.1", 1023);
+	int v = 6, mc = 0;
+	uint8_t mreqn[12] = { 0 };
+
+	r.opt_val = &v;
+	r.opt_len = sizeof(v);
+	EXPECT(p, &u0, &r, 1, "everything");	/* 0..6: unprivileged */
+	v = 7;
+	EXPECT(p, &u0, &r, 0, "default");
+	v = -1;
+	EXPECT(p, &u0, &r, 0, "default");
+	EXPECT(p, &u1, &r, 1, "prio");
+	r.opt_val = NULL;			/* no value: fail closed */
+	EXPECT(p, &u0, &r, 0, "default");
+	/* raising SO_BUSY_POLL above the current value */
+	r = optreq(AF_INET, SOL_SOCKET, SO_BUSY_POLL);
+	r.opt_val = &v;
+	r.opt_len = sizeof(v);
+	r.opt_cur = 50;
+	v = 50;
+	EXPECT(p, &u0, &r, 1, "everything");
+	v = 51;
+	EXPECT(p, &u0, &r, 0, "default");
+	EXPECT(p, &u1, &r, 1, "prio");
+	/* a multicast interface: zero resets, anything else picks a device */
+	r = optreq(AF_INET, IPPROTO_IPV6, IPV6_MULTICAST_IF);
+	r.opt_val = &mc;
+	r.opt_len = sizeof(mc);
+	EXPECT(p, &u0, &r, 1, "everything");
+	mc = 1;
+	EXPECT(p, &u0, &r, 0, "default");
+	r = optreq(AF_INET, IPPROTO_IP, IP_MULTICAST_IF);
+	r.opt_val = mreqn;
+	r.opt_len = sizeof(mreqn);
+	EXPECT(p, &u0, &r, 1, "everything");
+	mreqn[8] = 1;				/* imr_ifindex */
+	EXPECT(p, &u0, &r, 0, "default");
+	/* ports below ip_unprivileged_port_start: a ports list must name them */
+	r = areq(SB__POL_BIND, &a80, SOCK_STREAM);
+	EXPECT(p, &u0, &r, 0, "default");
+	EXPECT(p, &u2, &r, 1, "web");
+	r.port_start = 80;			/* the sysctl lowered: 80 is free */
+	EXPECT(p, &u0, &r, 1, "everything");
+	r = areq(SB__POL_BIND, &a1023, SOCK_DGRAM);
+	EXPECT(p, &u2, &r, 0, "default");	/* web's list lacks 1023 */
+	r = areq(SB__POL_BIND, &a8080, SOCK_STREAM);
+	EXPECT(p, &u0, &r, 1, "everything");
+	r = areq(SB__POL_BIND, &a0, SOCK_STREAM);
+	EXPECT(p, &u0, &r, 1, "everything");	/* port 0: the kernel picks */
 	sb__policy_free(p);
 }
 
@@ -924,6 +997,7 @@ int main(void)
 	test_unspecified();
 	test_unix_addresses();
 	test_named_only();
+	test_named_values();
 	test_default();
 	test_config_file();
 	test_deploy_example();
