@@ -12,19 +12,16 @@
  *    65534 would list "uid:65534" alone).
  */
 #include <errno.h>
-#include <grp.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
 
-#define NOBODY 65534
+#define NOBODY IT_NOBODY
 #define ROUNDS 150
 
 static const char config[] =
@@ -32,8 +29,6 @@ static const char config[] =
 	"  - name: everyone\n"
 	"    match: { any: true }\n"
 	"    action: allow\n";
-
-extern char **environ;
 
 /* One fresh channel, one GetStats. Return: 1 when the reply is right for
  * the caller (@root or uid 65534), 0 when not, -1 when the call failed. */
@@ -87,12 +82,8 @@ static int child_main(const char *target)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	alarm(50);
-	if (setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
-	    setresuid(NOBODY, NOBODY, NOBODY) < 0) {
-		printf("FAIL: cannot become uid %d: %s\n", NOBODY, strerror(errno));
+	if (it_drop_privileges(NOBODY, NOBODY) < 0)
 		return 1;
-	}
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	memset(&tb, 0, sizeof(tb));
 	snprintf(tb.target, sizeof(tb.target), "%s", target);
 	return churn(&tb, 0);
@@ -103,7 +94,7 @@ int main(int argc, char **argv)
 	char *cargv[] = { argv[0], (char *)"--as-nobody", NULL, NULL };
 	struct it_broker b;
 	int64_t until;
-	int status = -1, rc;
+	int status = -1;
 	pid_t pid;
 
 	if (argc == 3 && !strcmp(argv[1], "--as-nobody"))
@@ -118,9 +109,8 @@ int main(int argc, char **argv)
 		   strerror(errno)))
 		goto out;
 	cargv[2] = b.target;
-	fflush(NULL);
-	rc = posix_spawn(&pid, "/proc/self/exe", NULL, NULL, cargv, environ);
-	if (!CHECK(rc == 0, "posix_spawn: %s", strerror(rc)))
+	pid = it_spawn_self(cargv);
+	if (!CHECK(pid > 0, "cannot start the uid %d client", NOBODY))
 		goto out;
 	churn(&b, 1);
 	until = it_now_ms() + 45000;

@@ -30,17 +30,14 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <grp.h>
 #include <linux/filter.h>
 #include <linux/net_tstamp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -49,7 +46,7 @@
 
 #include "harness.h"
 
-#define NOBODY 65534
+#define NOBODY IT_NOBODY
 #define GID_NAMED 65533
 #define GID_PLAIN 65534
 #define GID_SENDER 65532
@@ -59,8 +56,6 @@
 #define PORTABLE_ENOPROTOOPT 92
 
 #define VALUE(x) SOCKBROKER__V1__SOCK_OPT_VALUE__VALUE_##x
-
-extern char **environ;
 
 static grpc_channel *ch;
 static struct it_session sess;
@@ -503,25 +498,13 @@ static void sender(uint32_t port)
 	      it_status_name(st));
 }
 
-static int drop_privileges(gid_t gid)
-{
-	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
-	    setresuid(NOBODY, NOBODY, NOBODY) < 0) {
-		printf("FAIL: cannot become uid %d gid %u: %s\n", NOBODY, (unsigned)gid,
-		       strerror(errno));
-		return -1;
-	}
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	return getppid() == 1 || geteuid() != NOBODY ? -1 : 0;
-}
-
 static int child_main(const char *target, gid_t gid, uint32_t port)
 {
 	struct it_broker b;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	alarm(40);
-	if (drop_privileges(gid) < 0)
+	if (it_drop_privileges(NOBODY, gid) < 0)
 		return 1;
 	memset(&b, 0, sizeof(b));
 	snprintf(b.target, sizeof(b.target), "%s", target);
@@ -551,22 +534,12 @@ static int run_child(const char *target, gid_t gid, uint32_t port)
 	char g[16], p[16];
 	char *argv[] = { (char *)"it_policy_privileged", (char *)"--child", (char *)target,
 			 g, p, NULL };
-	pid_t pid;
-	int status = -1, rc, i;
+	int status;
 
 	snprintf(g, sizeof(g), "%u", (unsigned)gid);
 	snprintf(p, sizeof(p), "%u", (unsigned)port);
-	fflush(NULL);
-	rc = posix_spawn(&pid, "/proc/self/exe", NULL, NULL, argv, environ);
-	if (!CHECK(rc == 0, "posix_spawn: %s", strerror(rc)))
-		return -1;
-	for (i = 0; i < 500 && waitpid(pid, &status, WNOHANG) != pid; i++)
-		it_sleep_ms(100);
-	if (i == 500) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	status = it_run_self(argv, 50000);
+	return status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 int main(int argc, char **argv)
