@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
  * config.c - the embedded default configuration and the YAML file reader
  * (libyaml's document API). Errors name the line and the field; unknown and
- * repeated keys are errors. The `policy:` section is read by policy.c.
+ * repeated keys are errors. The `policy:` section is read by policy_read.c,
+ * and both readers share yamlread.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,6 +17,8 @@
 
 #include "config.h"
 #include "log.h"
+#include "policy_read.h"
+#include "yamlread.h"
 
 void sb__default_socket_path(char *buf, size_t len)
 {
@@ -77,101 +80,6 @@ int sb__config_add_listen(struct sb__config *cfg, const char *target)
 	l->abstract = abstract;
 	l->mode = 0600;
 	return 0;
-}
-
-struct sb__yctx {
-	yaml_document_t *doc;
-	char *err;
-	size_t errlen;
-};
-
-static int __attribute__((format(printf, 3, 4)))
-sb__yfail(struct sb__yctx *y, const yaml_node_t *n, const char *fmt, ...)
-{
-	char msg[320];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	snprintf(y->err, y->errlen, "line %zu: %s", n ? n->start_mark.line + 1 : 1, msg);
-	return -EINVAL;
-}
-
-static const char *sb__yscalar(const yaml_node_t *n)
-{
-	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value
-						: NULL;
-}
-
-/* Digits of @base only: no sign, no blanks, no "0x". */
-static int sb__yuint(struct sb__yctx *y, yaml_node_t *n, const char *field,
-		     unsigned long min, unsigned long max, int base, uint32_t *out)
-{
-	const char *s = sb__yscalar(n);
-	unsigned long v;
-	char *end;
-
-	if (!s || !s[0])
-		return sb__yfail(y, n, "%s: expected a number", field);
-	if (strspn(s, base == 8 ? "01234567" : "0123456789") != strlen(s))
-		return sb__yfail(y, n, "%s: not %s number: \"%.40s\"", field,
-				 base == 8 ? "an octal" : "a decimal", s);
-	errno = 0;
-	v = strtoul(s, &end, base);
-	if (errno || v < min || v > max)
-		return sb__yfail(y, n, "%s: out of range (%lu..%lu)", field, min, max);
-	*out = (uint32_t)v;
-	return 0;
-}
-
-static int sb__ybool(struct sb__yctx *y, yaml_node_t *n, const char *field, int *out)
-{
-	const char *s = sb__yscalar(n);
-
-	if (s && !strcmp(s, "true"))
-		*out = 1;
-	else if (s && !strcmp(s, "false"))
-		*out = 0;
-	else
-		return sb__yfail(y, n, "%s: true or false", field);
-	return 0;
-}
-
-/*
- * Key of pair @p of a mapping: its index in @keys, or -1 after an error.
- * Unknown and repeated keys are errors (libyaml lets repeats through).
- */
-static int sb__ykey(struct sb__yctx *y, const yaml_node_pair_t *p, const char *field,
-		    const char *const *keys, size_t nkeys, unsigned *seen,
-		    yaml_node_t **val)
-{
-	yaml_node_t *k = yaml_document_get_node(y->doc, p->key);
-	const char *key = sb__yscalar(k);
-	size_t i;
-
-	*val = yaml_document_get_node(y->doc, p->value);
-	if (!key) {
-		sb__yfail(y, k, "%s: keys are names", field[0] ? field : "top level");
-		return -1;
-	}
-	for (i = 0; i < nkeys; i++)
-		if (!strcmp(key, keys[i]))
-			break;
-	if (i == nkeys) {
-		sb__yfail(y, k, "%s%s%.64s: unknown field", field, field[0] ? "." : "", key);
-		return -1;
-	}
-	if (*seen & (1u << i)) {
-		sb__yfail(y, k, "%s%s%s: given twice", field, field[0] ? "." : "", key);
-		return -1;
-	}
-	if (!*val) {
-		sb__yfail(y, k, "%s%s%s: no value", field, field[0] ? "." : "", key);
-		return -1;
-	}
-	*seen |= 1u << i;
-	return (int)i;
 }
 
 static int sb__ypath(struct sb__yctx *y, yaml_node_t *v, const char *field, char *dst,

@@ -2,8 +2,8 @@
  * policy.h - who may do what: an ordered list of rules that match a
  * caller's identity and allow or deny one request (an operation on a
  * socket of some family and type, to or from some address, or a socket
- * option). Built from the `policy:` section of the YAML file, or the
- * embedded default.
+ * option). Built from the `policy:` section of the YAML file
+ * (policy_read.h), or the embedded default.
  *
  * The contract, in order of evaluation:
  *
@@ -86,7 +86,6 @@
 
 #include <stddef.h>
 #include <sys/types.h>
-#include <yaml.h>
 
 #include "addr.h"
 #include "identity.h"
@@ -177,26 +176,6 @@ int sb__policy_serves(const struct sb__policy *p, const struct sb__identity *id)
  */
 struct sb__policy *sb__policy_default(uid_t owner);
 
-/**
- * sb__policy_from_yaml() - build a policy from a YAML sequence of rules
- * @doc:   the loaded document
- * @seq:   the `policy:` node
- * @field: the field name for messages ("policy")
- * @out:   set to the new policy (one reference) on success, else untouched
- * @err:   on failure: "line N: policy[i].key: what is wrong"
- *
- * Return: 0, -EINVAL (bad rules), -ENOMEM.
- */
-int sb__policy_from_yaml(yaml_document_t *doc, yaml_node_t *seq, const char *field,
-			 struct sb__policy **out, char *err, size_t errlen);
-
-/**
- * sb__policy_parse() - the same from YAML text whose root is the rule list
- * (for tests and tools). Return: 0, -EINVAL, -ENOMEM.
- */
-int sb__policy_parse(const char *text, size_t len, struct sb__policy **out,
-		     char *err, size_t errlen);
-
 /** sb__policy_ref() - take a reference. Thread-safe. Return: @p. */
 struct sb__policy *sb__policy_ref(struct sb__policy *p);
 
@@ -209,33 +188,5 @@ size_t sb__policy_rule_count(const struct sb__policy *p);
 
 /** sb__pol_op_name() - "connect" for SB__POL_CONNECT; "?" if out of range. */
 const char *sb__pol_op_name(enum sb__pol_op op);
-
-/**
- * sb__yaml_check_nul() - reject scalars with embedded NUL bytes, which C
- * strings would silently shorten (a prefix "a\0b" would match as "a").
- * Return: 0, or -EINVAL with "line N: a value contains a NUL byte".
- */
-int sb__yaml_check_nul(yaml_document_t *doc, char *err, size_t errlen);
-
-/** Deepest nesting of mappings and lists a file may have (ours needs 5). */
-#define SB__YAML_MAX_DEPTH 32
-
-/**
- * sb__yaml_check_depth() - read the events of a fresh @parser and refuse
- * nesting deeper than SB__YAML_MAX_DEPTH, before libyaml's scanner (whose
- * cost grows with the depth at every token) is run over the whole file.
- * Consumes @parser; the caller deletes it and loads with a new one.
- * Return: 0 (also after a syntax error, which the loader then reports), or
- *         -EINVAL with "line N: nesting deeper than 32 levels".
- */
-int sb__yaml_check_depth(yaml_parser_t *parser, char *err, size_t errlen);
-
-/**
- * sb__parse_uid() / sb__parse_gid() - a decimal id (0..4294967294) or a
- * user/group name, resolved now (NSS). Not for hot paths.
- * Return: 0, -EINVAL (malformed or out of range), -ENOENT (no such name).
- */
-int sb__parse_uid(const char *s, uid_t *out);
-int sb__parse_gid(const char *s, gid_t *out);
 
 #endif /* SB_SERVER_POLICY_H */

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "policy.h"
+#include "policy_read.h"
 
 static int failures;
 
