@@ -79,12 +79,11 @@ static int sb__guard_port_start(void)
 	return v > 0 ? v : 1;
 }
 
-int sb__guard_allows(const struct sb__identity *id, const struct sb__pol_req *req,
-		     char *rule, size_t rulelen)
+int sb__guard_decide(const struct sb__identity *id, const struct sb__pol_req *req,
+		     struct sb__verdict *v)
 {
 	struct sb__pol_req rq = *req, *r = &rq;
 	struct sb__pol_decision d;
-	char what[200];
 
 	if (r->op == SB__POL_BIND)
 		r->port_start = sb__guard_port_start();
@@ -95,27 +94,15 @@ int sb__guard_allows(const struct sb__identity *id, const struct sb__pol_req *re
 	else
 		snprintf(d.rule, sizeof(d.rule), "default");
 	pthread_rwlock_unlock(&sb__glock);
-	if (rule)
-		snprintf(rule, rulelen, "%s%s%s", d.rule, d.why ? ": " : "",
-			 d.why ? d.why : "");
+	v->allow = d.allow;
+	snprintf(v->rule, sizeof(v->rule), "%s%s%s", d.rule, d.why ? ": " : "",
+		 d.why ? d.why : "");
+	sb__guard_what(r, v->what, sizeof(v->what));
 	if (d.allow)
 		return 1;
-	sb__guard_what(r, what, sizeof(what));
 	sb__stats_denied(id);
 	sb__info("policy: uid %u pid %d: %s refused by rule \"%s\"%s%s",
-		 (unsigned)id->uid, (int)id->pid, what, d.rule, d.why ? ": " : "",
+		 (unsigned)id->uid, (int)id->pid, v->what, d.rule, d.why ? ": " : "",
 		 d.why ? d.why : "");
 	return 0;
-}
-
-int sb__guard_check(struct sb__call *c, const struct sb__pol_req *r)
-{
-	char rule[256], what[200];
-
-	if (sb__guard_allows(&c->ident, r, rule, sizeof(rule)))
-		return 0;
-	sb__guard_what(r, what, sizeof(what));
-	sb__call_fail(c, GRPC_STATUS_PERMISSION_DENIED, EACCES,
-		      "%s: refused by policy rule \"%s\"", what, rule);
-	return -EACCES;
 }

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT
- * guard.h - the policy in force, and the one place where calls are
- * checked against it. The policy is swapped whole on a reload (SIGHUP);
- * calls already checked keep what they were granted.
+ * guard.h - the policy in force, and the one place where requests are
+ * decided against it. The policy is swapped whole on a reload (SIGHUP);
+ * calls already checked keep what they were granted. The guard decides,
+ * logs and counts; failing a call is the caller's (ops.h: sb__op_check()).
  */
 #ifndef SB_SERVER_GUARD_H
 #define SB_SERVER_GUARD_H
 
+#include <stddef.h>
+
+#include "identity.h"
 #include "policy.h"
-#include "rpc.h"
 
 /** sb__guard_set() - put @p in force (the guard owns it from now on) and
  *  free the previous policy once no check uses it. */
@@ -17,18 +20,22 @@ void sb__guard_set(struct sb__policy *p);
  *  anything (sessions of others are refused at once). */
 int sb__guard_serves(const struct sb__identity *id);
 
-/**
- * sb__guard_check() - may the caller of @c do @r?
- * Return: 0 (allowed), or -EACCES after failing @c with PERMISSION_DENIED
- *         naming the rule; the refusal is logged and counted.
- */
-int sb__guard_check(struct sb__call *c, const struct sb__pol_req *r);
+/* A decision, with what a refusal's message needs. */
+struct sb__verdict {
+	int allow;
+	char rule[256];   /* the deciding rule's name, and why */
+	char what[200];   /* the request in words ("connect 10.0.0.1:80") */
+};
 
-/** sb__guard_allows() - the same decision without failing a call (for a
- *  stream's later datagrams); @rule gets the deciding rule's name.
- *  Return: 1 allowed, 0 refused (logged and counted). */
-int sb__guard_allows(const struct sb__identity *id, const struct sb__pol_req *r,
-		     char *rule, size_t rulelen);
+/**
+ * sb__guard_decide() - may @id do @r under the policy in force?
+ * @v: filled always
+ *
+ * A refusal is logged and counted against @id. Thread-safe.
+ * Return: @v->allow (1 allowed, 0 refused).
+ */
+int sb__guard_decide(const struct sb__identity *id, const struct sb__pol_req *r,
+		     struct sb__verdict *v);
 
 /** sb__guard_free() - at shutdown. */
 void sb__guard_free(void);

@@ -28,6 +28,13 @@ int sb__op_native(struct sb__call *call, enum sb__cfam fam, uint32_t v,
 		  const char *what, int *out);
 
 /**
+ * sb__op_check() - the policy decision on @r for the caller of @call
+ * Return: 0 (allowed), or -EACCES after failing @call with
+ *         PERMISSION_DENIED naming the rule (the guard logged and counted it).
+ */
+int sb__op_check(struct sb__call *call, const struct sb__pol_req *r);
+
+/**
  * sb__op_allowed() - the policy check of one operation of the call
  * @k: the socket concerned (its family and type), or NULL
  * @a: the address the kernel will use (connect, bind, sendto), or NULL

@@ -36,6 +36,17 @@ int sb__op_native(struct sb__call *c, enum sb__cfam fam, uint32_t v,
 	return -EINVAL;
 }
 
+int sb__op_check(struct sb__call *c, const struct sb__pol_req *r)
+{
+	struct sb__verdict v;
+
+	if (sb__guard_decide(&c->ident, r, &v))
+		return 0;
+	sb__call_fail(c, GRPC_STATUS_PERMISSION_DENIED, EACCES,
+		      "%s: refused by policy rule \"%s\"", v.what, v.rule);
+	return -EACCES;
+}
+
 int sb__op_allowed(struct sb__call *c, enum sb__pol_op op,
 		   const struct sb__sock *k, const struct sb__addr *a)
 {
@@ -45,7 +56,7 @@ int sb__op_allowed(struct sb__call *c, enum sb__pol_op op,
 		r.family = k->family;
 		r.type = k->type;
 	}
-	return sb__guard_check(c, &r);
+	return sb__op_check(c, &r);
 }
 
 int sb__op_source_allowed(struct sb__call *c, const struct sb__sock *k,
@@ -67,7 +78,7 @@ int sb__op_source_allowed(struct sb__call *c, const struct sb__sock *k,
 		if (sb__op_allowed(c, SB__POL_BIND, k, &a) < 0)
 			return -EACCES;
 	}
-	if (ifindex && sb__guard_check(c, &r) < 0)
+	if (ifindex && sb__op_check(c, &r) < 0)
 		return -EACCES;
 	return 0;
 }
@@ -131,7 +142,7 @@ static int sb__socket_allowed(struct sb__call *c, int fam, int type, int proto)
 	struct sb__pol_req r = { .op = SB__POL_SOCKET, .family = fam, .type = type,
 				 .protocol = proto };
 
-	return sb__guard_check(c, &r);
+	return sb__op_check(c, &r);
 }
 
 void sb__h_socket(struct sb__call *c, void *req)

@@ -270,7 +270,7 @@ static int sb__sockopt_allowed(struct sb__call *c, const struct sb__sock *k,
 	if (sb__policy_opt_raises(level, name) &&
 	    (getsockopt(k->fd, level, name, &r.opt_cur, &cl) < 0 || cl != sizeof(int)))
 		r.opt_cur = INT_MIN;
-	return sb__guard_check(c, &r);
+	return sb__op_check(c, &r);
 }
 
 void sb__h_setsockopt(struct sb__call *c, void *req)
