@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT
- * conv.c - nanopb messages <-> native data: addresses, constants and the
+ * convert.c - nanopb messages <-> native data: addresses, constants and the
  * bytes callbacks that encode from and decode into callers' buffers.
  */
 #include <errno.h>

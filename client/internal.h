@@ -116,7 +116,7 @@ void sb__slot_release(sb_client *c, int s, uint64_t handle);
 /** sb__slots_free() - free the table. */
 void sb__slots_free(sb_client *c);
 
-/* ---- conv.c ---- */
+/* ---- convert.c ---- */
 
 /** sb__pb_from_addr() / sb__pb_to_addr() - nanopb Address <-> sb__addr.
  *  Return: 0 or -EINVAL (malformed message). */

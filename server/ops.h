@@ -96,7 +96,7 @@ void sb__h_send(struct sb__call *c, void *req);
 void sb__h_recv(struct sb__call *c, void *req);
 void sb__h_poll(struct sb__call *c, void *req);
 
-/* streams (streams.c) */
+/* streams (ops_stream.c) */
 void sb__h_accept_stream(struct sb__call *c, void *req);
 void sb__h_recv_stream(struct sb__call *c, void *req);
 void sb__h_pipe(struct sb__call *c, void *req);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT
- * streams.c - the streaming socket calls: AcceptStream (the accept loop),
+ * ops_stream.c - the streaming socket calls: AcceptStream (the accept loop),
  * RecvStream (the receive loop) and Pipe (bulk bytes both ways).
  *
  * Backpressure: a stream reads its socket again only when its previous

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT
- * watch.c - WatchInterfaces: the current interface list, then link and
+ * ops_watch.c - WatchInterfaces: the current interface list, then link and
  * address changes as rtnetlink reports them (parsed with libmnl).
  *
  * Backpressure: the netlink socket is read only when the events of the
