@@ -83,7 +83,7 @@ int sb__session_full(struct sb__session *s)
 	int full;
 
 	pthread_mutex_lock(&s->lock);
-	full = s->n_socks >= s->max_sockets;
+	full = s->socks.count >= s->max_sockets;
 	pthread_mutex_unlock(&s->lock);
 	return full || sb__sessions_over_id_limit(s);
 }
@@ -197,7 +197,7 @@ void sb__session_unref(struct sb__session *s)
 {
 	if (atomic_fetch_sub(&s->refs, 1) != 1)
 		return;
-	free(s->slots);
+	sb__htab_free(&s->socks);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -215,7 +215,7 @@ static void sb__sock_retire(struct sb__sock *k)
 void sb__session_end(struct sb__session *s)
 {
 	struct sb__entry **pp, *e = NULL;
-	struct sb__sock **slots;
+	struct sb__hslot *slots;
 	struct sb__call *lease;
 	size_t i, n;
 
@@ -234,16 +234,13 @@ void sb__session_end(struct sb__session *s)
 	pthread_mutex_unlock(&sb__slock);
 
 	pthread_mutex_lock(&s->lock);
-	slots = s->slots;
-	n = s->n_slots;
-	s->slots = NULL;
-	s->n_slots = s->n_socks = 0;
+	slots = sb__htab_take(&s->socks, &n);
 	lease = s->lease;
 	s->lease = NULL;
 	pthread_mutex_unlock(&s->lock);
 	for (i = 0; i < n; i++)
-		if (slots[i])
-			sb__sock_retire(slots[i]);
+		if (slots[i].item)
+			sb__sock_retire(slots[i].item);
 	free(slots);
 	sb__info("session %" PRIu64 " (uid %u, %s) ended, %zu slots released",
 		 s->id, (unsigned)s->ident.uid, s->client_name, n);
@@ -279,44 +276,12 @@ void sb__sessions_end_all(void)
 	}
 }
 
-/* ---- handle table: open addressing, linear probing ------------------- */
-
-static size_t sb__slot_of(uint64_t h, size_t n)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	return (size_t)h & (n - 1);
-}
-
-static int sb__table_grow(struct sb__session *s)
-{
-	size_t n = s->n_slots ? s->n_slots * 2 : 16, i;
-	struct sb__sock **slots = calloc(n, sizeof(*slots));
-
-	if (!slots)
-		return -ENOMEM;
-	for (i = 0; i < s->n_slots; i++) {
-		struct sb__sock *k = s->slots[i];
-		size_t j;
-
-		if (!k)
-			continue;
-		for (j = sb__slot_of(k->handle, n); slots[j]; j = (j + 1) & (n - 1))
-			;
-		slots[j] = k;
-	}
-	free(s->slots);
-	s->slots = slots;
-	s->n_slots = n;
-	return 0;
-}
+/* ---- sockets ------------------------------------------------------------ */
 
 int sb__sock_add(struct sb__session *s, int fd, int family, int type,
 		 int nonblock, struct sb__sock **out)
 {
 	struct sb__sock *k;
-	size_t j;
 	int ret = 0;
 
 	k = calloc(1, sizeof(*k));
@@ -337,7 +302,7 @@ int sb__sock_add(struct sb__session *s, int fd, int family, int type,
 		ret = -ESHUTDOWN;
 		goto out;
 	}
-	if (s->n_socks >= s->max_sockets) {
+	if (s->socks.count >= s->max_sockets) {
 		ret = -EMFILE;
 		goto out;
 	}
@@ -347,19 +312,12 @@ int sb__sock_add(struct sb__session *s, int fd, int family, int type,
 		ret = -EMFILE;
 		goto out;
 	}
-	if ((s->n_socks + 1) * 4 > s->n_slots * 3) {
-		ret = sb__table_grow(s);
-		if (ret < 0) {
-			/* The socket was counted on its identity above. */
-			atomic_fetch_sub(&s->idrec->sockets_open, 1);
-			goto out;
-		}
+	ret = sb__htab_insert(&s->socks, k->handle, k);
+	if (ret < 0) {
+		/* The socket was counted on its identity above. */
+		atomic_fetch_sub(&s->idrec->sockets_open, 1);
+		goto out;
 	}
-	for (j = sb__slot_of(k->handle, s->n_slots); s->slots[j];
-	     j = (j + 1) & (s->n_slots - 1))
-		;
-	s->slots[j] = k;
-	s->n_socks++;
 	atomic_fetch_add(&sb__n_socks, 1);
 out:
 	pthread_mutex_unlock(&s->lock);
@@ -372,31 +330,14 @@ out:
 	return 0;
 }
 
-/* Return: the slot of @handle, or SIZE_MAX. Caller holds s->lock. */
-static size_t sb__find_slot(struct sb__session *s, uint64_t handle)
-{
-	size_t j;
-
-	if (!s->n_slots)
-		return SIZE_MAX;
-	for (j = sb__slot_of(handle, s->n_slots); s->slots[j];
-	     j = (j + 1) & (s->n_slots - 1))
-		if (s->slots[j]->handle == handle)
-			return j;
-	return SIZE_MAX;
-}
-
 struct sb__sock *sb__sock_get(struct sb__session *s, uint64_t handle)
 {
-	struct sb__sock *k = NULL;
-	size_t j;
+	struct sb__sock *k;
 
 	pthread_mutex_lock(&s->lock);
-	j = sb__find_slot(s, handle);
-	if (j != SIZE_MAX) {
-		k = s->slots[j];
+	k = sb__htab_find(&s->socks, handle);
+	if (k)
 		sb__sock_ref(k);
-	}
 	pthread_mutex_unlock(&s->lock);
 	return k;
 }
@@ -404,30 +345,12 @@ struct sb__sock *sb__sock_get(struct sb__session *s, uint64_t handle)
 int sb__handle_close(struct sb__session *s, uint64_t handle)
 {
 	struct sb__sock *k;
-	size_t j, i, n;
 
 	pthread_mutex_lock(&s->lock);
-	j = sb__find_slot(s, handle);
-	if (j == SIZE_MAX) {
-		pthread_mutex_unlock(&s->lock);
-		return -EBADF;
-	}
-	k = s->slots[j];
-	s->slots[j] = NULL;
-	s->n_socks--;
-	/* Backward-shift deletion keeps probe chains unbroken. */
-	n = s->n_slots;
-	for (i = (j + 1) & (n - 1); s->slots[i]; i = (i + 1) & (n - 1)) {
-		size_t home = sb__slot_of(s->slots[i]->handle, n);
-
-		if ((i > j && (home <= j || home > i)) ||
-		    (i < j && (home <= j && home > i))) {
-			s->slots[j] = s->slots[i];
-			s->slots[i] = NULL;
-			j = i;
-		}
-	}
+	k = sb__htab_remove(&s->socks, handle);
 	pthread_mutex_unlock(&s->lock);
+	if (!k)
+		return -EBADF;
 	sb__sock_retire(k);
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "handles.h"
 #include "identity.h"
 #include "reactor.h"
 
@@ -44,8 +45,7 @@ struct sb__session {
 	atomic_int ended;
 	struct sb__call *lease;  /* the OpenSession call, ref held */
 	pthread_mutex_t lock;    /* guards the table below */
-	struct sb__sock **slots; /* open addressing by handle */
-	size_t n_slots, n_socks;
+	struct sb__htab socks;   /* handle -> struct sb__sock (the table's ref) */
 	uint32_t max_sockets;
 	struct sb__idrec *idrec; /* the identity's counters */
 	atomic_uint accepts;     /* Accept calls and accept streams waiting */
