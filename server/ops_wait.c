@@ -400,7 +400,10 @@ fail:
 struct sb__wrecv {
 	struct sb__waiter w;
 	uint8_t *buf;
-	size_t len, done;
+	size_t len;
+	size_t done;          /* bytes the kernel wrote into buf: the data */
+	size_t count;         /* the kernel's count: with MSG_TRUNC, the real
+	                       * datagram length or the TCP bytes discarded */
 	int flags;
 	int waitall;          /* stream socket with MSG_WAITALL */
 	int want_pktinfo;
@@ -427,14 +430,14 @@ static void sb__recv_reply(struct sb__wrecv *st, struct sb__call *c, int err)
 		rep.data.len = st->done;
 		rep.source = sb__addr_to_pb(&st->info.source, &src);
 		rep.truncated = (st->info.msg_flags & MSG_TRUNC) != 0;
-		rep.length = st->info.length > st->done ? st->info.length : st->done;
+		rep.length = st->count;
 		if (st->info.have_pktinfo) {
 			rep.destination = sb__addr_to_pb(&st->info.destination, &dst);
 			rep.ifindex = st->info.ifindex;
 		}
 		sb__flags_to_portable(SB__C_MSG, st->info.msg_flags, &pf);
 		rep.flags = pf;
-		sb__stats_bytes(0, st->done);
+		sb__stats_bytes(0, st->count);
 	}
 	sb__call_reply(c, &rep.base);
 }
@@ -443,22 +446,24 @@ static void sb__recv_reply(struct sb__wrecv *st, struct sb__call *c, int err)
 static int sb__recv_try(struct sb__wrecv *st, struct sb__call *c, int fd)
 {
 	for (;;) {
-		ssize_t n = sb__sock_recv(fd, st->buf + st->done, st->len - st->done,
+		/* A stream's count never passes what was asked, so
+		 * st->count is also how far the buffer is filled, unless
+		 * TCP discards (MSG_TRUNC) and writes nothing at all. */
+		ssize_t n = sb__sock_recv(fd, st->buf + st->done, st->len - st->count,
 					  st->flags, &st->info);
 
 		if (n == -EAGAIN)
 			return 0;
 		if (n < 0) {
-			if (st->done)	/* partial MSG_WAITALL: report what came */
+			if (st->count)	/* partial MSG_WAITALL: report what came */
 				sb__recv_reply(st, c, 0);
 			else
 				sb__recv_reply(st, c, (int)-n);
 			return 1;
 		}
 		st->done += (size_t)n;
-		if (!st->waitall || n == 0 || st->done == st->len) {
-			if (st->waitall)
-				st->info.length = st->done;
+		st->count += st->info.length;
+		if (!st->waitall || !st->info.length || st->count >= st->len) {
 			sb__recv_reply(st, c, 0);
 			return 1;
 		}
@@ -473,7 +478,7 @@ static int sb__recv_step(struct sb__waiter *w, enum sb__wake why)
 	case SB__WAKE_READY:
 		return sb__recv_try(st, w->call, w->sock->fd);
 	case SB__WAKE_TIMEOUT:
-		sb__recv_reply(st, w->call, st->done ? 0 : EAGAIN);
+		sb__recv_reply(st, w->call, st->count ? 0 : EAGAIN);
 		return 1;
 	default:
 		return sb__wait_abort(w, why);
@@ -532,7 +537,7 @@ void sb__h_recv(struct sb__call *c, void *req)
 	}
 	if (atomic_load(&k->nonblock) || (flags & MSG_DONTWAIT)) {
 		sb__sock_unref(k);
-		sb__recv_reply(st, c, st->done ? 0 : EAGAIN);
+		sb__recv_reply(st, c, st->count ? 0 : EAGAIN);
 		sb__wrecv_free(&st->w);
 		return;
 	}
