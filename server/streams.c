@@ -8,6 +8,7 @@
  * the kernel drops meanwhile are counted (SO_RXQ_OVFL) in GetStats.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -600,9 +601,15 @@ static void sb__pipe_write(struct sb__pipe *st)
 			return;
 		}
 		if (n < 0) {
-			/* The socket is broken: the reader will see it and end
-			 * the pipe; stop taking frames. */
-			sb__pipe_half_done(st, 0);
+			/* The bytes the client sent cannot be written: end the
+			 * pipe with the kernel's errno, so that its writes fail
+			 * with it, even when the reader already saw the end of
+			 * the socket's bytes and sent its half close. */
+			char why[96];
+
+			snprintf(why, sizeof(why), "writing to the socket failed: %s",
+				 strerror((int)-n));
+			sb__pipe_end(st, GRPC_STATUS_ABORTED, (int)-n, why);
 			return;
 		}
 		st->off += (size_t)n;
