@@ -38,6 +38,8 @@ void sb__config_default(struct sb__config *cfg)
 	cfg->limits.max_sockets_per_uid = 16384;
 	cfg->limits.max_pending_accepts = 128;
 	cfg->limits.max_stream_bytes = 1u << 20;
+	cfg->limits.max_session_bytes = 64u << 20;
+	cfg->limits.max_identity_bytes = 256u << 20;
 	cfg->limits.max_message_bytes = 4u << 20;
 	cfg->limits.resolver_threads = 4;
 	cfg->log_level = SB__LOG_INFO;
@@ -432,6 +434,8 @@ static int sb__ylimits(struct sb__yctx *y, yaml_node_t *m, struct sb__limits *l)
 		{ "max_pending_accepts", offsetof(struct sb__limits, max_pending_accepts), 1, 65536 },
 		{ "max_stream_bytes", offsetof(struct sb__limits, max_stream_bytes), 4096, 256u << 20 },
 		{ "max_message_bytes", offsetof(struct sb__limits, max_message_bytes), 65536, 64u << 20 },
+		{ "max_session_bytes", offsetof(struct sb__limits, max_session_bytes), 1u << 20, 4095u << 20 },
+		{ "max_identity_bytes", offsetof(struct sb__limits, max_identity_bytes), 1u << 20, 4095u << 20 },
 		{ "resolver_threads", offsetof(struct sb__limits, resolver_threads), 1, 64 },
 	};
 	const char *keys[sizeof(f) / sizeof(f[0])];

@@ -122,6 +122,7 @@ static SBPB(IdentityStats) *sb__stats_identities(struct sb__call *c,
 		ids[k].calls = atomic_load(&recs[i]->calls);
 		ids[k].denied = atomic_load(&recs[i]->denied);
 		ids[k].limited = atomic_load(&recs[i]->limited);
+		ids[k].bytes_held = atomic_load(&recs[i]->bytes_held);
 		rep->identities[k] = &ids[k];
 		k++;
 	}
@@ -149,6 +150,8 @@ void sb__h_get_stats(struct sb__call *c, void *req)
 	rep.waits_parked = sb__reactor_parked();
 	rep.policy_denied = st.policy_denied;
 	rep.limits_hit = st.limits_hit;
+	rep.bytes_held = sb__bytes_held();
+	sb__bytes_limits(&rep.max_session_bytes, &rep.max_identity_bytes);
 	ids = sb__stats_identities(c, &rep);
 	sb__call_reply(c, &rep.base);
 	free(rep.identities);

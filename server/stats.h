@@ -38,6 +38,7 @@ struct sb__idrec {
 	char key[272];   /* "uid:N", "cert:SUBJECT" (whole), "tcp:insecure" */
 	atomic_uint_fast64_t sessions_open, sockets_open;
 	atomic_uint_fast64_t calls, denied, limited;
+	atomic_uint_fast64_t bytes_held; /* buffers held for its sessions now */
 };
 
 /** sb__idrec_of() - the record of @id, created on first use.
