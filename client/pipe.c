@@ -15,6 +15,7 @@
 #define SB__PIPE_FRAME (256u << 10) /* bytes per frame the client sends */
 #define SB__PIPE_RBUF (1u << 20)    /* largest frame the broker sends */
 #define SB__PIPE_LINGER_MS 10000    /* sb_pipe_close after a shutdown */
+#define SB__PIPE_STATUS_MS 200      /* a failed write waits for the status */
 
 struct sb_pipe {
 	struct sb__stream st;
@@ -23,6 +24,7 @@ struct sb_pipe {
 	int eof;          /* the broker said the socket's stream ended */
 	int err;          /* errno that ended the pipe, or 0 */
 	int wclosed;      /* sb_pipe_shutdown was called */
+	int werr;         /* errno writes fail with once the pipe ended */
 };
 
 sb_pipe *sb_pipe_open(sb_client *c, int s)
@@ -72,9 +74,24 @@ ssize_t sb_pipe_write(sb_pipe *p, const void *buf, size_t len)
 		f.data.arg = &b;
 		rc = sb__stream_write(&p->st, sockbroker_v1_PipeFrame_fields, &f, 0);
 		if (rc < 0) {
-			if (rc == -EPIPE && p->st.ended)
-				rc = sb__stream_error(&p->st) ? sb__stream_error(&p->st) : -EPIPE;
-			return done ? (ssize_t)done : sb__fail(-rc, "pipe write failed");
+			if (done)
+				return (ssize_t)done;
+			if (rc != -EPIPE)
+				return sb__fail(-rc, "pipe write failed");
+			/* The broker ended the pipe: its status says why (the
+			 * socket's write error, sb_last_error set). It comes
+			 * after the frames not read yet; with some waiting, or
+			 * after an OK end, writing is EPIPE. */
+			if (!p->werr) {
+				rc = sb__stream_finish_within(&p->st, SB__PIPE_STATUS_MS);
+				if (rc < 0 && rc != -ETIMEDOUT) {
+					p->werr = -rc;
+					errno = p->werr;
+					return -1;
+				}
+				p->werr = EPIPE;
+			}
+			return sb__fail(p->werr, "the pipe has ended");
 		}
 		done += n;
 	}

@@ -302,9 +302,14 @@ static ssize_t sb__recv_once(sb_client *c, const struct sb__slot *sl, void *buf,
 		return -1;
 	if (src && sb__pb_copy_out(&rep.source, rep.has_source, src, srclen) < 0)
 		*srclen = 0;
-	/* recv(2) with MSG_TRUNC returns the real length of a datagram. */
-	if ((native_flags & MSG_TRUNC) && sl->type != SOCK_STREAM)
-		return (ssize_t)rep.length;
+	/* recv(2) with MSG_TRUNC returns the kernel's count: the real length
+	 * of a datagram, or the bytes a TCP socket discarded without writing
+	 * any (the reply then carries none and @buf stays untouched). */
+	if (native_flags & MSG_TRUNC) {
+		if (sl->type == SOCK_STREAM && rep.length > len)
+			return (ssize_t)len;
+		return (ssize_t)(rep.length > b.got ? rep.length : b.got);
+	}
 	return (ssize_t)b.got;
 }
 

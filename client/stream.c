@@ -248,6 +248,16 @@ int sb__stream_finish(struct sb__stream *st)
 	return sb__stream_error(st);
 }
 
+int sb__stream_finish_within(struct sb__stream *st, int64_t timeout_ms)
+{
+	gpr_timespec dl = gpr_time_add(gpr_now(GPR_CLOCK_REALTIME),
+				       gpr_time_from_millis(timeout_ms, GPR_TIMESPAN));
+
+	if (st->status_pending && st->own_cq)
+		sb__stream_pluck_until(st, sb__tag(st, SB__TAG_STATUS), dl);
+	return st->status_pending ? -ETIMEDOUT : sb__stream_error(st);
+}
+
 void sb__stream_cancel(struct sb__stream *st)
 {
 	if (st->call && !st->ended)

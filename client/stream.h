@@ -69,6 +69,10 @@ int sb__stream_write(struct sb__stream *st, const pb_msgdesc_t *fields,
 /** sb__stream_finish() - wait for the status (own queue). Return: 0 (OK)
  *  or -errno from sb-errno / the status, with sb_last_error set. */
 int sb__stream_finish(struct sb__stream *st);
+/** sb__stream_finish_within() - sb__stream_finish() waiting at most
+ *  @timeout_ms: gRPC gives the status only after every message before it
+ *  was read. Return: as sb__stream_finish, or -ETIMEDOUT. */
+int sb__stream_finish_within(struct sb__stream *st, int64_t timeout_ms);
 /** sb__stream_error() - the same, without waiting. */
 int sb__stream_error(struct sb__stream *st);
 /** sb__stream_cancel() - cancel the call; its events still come. */

@@ -125,6 +125,20 @@ static void sb__sock_pktinfo(struct msghdr *mh, struct sb__recv_info *info)
 	}
 }
 
+/* TCP and MPTCP take MSG_TRUNC as "discard": they drop the bytes and
+ * return their count, writing nothing (verified on Linux 6.18; AF_UNIX
+ * streams and every datagram socket copy what fits). */
+static int sb__sock_trunc_discards(int fd)
+{
+	int type, proto;
+
+	if (sb__sock_getopt_int(fd, SOL_SOCKET, SO_TYPE, &type) < 0 ||
+	    sb__sock_getopt_int(fd, SOL_SOCKET, SO_PROTOCOL, &proto) < 0)
+		return 1;	/* unknown: trust no byte of the buffer */
+	return type == SOCK_STREAM &&
+	       (proto == IPPROTO_TCP || proto == IPPROTO_MPTCP);
+}
+
 ssize_t sb__sock_recv(int fd, void *buf, size_t len, int flags,
 		      struct sb__recv_info *info)
 {
@@ -162,6 +176,8 @@ ssize_t sb__sock_recv(int fd, void *buf, size_t len, int flags,
 	 * info->length and what was copied as the result. */
 	if ((size_t)n > len)
 		n = (ssize_t)len;
+	if ((flags & MSG_TRUNC) && n > 0 && sb__sock_trunc_discards(fd))
+		n = 0;
 	return n;
 }
 

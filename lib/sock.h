@@ -55,7 +55,10 @@ struct sb__recv_info {
 
 /** sb__sock_recv() - recvmsg(2), with the source address and, when the
  *  socket has IP_PKTINFO/IPV6_RECVPKTINFO on, the destination.
- *  @info: may be NULL. Return: bytes copied (<= @len) or -errno. */
+ *  @info: may be NULL; info->length is the kernel's count: the datagram's
+ *  real length with MSG_TRUNC, the bytes a TCP MSG_TRUNC discarded.
+ *  Return: bytes the kernel wrote into @buf (<= @len; 0 for TCP with
+ *  MSG_TRUNC, which writes none) or -errno. Only these bytes are data. */
 ssize_t sb__sock_recv(int fd, void *buf, size_t len, int flags,
 		      struct sb__recv_info *info);
 

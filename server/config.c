@@ -41,6 +41,8 @@ void sb__config_default(struct sb__config *cfg)
 	cfg->limits.max_sockets_per_uid = 16384;
 	cfg->limits.max_pending_accepts = 128;
 	cfg->limits.max_stream_bytes = 1u << 20;
+	cfg->limits.max_session_bytes = 64u << 20;
+	cfg->limits.max_identity_bytes = 256u << 20;
 	cfg->limits.max_message_bytes = 4u << 20;
 	cfg->limits.resolver_threads = 4;
 	cfg->limits.max_connections = 1024;
@@ -344,6 +346,8 @@ static int sb__ylimits(struct sb__yctx *y, yaml_node_t *m, struct sb__limits *l)
 		{ "max_pending_accepts", offsetof(struct sb__limits, max_pending_accepts), 1, 65536 },
 		{ "max_stream_bytes", offsetof(struct sb__limits, max_stream_bytes), 4096, 256u << 20 },
 		{ "max_message_bytes", offsetof(struct sb__limits, max_message_bytes), 65536, 64u << 20 },
+		{ "max_session_bytes", offsetof(struct sb__limits, max_session_bytes), 1u << 20, 4095u << 20 },
+		{ "max_identity_bytes", offsetof(struct sb__limits, max_identity_bytes), 1u << 20, 4095u << 20 },
 		{ "resolver_threads", offsetof(struct sb__limits, resolver_threads), 1, 64 },
 		{ "max_connections", offsetof(struct sb__limits, max_connections), 1, 1000000 },
 		{ "max_connections_per_uid", offsetof(struct sb__limits, max_connections_per_uid), 1, 1000000 },

@@ -46,6 +46,8 @@ struct sb__limits {
 	uint32_t max_sockets_per_uid;     /* open sockets of one identity */
 	uint32_t max_pending_accepts;     /* parked accepts of one session */
 	uint32_t max_stream_bytes;        /* bytes in flight on one stream */
+	uint32_t max_session_bytes;       /* buffer bytes held for one session */
+	uint32_t max_identity_bytes;      /* ... for all sessions of one identity */
 	uint32_t max_message_bytes;       /* largest request accepted */
 	uint32_t max_wait_ms;             /* longest a call may be parked */
 	uint32_t resolver_threads;

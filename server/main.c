@@ -92,6 +92,7 @@ static void sb__apply_limits(const struct sb__limits *l)
 	sb__sessions_set_limits(l->max_sessions, l->max_sessions_per_uid,
 				l->max_sockets_per_session, l->max_sockets_per_uid,
 				l->max_pending_accepts, l->max_stream_bytes);
+	sb__sessions_set_byte_limits(l->max_session_bytes, l->max_identity_bytes);
 }
 
 /* Append ", @name OLD -> NEW" to @buf (of @len, used @n) when they differ. */

@@ -125,6 +125,7 @@ static SBPB(IdentityStats) *sb__stats_identities(struct sb__call *c,
 		ids[k].limited = atomic_load(&recs[i]->limited);
 		ids[k].connections_open = atomic_load(&recs[i]->connections_open);
 		ids[k].connections_refused = atomic_load(&recs[i]->connections_refused);
+		ids[k].bytes_held = atomic_load(&recs[i]->bytes_held);
 		rep->identities[k] = &ids[k];
 		k++;
 	}
@@ -159,6 +160,8 @@ void sb__h_get_stats(struct sb__call *c, void *req)
 	rep.connections_idle_closed = cs.idle_closed;
 	rep.connections_dropped_emfile = cs.dropped_emfile;
 	rep.limits_hit = st.limits_hit;
+	rep.bytes_held = sb__bytes_held();
+	sb__bytes_limits(&rep.max_session_bytes, &rep.max_identity_bytes);
 	ids = sb__stats_identities(c, &rep);
 	sb__call_reply(c, &rep.base);
 	free(rep.identities);

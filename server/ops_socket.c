@@ -102,6 +102,25 @@ void sb__op_limit_sockets(struct sb__call *c)
 			      c->session->max_sockets);
 }
 
+/* @now + @ms, INT64_MAX (no deadline) when that does not fit. */
+static int64_t sb__ms_after(int64_t now, int64_t ms)
+{
+	return ms > INT64_MAX - now ? INT64_MAX : now + ms;
+}
+
+/* A socket timeout in ms, rounded up as the kernel rounds to its ticks;
+ * the kernel keeps any tv_sec (3e16 s reads back as is), so saturate. */
+static int64_t sb__timeval_ms(const struct timeval *tv)
+{
+	int64_t usec = tv->tv_usec > 0 ? tv->tv_usec : 0;
+
+	if (tv->tv_sec < 0)
+		return 0;
+	if (tv->tv_sec >= INT64_MAX / 1000 - 1)
+		return INT64_MAX;
+	return (int64_t)tv->tv_sec * 1000 + (usec + 999) / 1000;
+}
+
 int64_t sb__op_deadline(struct sb__call *c, const struct sb__sock *k,
 			uint32_t timeout_ms, int optname, int *by_opt)
 {
@@ -110,12 +129,12 @@ int64_t sb__op_deadline(struct sb__call *c, const struct sb__sock *k,
 	socklen_t len = sizeof(tv);
 
 	*by_opt = 0;
-	if (timeout_ms && now + timeout_ms < d)
-		d = now + timeout_ms;
+	if (timeout_ms && sb__ms_after(now, timeout_ms) < d)
+		d = sb__ms_after(now, timeout_ms);
 	if (optname && !timeout_ms &&
 	    getsockopt(k->fd, SOL_SOCKET, optname, &tv, &len) == 0 &&
 	    (tv.tv_sec || tv.tv_usec)) {
-		int64_t o = now + (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+		int64_t o = sb__ms_after(now, sb__timeval_ms(&tv));
 
 		if (o < d) {
 			d = o;

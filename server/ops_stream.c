@@ -6,8 +6,15 @@
  * message has left (gRPC allows one send in flight), so a slow consumer
  * costs one message; the kernel's queues hold the rest, and UDP datagrams
  * the kernel drops meanwhile are counted (SO_RXQ_OVFL) in GetStats.
+ *
+ * Memory: a stream is charged to its session (max_session_bytes,
+ * max_identity_bytes) for its worst case when it starts, its read buffer
+ * and the packed message in flight (twice the buffer), and refused with
+ * RESOURCE_EXHAUSTED/ENOBUFS when that would pass a bound; a Pipe also
+ * for each frame of the client's that it is writing out.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -244,6 +251,7 @@ void sb__h_accept_stream(struct sb__call *c, void *req)
 struct sb__rstream {
 	struct sb__call *c;
 	struct sb__sock *k;
+	size_t charged;               /* to c->session */
 	int stream;                   /* SOCK_STREAM: chunks until EOF */
 	size_t max_bytes;
 	uint8_t *buf;                 /* stream sockets */
@@ -257,6 +265,8 @@ static void sb__rstream_free(void *p)
 {
 	struct sb__rstream *st = p;
 
+	if (st->charged)
+		sb__bytes_release(st->c->session, st->charged);
 	sb__sock_unref(st->k);
 	free(st->buf);
 	sb__dgram_batch_free(st->batch);
@@ -396,15 +406,21 @@ void sb__h_recv_stream(struct sb__call *c, void *req)
 	st->max_bytes = r->max_bytes ? r->max_bytes : 65536;
 	if (st->stream && st->max_bytes > sb__stream_max_bytes())
 		st->max_bytes = sb__stream_max_bytes();
+	batch = r->max_batch && r->max_batch < SB__BATCH ? r->max_batch : SB__BATCH;
+	/* Keep one message under the reply size. */
+	while (batch > 1 && batch * st->max_bytes > sb__op_max_bytes() / 2)
+		batch /= 2;
+	ret = sb__bytes_charge(c->session, 2 * (st->stream ? 1 : batch) * st->max_bytes);
+	if (ret < 0) {
+		sb__op_limit(c, ENOBUFS, sb__bytes_limit_name(ret));
+		return;
+	}
+	st->charged = 2 * (st->stream ? 1 : batch) * st->max_bytes;
 	if (st->stream) {
 		st->buf = malloc(st->max_bytes);
 		if (!st->buf)
 			goto nomem;
 	} else {
-		batch = r->max_batch && r->max_batch < SB__BATCH ? r->max_batch : SB__BATCH;
-		/* Keep one message under the reply size. */
-		while (batch > 1 && batch * st->max_bytes > sb__op_max_bytes() / 2)
-			batch /= 2;
 		st->batch = sb__dgram_batch_new(batch, st->max_bytes);
 		st->dg = calloc(batch, sizeof(*st->dg));
 		st->dgp = calloc(batch, sizeof(*st->dgp));
@@ -438,6 +454,7 @@ struct sb__pipe {
 	uint8_t *rbuf;               /* socket -> client chunk */
 	SBPB(PipeFrame) *in;         /* client -> socket frame being written */
 	size_t off;
+	size_t charged;              /* to c->session: rbuf, its message, in */
 };
 
 static void sb__pipe_free(void *p)
@@ -449,6 +466,8 @@ static void sb__pipe_free(void *p)
 	if (st->in)
 		protobuf_c_message_free_unpacked(&st->in->base, NULL);
 	free(st->rbuf);
+	if (st->charged)
+		sb__bytes_release(st->c->session, st->charged);
 	pthread_mutex_destroy(&st->lock);
 	free(st);
 }
@@ -600,9 +619,15 @@ static void sb__pipe_write(struct sb__pipe *st)
 			return;
 		}
 		if (n < 0) {
-			/* The socket is broken: the reader will see it and end
-			 * the pipe; stop taking frames. */
-			sb__pipe_half_done(st, 0);
+			/* The bytes the client sent cannot be written: end the
+			 * pipe with the kernel's errno, so that its writes fail
+			 * with it, even when the reader already saw the end of
+			 * the socket's bytes and sent its half close. */
+			char why[96];
+
+			snprintf(why, sizeof(why), "writing to the socket failed: %s",
+				 strerror((int)-n));
+			sb__pipe_end(st, GRPC_STATUS_ABORTED, (int)-n, why);
 			return;
 		}
 		st->off += (size_t)n;
@@ -621,7 +646,7 @@ static void sb__pipe_recv(struct sb__call *c, int ok)
 {
 	struct sb__pipe *st = c->ctx;
 	SBPB(PipeFrame) *f;
-	int malformed;
+	int malformed, ret;
 
 	if (!ok) {
 		sb__pipe_end(st, GRPC_STATUS_CANCELLED, ECANCELED, "cancelled");
@@ -655,8 +680,22 @@ static void sb__pipe_recv(struct sb__call *c, int ok)
 		}
 		sb__pipe_read(st);
 	}
-	if (st->in)
+	if (st->in) {
+		sb__bytes_release(c->session, st->in->data.len);
+		st->charged -= st->in->data.len;
 		protobuf_c_message_free_unpacked(&st->in->base, NULL);
+		st->in = NULL;
+	}
+	ret = sb__bytes_charge(c->session, f->data.len);
+	if (ret < 0) {
+		protobuf_c_message_free_unpacked(&f->base, NULL);
+		sb__stats_limit(&c->ident);
+		sb__pipe_end(st, GRPC_STATUS_RESOURCE_EXHAUSTED, ENOBUFS,
+			     ret == -EDQUOT ? "limit max_identity_bytes reached"
+					    : "limit max_session_bytes reached");
+		return;
+	}
+	st->charged += f->data.len;
 	st->in = f;
 	st->off = 0;
 	sb__pipe_write(st);
@@ -664,16 +703,24 @@ static void sb__pipe_recv(struct sb__call *c, int ok)
 
 void sb__h_pipe(struct sb__call *c, void *req)
 {
-	struct sb__pipe *st = calloc(1, sizeof(*st));
+	struct sb__pipe *st;
+	int ret = sb__bytes_charge(c->session, 2 * SB__CHUNK);
 
 	(void)req;
+	if (ret < 0) {
+		sb__op_limit(c, ENOBUFS, sb__bytes_limit_name(ret));
+		return;
+	}
+	st = calloc(1, sizeof(*st));
 	if (st)
 		st->rbuf = malloc(SB__CHUNK);
 	if (!st || !st->rbuf) {
 		free(st);
+		sb__bytes_release(c->session, 2 * SB__CHUNK);
 		sb__call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, ENOMEM, "out of memory");
 		return;
 	}
+	st->charged = 2 * SB__CHUNK;
 	st->c = c;
 	pthread_mutex_init(&st->lock, NULL);
 	c->ctx = st;

@@ -48,6 +48,9 @@ int64_t sb__call_deadline_ms(const struct sb__call *call)
 
 	if (gpr_time_cmp(call->deadline, gpr_inf_future(call->deadline.clock_type)) == 0)
 		return INT64_MAX;
+	/* A client may send any far deadline: saturate, never wrap. */
+	if (d.tv_sec - now.tv_sec >= INT64_MAX / 2000)
+		return INT64_MAX;
 	left = (int64_t)(d.tv_sec - now.tv_sec) * 1000 +
 	       (d.tv_nsec - now.tv_nsec) / 1000000;
 	return sb__now_ms() + left;

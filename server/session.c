@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,70 @@ int sb__session_accept_begin(struct sb__session *s)
 void sb__session_accept_end(struct sb__session *s)
 {
 	atomic_fetch_sub(&s->accepts, 1);
+}
+
+/* Free heap pages go back to the kernel once this much was released
+ * since the last trim and little is held: main.c keeps stream frames on
+ * the heap and trims only above 32 MiB at its top, so without this a
+ * broker stayed at its peak RSS after every caller left. */
+#define SB__TRIM_AFTER (64u << 20)
+
+static atomic_uint_fast64_t sb__max_s_bytes = 64u << 20, sb__max_id_bytes = 256u << 20;
+static atomic_uint_fast64_t sb__held, sb__freed_since_trim;
+
+void sb__sessions_set_byte_limits(uint64_t per_session, uint64_t per_identity)
+{
+	atomic_store(&sb__max_s_bytes, per_session);
+	atomic_store(&sb__max_id_bytes, per_identity);
+}
+
+int sb__bytes_charge(struct sb__session *s, size_t n)
+{
+	uint64_t max = atomic_load(&sb__max_s_bytes);
+
+	if (atomic_fetch_add(&s->bytes, n) + n > max) {
+		atomic_fetch_sub(&s->bytes, n);
+		return -ENOBUFS;
+	}
+	max = atomic_load(&sb__max_id_bytes);
+	if (atomic_fetch_add(&s->idrec->bytes_held, n) + n > max) {
+		atomic_fetch_sub(&s->idrec->bytes_held, n);
+		atomic_fetch_sub(&s->bytes, n);
+		return -EDQUOT;
+	}
+	atomic_fetch_add(&sb__held, n);
+	return 0;
+}
+
+void sb__bytes_release(struct sb__session *s, size_t n)
+{
+	uint64_t freed, held;
+
+	atomic_fetch_sub(&s->bytes, n);
+	atomic_fetch_sub(&s->idrec->bytes_held, n);
+	freed = atomic_fetch_add(&sb__freed_since_trim, n) + n;
+	held = atomic_fetch_sub(&sb__held, n) - n;
+	/* Load went (what is held is small next to what was freed): one
+	 * thread trims, the others see the counter reset. */
+	if (freed >= SB__TRIM_AFTER && held <= freed / 4 &&
+	    atomic_compare_exchange_strong(&sb__freed_since_trim, &freed, 0))
+		malloc_trim(0);
+}
+
+uint64_t sb__bytes_held(void)
+{
+	return atomic_load(&sb__held);
+}
+
+void sb__bytes_limits(uint64_t *per_session, uint64_t *per_identity)
+{
+	*per_session = atomic_load(&sb__max_s_bytes);
+	*per_identity = atomic_load(&sb__max_id_bytes);
+}
+
+const char *sb__bytes_limit_name(int err)
+{
+	return err == -EDQUOT ? "max_identity_bytes" : "max_session_bytes";
 }
 
 uint32_t sb__stream_max_bytes(void)

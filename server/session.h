@@ -49,6 +49,7 @@ struct sb__session {
 	uint32_t max_sockets;
 	struct sb__idrec *idrec; /* the identity's counters */
 	atomic_uint accepts;     /* Accept calls and accept streams waiting */
+	atomic_uint_fast64_t bytes; /* buffer bytes held for its calls now */
 };
 
 /** sb__sessions_init() - Return: 0 or -errno. */
@@ -59,6 +60,34 @@ int sb__sessions_init(void);
 void sb__sessions_set_limits(uint32_t max_sessions, uint32_t max_per_uid,
 			     uint32_t max_sockets, uint32_t max_sockets_per_id,
 			     uint32_t max_pending_accepts, uint32_t max_stream_bytes);
+
+/** sb__sessions_set_byte_limits() - max_session_bytes and
+ *  max_identity_bytes for charges from now on. Start-up and reload. */
+void sb__sessions_set_byte_limits(uint64_t per_session, uint64_t per_identity);
+
+/**
+ * sb__bytes_charge() - count @n bytes the broker holds for a call of @s (a
+ * receive buffer, a stream's buffers and the message it has in flight)
+ * against max_session_bytes and max_identity_bytes. Charge before
+ * allocating, release after freeing. Thread-safe.
+ * Return: 0, or -ENOBUFS (session bound) / -EDQUOT (identity bound) with
+ * nothing counted.
+ */
+int sb__bytes_charge(struct sb__session *s, size_t n);
+
+/** sb__bytes_release() - @n bytes charged to @s were freed. When the
+ *  broker then holds nothing and much was freed since the last time, the
+ *  heap's free pages go back to the kernel (malloc_trim). */
+void sb__bytes_release(struct sb__session *s, size_t n);
+
+/** sb__bytes_held() - buffer bytes the broker holds for all callers now. */
+uint64_t sb__bytes_held(void);
+
+/** sb__bytes_limits() - max_session_bytes and max_identity_bytes now. */
+void sb__bytes_limits(uint64_t *per_session, uint64_t *per_identity);
+
+/** sb__bytes_limit_name() - the limit a charge error names. */
+const char *sb__bytes_limit_name(int err);
 
 /** sb__session_accept_begin() / _end() - count one waiting Accept or
  *  accept stream of @s. Return: 0, or -ENOSPC (max_pending_accepts). */

@@ -39,6 +39,7 @@ struct sb__idrec {
 	atomic_uint_fast64_t sessions_open, sockets_open;
 	atomic_uint_fast64_t calls, denied, limited;
 	atomic_uint_fast64_t connections_open, connections_refused;
+	atomic_uint_fast64_t bytes_held; /* buffers held for its sessions now */
 };
 
 /** sb__idrec_of() - the record of @id, created on first use.

@@ -82,6 +82,9 @@ int sbctl_cmd_stats(const struct sbctl_cmd *cmd, int argc, char **argv)
 			{ "waits_parked", rep.waits_parked },
 			{ "policy_denied", rep.policy_denied },
 			{ "limits_hit", rep.limits_hit },
+			{ "bytes_held", rep.bytes_held },
+			{ "max_session_bytes", rep.max_session_bytes },
+			{ "max_identity_bytes", rep.max_identity_bytes },
 		};
 
 		if (sbctl.json) {
@@ -98,6 +101,7 @@ int sbctl_cmd_stats(const struct sbctl_cmd *cmd, int argc, char **argv)
 				sbctl_json_unum(&j, "calls", ids.v[i].calls);
 				sbctl_json_unum(&j, "denied", ids.v[i].denied);
 				sbctl_json_unum(&j, "limited", ids.v[i].limited);
+				sbctl_json_unum(&j, "bytes_held", ids.v[i].bytes_held);
 				sbctl_json_end_obj(&j);
 			}
 			sbctl_json_end_arr(&j);
@@ -108,13 +112,14 @@ int sbctl_cmd_stats(const struct sbctl_cmd *cmd, int argc, char **argv)
 				printf("%s: %llu\n", kv[i].key, (unsigned long long)kv[i].val);
 			for (i = 0; i < ids.n; i++)
 				printf("identity %s: sessions_open=%llu sockets_open=%llu "
-				       "calls=%llu denied=%llu limited=%llu\n",
+				       "calls=%llu denied=%llu limited=%llu bytes_held=%llu\n",
 				       ids.v[i].identity,
 				       (unsigned long long)ids.v[i].sessions_open,
 				       (unsigned long long)ids.v[i].sockets_open,
 				       (unsigned long long)ids.v[i].calls,
 				       (unsigned long long)ids.v[i].denied,
-				       (unsigned long long)ids.v[i].limited);
+				       (unsigned long long)ids.v[i].limited,
+				       (unsigned long long)ids.v[i].bytes_held);
 		}
 	}
 	free(ids.v);

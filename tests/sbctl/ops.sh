@@ -51,7 +51,8 @@ if after["sessions_total"] <= int(before["sessions_total"]) or \
     print("  counters did not move:", before, after)
     sys.exit(1)
 for i in after["identities"]:
-    if set(i) != {"identity", "sessions_open", "sockets_open", "calls", "denied", "limited"}:
+    if set(i) != {"identity", "sessions_open", "sockets_open", "calls", "denied", "limited",
+                  "bytes_held"}:
         print("  identity object:", i)
         sys.exit(1)
 EOF
@@ -72,7 +73,7 @@ if wait_for_line "$T/l.err" "listening on" 10; then
 	# (sockbrokerd 0.1 does not fill GetStatsReply.identities) gets a note.
 	if ! grep -q "^identity " "$T/s3"; then
 		echo "note: the broker's GetStats reply has no identities"
-	elif grep -Eq "^identity uid:$(id -u): sessions_open=[1-9][0-9]* sockets_open=[1-9][0-9]* calls=[0-9]+ denied=[0-9]+ limited=[0-9]+$" "$T/s3"
+	elif grep -Eq "^identity uid:$(id -u): sessions_open=[1-9][0-9]* sockets_open=[1-9][0-9]* calls=[0-9]+ denied=[0-9]+ limited=[0-9]+ bytes_held=[0-9]+$" "$T/s3"
 	then ok "stats names the identity: $(grep "^identity uid:$(id -u)" "$T/s3")"
 	else fail "stats identity line"; cat "$T/s3"; fi
 else
