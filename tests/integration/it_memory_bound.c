@@ -17,26 +17,21 @@
  *    bound (bytes_held <= 14 MiB over both sessions);
  *  - when everything is closed, bytes_held is 0 again.
  */
-#include <grp.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "it_client.h"
 
-#define NOBODY 65534
+#define NOBODY IT_NOBODY
 #define MIB (1u << 20)
 #define PARKED 32
 #define MAXR 8
-
-extern char **environ;
 
 static struct it_broker b;
 static grpc_channel *ch;
@@ -197,10 +192,8 @@ static int child_main(const char *target, pid_t broker)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	alarm(50);
-	if (setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
-	    setresuid(NOBODY, NOBODY, NOBODY) < 0)
+	if (it_drop_privileges(NOBODY, NOBODY) < 0)
 		return 1;
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	snprintf(b.target, sizeof(b.target), "%s", target);
 	ch = it_channel(&b);
 	tx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -270,9 +263,7 @@ int main(int argc, char **argv)
 {
 	char pidarg[16];
 	char *cargv[] = { argv[0], (char *)"--as-nobody", NULL, pidarg, NULL };
-	pid_t pid;
-	int rc, status = -1;
-	int64_t until;
+	int status;
 
 	if (argc == 4 && !strcmp(argv[1], "--as-nobody"))
 		return child_main(argv[2], (pid_t)atoi(argv[3]));
@@ -294,18 +285,8 @@ int main(int argc, char **argv)
 		goto out;
 	snprintf(pidarg, sizeof(pidarg), "%d", (int)b.pid);
 	cargv[2] = b.target;
-	fflush(NULL);
-	rc = posix_spawn(&pid, "/proc/self/exe", NULL, NULL, cargv, environ);
-	if (!CHECK(rc == 0, "posix_spawn: %s", strerror(rc)))
-		goto out;
-	for (until = it_now_ms() + 55000; it_now_ms() < until; it_sleep_ms(20))
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			break;
-	if (status == -1) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-	}
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	status = it_run_self(cargv, 55000);
+	CHECK(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	      "the uid %d client failed (status 0x%x)", NOBODY, (unsigned)status);
 out:
 	CHECK(it_broker_stop(&b) == 0, "broker did not stop cleanly");

@@ -15,35 +15,19 @@
  *    a 100-byte datagram carry 100 bytes, not 60,000.
  */
 #include <arpa/inet.h>
-#include <grp.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "it_client.h"
 
-#define NOBODY 65534
+#define NOBODY IT_NOBODY
 #define BIG 60000
 #define MARKER "ROOT-SECRET-MARKER-0123456789"
-
-extern char **environ;
-
-static int drop_privileges(void)
-{
-	if (setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
-	    setresuid(NOBODY, NOBODY, NOBODY) < 0) {
-		printf("FAIL: cannot become uid %d: %s\n", NOBODY, strerror(errno));
-		return -1;
-	}
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	return getppid() == 1 || geteuid() != NOBODY ? -1 : 0;
-}
 
 static int has_marker(const uint8_t *p, size_t n)
 {
@@ -283,7 +267,7 @@ static int child_main(const char *target)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	alarm(50);
-	if (drop_privileges() < 0)
+	if (it_drop_privileges(NOBODY, NOBODY) < 0)
 		return 1;
 	it_fill(pat, sizeof(pat), 5);
 	lfd = it_native_listener(AF_INET, "127.0.0.1", &a, &alen);
@@ -345,9 +329,7 @@ int main(int argc, char **argv)
 	char *cargv[] = { argv[0], (char *)"--as-nobody", NULL, NULL };
 	struct it_broker b;
 	sb_client *c;
-	pid_t pid;
-	int rc, status = -1;
-	int64_t until;
+	int status;
 
 	if (argc == 3 && !strcmp(argv[1], "--as-nobody"))
 		return child_main(argv[2]);
@@ -368,18 +350,8 @@ int main(int argc, char **argv)
 	}
 	root_sends(c);
 	cargv[2] = b.target;
-	fflush(NULL);
-	rc = posix_spawn(&pid, "/proc/self/exe", NULL, NULL, cargv, environ);
-	if (!CHECK(rc == 0, "posix_spawn: %s", strerror(rc)))
-		return it_teardown(&b, c);
-	for (until = it_now_ms() + 50000; it_now_ms() < until; it_sleep_ms(20))
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			break;
-	if (status == -1) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-	}
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	status = it_run_self(cargv, 50000);
+	CHECK(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	      "the uid %d client failed (status 0x%x)", NOBODY, (unsigned)status);
 	return it_teardown(&b, c);
 }
