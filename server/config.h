@@ -49,7 +49,6 @@ struct sb__limits {
 	uint32_t max_session_bytes;       /* buffer bytes held for one session */
 	uint32_t max_identity_bytes;      /* ... for all sessions of one identity */
 	uint32_t max_message_bytes;       /* largest request accepted */
-	uint32_t max_wait_ms;             /* longest a call may be parked */
 	uint32_t resolver_threads;
 	uint32_t max_connections;         /* local connections, whole broker */
 	uint32_t max_connections_per_uid; /* local connections of one uid */

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -33,7 +34,9 @@ static size_t sb__n_ls;
 static int sb__stop_pipe[2] = { -1, -1 };
 static pthread_t sb__accept_thread;
 static int sb__accept_running;
-static struct sb__limits sb__lim;
+/* Connection limits: set at start-up and by a reload, read by the accept
+ * thread. */
+static _Atomic uint32_t sb__max_conns, sb__max_conns_per_uid, sb__idle_ms;
 /* Closed to accept and drop a connection when the broker is out of fds,
  * so that a full backlog neither spins poll() nor waits unanswered. */
 static int sb__reserve_fd = -1;
@@ -202,7 +205,7 @@ int sb__listeners_open(const struct sb__config *cfg, char *err, size_t errlen)
 		sb__listeners_close();
 		return fd;
 	}
-	sb__lim = cfg->limits;
+	sb__listeners_set_limits(&cfg->limits);
 	return 0;
 }
 
@@ -263,8 +266,8 @@ static void sb__accept_one(int lfd)
 		close(fd);
 		return;
 	}
-	ret = sb__conn_admit(fd, &id, sb__lim.max_connections,
-			     sb__lim.max_connections_per_uid);
+	ret = sb__conn_admit(fd, &id, atomic_load(&sb__max_conns),
+			     atomic_load(&sb__max_conns_per_uid));
 	if (ret < 0) {
 		sb__debug("connection from uid %u pid %d refused: %s", (unsigned)id.uid,
 			  (int)id.pid, ret == -EMFILE ? "max_connections or "
@@ -300,8 +303,15 @@ static void *sb__accept_main(void *arg)
 		for (i = 0; n > 0 && i < sb__n_ls; i++)
 			if (pfd[i].revents & POLLIN)
 				sb__accept_one(pfd[i].fd);
-		sb__conn_sweep(sb__now_ms(), sb__lim.idle_connection_ms);
+		sb__conn_sweep(sb__now_ms(), atomic_load(&sb__idle_ms));
 	}
+}
+
+void sb__listeners_set_limits(const struct sb__limits *l)
+{
+	atomic_store(&sb__max_conns, l->max_connections);
+	atomic_store(&sb__max_conns_per_uid, l->max_connections_per_uid);
+	atomic_store(&sb__idle_ms, l->idle_connection_ms);
 }
 
 int sb__listeners_start(void)

@@ -14,6 +14,11 @@
  */
 int sb__listeners_open(const struct sb__config *cfg, char *err, size_t errlen);
 
+/** sb__listeners_set_limits() - max_connections, max_connections_per_uid and
+ *  idle_connection_ms of @l for connections accepted from now on (start-up
+ *  and reload). Thread-safe. */
+void sb__listeners_set_limits(const struct sb__limits *l);
+
 /** sb__listeners_start() - start the accept thread. Return: 0 or -errno. */
 int sb__listeners_start(void);
 

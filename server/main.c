@@ -93,6 +93,7 @@ static void sb__apply_limits(const struct sb__limits *l)
 				l->max_sockets_per_session, l->max_sockets_per_uid,
 				l->max_pending_accepts, l->max_stream_bytes);
 	sb__sessions_set_byte_limits(l->max_session_bytes, l->max_identity_bytes);
+	sb__listeners_set_limits(l);
 }
 
 /* Append ", @name OLD -> NEW" to @buf (of @len, used @n) when they differ. */
@@ -127,6 +128,16 @@ static void sb__limits_diff(const struct sb__limits *o, const struct sb__limits 
 			 l->max_pending_accepts, "");
 	n = sb__diff_u32(buf, len, n, "max_stream_bytes", o->max_stream_bytes,
 			 l->max_stream_bytes, "");
+	n = sb__diff_u32(buf, len, n, "max_session_bytes", o->max_session_bytes,
+			 l->max_session_bytes, "");
+	n = sb__diff_u32(buf, len, n, "max_identity_bytes", o->max_identity_bytes,
+			 l->max_identity_bytes, "");
+	n = sb__diff_u32(buf, len, n, "max_connections", o->max_connections,
+			 l->max_connections, "");
+	n = sb__diff_u32(buf, len, n, "max_connections_per_uid", o->max_connections_per_uid,
+			 l->max_connections_per_uid, "");
+	n = sb__diff_u32(buf, len, n, "idle_connection_ms", o->idle_connection_ms,
+			 l->idle_connection_ms, "");
 	n = sb__diff_u32(buf, len, n, "max_message_bytes", o->max_message_bytes,
 			 l->max_message_bytes, later);
 	n = sb__diff_u32(buf, len, n, "resolver_threads", o->resolver_threads,

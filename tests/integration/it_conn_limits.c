@@ -334,6 +334,66 @@ static void per_uid_and_idle(struct it_broker *b)
 	grpc_channel_destroy(ch);
 }
 
+/* uid:65534's counters in @ch's GetStats: Return: 0, or -1 (not listed). */
+static int nobody_counts(grpc_channel *ch, uint64_t *open, uint64_t *refused)
+{
+	Sockbroker__V1__GetStatsReply *st = it_stats(ch);
+	const Sockbroker__V1__IdentityStats *id = it_find_identity(st, "uid:65534");
+	int ret = id ? 0 : -1;
+
+	if (id) {
+		*open = id->connections_open;
+		*refused = id->connections_refused;
+	}
+	if (st)
+		sockbroker__v1__get_stats_reply__free_unpacked(st, NULL);
+	return ret;
+}
+
+/* SIGHUP with max_connections_per_uid 8 -> 3: connections accepted from
+ * then on are held to the new limit. */
+static void reload_per_uid(struct it_broker *b)
+{
+	static const char cfg[] =
+		"limits:\n"
+		"  max_connections_per_uid: 3\n"
+		"  idle_connection_ms: 500\n"
+		"policy:\n"
+		"  - name: everyone\n"
+		"    match: { any: true }\n"
+		"    action: allow\n";
+	grpc_channel *ch = it_channel(b);
+	uint64_t open = 0, refused0 = 0, refused = 0;
+	int64_t until = it_now_ms() + 5000;
+	struct holder h;
+	FILE *f = fopen(b->config, "we");
+	int made;
+
+	if (!CHECK(f && fputs(cfg, f) >= 0 && fclose(f) == 0, "rewrite %s", b->config))
+		goto out;
+	CHECK(kill(b->pid, SIGHUP) == 0, "SIGHUP: %s", strerror(errno));
+	while (log_lines(b->log, "max_connections_per_uid 8 -> 3") < 1 && it_now_ms() < until)
+		it_sleep_ms(20);
+	CHECK(log_lines(b->log, "max_connections_per_uid 8 -> 3") == 1,
+	      "the reload log does not say max_connections_per_uid 8 -> 3");
+	/* uid 65534's earlier connections are gone first. */
+	while ((nobody_counts(ch, &open, &refused0) < 0 || open) && it_now_ms() < until)
+		it_sleep_ms(50);
+	made = hold_connections(&h, b->sock, 10);
+	CHECK(made == 10, "uid %d made %d of 10 connections", NOBODY, made);
+	until = it_now_ms() + 5000;
+	while ((nobody_counts(ch, &open, &refused) < 0 || open + refused - refused0 < 10) &&
+	       it_now_ms() < until)
+		it_sleep_ms(50);
+	CHECK(open <= 3 && refused - refused0 >= 7,
+	      "after the reload uid:65534 holds %llu connections (want <= 3) and %llu more "
+	      "were refused (want >= 7)", (unsigned long long)open,
+	      (unsigned long long)(refused - refused0));
+	release(&h);
+out:
+	grpc_channel_destroy(ch);
+}
+
 int main(void)
 {
 	struct it_broker b1, b2, b3;
@@ -359,6 +419,8 @@ int main(void)
 	out_of_fds(&b2);
 	it_note("max_connections_per_uid, idle_connection_ms");
 	per_uid_and_idle(&b3);
+	it_note("reload: max_connections_per_uid 8 -> 3");
+	reload_per_uid(&b3);
 	CHECK(it_broker_stop(&b1) == 0, "broker 1 did not stop cleanly");
 	CHECK(it_broker_stop(&b3) == 0, "broker 3 did not stop cleanly");
 	CHECK(it_broker_stop(&b2) == 0, "broker 2 did not stop cleanly");
