@@ -116,9 +116,9 @@ static int sb__raw_allowed(struct sb__call *c, enum sb__optkind kind, int level,
 	return -EINVAL;
 }
 
-/* Translate level and name, or fail the call. Return: 0, 1 (replied with
- * ENOPROTOOPT), or -EINVAL (failed). */
-static int sb__opt_names(struct sb__call *c, uint32_t plevel, int32_t pname,
+/* Translate level and name, or fail the call. Return: 0, 1 (not in our
+ * tables), or -EINVAL (failed). */
+int sb__opt_names(struct sb__call *c, uint32_t plevel, int32_t pname,
 			 int *level, int *name)
 {
 	enum sb__cfam fam;
@@ -158,7 +158,7 @@ static int sb__bad_value(struct sb__call *c, const char *what)
 
 /* Fill @buf/@len with the native form of @v for an option of @kind.
  * Return: 0, or -EINVAL after failing the call. */
-static int sb__opt_encode(struct sb__call *c, enum sb__optkind kind,
+int sb__opt_encode(struct sb__call *c, enum sb__optkind kind,
 			  const SBPB(SockOptValue) *v, void *buf, socklen_t *len)
 {
 	int vc = v ? (int)v->value_case : 0;

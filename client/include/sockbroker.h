@@ -192,6 +192,51 @@ int sb_set_nonblock(sb_client *c, int s, int on);
  *  Return: entries with revents != 0, 0 on timeout, or -1. */
 int sb_poll(sb_client *c, struct pollfd *fds, nfds_t nfds, int timeout_ms);
 
+/* ---- connecting in one call (Dial) ---- */
+
+/**
+ * sb_tcp_connect() - a connected TCP socket in one round trip, as Ruby's
+ * Socket.tcp: the broker resolves @host/@port (a name needs the RESOLVE
+ * permission; numeric ones do not), optionally binds @local_host/
+ * @local_port first, and tries the addresses in RFC 8305 (Happy Eyeballs
+ * v2) order, IPv6 and IPv4 interleaved, a new attempt every 250 ms or as
+ * soon as the previous one fails, each under policy (SOCKET, BIND,
+ * CONNECT); the first to connect wins.
+ * @host, @port: name or numeric address, service name or port; required.
+ *          Read only during the call, as are the others.
+ * @local_host, @local_port: numeric address and port of the local end, or
+ *          NULL for none (NULL host with a port: the wildcard address).
+ * @timeout_ms: > 0 bounds the resolution and each connection attempt;
+ *          0 or negative: only the kernel's own timeouts.
+ * Return: a blocking stream socket number (the caller sb_close()s it), or
+ *         -1 with errno: the last attempt's error (ECONNREFUSED,
+ *         ETIMEDOUT, ENETUNREACH...); EACCES when the policy refused every
+ *         address (or the resolution); EMFILE at a socket limit; EINVAL for
+ *         bad arguments. When the resolver failed, sb_last_eai() gives the
+ *         EAI_* code sb_getaddrinfo() would have returned, errno is
+ *         EADDRNOTAVAIL (as sb_tcp_server_sockets() reports it), or the
+ *         errno of EAI_SYSTEM, or ETIMEDOUT when @timeout_ms passed during
+ *         the resolution (EAI_AGAIN), and sb_last_error() says which.
+ * A failed call leaves no socket behind, here or in the broker.
+ * Thread-safe (rule 5).
+ */
+int sb_tcp_connect(sb_client *c, const char *host, const char *port,
+		   const char *local_host, const char *local_port, int timeout_ms);
+
+/**
+ * sb_unix_connect() - a stream socket connected to Unix socket @path in
+ * one round trip (Socket.unix); "@name" names the abstract socket "name".
+ * The path is the broker's view of the filesystem; policy CONNECT applies.
+ * Return: a blocking socket number, or -1 (ENOENT: nothing at @path,
+ *         ECONNREFUSED: nobody listens, EACCES, ENAMETOOLONG, EINVAL).
+ */
+int sb_unix_connect(sb_client *c, const char *path);
+
+/** sb_last_eai() - the EAI_* code of this thread's last sb_tcp_connect()
+ *  that failed in name resolution; 0 when that call succeeded or failed
+ *  for another reason. */
+int sb_last_eai(void);
+
 /* ---- names and interfaces (no socket needed) ---- */
 
 /** sb_getaddrinfo() - getaddrinfo(3) run by the broker's resolver.

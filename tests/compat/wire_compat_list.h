@@ -57,6 +57,9 @@
 	X(PollItem, poll_item) \
 	X(PollRequest, poll_request) \
 	X(PollReply, poll_reply) \
+	X(DialOption, dial_option) \
+	X(DialRequest, dial_request) \
+	X(DialReply, dial_reply) \
 	X(AcceptStreamRequest, accept_stream_request) \
 	X(AcceptEvent, accept_event) \
 	X(RecvStreamRequest, recv_stream_request) \
