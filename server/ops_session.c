@@ -15,18 +15,6 @@
 #include "reactor.h"
 #include "stats.h"
 
-static uint32_t sb__max_bytes = 4u << 20;
-
-uint32_t sb__op_max_bytes(void)
-{
-	return sb__max_bytes;
-}
-
-void sb__op_set_max_bytes(uint32_t n)
-{
-	sb__max_bytes = n;
-}
-
 static void sb__session_ctx_free(void *ctx)
 {
 	sb__session_unref(ctx);

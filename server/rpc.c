@@ -53,7 +53,7 @@ int64_t sb__call_deadline_ms(const struct sb__call *call)
 		return INT64_MAX;
 	left = (int64_t)(d.tv_sec - now.tv_sec) * 1000 +
 	       (d.tv_nsec - now.tv_nsec) / 1000000;
-	return sb__now_ms() + left;
+	return sb__ms_add(sb__now_ms(), left);
 }
 
 const char *sb__call_metadata(const struct sb__call *call, const char *key,
