@@ -11,8 +11,8 @@
 #include <pb_encode.h>
 
 #include "call.h"
+#include "wire.h"
 
-#define SB__POLL_MAX 1024
 
 int sb_shutdown(sb_client *c, int s, int how)
 {

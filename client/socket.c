@@ -13,10 +13,9 @@
 #include <pb_encode.h>
 
 #include "call.h"
+#include "wire.h"
 
 #define SB__DEFAULT_MSG (4u << 20)
-#define SB__MSG_OVERHEAD 1024u
-#define SB__POLL_MAX 1024
 
 static int sb__check(sb_client *c)
 {

@@ -13,12 +13,18 @@
 #include "ops.h"
 #include "sock.h"
 #include "stats.h"
+#include "wire.h"
 
 static uint32_t sb__max_bytes = 4u << 20;
 
 uint32_t sb__op_max_bytes(void)
 {
 	return sb__max_bytes;
+}
+
+uint32_t sb__op_max_data(void)
+{
+	return sb__max_bytes - SB__MSG_OVERHEAD;
 }
 
 void sb__op_set_max_bytes(uint32_t n)
@@ -34,6 +40,18 @@ struct sb__sock *sb__op_sock(struct sb__call *c, uint64_t handle)
 		sb__call_fail(c, GRPC_STATUS_NOT_FOUND, EBADF,
 			      "no socket with handle %llu in this session",
 			      (unsigned long long)handle);
+	return k;
+}
+
+struct sb__sock *sb__op_sock_for(struct sb__call *c, uint64_t handle, enum sb__pol_op op,
+				 const struct sb__addr *a)
+{
+	struct sb__sock *k = sb__op_sock(c, handle);
+
+	if (k && sb__op_allowed(c, op, k, a) < 0) {
+		sb__sock_unref(k);
+		return NULL;
+	}
 	return k;
 }
 
@@ -134,4 +152,20 @@ int64_t sb__op_deadline(struct sb__call *c, const struct sb__sock *k,
 		}
 	}
 	return d;
+}
+
+struct sb__session *sb__op_accept_wait(struct sb__call *c)
+{
+	if (sb__session_accept_begin(c->session) < 0) {
+		sb__op_limit(c, EMFILE, "max_pending_accepts");
+		return NULL;
+	}
+	sb__session_ref(c->session);
+	return c->session;
+}
+
+void sb__op_accept_done(struct sb__session *s)
+{
+	sb__session_accept_end(s);
+	sb__session_unref(s);
 }

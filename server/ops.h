@@ -22,6 +22,16 @@
  */
 struct sb__sock *sb__op_sock(struct sb__call *call, uint64_t handle);
 
+/**
+ * sb__op_sock_for() - sb__op_sock(), then the policy check of @op on that
+ * socket (with @a, the address the kernel will use, or NULL): the lookup
+ * every handler of an operation on a socket starts with.
+ * Return: a reference (the caller drops it), or NULL after failing the
+ *         call with NOT_FOUND or PERMISSION_DENIED.
+ */
+struct sb__sock *sb__op_sock_for(struct sb__call *call, uint64_t handle, enum sb__pol_op op,
+				 const struct sb__addr *a);
+
 /** sb__op_native() - translate a portable constant or fail the call with
  *  INVALID_ARGUMENT naming @what. Return: 0 or -EINVAL. */
 int sb__op_native(struct sb__call *call, enum sb__cfam fam, uint32_t v,
@@ -59,6 +69,17 @@ void sb__op_limit(struct sb__call *call, int err, const char *name);
 /** sb__op_limit_sockets() - fail the call for the session socket limit. */
 void sb__op_limit_sockets(struct sb__call *call);
 
+/**
+ * sb__op_accept_wait() - count one more accept waiting in the call's
+ * session (Accept parked, or an AcceptStream) against max_pending_accepts,
+ * and take a session reference for the waiter.
+ * Return: the session, or NULL after failing the call (RESOURCE_EXHAUSTED).
+ */
+struct sb__session *sb__op_accept_wait(struct sb__call *call);
+
+/** sb__op_accept_done() - the waiter is gone: undo sb__op_accept_wait(). */
+void sb__op_accept_done(struct sb__session *s);
+
 /** sb__op_deadline() - the deadline of a wait: timeout_ms (when > 0), the
  *  socket's SO_RCVTIMEO/SO_SNDTIMEO (@optname, 0: none) and the call's
  *  deadline, whichever comes first. @by_opt set to 1 when the socket
@@ -66,8 +87,12 @@ void sb__op_limit_sockets(struct sb__call *call);
 int64_t sb__op_deadline(struct sb__call *call, const struct sb__sock *k,
 			uint32_t timeout_ms, int optname, int *by_opt);
 
-/** sb__op_max_bytes() - largest data a reply may carry. */
+/** sb__op_max_bytes() - the message size limit (max_message_bytes). */
 uint32_t sb__op_max_bytes(void);
+
+/** sb__op_max_data() - the most data bytes one message may carry: the
+ *  limit less SB__MSG_OVERHEAD (lib/wire.h), as the client computes it. */
+uint32_t sb__op_max_data(void);
 void sb__op_set_max_bytes(uint32_t n);
 
 /* sessions and operations (ops_session.c) */

@@ -86,8 +86,7 @@ void sb__h_socketpair(struct sb__call *c, void *req)
 	if (ret < 0) {
 		close(sv[0]);
 		close(sv[1]);
-		sb__add_failed(c, ret);
-		return;
+		goto fail;
 	}
 	ret = sb__sock_add(c->session, sv[1], fam, type, r->nonblock, &k1);
 	if (ret < 0) {
@@ -95,14 +94,16 @@ void sb__h_socketpair(struct sb__call *c, void *req)
 		close(sv[1]);
 		sb__handle_close(c->session, k0->handle);
 		sb__sock_unref(k0);
-		sb__add_failed(c, ret);
-		return;
+		goto fail;
 	}
 	rep.handle0 = k0->handle;
 	rep.handle1 = k1->handle;
 	sb__sock_unref(k0);
 	sb__sock_unref(k1);
 	sb__call_reply(c, &rep.base);
+	return;
+fail:
+	sb__add_failed(c, ret);
 }
 
 void sb__h_bind(struct sb__call *c, void *req)
@@ -118,13 +119,9 @@ void sb__h_bind(struct sb__call *c, void *req)
 		sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL, "address: %s", why);
 		return;
 	}
-	k = sb__op_sock(c, r->handle);
+	k = sb__op_sock_for(c, r->handle, SB__POL_BIND, &a);
 	if (!k)
 		return;
-	if (sb__op_allowed(c, SB__POL_BIND, k, &a) < 0) {
-		sb__sock_unref(k);
-		return;
-	}
 	ret = sb__sock_bind(k->fd, &a);
 	rep.error = SB_ERRNO(-ret);
 	sb__sock_unref(k);
@@ -135,14 +132,10 @@ void sb__h_listen(struct sb__call *c, void *req)
 {
 	SBPB(ListenRequest) *r = req;
 	SBPB(ListenReply) rep = SOCKBROKER__V1__LISTEN_REPLY__INIT;
-	struct sb__sock *k = sb__op_sock(c, r->handle);
+	struct sb__sock *k = sb__op_sock_for(c, r->handle, SB__POL_LISTEN, NULL);
 
 	if (!k)
 		return;
-	if (sb__op_allowed(c, SB__POL_LISTEN, k, NULL) < 0) {
-		sb__sock_unref(k);
-		return;
-	}
 	rep.error = SB_ERRNO(-sb__sock_listen(k->fd, r->backlog));
 	sb__sock_unref(k);
 	sb__call_reply(c, &rep.base);

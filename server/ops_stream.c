@@ -116,8 +116,7 @@ static void sb__astream_free(void *p)
 {
 	struct sb__astream *st = p;
 
-	sb__session_accept_end(st->session);
-	sb__session_unref(st->session);
+	sb__op_accept_done(st->session);
 	sb__sock_unref(st->k);
 	free(st);
 }
@@ -208,42 +207,36 @@ void sb__h_accept_stream(struct sb__call *c, void *req)
 {
 	SBPB(AcceptStreamRequest) *r = req;
 	struct sb__astream *st;
-	struct sb__sock *k = sb__op_sock(c, r->listener);
+	struct sb__sock *k = sb__op_sock_for(c, r->listener, SB__POL_ACCEPT, NULL);
 	int v = 0;
 
 	if (!k)
 		return;
-	if (sb__op_allowed(c, SB__POL_ACCEPT, k, NULL) < 0) {
-		sb__sock_unref(k);
-		return;
-	}
 	if (sb__sock_getopt_int(k->fd, SOL_SOCKET, SO_ACCEPTCONN, &v) < 0 || !v) {
-		sb__sock_unref(k);
 		sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
 			      "handle %llu is not a listening socket",
 			      (unsigned long long)r->listener);
-		return;
-	}
-	if (sb__session_accept_begin(c->session) < 0) {
-		sb__sock_unref(k);
-		sb__op_limit(c, EMFILE, "max_pending_accepts");
-		return;
+		goto out;
 	}
 	st = calloc(1, sizeof(*st));
 	if (!st) {
-		sb__session_accept_end(c->session);
-		sb__sock_unref(k);
 		sb__call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, ENOMEM, "out of memory");
-		return;
+		goto out;
+	}
+	st->session = sb__op_accept_wait(c);
+	if (!st->session) {
+		free(st);
+		goto out;
 	}
 	st->c = c;
-	st->session = c->session;
-	sb__session_ref(st->session);
 	st->k = k;
 	st->nonblock = r->nonblock;
 	c->ctx = st;
 	c->ctx_free = sb__astream_free;
 	sb__astream_next(st);
+	return;	/* the stream has the reference */
+out:
+	sb__sock_unref(k);
 }
 
 /* ---- RecvStream ----------------------------------------------------- */

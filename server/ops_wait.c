@@ -19,6 +19,7 @@
 #include "reactor.h"
 #include "sock.h"
 #include "stats.h"
+#include "wire.h"
 
 /* Common end of a parked wait for reasons other than readiness. */
 static int sb__wait_abort(struct sb__waiter *w, enum sb__wake why)
@@ -117,24 +118,20 @@ void sb__h_connect(struct sb__call *c, void *req)
 		sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL, "address: %s", why);
 		return;
 	}
-	k = sb__op_sock(c, r->handle);
+	/* AF_UNSPEC (no address) dissolves an association: nothing to judge. */
+	k = a.kind == SB__ADDR_NONE ? sb__op_sock(c, r->handle)
+				    : sb__op_sock_for(c, r->handle, SB__POL_CONNECT, &a);
 	if (!k)
 		return;
-	if (a.kind != SB__ADDR_NONE && sb__op_allowed(c, SB__POL_CONNECT, k, &a) < 0) {
-		sb__sock_unref(k);
-		return;
-	}
 	ret = sb__sock_connect(k->fd, &a);
 	if ((ret != -EINPROGRESS && ret != -EAGAIN) || atomic_load(&k->nonblock)) {
-		sb__sock_unref(k);
 		sb__connect_reply(c, -ret);
-		return;
+		goto out;
 	}
 	st = calloc(1, sizeof(*st));
 	if (!st) {
-		sb__sock_unref(k);
 		sb__call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, ENOMEM, "out of memory");
-		return;
+		goto out;
 	}
 	st->addr = a;
 	st->retry = ret == -EAGAIN;
@@ -142,6 +139,10 @@ void sb__h_connect(struct sb__call *c, void *req)
 	st->w.destroy = sb__wait_free;
 	sb__park(c, k, &st->w, EPOLLOUT,
 		 sb__op_deadline(c, k, r->timeout_ms, SO_SNDTIMEO, &st->by_opt));
+	k = NULL; /* the waiter has the reference */
+out:
+	if (k)
+		sb__sock_unref(k);
 }
 
 /* ---- Accept --------------------------------------------------------- */
@@ -156,8 +157,7 @@ static void sb__accept_free(struct sb__waiter *w)
 {
 	struct sb__waccept *st = (struct sb__waccept *)w;
 
-	sb__session_accept_end(st->session);
-	sb__session_unref(st->session);
+	sb__op_accept_done(st->session);
 	free(st);
 }
 
@@ -222,44 +222,37 @@ void sb__h_accept(struct sb__call *c, void *req)
 	SBPB(AcceptRequest) *r = req;
 	SBPB(AcceptReply) rep = SOCKBROKER__V1__ACCEPT_REPLY__INIT;
 	struct sb__waccept *st;
-	struct sb__sock *k = sb__op_sock(c, r->handle);
+	struct sb__sock *k = sb__op_sock_for(c, r->handle, SB__POL_ACCEPT, NULL);
 	int by_opt;
 
 	if (!k)
 		return;
-	if (sb__op_allowed(c, SB__POL_ACCEPT, k, NULL) < 0) {
-		sb__sock_unref(k);
-		return;
-	}
-	if (sb__accept_try(c, k, r->nonblock)) {
-		sb__sock_unref(k);
-		return;
-	}
+	if (sb__accept_try(c, k, r->nonblock))
+		goto out;
 	if (atomic_load(&k->nonblock)) {
-		sb__sock_unref(k);
 		rep.error = SB_ERRNO(EAGAIN);
 		sb__call_reply(c, &rep.base);
-		return;
-	}
-	if (sb__session_accept_begin(c->session) < 0) {
-		sb__sock_unref(k);
-		sb__op_limit(c, EMFILE, "max_pending_accepts");
-		return;
+		goto out;
 	}
 	st = calloc(1, sizeof(*st));
 	if (!st) {
-		sb__session_accept_end(c->session);
-		sb__sock_unref(k);
 		sb__call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, ENOMEM, "out of memory");
-		return;
+		goto out;
 	}
-	st->session = c->session;
-	sb__session_ref(st->session);
+	st->session = sb__op_accept_wait(c);
+	if (!st->session) {
+		free(st);
+		goto out;
+	}
 	st->nonblock = r->nonblock;
 	st->w.step = sb__accept_step;
 	st->w.destroy = sb__accept_free;
 	sb__park(c, k, &st->w, EPOLLIN,
 		 sb__op_deadline(c, k, r->timeout_ms, SO_RCVTIMEO, &by_opt));
+	k = NULL; /* the waiter has the reference */
+out:
+	if (k)
+		sb__sock_unref(k);
 }
 
 /* ---- Send ----------------------------------------------------------- */
@@ -333,7 +326,7 @@ void sb__h_send(struct sb__call *c, void *req)
 {
 	SBPB(SendRequest) *r = req;
 	struct sb__wsend *st;
-	struct sb__sock *k;
+	struct sb__sock *k = NULL;
 	const char *why;
 	int flags, by_opt;
 
@@ -345,13 +338,13 @@ void sb__h_send(struct sb__call *c, void *req)
 	if (sb__flags_to_native(SB__C_MSG, r->flags, &flags) < 0) {
 		sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
 			      "flags 0x%x hold an unknown MSG_ bit", r->flags);
-		goto fail;
+		goto out;
 	}
 	if (r->destination) {
 		if (sb__addr_from_pb(r->destination, &st->dst, &why) < 0) {
 			sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
 				      "destination: %s", why);
-			goto fail;
+			goto out;
 		}
 		st->have_dst = st->dst.kind != SB__ADDR_NONE;
 	}
@@ -361,43 +354,37 @@ void sb__h_send(struct sb__call *c, void *req)
 		     st->src.kind != SB__ADDR_NONE) || r->ifindex < 0) {
 			sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
 				      "source must be an IPv4 or IPv6 address");
-			goto fail;
+			goto out;
 		}
 		st->have_src = 1;
 		st->ifindex = r->ifindex;
 	}
-	k = sb__op_sock(c, r->handle);
-	if (!k)
-		goto fail;
 	/* Every datagram to an unconnected destination is checked. */
-	if (st->have_dst && sb__op_allowed(c, SB__POL_SENDTO, k, &st->dst) < 0) {
-		sb__sock_unref(k);
-		goto fail;
-	}
+	k = st->have_dst ? sb__op_sock_for(c, r->handle, SB__POL_SENDTO, &st->dst)
+			 : sb__op_sock(c, r->handle);
+	if (!k)
+		goto out;
 	/* A chosen source address is a bind, an interface a device binding. */
-	if (st->have_src && sb__op_source_allowed(c, k, &st->src, st->ifindex) < 0) {
-		sb__sock_unref(k);
-		goto fail;
-	}
+	if (st->have_src && sb__op_source_allowed(c, k, &st->src, st->ifindex) < 0)
+		goto out;
 	st->data = r->data.data;
 	st->len = r->data.len;
 	st->flags = flags & ~MSG_DONTWAIT;
 	st->stream = k->type == SOCK_STREAM;
-	if (sb__send_try(st, c, k->fd)) {
-		sb__sock_unref(k);
-		goto fail;
-	}
+	if (sb__send_try(st, c, k->fd))
+		goto out;
 	if (atomic_load(&k->nonblock) || (flags & MSG_DONTWAIT)) {
-		sb__sock_unref(k);
 		sb__send_reply(c, st->done ? 0 : EAGAIN, st->done);
-		goto fail;
+		goto out;
 	}
 	st->w.step = sb__send_step;
 	st->w.destroy = sb__wait_free;
 	sb__park(c, k, &st->w, EPOLLOUT,
 		 sb__op_deadline(c, k, r->timeout_ms, SO_SNDTIMEO, &by_opt));
-	return;
-fail:
+	return;	/* the waiter has @st and the reference */
+out:
+	if (k)
+		sb__sock_unref(k);
 	free(st);
 }
 
@@ -537,7 +524,7 @@ static int sb__recv_step(struct sb__waiter *w, enum sb__wake why)
 void sb__h_recv(struct sb__call *c, void *req)
 {
 	SBPB(RecvRequest) *r = req;
-	struct sb__wrecv *st;
+	struct sb__wrecv *st = NULL;
 	struct sb__sock *k;
 	int flags, by_opt, ret;
 
@@ -546,10 +533,10 @@ void sb__h_recv(struct sb__call *c, void *req)
 			      "flags 0x%x hold an unknown MSG_ bit", r->flags);
 		return;
 	}
-	if (r->max_bytes > sb__op_max_bytes() - 1024) {
+	if (r->max_bytes > sb__op_max_data()) {
 		sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
 			      "max_bytes %u exceeds the broker's message size (%u)",
-			      r->max_bytes, sb__op_max_bytes() - 1024);
+			      r->max_bytes, sb__op_max_data());
 		return;
 	}
 	k = sb__op_sock(c, r->handle);
@@ -557,20 +544,17 @@ void sb__h_recv(struct sb__call *c, void *req)
 		return;
 	st = calloc(1, sizeof(*st));
 	if (!st) {
-		sb__sock_unref(k);
 		sb__call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, ENOMEM, "out of memory");
-		return;
+		goto out;
 	}
 	st->session = c->session;
 	sb__session_ref(st->session);
 	if (r->want_pktinfo && !atomic_load(&k->pktinfo_on)) {
 		ret = sb__sock_enable_pktinfo(k->fd);
 		if (ret < 0) {
-			sb__sock_unref(k);
-			sb__wrecv_free(&st->w);
 			sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, -ret,
 				      "want_pktinfo needs an IPv4 or IPv6 datagram socket");
-			return;
+			goto out;
 		}
 		atomic_store(&k->pktinfo_on, 1);
 	}
@@ -578,26 +562,25 @@ void sb__h_recv(struct sb__call *c, void *req)
 	st->waitall = (flags & MSG_WAITALL) && k->type == SOCK_STREAM &&
 		      !(flags & MSG_PEEK);
 	st->flags = flags & ~(MSG_DONTWAIT | MSG_WAITALL);
-	if (sb__recv_try(st, c, k->fd)) {
-		sb__sock_unref(k);
-		sb__wrecv_free(&st->w);
-		return;
-	}
+	if (sb__recv_try(st, c, k->fd))
+		goto out;
 	if (atomic_load(&k->nonblock) || (flags & MSG_DONTWAIT)) {
-		sb__sock_unref(k);
 		sb__recv_reply(st, c, st->count ? 0 : EAGAIN);
-		sb__wrecv_free(&st->w);
-		return;
+		goto out;
 	}
 	st->w.step = sb__recv_step;
 	st->w.destroy = sb__wrecv_free;
 	sb__park(c, k, &st->w, EPOLLIN,
 		 sb__op_deadline(c, k, r->timeout_ms, SO_RCVTIMEO, &by_opt));
+	return;	/* the waiter has @st and the reference */
+out:
+	sb__sock_unref(k);
+	if (st)
+		sb__wrecv_free(&st->w);
 }
 
 /* ---- Poll ----------------------------------------------------------- */
 
-#define SB__POLL_MAX 1024
 
 struct sb__wpoll {
 	struct sb__waiter w;
