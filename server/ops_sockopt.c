@@ -307,14 +307,13 @@ void sb__h_setsockopt(struct sb__call *c, void *req)
 	k = sb__op_sock(c, r->handle);
 	if (!k)
 		return;
-	if (sb__sockopt_allowed(c, k, level, name, &buf, len) < 0) {
-		sb__sock_unref(k);
-		return;
-	}
+	if (sb__sockopt_allowed(c, k, level, name, &buf, len) < 0)
+		goto out;
 	if (setsockopt(k->fd, level, name, &buf, len) < 0)
 		rep.error = SB_ERRNO(errno);
-	sb__sock_unref(k);
 	sb__call_reply(c, &rep.base);
+out:
+	sb__sock_unref(k);
 }
 
 void sb__h_getsockopt(struct sb__call *c, void *req)
