@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "compiler.h"
+
 enum sb__addr_kind {
 	SB__ADDR_NONE = 0,      /* no address (AF_UNSPEC) */
 	SB__ADDR_INET,          /* sockaddr_in */
@@ -51,7 +53,7 @@ struct sb__addr {
  * Return: 0, -EINVAL (length wrong for the family, path too long),
  *         -EAFNOSUPPORT (family not one of the above).
  */
-int sb__addr_from_sockaddr(struct sb__addr *out, const struct sockaddr *sa,
+SB__CHECK int sb__addr_from_sockaddr(struct sb__addr *out, const struct sockaddr *sa,
 			   socklen_t len);
 
 /**
@@ -64,7 +66,7 @@ int sb__addr_from_sockaddr(struct sb__addr *out, const struct sockaddr *sa,
  * Return: 0, -EINVAL (malformed @a, e.g. name too long or NUL in a path),
  *         -EAFNOSUPPORT (SB__ADDR_NONE is written as AF_UNSPEC and returns 0).
  */
-int sb__addr_to_sockaddr(const struct sb__addr *a, struct sockaddr_storage *ss,
+SB__CHECK int sb__addr_to_sockaddr(const struct sb__addr *a, struct sockaddr_storage *ss,
 			 socklen_t *len);
 
 /**
@@ -76,7 +78,7 @@ int sb__addr_to_sockaddr(const struct sb__addr *a, struct sockaddr_storage *ss,
  * Truncates silently when the buffer is short, as accept(2) and
  * getsockname(2) do. Return: 0 or -EINVAL.
  */
-int sb__addr_copy_out(const struct sb__addr *a, struct sockaddr *dst,
+SB__CHECK int sb__addr_copy_out(const struct sb__addr *a, struct sockaddr *dst,
 		      socklen_t *dstlen);
 
 /**

@@ -1236,6 +1236,7 @@ int sb__flags_to_portable(enum sb__cfam fam, int native, uint32_t *portable)
 	const struct sb__const *e;
 	uint32_t bits = (uint32_t)native, bit, out = 0;
 	unsigned int i;
+	int ret = 0;
 
 	if (!sb__is_flag_family(fam))
 		return -EINVAL;
@@ -1244,12 +1245,14 @@ int sb__flags_to_portable(enum sb__cfam fam, int native, uint32_t *portable)
 		if (!(bits & bit))
 			continue;
 		e = sb__find_native(fam, (int)bit);
-		if (!e || !sb__one_bit(e->portable))
-			return -EINVAL;
+		if (!e || !sb__one_bit(e->portable)) {
+			ret = -EINVAL;	/* dropped; the known bits still go */
+			continue;
+		}
 		out |= e->portable;
 	}
 	*portable = out;
-	return 0;
+	return ret;
 }
 
 uint32_t sb__errno_to_portable(int native)

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#include "compiler.h"
+
 enum sb__cfam {
 	SB__C_AF,       /* address families (enum AddressFamily) */
 	SB__C_SOCK,     /* socket types (SocketType) */
@@ -48,24 +50,30 @@ struct sb__const {
 const struct sb__const *sb__const_table(enum sb__cfam fam, size_t *n);
 
 /** sb__const_to_native() - Return: 0 and *@native set, or -EINVAL (unknown). */
-int sb__const_to_native(enum sb__cfam fam, uint32_t portable, int *native);
+SB__CHECK int sb__const_to_native(enum sb__cfam fam, uint32_t portable, int *native);
 
 /** sb__const_to_portable() - Return: 0 and *@portable set, or -EINVAL. */
-int sb__const_to_portable(enum sb__cfam fam, int native, uint32_t *portable);
+SB__CHECK int sb__const_to_portable(enum sb__cfam fam, int native, uint32_t *portable);
 
 /** sb__const_name() - "AF_INET" for (SB__C_AF, AF_INET). Return: NULL if unknown. */
 const char *sb__const_name(enum sb__cfam fam, int native);
 
 /** sb__const_by_name() - native value of "AF_INET" or "INET" (prefix optional).
  *  Return: 0 and *@native set, or -EINVAL. */
-int sb__const_by_name(enum sb__cfam fam, const char *name, int *native);
+SB__CHECK int sb__const_by_name(enum sb__cfam fam, const char *name, int *native);
 
 /**
- * sb__flags_to_native() / sb__flags_to_portable() - translate a bit set
- * (MSG, AI, NI, IFF, POLL families only).
+ * sb__flags_to_native() - translate a bit set from the caller (MSG, AI,
+ * NI, IFF, POLL families only): every bit must be known.
  * Return: 0, or -EINVAL when a bit has no translation (nothing written).
  */
-int sb__flags_to_native(enum sb__cfam fam, uint32_t portable, int *native);
+SB__CHECK int sb__flags_to_native(enum sb__cfam fam, uint32_t portable, int *native);
+
+/**
+ * sb__flags_to_portable() - translate a bit set the kernel gave: the known
+ * bits are always written (a new kernel flag must not hide the others).
+ * Return: 0, or -EINVAL when some bit had no translation and was dropped.
+ */
 int sb__flags_to_portable(enum sb__cfam fam, int native, uint32_t *portable);
 
 /** sb__errno_to_portable() - Return: the Errno value; unknown -> EIO's. */

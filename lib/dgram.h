@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "compiler.h"
 #include "sock.h"
 
 struct sb__dgram {
@@ -24,7 +25,7 @@ struct sb__dgram_batch;
  * sb__dgram_batch_new() - buffers for up to @n datagrams of @bufsz bytes
  * Return: the batch (free with sb__dgram_batch_free), or NULL (ENOMEM).
  */
-struct sb__dgram_batch *sb__dgram_batch_new(size_t n, size_t bufsz);
+SB__CHECK struct sb__dgram_batch *sb__dgram_batch_new(size_t n, size_t bufsz);
 void sb__dgram_batch_free(struct sb__dgram_batch *b);
 
 /**
@@ -34,11 +35,11 @@ void sb__dgram_batch_free(struct sb__dgram_batch *b);
  *         (needs SO_RXQ_OVFL on, see sb__dgram_enable_drops)
  * Return: datagrams received (>= 1), or -errno (-EAGAIN: none waiting).
  */
-int sb__dgram_recv(int fd, struct sb__dgram_batch *b, struct sb__dgram **out,
+SB__CHECK int sb__dgram_recv(int fd, struct sb__dgram_batch *b, struct sb__dgram **out,
 		   uint32_t *drops);
 
 /** sb__dgram_enable_drops() - turn SO_RXQ_OVFL on. Return: 0 or -errno. */
-int sb__dgram_enable_drops(int fd);
+SB__CHECK int sb__dgram_enable_drops(int fd);
 
 /**
  * sb__dgram_send_from() - sendmsg(2) from a chosen local address
@@ -47,7 +48,7 @@ int sb__dgram_enable_drops(int fd);
  * @ifindex: interface to send on, or 0
  * Return: bytes sent, or -errno. MSG_NOSIGNAL is always added.
  */
-ssize_t sb__dgram_send_from(int fd, const void *buf, size_t len, int flags,
+SB__CHECK ssize_t sb__dgram_send_from(int fd, const void *buf, size_t len, int flags,
 			    const struct sb__addr *dst,
 			    const struct sb__addr *src, int ifindex);
 

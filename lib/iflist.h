@@ -10,6 +10,7 @@
 #include <net/if.h>
 
 #include "addr.h"
+#include "compiler.h"
 
 struct sb__ifaddr {
 	char name[IF_NAMESIZE];
@@ -31,6 +32,6 @@ struct sb__ifaddr {
  *
  * Return: 0, or -errno (nothing allocated).
  */
-int sb__ifaddrs_get(struct sb__ifaddr **out, size_t *n);
+SB__CHECK int sb__ifaddrs_get(struct sb__ifaddr **out, size_t *n);
 
 #endif /* SB_LIB_IFLIST_H */

@@ -12,35 +12,36 @@
 #include <sys/socket.h>
 
 #include "addr.h"
+#include "compiler.h"
 
 /** sb__sock_open() - socket(2) with SOCK_NONBLOCK|SOCK_CLOEXEC.
  *  Return: the fd, or -errno. */
-int sb__sock_open(int family, int type, int protocol);
+SB__CHECK int sb__sock_open(int family, int type, int protocol);
 
 /** sb__sock_pair() - socketpair(2), both ends non-blocking, close-on-exec.
  *  Return: 0 with @sv filled, or -errno. */
-int sb__sock_pair(int family, int type, int protocol, int sv[2]);
+SB__CHECK int sb__sock_pair(int family, int type, int protocol, int sv[2]);
 
 /** sb__sock_bind() - bind(2) to @a. Return: 0 or -errno. */
-int sb__sock_bind(int fd, const struct sb__addr *a);
+SB__CHECK int sb__sock_bind(int fd, const struct sb__addr *a);
 
 /** sb__sock_connect() - connect(2) to @a (SB__ADDR_NONE: AF_UNSPEC).
  *  Return: 0, -EINPROGRESS (in progress: wait for POLLOUT, then connect
  *  again: -EALREADY while pending, 0 or -EISCONN once connected, or the
  *  failure), or another -errno. */
-int sb__sock_connect(int fd, const struct sb__addr *a);
+SB__CHECK int sb__sock_connect(int fd, const struct sb__addr *a);
 
 /** sb__sock_listen() - listen(2). Return: 0 or -errno. */
-int sb__sock_listen(int fd, int backlog);
+SB__CHECK int sb__sock_listen(int fd, int backlog);
 
 /** sb__sock_accept() - accept4(2) non-blocking, close-on-exec.
  *  @peer: filled with the peer address when not NULL.
  *  Return: the new fd, or -errno (-EAGAIN when none is pending). */
-int sb__sock_accept(int fd, struct sb__addr *peer);
+SB__CHECK int sb__sock_accept(int fd, struct sb__addr *peer);
 
 /** sb__sock_send() - sendto(2) with MSG_NOSIGNAL always added.
  *  @dst: NULL for send(2). Return: bytes sent or -errno. */
-ssize_t sb__sock_send(int fd, const void *buf, size_t len, int flags,
+SB__CHECK ssize_t sb__sock_send(int fd, const void *buf, size_t len, int flags,
 		      const struct sb__addr *dst);
 
 /* What sb__sock_recv() reports besides the data. */
@@ -59,25 +60,25 @@ struct sb__recv_info {
  *  real length with MSG_TRUNC, the bytes a TCP MSG_TRUNC discarded.
  *  Return: bytes the kernel wrote into @buf (<= @len; 0 for TCP with
  *  MSG_TRUNC, which writes none) or -errno. Only these bytes are data. */
-ssize_t sb__sock_recv(int fd, void *buf, size_t len, int flags,
+SB__CHECK ssize_t sb__sock_recv(int fd, void *buf, size_t len, int flags,
 		      struct sb__recv_info *info);
 
 /** sb__sock_enable_pktinfo() - turn on IP_PKTINFO or IPV6_RECVPKTINFO for
  *  the socket's family. Return: 0 or -errno. */
-int sb__sock_enable_pktinfo(int fd);
+SB__CHECK int sb__sock_enable_pktinfo(int fd);
 
 /** sb__sock_name() / sb__sock_peer() - getsockname/getpeername.
  *  Return: 0 or -errno. */
-int sb__sock_name(int fd, struct sb__addr *out);
-int sb__sock_peer(int fd, struct sb__addr *out);
+SB__CHECK int sb__sock_name(int fd, struct sb__addr *out);
+SB__CHECK int sb__sock_peer(int fd, struct sb__addr *out);
 
 /** sb__sock_shutdown() - shutdown(2). Return: 0 or -errno. */
-int sb__sock_shutdown(int fd, int how);
+SB__CHECK int sb__sock_shutdown(int fd, int how);
 
 /** sb__sock_family() - SO_DOMAIN. Return: the value or -errno. */
-int sb__sock_family(int fd);
+SB__CHECK int sb__sock_family(int fd);
 
 /** sb__sock_getopt_int() - an int option. Return: 0 or -errno. */
-int sb__sock_getopt_int(int fd, int level, int name, int *val);
+SB__CHECK int sb__sock_getopt_int(int fd, int level, int name, int *val);
 
 #endif /* SB_LIB_SOCK_H */

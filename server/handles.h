@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "compiler.h"
+
 struct sb__hslot {
 	uint64_t handle;
 	void *item;        /* NULL: the slot is free */
@@ -34,8 +36,7 @@ struct sb__htab {
  * @handle must not be in the table already.
  * Return: 0, or -ENOMEM (the table is unchanged).
  */
-int sb__htab_insert(struct sb__htab *t, uint64_t handle, void *item)
-	__attribute__((warn_unused_result));
+SB__CHECK int sb__htab_insert(struct sb__htab *t, uint64_t handle, void *item);
 
 /** sb__htab_find() - the item of @handle, or NULL. */
 void *sb__htab_find(const struct sb__htab *t, uint64_t handle);

@@ -44,10 +44,14 @@ static void sb__gai_job(void *arg)
 	int ret;
 
 	memset(&hints, 0, sizeof(hints));
-	sb__flags_to_native(SB__C_AI, r->flags, &hints.ai_flags);
-	sb__const_to_native(SB__C_AF, (uint32_t)r->family, &hints.ai_family);
-	sb__const_to_native(SB__C_SOCK, (uint32_t)r->socktype, &hints.ai_socktype);
-	sb__const_to_native(SB__C_IPPROTO, (uint32_t)r->protocol, &hints.ai_protocol);
+	/* The handler checked every value; never resolve with one dropped. */
+	if (sb__flags_to_native(SB__C_AI, r->flags, &hints.ai_flags) < 0 ||
+	    sb__const_to_native(SB__C_AF, (uint32_t)r->family, &hints.ai_family) < 0 ||
+	    sb__const_to_native(SB__C_SOCK, (uint32_t)r->socktype, &hints.ai_socktype) < 0 ||
+	    sb__const_to_native(SB__C_IPPROTO, (uint32_t)r->protocol, &hints.ai_protocol) < 0) {
+		rep.eai = SOCKBROKER__V1__EAI_ERROR__EAI_BADFLAGS;
+		goto out;
+	}
 	ret = getaddrinfo(r->node[0] ? r->node : NULL,
 			  r->service[0] ? r->service : NULL, &hints, &res);
 	if (ret) {
@@ -134,7 +138,10 @@ static void sb__gni_job(void *arg)
 	const char *why;
 	int flags = 0, ret;
 
-	sb__flags_to_native(SB__C_NI, r->flags, &flags);
+	if (sb__flags_to_native(SB__C_NI, r->flags, &flags) < 0) {
+		rep.eai = SOCKBROKER__V1__EAI_ERROR__EAI_BADFLAGS;	/* checked already */
+		goto out;
+	}
 	if (sb__addr_from_pb(r->address, &a, &why) < 0 ||
 	    sb__addr_to_sockaddr(&a, &ss, &len) < 0) {
 		rep.eai = SOCKBROKER__V1__EAI_ERROR__EAI_FAMILY;

@@ -429,7 +429,12 @@ void sb__h_recv_stream(struct sb__call *c, void *req)
 			}
 			atomic_store(&k->pktinfo_on, 1);
 		}
-		sb__dgram_enable_drops(k->fd);
+		/* Without SO_RXQ_OVFL the stream works; only its drop count
+		 * stays 0. */
+		ret = sb__dgram_enable_drops(k->fd);
+		if (ret < 0)
+			sb__debug("RecvStream: no drop counts on handle %llu: %s",
+				  (unsigned long long)k->handle, strerror(-ret));
 	}
 	sb__rstream_next(st);
 	return;
@@ -497,6 +502,19 @@ static void sb__pipe_half_done(struct sb__pipe *st, int reader)
 	pthread_mutex_unlock(&st->lock);
 	if (both)
 		sb__pipe_end(st, GRPC_STATUS_OK, 0, NULL);
+}
+
+/* The client's bytes are over: shut the socket's writing side. A failure
+ * (ENOTCONN after the peer reset) changes nothing for the client: its
+ * writes are done, and the reader reports how the socket ended. */
+static void sb__pipe_shut_wr(struct sb__pipe *st)
+{
+	int e = sb__sock_shutdown(st->k->fd, SHUT_WR);
+
+	if (e < 0)
+		sb__debug("Pipe: shutdown of handle %llu: %s",
+			  (unsigned long long)st->k->handle, strerror(-e));
+	sb__pipe_half_done(st, 0);
 }
 
 static int sb__pipe_ended(struct sb__pipe *st)
@@ -627,8 +645,7 @@ static void sb__pipe_write(struct sb__pipe *st)
 		sb__stats_bytes((uint64_t)n, 0);
 	}
 	if (f->half_close) {
-		sb__sock_shutdown(st->k->fd, SHUT_WR);
-		sb__pipe_half_done(st, 0);
+		sb__pipe_shut_wr(st);
 		return;
 	}
 	if (sb__call_recv(st->c, sb__pipe_recv) < 0)
@@ -659,8 +676,7 @@ static void sb__pipe_recv(struct sb__call *c, int ok)
 				     "the first frame must name a handle");
 			return;
 		}
-		sb__sock_shutdown(st->k->fd, SHUT_WR);
-		sb__pipe_half_done(st, 0);
+		sb__pipe_shut_wr(st);
 		return;
 	}
 	if (!st->k) {

@@ -96,8 +96,13 @@ static int sb__connect_step(struct sb__waiter *w, enum sb__wake why)
 			return 1;
 		}
 		/* Give up the attempt so that the socket can connect again. */
-		if (!st->retry)
-			sb__sock_connect(w->sock->fd, &none);
+		if (!st->retry) {
+			int e = sb__sock_connect(w->sock->fd, &none);
+
+			if (e < 0)
+				sb__debug("connect timed out; dissolving the attempt: %s",
+					  strerror(-e));
+		}
 		sb__connect_reply(w->call, ETIMEDOUT);
 		return 1;
 	default:
@@ -677,13 +682,6 @@ void sb__h_poll(struct sb__call *c, void *req)
 			      "%zu items: at most %d", r->n_items, SB__POLL_MAX);
 		return;
 	}
-	for (i = 0; i < r->n_items; i++)
-		if (sb__flags_to_native(SB__C_POLL, r->items[i]->events, &ev) < 0) {
-			sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
-				      "events 0x%x hold an unknown POLL bit",
-				      r->items[i]->events);
-			return;
-		}
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		goto nomem;
@@ -695,7 +693,13 @@ void sb__h_poll(struct sb__call *c, void *req)
 	if (!st->fds || !st->socks)
 		goto nomem_st;
 	for (i = 0; i < st->n; i++) {
-		sb__flags_to_native(SB__C_POLL, r->items[i]->events, &ev);
+		if (sb__flags_to_native(SB__C_POLL, r->items[i]->events, &ev) < 0) {
+			sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
+				      "events 0x%x hold an unknown POLL bit",
+				      r->items[i]->events);
+			sb__wpoll_free(&st->w);
+			return;
+		}
 		st->socks[i] = sb__sock_get(c->session, r->items[i]->handle);
 		st->fds[i].fd = st->socks[i] ? st->socks[i]->fd : -1;
 		st->fds[i].events = (short)ev;
