@@ -35,19 +35,19 @@ void sb__default_socket_path(char *buf, size_t len)
 void sb__config_default(struct sb__config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->limits.max_sessions = 1024;
-	cfg->limits.max_sessions_per_uid = 256;
-	cfg->limits.max_sockets_per_session = 4096;
-	cfg->limits.max_sockets_per_uid = 16384;
-	cfg->limits.max_pending_accepts = 128;
-	cfg->limits.max_stream_bytes = 1u << 20;
-	cfg->limits.max_session_bytes = 64u << 20;
-	cfg->limits.max_identity_bytes = 256u << 20;
-	cfg->limits.max_message_bytes = 4u << 20;
-	cfg->limits.resolver_threads = 4;
-	cfg->limits.max_connections = 1024;
-	cfg->limits.max_connections_per_uid = 64;
-	cfg->limits.idle_connection_ms = 30000;
+	cfg->limits.max_sessions = SB__DEF_MAX_SESSIONS;
+	cfg->limits.max_sessions_per_uid = SB__DEF_MAX_SESSIONS_PER_UID;
+	cfg->limits.max_sockets_per_session = SB__DEF_MAX_SOCKETS;
+	cfg->limits.max_sockets_per_uid = SB__DEF_MAX_SOCKETS_PER_UID;
+	cfg->limits.max_pending_accepts = SB__DEF_MAX_PENDING_ACCEPTS;
+	cfg->limits.max_stream_bytes = SB__DEF_MAX_STREAM_BYTES;
+	cfg->limits.max_session_bytes = SB__DEF_MAX_SESSION_BYTES;
+	cfg->limits.max_identity_bytes = SB__DEF_MAX_IDENTITY_BYTES;
+	cfg->limits.max_message_bytes = SB__DEF_MAX_MESSAGE_BYTES;
+	cfg->limits.resolver_threads = SB__DEF_RESOLVER_THREADS;
+	cfg->limits.max_connections = SB__DEF_MAX_CONNECTIONS;
+	cfg->limits.max_connections_per_uid = SB__DEF_MAX_CONNECTIONS_PER_UID;
+	cfg->limits.idle_connection_ms = SB__DEF_IDLE_CONNECTION_MS;
 	cfg->log_level = SB__LOG_INFO;
 	cfg->policy = sb__policy_default(geteuid());
 }

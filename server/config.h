@@ -39,6 +39,22 @@ struct sb__tcp_listen_cfg {
 	char client_ca[SB__TLS_PATH_MAX];  /* PEM CAs that sign client certs */
 };
 
+/* The limits' defaults: the embedded configuration's, and what the
+ * broker's counters start from before the configuration is applied. */
+#define SB__DEF_MAX_SESSIONS          1024
+#define SB__DEF_MAX_SESSIONS_PER_UID  256
+#define SB__DEF_MAX_SOCKETS           4096
+#define SB__DEF_MAX_SOCKETS_PER_UID   16384
+#define SB__DEF_MAX_PENDING_ACCEPTS   128
+#define SB__DEF_MAX_STREAM_BYTES      (1u << 20)
+#define SB__DEF_MAX_SESSION_BYTES     (64u << 20)
+#define SB__DEF_MAX_IDENTITY_BYTES    (256u << 20)
+#define SB__DEF_MAX_MESSAGE_BYTES     (4u << 20)
+#define SB__DEF_RESOLVER_THREADS      4
+#define SB__DEF_MAX_CONNECTIONS       1024
+#define SB__DEF_MAX_CONNECTIONS_PER_UID 64
+#define SB__DEF_IDLE_CONNECTION_MS    30000
+
 struct sb__limits {
 	uint32_t max_sessions;            /* whole broker */
 	uint32_t max_sessions_per_uid;    /* sessions of one identity */

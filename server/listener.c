@@ -36,7 +36,9 @@ static pthread_t sb__accept_thread;
 static int sb__accept_running;
 /* Connection limits: set at start-up and by a reload, read by the accept
  * thread. */
-static _Atomic uint32_t sb__max_conns, sb__max_conns_per_uid, sb__idle_ms;
+static _Atomic uint32_t sb__max_conns = SB__DEF_MAX_CONNECTIONS,
+	sb__max_conns_per_uid = SB__DEF_MAX_CONNECTIONS_PER_UID,
+	sb__idle_ms = SB__DEF_IDLE_CONNECTION_MS;
 /* Closed to accept and drop a connection when the broker is out of fds,
  * so that a full backlog neither spins poll() nor waits unanswered. */
 static int sb__reserve_fd = -1;

@@ -10,12 +10,13 @@
 #include <sys/time.h>
 
 #include "clock.h"
+#include "config.h"
 #include "ops.h"
 #include "sock.h"
 #include "stats.h"
 #include "wire.h"
 
-static uint32_t sb__max_bytes = 4u << 20;
+static uint32_t sb__max_bytes = SB__DEF_MAX_MESSAGE_BYTES;
 
 uint32_t sb__op_max_bytes(void)
 {

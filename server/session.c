@@ -10,6 +10,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "log.h"
 #include "reactor.h"
 #include "rpc.h"
@@ -26,8 +27,10 @@ struct sb__entry {
 static pthread_mutex_t sb__slock = PTHREAD_MUTEX_INITIALIZER;
 static struct sb__entry *sb__buckets[SB__BUCKETS];
 static uint64_t sb__n_sessions, sb__next_session_id = 1;
-static _Atomic uint32_t sb__max_sessions, sb__max_per_uid, sb__max_sockets,
-	sb__max_id_socks, sb__max_accepts = 128, sb__max_stream = 1u << 20;
+static _Atomic uint32_t sb__max_sessions = SB__DEF_MAX_SESSIONS,
+	sb__max_per_uid = SB__DEF_MAX_SESSIONS_PER_UID, sb__max_sockets = SB__DEF_MAX_SOCKETS,
+	sb__max_id_socks = SB__DEF_MAX_SOCKETS_PER_UID,
+	sb__max_accepts = SB__DEF_MAX_PENDING_ACCEPTS, sb__max_stream = SB__DEF_MAX_STREAM_BYTES;
 static atomic_uint_fast64_t sb__next_handle;
 static atomic_uint_fast64_t sb__n_socks;
 
@@ -80,7 +83,8 @@ void sb__session_accept_end(struct sb__session *s)
  * broker stayed at its peak RSS after every caller left. */
 #define SB__TRIM_AFTER (64u << 20)
 
-static atomic_uint_fast64_t sb__max_s_bytes = 64u << 20, sb__max_id_bytes = 256u << 20;
+static atomic_uint_fast64_t sb__max_s_bytes = SB__DEF_MAX_SESSION_BYTES,
+	sb__max_id_bytes = SB__DEF_MAX_IDENTITY_BYTES;
 static atomic_uint_fast64_t sb__held, sb__freed_since_trim;
 
 void sb__sessions_set_byte_limits(uint64_t per_session, uint64_t per_identity)
