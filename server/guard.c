@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT
- * guard.c - policy checks of calls against the policy in force, which a
+ * guard.c - decisions on requests against the policy in force, which a
  * reload swaps atomically (a read-write lock: checks are short).
  */
 #include <errno.h>
