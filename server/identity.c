@@ -21,7 +21,6 @@
 #include "clock.h"
 #include "identity.h"
 #include "log.h"
-#include "rpc.h"
 #include "stats.h"
 
 /* One accepted local connection (see identity.h for the life cycle). */
