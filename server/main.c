@@ -15,6 +15,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "clock.h"
 #include "config.h"
 #include "guard.h"
 #include "identity.h"
@@ -318,7 +319,12 @@ int main(int argc, char **argv)
 		if (sigwait(&sigs, &sig))
 			continue;
 		if (sig == SIGHUP) {
+			/* systemd shows the unit "reloading" until READY=1
+			 * (MONOTONIC_USEC is what Type=notify-reload checks). */
+			sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%lld",
+				   (long long)sb__now_ms() * 1000);
 			sb__reload(config_path);
+			sd_notify(0, "READY=1");
 			continue;
 		}
 		break;
