@@ -332,40 +332,71 @@ static int sb__ylisten(struct sb__yctx *y, yaml_node_t *seq, struct sb__config *
 	return 0;
 }
 
+/* Every limit of the `limits:` section: its name, place, range, and
+ * whether a reload can change it (the rest take a restart). */
+static const struct sb__limit_field {
+	const char *name;
+	size_t off;
+	unsigned long min, max;
+	int at_restart;
+} sb__limit_fields[] = {
+	{ "max_sessions", offsetof(struct sb__limits, max_sessions), 1, 1000000, 0 },
+	{ "max_sessions_per_uid", offsetof(struct sb__limits, max_sessions_per_uid), 1, 1000000, 0 },
+	{ "max_sockets_per_session", offsetof(struct sb__limits, max_sockets_per_session), 1, 1000000, 0 },
+	{ "max_sockets_per_uid", offsetof(struct sb__limits, max_sockets_per_uid), 1, 10000000, 0 },
+	{ "max_pending_accepts", offsetof(struct sb__limits, max_pending_accepts), 1, 65536, 0 },
+	{ "max_stream_bytes", offsetof(struct sb__limits, max_stream_bytes), 4096, 256u << 20, 0 },
+	{ "max_message_bytes", offsetof(struct sb__limits, max_message_bytes), 65536, 64u << 20, 1 },
+	{ "max_session_bytes", offsetof(struct sb__limits, max_session_bytes), 1u << 20, 4095u << 20, 0 },
+	{ "max_identity_bytes", offsetof(struct sb__limits, max_identity_bytes), 1u << 20, 4095u << 20, 0 },
+	{ "resolver_threads", offsetof(struct sb__limits, resolver_threads), 1, 64, 1 },
+	{ "max_connections", offsetof(struct sb__limits, max_connections), 1, 1000000, 0 },
+	{ "max_connections_per_uid", offsetof(struct sb__limits, max_connections_per_uid), 1, 1000000, 0 },
+	{ "idle_connection_ms", offsetof(struct sb__limits, idle_connection_ms), 100, 86400000, 0 },
+};
+
+#define SB__N_LIMITS (sizeof(sb__limit_fields) / sizeof(sb__limit_fields[0]))
+
+size_t sb__limit_count(void)
+{
+	return SB__N_LIMITS;
+}
+
+const char *sb__limit_name(size_t i)
+{
+	return i < SB__N_LIMITS ? sb__limit_fields[i].name : NULL;
+}
+
+uint32_t sb__limit_value(const struct sb__limits *l, size_t i)
+{
+	uint32_t v = 0;
+
+	if (i < SB__N_LIMITS)
+		memcpy(&v, (const char *)l + sb__limit_fields[i].off, sizeof(v));
+	return v;
+}
+
+int sb__limit_at_restart(size_t i)
+{
+	return i < SB__N_LIMITS && sb__limit_fields[i].at_restart;
+}
+
 static int sb__ylimits(struct sb__yctx *y, yaml_node_t *m, struct sb__limits *l)
 {
-	static const struct {
-		const char *name;
-		size_t off;
-		unsigned long min, max;
-	} f[] = {
-		{ "max_sessions", offsetof(struct sb__limits, max_sessions), 1, 1000000 },
-		{ "max_sessions_per_uid", offsetof(struct sb__limits, max_sessions_per_uid), 1, 1000000 },
-		{ "max_sockets_per_session", offsetof(struct sb__limits, max_sockets_per_session), 1, 1000000 },
-		{ "max_sockets_per_uid", offsetof(struct sb__limits, max_sockets_per_uid), 1, 10000000 },
-		{ "max_pending_accepts", offsetof(struct sb__limits, max_pending_accepts), 1, 65536 },
-		{ "max_stream_bytes", offsetof(struct sb__limits, max_stream_bytes), 4096, 256u << 20 },
-		{ "max_message_bytes", offsetof(struct sb__limits, max_message_bytes), 65536, 64u << 20 },
-		{ "max_session_bytes", offsetof(struct sb__limits, max_session_bytes), 1u << 20, 4095u << 20 },
-		{ "max_identity_bytes", offsetof(struct sb__limits, max_identity_bytes), 1u << 20, 4095u << 20 },
-		{ "resolver_threads", offsetof(struct sb__limits, resolver_threads), 1, 64 },
-		{ "max_connections", offsetof(struct sb__limits, max_connections), 1, 1000000 },
-		{ "max_connections_per_uid", offsetof(struct sb__limits, max_connections_per_uid), 1, 1000000 },
-		{ "idle_connection_ms", offsetof(struct sb__limits, idle_connection_ms), 100, 86400000 },
-	};
-	const char *keys[sizeof(f) / sizeof(f[0])];
+	const struct sb__limit_field *f = sb__limit_fields;
+	const char *keys[SB__N_LIMITS];
 	yaml_node_pair_t *p;
 	unsigned seen = 0;
 	size_t i;
 
 	if (m->type != YAML_MAPPING_NODE)
 		return sb__yfail(y, m, "%s: expected a mapping", "limits");
-	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+	for (i = 0; i < SB__N_LIMITS; i++)
 		keys[i] = f[i].name;
 	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
 		yaml_node_t *v;
 		char field[80];
-		int k = sb__ykey(y, p, "limits", keys, sizeof(f) / sizeof(f[0]), &seen, &v);
+		int k = sb__ykey(y, p, "limits", keys, SB__N_LIMITS, &seen, &v);
 
 		if (k < 0)
 			return -EINVAL;

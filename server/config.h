@@ -71,6 +71,18 @@ struct sb__limits {
 	uint32_t idle_connection_ms;      /* close a connection with no call */
 };
 
+/**
+ * sb__limit_count(), sb__limit_name(), sb__limit_value(),
+ * sb__limit_at_restart() - the limits as a table, in the order of the
+ * file's documentation: how many, the i-th's name ("max_sessions"), its
+ * value in @l, and 1 when only a restart changes it. For the reload's log
+ * and --check-config. Out of range: NULL, 0, 0.
+ */
+size_t sb__limit_count(void);
+const char *sb__limit_name(size_t i);
+uint32_t sb__limit_value(const struct sb__limits *l, size_t i);
+int sb__limit_at_restart(size_t i);
+
 /*
  * The whole configuration. Plain data apart from @policy, which is owned
  * (one reference) by the struct: copying the struct shares it, so a copy

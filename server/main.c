@@ -44,6 +44,9 @@ static void sb__usage(FILE *f)
 		"                        unix-abstract:NAME; repeatable; replaces the\n"
 		"                        listeners of the configuration\n"
 		"  -v, --verbose         log every refused call (log level debug)\n"
+		"      --check-config FILE\n"
+		"                        read and check FILE, print what would be\n"
+		"                        served, exit 0 (valid) or 1; starts nothing\n"
 		"  -h, --help            show this help and exit\n"
 		"  -V, --version         show the version and exit\n"
 		"\n"
@@ -97,52 +100,25 @@ static void sb__apply_limits(const struct sb__limits *l)
 	sb__listeners_set_limits(l);
 }
 
-/* Append ", @name OLD -> NEW" to @buf (of @len, used @n) when they differ. */
-static size_t sb__diff_u32(char *buf, size_t len, size_t n, const char *name,
-			   uint32_t old, uint32_t new, const char *note)
-{
-	int r;
-
-	if (old == new || n >= len)
-		return n;
-	r = snprintf(buf + n, len - n, "%s%s %u -> %u%s", n ? ", " : "", name,
-		     (unsigned)old, (unsigned)new, note);
-	return r < 0 ? n : n + (size_t)r;
-}
-
 /* What the reload changes in the limits, as "name old -> new, ...". */
 static void sb__limits_diff(const struct sb__limits *o, const struct sb__limits *l,
 			    char *buf, size_t len)
 {
-	static const char later[] = " (at restart)";
-	size_t n = 0;
+	size_t n = 0, i;
 
 	buf[0] = 0;
-	n = sb__diff_u32(buf, len, n, "max_sessions", o->max_sessions, l->max_sessions, "");
-	n = sb__diff_u32(buf, len, n, "max_sessions_per_uid", o->max_sessions_per_uid,
-			 l->max_sessions_per_uid, "");
-	n = sb__diff_u32(buf, len, n, "max_sockets_per_session",
-			 o->max_sockets_per_session, l->max_sockets_per_session, "");
-	n = sb__diff_u32(buf, len, n, "max_sockets_per_uid", o->max_sockets_per_uid,
-			 l->max_sockets_per_uid, "");
-	n = sb__diff_u32(buf, len, n, "max_pending_accepts", o->max_pending_accepts,
-			 l->max_pending_accepts, "");
-	n = sb__diff_u32(buf, len, n, "max_stream_bytes", o->max_stream_bytes,
-			 l->max_stream_bytes, "");
-	n = sb__diff_u32(buf, len, n, "max_session_bytes", o->max_session_bytes,
-			 l->max_session_bytes, "");
-	n = sb__diff_u32(buf, len, n, "max_identity_bytes", o->max_identity_bytes,
-			 l->max_identity_bytes, "");
-	n = sb__diff_u32(buf, len, n, "max_connections", o->max_connections,
-			 l->max_connections, "");
-	n = sb__diff_u32(buf, len, n, "max_connections_per_uid", o->max_connections_per_uid,
-			 l->max_connections_per_uid, "");
-	n = sb__diff_u32(buf, len, n, "idle_connection_ms", o->idle_connection_ms,
-			 l->idle_connection_ms, "");
-	n = sb__diff_u32(buf, len, n, "max_message_bytes", o->max_message_bytes,
-			 l->max_message_bytes, later);
-	n = sb__diff_u32(buf, len, n, "resolver_threads", o->resolver_threads,
-			 l->resolver_threads, later);
+	for (i = 0; i < sb__limit_count() && n < len; i++) {
+		uint32_t a = sb__limit_value(o, i), b = sb__limit_value(l, i);
+		int r;
+
+		if (a == b)
+			continue;
+		r = snprintf(buf + n, len - n, "%s%s %u -> %u%s", n ? ", " : "",
+			     sb__limit_name(i), (unsigned)a, (unsigned)b,
+			     sb__limit_at_restart(i) ? " (at restart)" : "");
+		if (r > 0)
+			n += (size_t)r;
+	}
 	if (!n)
 		snprintf(buf, len, "none changed");
 }
@@ -203,6 +179,74 @@ static void sb__reload(const char *path)
 	sb__live = nc;
 }
 
+/* The Unix listeners in force: --listen's replace the file's; with none,
+ * the default socket. */
+static void sb__final_listeners(struct sb__config *cfg, const struct sb__config *cli)
+{
+	if (cli->n_listen) {
+		memcpy(cfg->listen, cli->listen, sizeof(cfg->listen));
+		cfg->n_listen = cli->n_listen;
+	}
+	if (!cfg->n_listen) {
+		char def[108];
+
+		sb__default_socket_path(def, sizeof(def));
+		cfg->listen[0].mode = 0600;
+		snprintf(cfg->listen[0].path, sizeof(cfg->listen[0].path), "%s", def);
+		cfg->n_listen = 1;
+	}
+}
+
+/*
+ * --check-config FILE: read and validate the file as a start would, print
+ * what would be served (listeners, limits, the rules in order), exit 0;
+ * or print the error and exit 1. Nothing is bound or started.
+ */
+static int sb__check_config(const char *path, const struct sb__config *cli)
+{
+	struct sb__config cfg;
+	struct sb__policy *def;
+	char err[512] = "", line[512];
+	size_t i, n;
+	int ret = 1;
+
+	sb__config_default(&cfg);
+	def = cfg.policy;
+	if (sb__config_load(&cfg, path, err, sizeof(err)) < 0 ||
+	    sb__config_has_policy(&cfg, def, err, sizeof(err)) < 0) {
+		fprintf(stderr, "sockbrokerd: %s: %s\n", path, err);
+		goto out;
+	}
+	sb__final_listeners(&cfg, cli);
+	printf("%s: valid\n", path);
+	for (i = 0; i < cfg.n_listen; i++) {
+		const struct sb__listen_cfg *l = &cfg.listen[i];
+
+		if (l->abstract)
+			printf("listen unix-abstract:%s\n", l->path);
+		else
+			printf("listen unix:%s mode %04o%s%s\n", l->path, (unsigned)l->mode,
+			       l->has_owner ? " (owner set)" : "",
+			       l->has_group ? " (group set)" : "");
+	}
+	for (i = 0; i < cfg.n_tcp_listen; i++)
+		printf("listen tcp %s (%s)\n", cfg.tcp_listen[i].text,
+		       cfg.tcp_listen[i].insecure ? "plaintext, loopback only" : "mutual TLS");
+	for (i = 0; i < sb__limit_count(); i++)
+		printf("limit %s %u\n", sb__limit_name(i),
+		       (unsigned)sb__limit_value(&cfg.limits, i));
+	n = sb__policy_rule_count(cfg.policy);
+	printf("policy: %zu rule%s, the first that applies decides; none: refused\n", n,
+	       n == 1 ? "" : "s");
+	for (i = 0; i < n; i++)
+		if (sb__policy_describe(cfg.policy, i, line, sizeof(line)) == 0)
+			printf("  %zu. %s\n", i + 1, line);
+	ret = 0;
+out:
+	sb__config_free(&cfg);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -211,10 +255,11 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "check-config", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sb__config cfg, cli;
-	const char *config_path = NULL;
+	const char *config_path = NULL, *check_path = NULL;
 	char err[512] = "";
 	sigset_t sigs;
 	int opt, sig, verbose = 0;
@@ -244,6 +289,9 @@ int main(int argc, char **argv)
 		case 'V':
 			printf("sockbrokerd %s\n", SB_VERSION);
 			return 0;
+		case 'C':
+			check_path = optarg;
+			break;
 		default:
 			sb__usage(stderr);
 			return 2;
@@ -252,6 +300,10 @@ int main(int argc, char **argv)
 	if (optind < argc) {
 		fprintf(stderr, "sockbrokerd: unexpected argument '%s'\n", argv[optind]);
 		return 2;
+	}
+	if (check_path) {
+		sb__config_free(&cfg);
+		return sb__check_config(check_path, &cli);
 	}
 	if (config_path) {
 		struct sb__policy *def = cfg.policy;
@@ -265,18 +317,7 @@ int main(int argc, char **argv)
 	}
 	sb__live = cfg;
 	sb__policy_ref(sb__live.policy);
-	if (cli.n_listen) {
-		memcpy(cfg.listen, cli.listen, sizeof(cfg.listen));
-		cfg.n_listen = cli.n_listen;
-	}
-	if (!cfg.n_listen) {
-		char def[108];
-
-		sb__default_socket_path(def, sizeof(def));
-		cfg.listen[0].mode = 0600;
-		snprintf(cfg.listen[0].path, sizeof(cfg.listen[0].path), "%s", def);
-		cfg.n_listen = 1;
-	}
+	sb__final_listeners(&cfg, &cli);
 	sb__log_set_level(verbose ? SB__LOG_DEBUG : (enum sb__log_level)cfg.log_level);
 
 	/* Signals are taken by sigwait() below; every thread inherits the mask. */

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -165,6 +166,72 @@ void sb__policy_free(struct sb__policy *p)
 		sb__rule_release(&p->rules[i]);
 	free(p->rules);
 	free(p);
+}
+
+/* Append to @b (of @len, used *@n) what printf would, cut at the end. */
+static void __attribute__((format(printf, 4, 5)))
+sb__cat(char *b, size_t len, size_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	if (*n >= len)
+		return;
+	va_start(ap, fmt);
+	r = vsnprintf(b + *n, len - *n, fmt, ap);
+	va_end(ap);
+	if (r > 0)
+		*n = *n + (size_t)r < len ? *n + (size_t)r : len - 1;
+}
+
+int sb__policy_describe(const struct sb__policy *p, size_t i, char *buf, size_t len)
+{
+	const struct sb__rule *r;
+	size_t n = 0, k;
+	unsigned o;
+
+	if (!p || i >= p->n || !len)
+		return -EINVAL;
+	r = &p->rules[i];
+	buf[0] = 0;
+	sb__cat(buf, len, &n, "%s \"%s\": ", r->allow ? "allow" : "deny", r->name);
+	if (r->any)
+		sb__cat(buf, len, &n, "any caller");
+	for (k = 0; k < r->n_uids; k++)
+		sb__cat(buf, len, &n, "%s%u", k ? "," : "uid ", (unsigned)r->uids[k]);
+	for (k = 0; k < r->n_gids; k++)
+		sb__cat(buf, len, &n, "%s%u", k ? "," : " gid ", (unsigned)r->gids[k]);
+	for (k = 0; k < r->n_cgroups; k++)
+		sb__cat(buf, len, &n, "%s%s", k ? "," : " cgroup ", r->cgroups[k]);
+	for (k = 0; k < r->n_subjects; k++)
+		sb__cat(buf, len, &n, "%s\"%s\"", k ? "," : " subject ", r->subjects[k]);
+	for (k = 0; k < r->n_sans; k++)
+		sb__cat(buf, len, &n, "%s%s", k ? "," : " san ", r->sans[k]);
+	if (r->ops == SB__OPS_ALL) {
+		sb__cat(buf, len, &n, "; every operation");
+	} else {
+		sb__cat(buf, len, &n, ";");
+		for (o = 0, k = 0; o < SB__POL_COUNT; o++)
+			if (r->ops & SB__OPBIT(o))
+				sb__cat(buf, len, &n, "%s%s", k++ ? "," : " ",
+					sb__pol_op_name((enum sb__pol_op)o));
+	}
+	if (r->n_families)
+		sb__cat(buf, len, &n, "; %zu families", r->n_families);
+	if (r->n_types)
+		sb__cat(buf, len, &n, "; %zu types", r->n_types);
+	if (r->dest.n_cidr + r->dest.n_ux)
+		sb__cat(buf, len, &n, "; %zu destinations", r->dest.n_cidr + r->dest.n_ux);
+	if (r->bind.n_cidr + r->bind.n_ux)
+		sb__cat(buf, len, &n, "; %zu bind addresses", r->bind.n_cidr + r->bind.n_ux);
+	for (k = 0; k < r->n_ports; k++) {
+		sb__cat(buf, len, &n, "%s%u", k ? "," : "; ports ", r->ports[k].lo);
+		if (r->ports[k].hi != r->ports[k].lo)
+			sb__cat(buf, len, &n, "-%u", r->ports[k].hi);
+	}
+	if (r->n_opts)
+		sb__cat(buf, len, &n, "; %zu socket options", r->n_opts);
+	return 0;
 }
 
 size_t sb__policy_rule_count(const struct sb__policy *p)

@@ -183,6 +183,13 @@ struct sb__policy *sb__policy_ref(struct sb__policy *p);
  *  Thread-safe; the caller must not use @p afterwards. */
 void sb__policy_free(struct sb__policy *p);
 
+/**
+ * sb__policy_describe() - rule @i of @p in one line for people ("allow
+ * \"owner\": uid 0; every operation"), cut to @len. Not for parsing.
+ * Return: 0, or -EINVAL when there is no such rule.
+ */
+int sb__policy_describe(const struct sb__policy *p, size_t i, char *buf, size_t len);
+
 /** sb__policy_rule_count() - number of rules, for the log. */
 size_t sb__policy_rule_count(const struct sb__policy *p);
 
