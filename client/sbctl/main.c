@@ -105,11 +105,15 @@ static const struct sbctl_cmd sbctl_cmds[] = {
 	  "  -k, --keep-open       after a connection ends, accept the next one\n"
 	  "  -q, --quit-after SECS as for connect\n"
 	  "  -v, --verbose         addresses and peers on stderr\n" },
-	{ "stats", sbctl_cmd_stats, "",
+	{ "stats", sbctl_cmd_stats, "[--prometheus]",
 	  "the broker's counters (GetStats)",
 	  "Prints the broker's counters as \"key: value\" lines, then one line per\n"
 	  "identity (\"identity uid:0: sessions_open=1 ...\"). With --json: one\n"
-	  "object with the same keys and an \"identities\" array.\n" },
+	  "object with the same keys and an \"identities\" array.\n"
+	  "\n"
+	  "  -P, --prometheus      the Prometheus text format (sockbroker_* metrics,\n"
+	  "                        per identity labelled identity=\"...\"), for a\n"
+	  "                        node exporter's textfile collector or a scraper\n" },
 	{ "health", sbctl_cmd_health, "[SERVICE]",
 	  "the standard gRPC health check (grpc.health.v1.Health/Check)",
 	  "Asks the broker's health service about SERVICE (default \"\": the\n"

@@ -29,7 +29,9 @@ timeout 20 "$SBCTL" stats >"$T/s1"
 check "stats exits 0" [ $? -eq 0 ]
 for key in uptime_ms sessions_open sessions_total sockets_open sockets_total calls_total \
 	calls_failed bytes_sent bytes_received datagrams_dropped waits_parked policy_denied \
-	limits_hit; do
+	limits_hit bytes_held max_session_bytes max_identity_bytes connections_open \
+	connections_refused_policy connections_refused_limit connections_idle_closed \
+	connections_dropped_emfile; do
 	if grep -Eq "^$key: [0-9]+$" "$T/s1"; then ok "stats has '$key: N'"
 	else fail "stats has '$key: N'"; cat "$T/s1"; fi
 done
@@ -52,7 +54,7 @@ if after["sessions_total"] <= int(before["sessions_total"]) or \
     sys.exit(1)
 for i in after["identities"]:
     if set(i) != {"identity", "sessions_open", "sockets_open", "calls", "denied", "limited",
-                  "bytes_held"}:
+                  "bytes_held", "connections_open", "connections_refused"}:
         print("  identity object:", i)
         sys.exit(1)
 EOF
@@ -73,7 +75,7 @@ if wait_for_line "$T/l.err" "listening on" 10; then
 	# (sockbrokerd 0.1 does not fill GetStatsReply.identities) gets a note.
 	if ! grep -q "^identity " "$T/s3"; then
 		echo "note: the broker's GetStats reply has no identities"
-	elif grep -Eq "^identity uid:$(id -u): sessions_open=[1-9][0-9]* sockets_open=[1-9][0-9]* calls=[0-9]+ denied=[0-9]+ limited=[0-9]+ bytes_held=[0-9]+$" "$T/s3"
+	elif grep -Eq "^identity uid:$(id -u): sessions_open=[1-9][0-9]* sockets_open=[1-9][0-9]* calls=[0-9]+ denied=[0-9]+ limited=[0-9]+ bytes_held=[0-9]+ connections_open=[1-9][0-9]* connections_refused=[0-9]+$" "$T/s3"
 	then ok "stats names the identity: $(grep "^identity uid:$(id -u)" "$T/s3")"
 	else fail "stats identity line"; cat "$T/s3"; fi
 else
@@ -81,6 +83,39 @@ else
 fi
 kill $lpid 2>/dev/null
 wait $lpid 2>/dev/null
+
+# ---- stats --prometheus: the text format a scraper reads, parsed by the
+# Prometheus client library.
+timeout 20 "$SBCTL" stats --prometheus >"$T/p.txt"
+check "stats --prometheus exits 0" [ $? -eq 0 ]
+if "$PY" - "$T/p.txt" <<'EOF'
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+text = open(sys.argv[1]).read()
+fams = {f.name: f for f in text_string_to_metric_families(text)}
+want = {"sockbroker_uptime_seconds": "gauge", "sockbroker_sessions": "counter",
+        "sockbroker_sockets_open": "gauge", "sockbroker_calls": "counter",
+        "sockbroker_policy_denied": "counter", "sockbroker_held_bytes": "gauge",
+        "sockbroker_connections_refused": "counter",
+        "sockbroker_identity_calls": "counter", "sockbroker_identity_sessions_open": "gauge"}
+bad = [(n, t, fams[n].type if n in fams else None) for n, t in want.items()
+       if n not in fams or fams[n].type != t]
+if bad:
+    print("  families:", bad); sys.exit(1)
+reasons = sorted(s.labels.get("reason") for s in fams["sockbroker_connections_refused"].samples)
+if reasons != ["emfile", "limit", "policy"]:
+    print("  connections_refused reasons:", reasons); sys.exit(1)
+ids = [s.labels.get("identity") for s in fams["sockbroker_identity_calls"].samples]
+if not any(i.startswith("uid:") for i in ids):
+    print("  identities:", ids); sys.exit(1)
+if text.count("# TYPE sockbroker_connections_refused_total ") != 1:
+    print("  a family announced twice"); sys.exit(1)
+print("  %d families, %d samples" % (len(fams), sum(len(f.samples) for f in fams.values())))
+EOF
+then ok "stats --prometheus: the text format, parsed; types, reasons and identities"
+else fail "stats --prometheus"; cat "$T/p.txt"; fi
+timeout 10 "$SBCTL" --json stats --prometheus >/dev/null 2>"$T/pj.err"
+check "--json with --prometheus is a usage error (exit 64)" [ $? -eq 64 ]
 
 # ---- help: the tool's, every command's, both ways, exit 0 on stdout.
 timeout 10 "$SBCTL" --help >"$T/h"
