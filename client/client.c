@@ -153,6 +153,9 @@ static sb_client *sb__open(const char *target, const char *ca, const char *cert,
 		sb__fail(EINVAL, "invalid broker target \"%s\"", tgt);
 		goto fail;
 	}
+	rc = sb__handoff_init(c, tgt);
+	if (rc < 0)
+		goto fail;
 	rc = sb__session_open(c, program_invocation_short_name);
 	if (rc == -ECONNREFUSED)
 		rc = sb__unix_errno(tgt, rc);
@@ -162,6 +165,7 @@ static sb_client *sb__open(const char *target, const char *ca, const char *cert,
 fail:
 	if (c->channel)
 		grpc_channel_destroy(c->channel);
+	sb__handoff_free(c);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 	grpc_shutdown();
@@ -202,6 +206,7 @@ void sb_close_client(sb_client *c)
 	sb__session_close(c);
 	grpc_channel_destroy(c->channel);
 	sb__slots_free(c);
+	sb__handoff_free(c);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 	grpc_shutdown();

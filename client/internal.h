@@ -17,6 +17,7 @@
 
 #define SB__TOKEN_MAX 64
 #define SB__MAX_SOCKETS_LOCAL 65536 /* socket numbers per client */
+#define SB__HO_STASH 16             /* handed fds kept for other threads */
 
 /* One socket number's entry. */
 struct sb__slot {
@@ -40,6 +41,15 @@ struct sb_client {
 	pthread_mutex_t lock;         /* guards slots */
 	struct sb__slot *slots;       /* index = socket number */
 	int nslots;
+
+	char *target;                 /* the gRPC target, for the side channel */
+	pthread_mutex_t ho_lock;      /* guards the hand-off fields below */
+	int ho_fd;                    /* the side channel, or -1 */
+	struct {
+		uint64_t tag;
+		int fd;
+	} ho_stash[SB__HO_STASH];     /* fds received for other threads */
+	int ho_n;
 };
 
 /* ---- rpc.c ---- */
@@ -101,6 +111,21 @@ void sb__session_close(sb_client *c);
 /** sb__handle_drop() - close broker handle @handle that no socket number
  *  names (a new socket the caller will never get); errno is kept. */
 void sb__handle_drop(sb_client *c, uint64_t handle);
+
+/* ---- handoff.c ---- */
+
+/** sb__handoff_init() / sb__handoff_free() - the hand-off fields of @c;
+ *  free closes the channel and every fd no thread took. */
+int sb__handoff_init(sb_client *c, const char *target);
+void sb__handoff_free(sb_client *c);
+
+/** sb__handoff_channel() - bind the side channel to the session unless it
+ *  is. Return: 0 or -1 with errno. */
+int sb__handoff_channel(sb_client *c);
+
+/** sb__handoff_take() - the fd the broker sent with @tag (before its
+ *  reply, so it is there). Return: it (close-on-exec), or -1 with errno. */
+int sb__handoff_take(sb_client *c, uint64_t tag);
 
 /* ---- fdtab.c ---- */
 

@@ -373,6 +373,7 @@ out:
 struct sb__accept_ctx {
 	sb_accept_cb cb;
 	void *arg;
+	int handoff;   /* connections come as real fds */
 };
 
 static void sb__mk_accept(void *req, uint64_t handle)
@@ -380,6 +381,14 @@ static void sb__mk_accept(void *req, uint64_t handle)
 	sockbroker_v1_AcceptStreamRequest *r = req;
 
 	r->listener = handle;
+}
+
+static void sb__mk_accept_fd(void *req, uint64_t handle)
+{
+	sockbroker_v1_AcceptStreamRequest *r = req;
+
+	r->listener = handle;
+	r->handoff = true;
 }
 
 static int sb__on_accept(struct sb__loop *l, size_t i)
@@ -397,9 +406,12 @@ static int sb__on_accept(struct sb__loop *l, size_t i)
 		return sb__reply(ev.error);
 	if (sb__slot_get(l->c, l->socks[i], &sl) < 0)
 		return sb__fail(EBADF, "the listener was closed");
-	s = sb__slot_alloc(l->c, ev.handle, sl.type, 0);
-	if (s < 0)
+	if (a->handoff)
+		s = sb__handoff_take(l->c, ev.fd_tag);
+	else if ((s = sb__slot_alloc(l->c, ev.handle, sl.type, 0)) < 0)
 		return sb__fail(-s, "no socket number free");
+	if (s < 0)
+		return -1;
 	memset(&peer, 0, sizeof(peer));
 	if (sb__pb_copy_out(&ev.peer, ev.has_peer, (struct sockaddr *)&peer, &plen) < 0)
 		plen = 0;
@@ -411,15 +423,22 @@ static void sb__drop_accept(struct sb__loop *l, size_t i)
 {
 	sockbroker_v1_AcceptEvent ev = sockbroker_v1_AcceptEvent_init_zero;
 
-	if (sb__stream_decode(&l->st[i], sockbroker_v1_AcceptEvent_fields, &ev) == 1 &&
-	    !ev.error && ev.handle)
+	struct sb__accept_ctx *a = l->ctx;
+	int fd;
+
+	if (sb__stream_decode(&l->st[i], sockbroker_v1_AcceptEvent_fields, &ev) != 1 ||
+	    ev.error)
+		return;
+	if (ev.handle)
 		sb__handle_drop(l->c, ev.handle);
+	if (a->handoff && ev.fd_tag && (fd = sb__handoff_take(l->c, ev.fd_tag)) >= 0)
+		close(fd);
 }
 
 int sb_accept_loop_many(sb_client *c, const int *listeners, size_t n,
 			sb_accept_cb cb, void *arg)
 {
-	struct sb__accept_ctx a = { cb, arg };
+	struct sb__accept_ctx a = { cb, arg, 0 };
 	struct sb__loop l = { .c = c, .socks = listeners, .n = n,
 			      .on_msg = sb__on_accept, .on_drop = sb__drop_accept,
 			      .ctx = &a };
@@ -434,6 +453,24 @@ int sb_accept_loop_many(sb_client *c, const int *listeners, size_t n,
 int sb_accept_loop(sb_client *c, int listener, sb_accept_cb cb, void *arg)
 {
 	return sb_accept_loop_many(c, &listener, 1, cb, arg);
+}
+
+int sb_accept_loop_fd(sb_client *c, int listener, sb_accept_cb cb, void *arg)
+{
+	struct sb__accept_ctx a = { cb, arg, 1 };
+	struct sb__loop l = { .c = c, .socks = &listener, .n = 1,
+			      .on_msg = sb__on_accept, .on_drop = sb__drop_accept,
+			      .ctx = &a };
+
+	if (!cb)
+		return sb__fail(EINVAL, "no callback");
+	if (!c)
+		return sb__fail(EINVAL, "no client");
+	if (sb__handoff_channel(c) < 0)
+		return -1;
+	return sb__loop(&l, "/sockbroker.v1.SocketBroker/AcceptStream",
+			sockbroker_v1_AcceptStreamRequest_fields, sb__mk_accept_fd,
+			sizeof(sockbroker_v1_AcceptStreamRequest));
 }
 
 int sb_tcp_server_loop(sb_client *c, const char *host, const char *port,

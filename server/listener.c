@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT
  * listener.c - Unix-socket listeners: bind with the configured mode, clear
  * a stale socket file, accept with SO_PEERCRED, refuse callers no rule
- * serves and connections over the limits, close idle ones, and hand the
- * rest to gRPC.
+ * serves and connections over the limits, close idle ones, tell fd
+ * hand-off channels from gRPC connections by their first bytes, and hand
+ * the rest to gRPC.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,10 +21,17 @@
 
 #include "clock.h"
 #include "guard.h"
+#include "handoff.h"
 #include "identity.h"
 #include "listener.h"
 #include "log.h"
 #include "rpc.h"
+
+/* Connections waiting for their first bytes, at most; and how long one
+ * waits before it goes to gRPC as every connection did before hand-off
+ * channels existed. */
+#define SB__MAX_PENDING 64
+#define SB__PREFACE_MS 1000
 
 static struct {
 	int fd;
@@ -44,6 +52,16 @@ static _Atomic uint32_t sb__max_conns = SB__DEF_MAX_CONNECTIONS,
 static int sb__reserve_fd = -1;
 static int64_t sb__emfile_logged_ms;
 static uint64_t sb__emfile_since_log;
+
+/* Admitted connections whose first bytes have not come yet: the accept
+ * thread polls them with the listeners, never waiting on one. A gRPC
+ * client writes its preface as soon as it connects, so few wait here. */
+static struct {
+	int fd;
+	struct sb__identity id;
+	int64_t deadline_ms;
+} sb__pend[SB__MAX_PENDING];
+static size_t sb__n_pend;
 
 /* Sweep interval: idle connections close within idle_connection_ms plus
  * this, and closed ones leave the table as fast. */
@@ -241,6 +259,57 @@ static void sb__accept_drop(int lfd)
 		usleep(10000);
 }
 
+/* Send admitted connection @fd where its first bytes say, or park it in
+ * sb__pend (unless @parked: it is there already). Return: 1 when @fd
+ * waits (still) for its bytes. */
+static int sb__classify(int fd, const struct sb__identity *id, int parked)
+{
+	switch (sb__handoff_preface(fd)) {
+	case SB__PREFACE_WAIT:
+		if (parked)
+			return 1;
+		if (sb__n_pend < SB__MAX_PENDING) {
+			sb__pend[sb__n_pend].fd = fd;
+			sb__pend[sb__n_pend].id = *id;
+			sb__pend[sb__n_pend].deadline_ms = sb__now_ms() + SB__PREFACE_MS;
+			sb__n_pend++;
+			return 1;
+		}
+		sb__rpc_add_fd(fd);
+		return 0;
+	case SB__PREFACE_CHANNEL:
+		sb__handoff_bind(fd, id);
+		return 0;
+	case SB__PREFACE_GONE:
+		close(fd);
+		return 0;
+	default:
+		sb__rpc_add_fd(fd);
+		return 0;
+	}
+}
+
+/* Connections in sb__pend whose bytes came (@ready[i]) or whose wait is
+ * over (they go to gRPC). */
+static void sb__pend_step(const struct pollfd *ready, int64_t now)
+{
+	size_t i = 0, j = 0;
+
+	for (i = 0; i < sb__n_pend; i++) {
+		int wait = 1;
+
+		if (ready[i].revents)
+			wait = sb__classify(sb__pend[i].fd, &sb__pend[i].id, 1);
+		if (wait && now >= sb__pend[i].deadline_ms) {
+			sb__rpc_add_fd(sb__pend[i].fd);
+			wait = 0;
+		}
+		if (wait)
+			sb__pend[j++] = sb__pend[i];
+	}
+	sb__n_pend = j;
+}
+
 static void sb__accept_one(int lfd)
 {
 	struct sb__identity id;
@@ -278,12 +347,13 @@ static void sb__accept_one(int lfd)
 		return;
 	}
 	sb__debug("connection from uid %u pid %d", (unsigned)id.uid, (int)id.pid);
-	sb__rpc_add_fd(fd);
+	sb__classify(fd, &id, 0);
 }
 
 static void *sb__accept_main(void *arg)
 {
-	struct pollfd pfd[SB__MAX_LISTENERS + 1];
+	struct pollfd pfd[SB__MAX_LISTENERS + 1 + SB__MAX_PENDING];
+	struct pollfd *pend = pfd + sb__n_ls + 1;
 	size_t i;
 
 	(void)arg;
@@ -294,14 +364,26 @@ static void *sb__accept_main(void *arg)
 	pfd[sb__n_ls].fd = sb__stop_pipe[0];
 	pfd[sb__n_ls].events = POLLIN;
 	for (;;) {
-		int n = poll(pfd, (nfds_t)sb__n_ls + 1, SB__SWEEP_MS);
+		int tmo = SB__SWEEP_MS, n;
+		int64_t now = sb__now_ms();
 
+		for (i = 0; i < sb__n_pend; i++) {
+			pend[i].fd = sb__pend[i].fd;
+			pend[i].events = POLLIN;
+			pend[i].revents = 0;
+			if (sb__pend[i].deadline_ms - now < tmo)
+				tmo = sb__pend[i].deadline_ms > now
+					? (int)(sb__pend[i].deadline_ms - now) : 0;
+		}
+		n = poll(pfd, (nfds_t)(sb__n_ls + 1 + sb__n_pend), tmo);
 		if (n < 0 && errno != EINTR) {
 			sb__err("poll on listeners: %s", strerror(errno));
 			return NULL;
 		}
 		if (n > 0 && pfd[sb__n_ls].revents)
 			return NULL;
+		/* Waiting connections first: accepting may add to them. */
+		sb__pend_step(pend, sb__now_ms());
 		for (i = 0; n > 0 && i < sb__n_ls; i++)
 			if (pfd[i].revents & POLLIN)
 				sb__accept_one(pfd[i].fd);
@@ -341,6 +423,8 @@ void sb__listeners_close(void)
 			sb__warn("cannot remove %s: %s", sb__ls[i].cfg.path, strerror(errno));
 	}
 	sb__n_ls = 0;
+	while (sb__n_pend)
+		close(sb__pend[--sb__n_pend].fd);
 	if (sb__stop_pipe[0] >= 0) {
 		close(sb__stop_pipe[0]);
 		close(sb__stop_pipe[1]);

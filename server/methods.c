@@ -32,6 +32,8 @@ struct sb__method sb__methods[] = {
 	U("SetNonBlocking", 1, set_non_blocking_request, sb__h_set_nonblocking),
 	U("Poll", 1, poll_request, sb__h_poll),
 	U("Dial", 1, dial_request, sb__h_dial),
+	U("HandoffTicket", 1, handoff_ticket_request, sb__h_handoff_ticket),
+	U("Handoff", 1, handoff_request, sb__h_handoff),
 	S("AcceptStream", 1, accept_stream_request, sb__h_accept_stream),
 	S("RecvStream", 1, recv_stream_request, sb__h_recv_stream),
 	{ SVC "Pipe", SB__BIDI_STREAM, 1, NULL, sb__h_pipe, NULL },

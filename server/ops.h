@@ -146,6 +146,28 @@ int sb__opt_encode(struct sb__call *c, enum sb__optkind kind,
 /* one-round-trip connect (ops_dial.c) */
 void sb__h_dial(struct sb__call *c, void *req);
 
+/* fd hand-off (ops_handoff.c) */
+void sb__h_handoff_ticket(struct sb__call *c, void *req);
+void sb__h_handoff(struct sb__call *c, void *req);
+
+/**
+ * sb__op_handoff_ready() - may the call's session receive fds now: a
+ * local session with a bound side channel?
+ * Return: 0, or -errno after failing the call with FAILED_PRECONDITION
+ *         (a session over TCP, or no channel).
+ */
+int sb__op_handoff_ready(struct sb__call *call);
+
+/**
+ * sb__op_handoff_send() - send @fd (of a new connection: Dial, Accept)
+ * over the session's channel with the caller's O_NONBLOCK mode @nonblock
+ * @tag: the fd's tag, for the reply
+ * Return: 0 (the caller replies, and closes its @fd either way), or
+ *         -errno after failing the call (FAILED_PRECONDITION: the channel
+ *         closed; RESOURCE_EXHAUSTED: full).
+ */
+int sb__op_handoff_send(struct sb__call *call, int fd, int nonblock, uint64_t *tag);
+
 /* names and interfaces (ops_names.c) */
 void sb__h_getaddrinfo(struct sb__call *c, void *req);
 void sb__h_getnameinfo(struct sb__call *c, void *req);

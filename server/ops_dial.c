@@ -66,6 +66,7 @@ struct sb__dial {
 	int64_t resolve_deadline;
 	uint32_t connect_timeout_ms;
 	int nonblock;
+	int handoff;                 /* hand the winner's fd over */
 	struct sb__addr local[2];    /* [0] IPv4, [1] IPv6 local end */
 	int have_local[2];
 	int bind_local;              /* local_host or local_service given */
@@ -256,6 +257,10 @@ static int sb__dial_allowed(struct sb__dial *st, const struct sb__identity *id,
 		if (!sb__guard_decide(id, &r, &v))
 			goto refused;
 	}
+	r = (struct sb__pol_req){ .op = SB__POL_HANDOFF, .family = fam,
+				  .type = SOCK_STREAM };
+	if (st->handoff && !sb__guard_decide(id, &r, &v))
+		goto refused;
 	r = (struct sb__pol_req){ .op = SB__POL_CONNECT, .family = fam,
 				  .type = SOCK_STREAM, .addr = a };
 	if (!sb__guard_decide(id, &r, &v))
@@ -362,6 +367,18 @@ static void sb__dial_win(struct sb__dial *st, struct sb__call *c,
 
 	epoll_ctl(st->io.fd, EPOLL_CTL_DEL, fd, NULL);
 	t->fd = -1;
+	if (st->handoff) {
+		rep.attempts = st->attempts;
+		if (sb__sock_peer(fd, &peer) == 0)
+			rep.peer = sb__addr_to_pb(&peer, &pst);
+		if (sb__sock_name(fd, &local) == 0)
+			rep.local = sb__addr_to_pb(&local, &lst);
+		ret = sb__op_handoff_send(c, fd, st->nonblock, &rep.fd_tag);
+		close(fd);
+		if (ret == 0)
+			sb__call_reply(c, &rep.base);
+		return;
+	}
 	ret = sb__sock_add(c->session, fd, sb__addr_family(&t->addr), SOCK_STREAM,
 			   st->nonblock, &k);
 	if (ret < 0) {
@@ -666,7 +683,10 @@ void sb__h_dial(struct sb__call *c, void *req)
 	st->tfd = -1;
 	if (sb__dial_args(st, c, r, &addr, &hint) < 0)
 		goto out;
-	if (sb__session_full(c->session)) {
+	if (r->handoff && sb__op_handoff_ready(c) < 0)
+		goto out;
+	st->handoff = r->handoff;
+	if (!st->handoff && sb__session_full(c->session)) {
 		sb__op_limit_sockets(c);
 		goto out;
 	}

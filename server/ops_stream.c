@@ -109,6 +109,7 @@ struct sb__astream {
 	struct sb__session *session; /* counts this stream (max_pending_accepts) */
 	struct sb__sock *k;
 	int nonblock;
+	int handoff;         /* hand each connection's fd over */
 	uint64_t inflight;   /* handle sent but not yet seen by the client */
 };
 
@@ -162,7 +163,7 @@ static void sb__astream_next(struct sb__astream *st)
 			sb__call_finish_ok(c);	/* the listener was closed */
 			return;
 		}
-		if (sb__session_full(c->session)) {
+		if (!st->handoff && sb__session_full(c->session)) {
 			/* The connection stays queued for a later accept. */
 			sb__op_limit_sockets(c);
 			return;
@@ -184,6 +185,15 @@ static void sb__astream_next(struct sb__astream *st)
 			sb__call_fail(c, GRPC_STATUS_CANCELLED, ECANCELED, "cancelled");
 		return;
 	}
+	ev.peer = sb__addr_to_pb(&peer, &pa);
+	if (st->handoff) {
+		/* A fd the client never takes goes with its channel. */
+		ret = sb__op_handoff_send(c, fd, st->nonblock, &ev.fd_tag);
+		close(fd);
+		if (ret == 0 && sb__call_send(c, &ev.base, sb__astream_sent) < 0)
+			sb__astream_sent(c, 0);
+		return;
+	}
 	ret = sb__sock_add(c->session, fd, st->k->family, st->k->type,
 			   st->nonblock, &nk);
 	if (ret < 0) {
@@ -197,7 +207,6 @@ static void sb__astream_next(struct sb__astream *st)
 	}
 	st->inflight = nk->handle;
 	ev.handle = nk->handle;
-	ev.peer = sb__addr_to_pb(&peer, &pa);
 	sb__sock_unref(nk);
 	if (sb__call_send(c, &ev.base, sb__astream_sent) < 0)
 		sb__astream_sent(c, 0);
@@ -218,6 +227,9 @@ void sb__h_accept_stream(struct sb__call *c, void *req)
 			      (unsigned long long)r->listener);
 		goto out;
 	}
+	if (r->handoff && (sb__op_allowed(c, SB__POL_HANDOFF, k, NULL) < 0 ||
+			   sb__op_handoff_ready(c) < 0))
+		goto out;
 	st = calloc(1, sizeof(*st));
 	if (!st) {
 		sb__call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, ENOMEM, "out of memory");
@@ -231,6 +243,7 @@ void sb__h_accept_stream(struct sb__call *c, void *req)
 	st->c = c;
 	st->k = k;
 	st->nonblock = r->nonblock;
+	st->handoff = r->handoff;
 	c->ctx = st;
 	c->ctx_free = sb__astream_free;
 	sb__astream_next(st);

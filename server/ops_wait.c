@@ -156,6 +156,7 @@ struct sb__waccept {
 	struct sb__waiter w;
 	struct sb__session *session; /* counts this wait (max_pending_accepts) */
 	int nonblock;
+	int handoff;                 /* hand the connection's fd over */
 };
 
 static void sb__accept_free(struct sb__waiter *w)
@@ -167,7 +168,8 @@ static void sb__accept_free(struct sb__waiter *w)
 }
 
 /* Return: 1 when the call is finished, 0 when nothing is pending. */
-static int sb__accept_try(struct sb__call *c, struct sb__sock *k, int nonblock)
+static int sb__accept_try(struct sb__call *c, struct sb__sock *k, int nonblock,
+			  int handoff)
 {
 	SBPB(AcceptReply) rep = SOCKBROKER__V1__ACCEPT_REPLY__INIT;
 	struct sb__pb_addr st;
@@ -175,7 +177,7 @@ static int sb__accept_try(struct sb__call *c, struct sb__sock *k, int nonblock)
 	struct sb__sock *nk;
 	int fd, ret;
 
-	if (sb__session_full(c->session)) {
+	if (!handoff && sb__session_full(c->session)) {
 		/* The connection stays queued, as accept(2) with EMFILE. */
 		sb__op_limit_sockets(c);
 		return 1;
@@ -186,6 +188,15 @@ static int sb__accept_try(struct sb__call *c, struct sb__sock *k, int nonblock)
 	if (fd < 0) {
 		rep.error = SB_ERRNO(-fd);
 		sb__call_reply(c, &rep.base);
+		return 1;
+	}
+	if (handoff) {
+		ret = sb__op_handoff_send(c, fd, nonblock, &rep.fd_tag);
+		close(fd);
+		if (ret == 0) {
+			rep.peer = sb__addr_to_pb(&peer, &st);
+			sb__call_reply(c, &rep.base);
+		}
 		return 1;
 	}
 	ret = sb__sock_add(c->session, fd, k->family, k->type, nonblock, &nk);
@@ -212,7 +223,7 @@ static int sb__accept_step(struct sb__waiter *w, enum sb__wake why)
 
 	switch (why) {
 	case SB__WAKE_READY:
-		return sb__accept_try(w->call, w->sock, st->nonblock);
+		return sb__accept_try(w->call, w->sock, st->nonblock, st->handoff);
 	case SB__WAKE_TIMEOUT:
 		rep.error = SB_ERRNO(EAGAIN);
 		sb__call_reply(w->call, &rep.base);
@@ -232,7 +243,10 @@ void sb__h_accept(struct sb__call *c, void *req)
 
 	if (!k)
 		return;
-	if (sb__accept_try(c, k, r->nonblock))
+	if (r->handoff && (sb__op_allowed(c, SB__POL_HANDOFF, k, NULL) < 0 ||
+			   sb__op_handoff_ready(c) < 0))
+		goto out;
+	if (sb__accept_try(c, k, r->nonblock, r->handoff))
 		goto out;
 	if (atomic_load(&k->nonblock)) {
 		rep.error = SB_ERRNO(EAGAIN);
@@ -250,6 +264,7 @@ void sb__h_accept(struct sb__call *c, void *req)
 		goto out;
 	}
 	st->nonblock = r->nonblock;
+	st->handoff = r->handoff;
 	st->w.step = sb__accept_step;
 	st->w.destroy = sb__accept_free;
 	sb__park(c, k, &st->w, EPOLLIN,

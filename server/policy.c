@@ -116,7 +116,7 @@ static const char *const sb__op_names[SB__POL_COUNT] = {
 	[SB__POL_ACCEPT] = "accept",       [SB__POL_SENDTO] = "sendto",
 	[SB__POL_RESOLVE] = "resolve",     [SB__POL_IFADDRS] = "ifaddrs",
 	[SB__POL_WATCH] = "watch",         [SB__POL_SETSOCKOPT] = "setsockopt",
-	[SB__POL_FDPASS] = "fdpass",
+	[SB__POL_HANDOFF] = "handoff",
 };
 
 const char *sb__pol_op_name(enum sb__pol_op op)

@@ -101,7 +101,7 @@ enum sb__pol_op {
 	SB__POL_IFADDRS,    /* getifaddrs */
 	SB__POL_WATCH,      /* interface change stream */
 	SB__POL_SETSOCKOPT,
-	SB__POL_FDPASS,     /* hand the real fd to the caller */
+	SB__POL_HANDOFF,    /* hand the real fd to the caller ("fdpass": alias) */
 	SB__POL_COUNT
 };
 

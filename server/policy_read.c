@@ -363,13 +363,16 @@ static int sb__pops(struct sb__yctx *y, yaml_node_t *v, const char *field, unsig
 		s = sb__pitem(y, v, i, field, &it);
 		if (!s)
 			return -EINVAL;
+		/* The earlier name of handoff, still read. */
+		if (!strcasecmp(s, "fdpass"))
+			s = sb__pol_op_name(SB__POL_HANDOFF);
 		for (o = 0; o < SB__POL_COUNT; o++)
 			if (!strcasecmp(s, sb__pol_op_name((enum sb__pol_op)o)))
 				break;
 		if (o == SB__POL_COUNT)
 			return sb__yfail(y, it, "%s: unknown operation \"%.80s\" (expected socket, "
 					 "connect, bind, listen, accept, sendto, resolve, "
-					 "ifaddrs, watch, setsockopt, fdpass)", field, s);
+					 "ifaddrs, watch, setsockopt, handoff)", field, s);
 		*ops |= SB__OPBIT(o);
 	}
 	return 0;

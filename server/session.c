@@ -14,6 +14,7 @@
 #include "log.h"
 #include "reactor.h"
 #include "rpc.h"
+#include "handoff.h"
 #include "session.h"
 #include "stats.h"
 
@@ -311,6 +312,7 @@ void sb__session_end(struct sb__session *s)
 		if (slots[i].item)
 			sb__sock_retire(slots[i].item);
 	free(slots);
+	sb__handoff_session_end(s);
 	sb__info("session %" PRIu64 " (uid %u, %s) ended, %zu slots released",
 		 s->id, (unsigned)s->ident.uid, s->client_name, n);
 	if (lease) {
@@ -422,6 +424,26 @@ int sb__handle_close(struct sb__session *s, uint64_t handle)
 		return -EBADF;
 	sb__sock_retire(k);
 	return 0;
+}
+
+int sb__sock_pass(struct sb__session *s, struct sb__sock *k,
+		  int (*fn)(struct sb__sock *k, void *arg), void *arg)
+{
+	int ret;
+
+	pthread_mutex_lock(&s->lock);
+	if (sb__htab_find(&s->socks, k->handle) != k)
+		ret = -EBADF;
+	else if (atomic_load(&k->refs) > 2) /* the table's and the caller's */
+		ret = -EBUSY;
+	else
+		ret = fn(k, arg);
+	if (!ret)
+		sb__htab_remove(&s->socks, k->handle);
+	pthread_mutex_unlock(&s->lock);
+	if (!ret)
+		sb__sock_retire(k);
+	return ret;
 }
 
 void sb__sock_ref(struct sb__sock *k)

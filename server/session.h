@@ -50,6 +50,10 @@ struct sb__session {
 	struct sb__idrec *idrec; /* the identity's counters */
 	atomic_uint accepts;     /* Accept calls and accept streams waiting */
 	atomic_uint_fast64_t bytes; /* buffer bytes held for its calls now */
+	/* The hand-off side channel: guarded by handoff.c's lock. */
+	int ho_bound;            /* 1: ho_fd is the channel */
+	int ho_fd;
+	struct sb__conn_ref ho_conn; /* holds its connection busy (not idle) */
 };
 
 /** sb__sessions_init() - Return: 0 or -errno. */
@@ -141,6 +145,18 @@ struct sb__sock *sb__sock_get(struct sb__session *s, uint64_t handle);
 
 /** sb__handle_close() - remove @handle; Return: 0 or -EBADF. */
 int sb__handle_close(struct sb__session *s, uint64_t handle);
+
+/**
+ * sb__sock_pass() - hand socket @k (a ref the caller holds) out of @s:
+ * when the table and the caller hold the only references (no call in
+ * progress, nothing parked), run @fn(@k, @arg) with the table locked, and
+ * when it succeeds remove the handle as sb__handle_close() does (the fd
+ * closes with the caller's last reference).
+ * Return: 0, -EBADF (not in the table any more), -EBUSY (calls in
+ * progress), or @fn's negative result (nothing changed).
+ */
+int sb__sock_pass(struct sb__session *s, struct sb__sock *k,
+		  int (*fn)(struct sb__sock *k, void *arg), void *arg);
 
 void sb__sock_ref(struct sb__sock *k);
 void sb__sock_unref(struct sb__sock *k);

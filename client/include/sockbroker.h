@@ -237,6 +237,54 @@ int sb_unix_connect(sb_client *c, const char *path);
  *  for another reason. */
 int sb_last_eai(void);
 
+/*
+ * ---- fd hand-off: real file descriptors ----
+ *
+ * For a local session (a Unix socket, not TCP) whose policy allows the
+ * operation `handoff`, the broker hands a socket to this process as a real
+ * file descriptor: data then moves with plain read/write at native speed,
+ * and the broker keeps nothing of it. Rules:
+ *  H1. Only sockets whose use the broker already decided: connected stream
+ *      sockets (TCP connected by the broker or accepted from a broker
+ *      listener, Unix stream) and listening sockets. An unconnected or a
+ *      datagram socket could be pointed anywhere with the fd, past the
+ *      policy: it is refused with EINVAL. A socket with another call in
+ *      progress on it (a waiting recv, a loop) is refused with EBUSY; the
+ *      broker lets a loop's listener go a moment after the loop returns.
+ *  H2. Errors: EACCES (policy), EOPNOTSUPP (a session over TCP: TCP cannot
+ *      carry fds), EINVAL (H1), ENOBUFS (the broker's channel is full),
+ *      ECONNRESET (the channel broke; the next call makes a new one), and
+ *      the errors of the call itself (ECONNREFUSED...). A refused call
+ *      changes nothing: the socket stays in the broker.
+ *  H3. The fd is the caller's: close(2) it. It is close-on-exec, has
+ *      O_NONBLOCK as the socket's mode in the library said (SOCK_NONBLOCK,
+ *      sb_set_nonblock), and keeps every option set on it. The kernel
+ *      still applies its own rules to it: options that need privileges
+ *      need them in this process.
+ *  H4. How: the first hand-off opens a second connection to the broker's
+ *      Unix socket, bound to this session with a one-time ticket; fds come
+ *      over it with SCM_RIGHTS. It closes with sb_close_client().
+ *  H5. Thread-safe (rule 5): fds are matched to their call by a tag.
+ */
+
+/** sb_handoff() - the real fd of socket @s; @s is closed in this library
+ *  (its number is free) and the broker's copy leaves the session.
+ *  Return: the fd, or -1 with errno (H2); @s stays open on failure. */
+int sb_handoff(sb_client *c, int s);
+
+/** sb_tcp_connect_fd() - sb_tcp_connect() (without a local end) handing
+ *  the winner off in the same round trip: a blocking connected fd.
+ *  Return: the fd, or -1 with errno (sb_tcp_connect()'s and H2's). */
+int sb_tcp_connect_fd(sb_client *c, const char *host, const char *port,
+		      int timeout_ms);
+
+/** sb_accept_fd() - accept4(2) on listening socket @s, the connection
+ *  handed off in the same round trip (@flags: SOCK_NONBLOCK sets the
+ *  fd's O_NONBLOCK; SOCK_CLOEXEC is always on). @addr/@len as accept(2).
+ *  Return: the fd, or -1 with errno (sb_accept()'s and H2's). */
+int sb_accept_fd(sb_client *c, int s, struct sockaddr *addr, socklen_t *len,
+		 int flags);
+
 /* ---- names and interfaces (no socket needed) ---- */
 
 /** sb_getaddrinfo() - getaddrinfo(3) run by the broker's resolver.
@@ -300,6 +348,11 @@ int sb_accept_loop(sb_client *c, int listener, sb_accept_cb cb, void *arg);
 /** sb_accept_loop_many() - the same over @n listening sockets at once. */
 int sb_accept_loop_many(sb_client *c, const int *listeners, size_t n,
 			sb_accept_cb cb, void *arg);
+
+/** sb_accept_loop_fd() - sb_accept_loop() with fd hand-off (H1-H5 above): @cb gets each connection
+ *  as a real fd (blocking) in place of a socket number: the caller
+ *  close(2)s it. Fds the loop took but never gave @cb are closed. */
+int sb_accept_loop_fd(sb_client *c, int listener, sb_accept_cb cb, void *arg);
 
 /**
  * sb_tcp_server_sockets() - listening sockets on every address

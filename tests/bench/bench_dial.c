@@ -3,9 +3,11 @@
  * exchange and a close, four ways in one run: (a) a direct connect(2),
  * (b) a SOCKS5 CONNECT through microsocks (Debian's, run as a child),
  * (c) the broker one call at a time (sb_socket, sb_connect, sb_send,
- * sb_recv, sb_close) and (d) the broker with Dial (sb_tcp_connect,
- * sb_send, sb_recv, sb_close). Prints the rates and the ratios of (c) and
- * (d) to (a) and (b). A measurement, not a test.
+ * sb_recv, sb_close), (d) the broker with Dial (sb_tcp_connect,
+ * sb_send, sb_recv, sb_close) and (e) Dial with hand-off
+ * (sb_tcp_connect_fd, then write, read, close on the real fd). Prints the
+ * rates and the ratios of (c)-(e) to (a) and (b). A measurement, not a
+ * test.
  * Knob: BENCH_DIAL_SECS (default 2) seconds per way.
  */
 #include <arpa/inet.h>
@@ -150,6 +152,20 @@ static int one_dial(void)
 	return sb_close(g_c, s) < 0 ? -1 : r;
 }
 
+static int one_dial_fd(void)
+{
+	char port[8];
+	int fd, r;
+
+	snprintf(port, sizeof(port), "%u", g_echo_port);
+	fd = sb_tcp_connect_fd(g_c, "127.0.0.1", port, 2000);
+	if (fd < 0)
+		return -1;
+	r = ping_native(fd);
+	close(fd);
+	return r;
+}
+
 /* Connections per second of @one over @secs seconds (at most 1e6). */
 static double rate(int (*one)(void), double secs, const char *name)
 {
@@ -182,7 +198,7 @@ static uint16_t listen_lo(int *lfd)
 int main(void)
 {
 	const char *e = getenv("BENCH_DIAL_SECS");
-	double secs = e ? atof(e) : 2.0, r[4];
+	double secs = e ? atof(e) : 2.0, r[5];
 	char sock[128], log[128], slog[128], listen_arg[160], pbuf[8];
 	const char *bargv[] = { SB_BROKERD_PATH, "--listen", listen_arg, NULL };
 	const char *sargv[] = { "microsocks", "-i", "127.0.0.1", "-p", pbuf, NULL };
@@ -223,6 +239,7 @@ int main(void)
 	r[1] = rate(one_socks, secs, "microsocks");
 	r[2] = rate(one_calls, secs, "broker calls");
 	r[3] = rate(one_dial, secs, "broker Dial");
+	r[4] = rate(one_dial_fd, secs, "broker Dial + hand-off");
 	printf("bench_dial: TCP connections/s over loopback, each 1 byte each way + close "
 	       "(%.1f s per way)\n", secs);
 	printf("  %-34s %10.0f /s\n", "(a) direct connect", r[0]);
@@ -231,8 +248,10 @@ int main(void)
 	       "(c) broker socket+connect+...+close", r[2], r[2] / r[0], r[1] > 0 ? r[2] / r[1] : 0);
 	printf("  %-34s %10.0f /s  %.2fx direct  %.2fx microsocks\n",
 	       "(d) broker sb_tcp_connect (Dial)", r[3], r[3] / r[0], r[1] > 0 ? r[3] / r[1] : 0);
+	printf("  %-34s %10.0f /s  %.2fx direct  %.2fx microsocks\n",
+	       "(e) sb_tcp_connect_fd (hand-off)", r[4], r[4] / r[0], r[1] > 0 ? r[4] / r[1] : 0);
 	printf("  Dial vs one call at a time: %.2fx\n", r[2] > 0 ? r[3] / r[2] : 0);
-	rc = r[0] > 0 && r[1] > 0 && r[2] > 0 && r[3] > 0 ? 0 : 1;
+	rc = r[0] > 0 && r[1] > 0 && r[2] > 0 && r[3] > 0 && r[4] > 0 ? 0 : 1;
 out:
 	sb_close_client(g_c);
 	if (socks > 0)

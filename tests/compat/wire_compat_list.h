@@ -60,6 +60,10 @@
 	X(DialOption, dial_option) \
 	X(DialRequest, dial_request) \
 	X(DialReply, dial_reply) \
+	X(HandoffTicketRequest, handoff_ticket_request) \
+	X(HandoffTicketReply, handoff_ticket_reply) \
+	X(HandoffRequest, handoff_request) \
+	X(HandoffReply, handoff_reply) \
 	X(AcceptStreamRequest, accept_stream_request) \
 	X(AcceptEvent, accept_event) \
 	X(RecvStreamRequest, recv_stream_request) \

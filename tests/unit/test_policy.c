@@ -180,7 +180,7 @@ static void test_identities(void)
 	struct sb__pol_req resolve = req(SB__POL_RESOLVE, 0, 0);
 	struct sb__pol_req ifaddrs = req(SB__POL_IFADDRS, 0, 0);
 	struct sb__pol_req watch = req(SB__POL_WATCH, 0, 0);
-	struct sb__pol_req fdpass = req(SB__POL_FDPASS, AF_INET, SOCK_STREAM);
+	struct sb__pol_req fdpass = req(SB__POL_HANDOFF, AF_INET, SOCK_STREAM);
 	struct sb__pol_req listen = req(SB__POL_LISTEN, AF_INET, SOCK_STREAM);
 	struct sb__pol_req accept = req(SB__POL_ACCEPT, AF_INET, SOCK_STREAM);
 
@@ -776,7 +776,7 @@ static void test_default(void)
 	struct sb__pol_req dev = optreq(AF_INET, SOL_SOCKET, SO_BINDTODEVICE);
 	struct sb__pol_req nodelay = optreq(AF_INET, IPPROTO_TCP, TCP_NODELAY);
 	struct sb__pol_req resolve = req(SB__POL_RESOLVE, 0, 0);
-	struct sb__pol_req fdpass = req(SB__POL_FDPASS, AF_INET, SOCK_STREAM);
+	struct sb__pol_req fdpass = req(SB__POL_HANDOFF, AF_INET, SOCK_STREAM);
 	struct sb__pol_decision d;
 
 	CHECK(p != NULL);

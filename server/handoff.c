@@ -1,0 +1,312 @@
+/* SPDX-License-Identifier: MIT
+ * handoff.c - fd hand-off (handoff.h): tickets that bind a caller's side
+ * channel to its session, the channels, and the SCM_RIGHTS messages that
+ * carry handed fds.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "handoff.h"
+#include "log.h"
+#include "session.h"
+
+/* One outstanding ticket: at most one per session (a new one replaces
+ * it), so the table is bounded by the sessions. */
+struct sb__ticket {
+	struct sb__session *s;   /* ref held */
+	unsigned char bytes[SB__HO_TICKET_LEN];
+	int64_t expires_ms;
+};
+
+/* Unread fds a channel may hold: its send buffer bounds them (each
+ * SCM_RIGHTS message takes a buffer of its own, about 1 KiB of it). */
+#define SB__HO_SNDBUF 65536
+
+static pthread_mutex_t sb__ho_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sb__ticket *sb__tickets;
+static size_t sb__n_tickets, sb__cap_tickets;
+static atomic_uint_fast64_t sb__ho_next_tag = 1;
+
+/* Remove ticket @i; its session ref goes to *@drop (unref it unlocked).
+ * Caller holds sb__ho_lock. */
+static struct sb__session *sb__ticket_remove(size_t i)
+{
+	struct sb__session *s = sb__tickets[i].s;
+
+	sb__tickets[i] = sb__tickets[--sb__n_tickets];
+	return s;
+}
+
+/* Drop expired tickets, up to @max of them into @drop (refs to unref
+ * unlocked). Return: how many. Caller holds sb__ho_lock. */
+static size_t sb__tickets_expire(int64_t now, struct sb__session **drop, size_t max)
+{
+	size_t i = 0, n = 0;
+
+	while (i < sb__n_tickets && n < max) {
+		if (sb__tickets[i].expires_ms <= now)
+			drop[n++] = sb__ticket_remove(i);
+		else
+			i++;
+	}
+	return n;
+}
+
+static void sb__unref_all(struct sb__session **drop, size_t n)
+{
+	while (n)
+		sb__session_unref(drop[--n]);
+}
+
+int sb__handoff_ticket(struct sb__session *s, unsigned char *out)
+{
+	struct sb__session *drop[9];
+	size_t n = 0, i;
+	int ret = 0;
+
+	if (getrandom(out, SB__HO_TICKET_LEN, 0) != SB__HO_TICKET_LEN)
+		return -EIO;
+	pthread_mutex_lock(&sb__ho_lock);
+	n = sb__tickets_expire(sb__now_ms(), drop, 8);
+	for (i = 0; i < sb__n_tickets; i++)
+		if (sb__tickets[i].s == s) {
+			drop[n++] = sb__ticket_remove(i);
+			break;
+		}
+	if (sb__n_tickets == sb__cap_tickets) {
+		size_t cap = sb__cap_tickets ? sb__cap_tickets * 2 : 16;
+		struct sb__ticket *t = realloc(sb__tickets, cap * sizeof(*t));
+
+		if (!t) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		sb__tickets = t;
+		sb__cap_tickets = cap;
+	}
+	sb__session_ref(s);
+	sb__tickets[sb__n_tickets].s = s;
+	memcpy(sb__tickets[sb__n_tickets].bytes, out, SB__HO_TICKET_LEN);
+	sb__tickets[sb__n_tickets].expires_ms = sb__now_ms() + SB__HO_TICKET_MS;
+	sb__n_tickets++;
+out:
+	pthread_mutex_unlock(&sb__ho_lock);
+	sb__unref_all(drop, n);
+	return ret;
+}
+
+enum sb__preface sb__handoff_preface(int fd)
+{
+	unsigned char b[SB__HO_HELLO_LEN];
+	ssize_t n = recv(fd, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT);
+
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? SB__PREFACE_WAIT : SB__PREFACE_GONE;
+	if (n == 0)
+		return SB__PREFACE_GONE;
+	if (memcmp(b, SB__HO_MAGIC, (size_t)n < SB__HO_MAGIC_LEN ? (size_t)n : SB__HO_MAGIC_LEN))
+		return SB__PREFACE_GRPC;
+	return n < SB__HO_HELLO_LEN ? SB__PREFACE_WAIT : SB__PREFACE_CHANNEL;
+}
+
+/* Compare without an early exit, so that timing tells nothing of a ticket. */
+static int sb__ticket_eq(const unsigned char *a, const unsigned char *b)
+{
+	unsigned char d = 0;
+	size_t i;
+
+	for (i = 0; i < SB__HO_TICKET_LEN; i++)
+		d |= (unsigned char)(a[i] ^ b[i]);
+	return d == 0;
+}
+
+/* Bind @fd to the session of @ticket. Caller holds sb__ho_lock.
+ * Return: 0, or the errno to answer; *@used gets the ticket's session
+ * ref (unref it unlocked). */
+static int sb__bind_locked(int fd, const struct sb__identity *id,
+			   const unsigned char *ticket, struct sb__session **used)
+{
+	struct sb__session *s = NULL;
+	struct sb__identity same;
+	char peer[24];
+	size_t i;
+
+	for (i = 0; i < sb__n_tickets; i++)
+		if (sb__ticket_eq(sb__tickets[i].bytes, ticket)) {
+			/* Single use: gone whatever comes next. */
+			s = *used = sb__ticket_remove(i);
+			break;
+		}
+	if (!s)
+		return EACCES;
+	if (atomic_load(&s->ended))
+		return ESHUTDOWN;
+	if (strcmp(s->ident.transport, "unix") || id->uid != s->ident.uid ||
+	    id->gid != s->ident.gid)
+		return EACCES;
+	if (s->ho_bound)
+		return EBUSY;
+	/* The channel counts as a call of its connection while bound, so
+	 * that the idle sweep leaves it alone. */
+	snprintf(peer, sizeof(peer), "fd:%d", fd);
+	if (sb__conn_call_begin(peer, &same, &s->ho_conn) < 0)
+		return ENOTCONN;
+	s->ho_fd = fd;
+	s->ho_bound = 1;
+	return 0;
+}
+
+void sb__handoff_bind(int fd, const struct sb__identity *id)
+{
+	unsigned char hello[SB__HO_HELLO_LEN];
+	struct sb__session *drop[9], *used = NULL;
+	size_t n;
+	int32_t err;
+	int sndbuf = SB__HO_SNDBUF;
+
+	if (recv(fd, hello, sizeof(hello), MSG_DONTWAIT) != (ssize_t)sizeof(hello) ||
+	    memcmp(hello, SB__HO_MAGIC, SB__HO_MAGIC_LEN)) {
+		close(fd);
+		return;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)) < 0)
+		sb__warn("hand-off channel: SO_SNDBUF: %s", strerror(errno));
+	pthread_mutex_lock(&sb__ho_lock);
+	n = sb__tickets_expire(sb__now_ms(), drop, 8);
+	err = sb__bind_locked(fd, id, hello + SB__HO_MAGIC_LEN, &used);
+	/* A fresh connection's send buffer is empty: this never waits. */
+	if (send(fd, &err, sizeof(err), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		sb__debug("hand-off channel of uid %u: %s", (unsigned)id->uid,
+			  strerror(errno));
+	pthread_mutex_unlock(&sb__ho_lock);
+	if (err) {
+		sb__info("hand-off channel of uid %u pid %d refused: %s", (unsigned)id->uid,
+			 (int)id->pid, err == EACCES ? "unknown, used or expired ticket, "
+			 "or another caller's" : strerror(err));
+		close(fd);
+	} else {
+		sb__debug("hand-off channel of uid %u pid %d bound to session %llu",
+			  (unsigned)id->uid, (int)id->pid,
+			  (unsigned long long)used->id);
+	}
+	if (used)
+		sb__session_unref(used);
+	sb__unref_all(drop, n);
+}
+
+/* Close @s's channel. Caller holds sb__ho_lock. */
+static void sb__chan_close(struct sb__session *s)
+{
+	if (!s->ho_bound)
+		return;
+	close(s->ho_fd);
+	sb__conn_call_end(&s->ho_conn);
+	s->ho_bound = 0;
+	s->ho_fd = -1;
+}
+
+int sb__handoff_ready(struct sb__session *s)
+{
+	int ret;
+
+	pthread_mutex_lock(&sb__ho_lock);
+	ret = s->ho_bound ? 0 : -ENOTCONN;
+	pthread_mutex_unlock(&sb__ho_lock);
+	return ret;
+}
+
+/* Set or clear O_NONBLOCK. Return: the flags before, or -errno. */
+static int sb__set_nonblock(int fd, int on)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0)
+		return -errno;
+	if (fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK) < 0)
+		return -errno;
+	return fl;
+}
+
+int sb__handoff_send(struct sb__session *s, int fd, int nonblock, uint64_t *tag)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	uint64_t payload[2] = { 0, 0 };
+	struct iovec iov = { .iov_base = payload, .iov_len = sizeof(payload) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *cm;
+	int fl, ret = 0;
+
+	memset(&u, 0, sizeof(u));
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	payload[0] = atomic_fetch_add(&sb__ho_next_tag, 1);
+
+	/* O_NONBLOCK belongs to the open file, which the caller shares from
+	 * now on: the caller's mode, not the broker's. */
+	fl = sb__set_nonblock(fd, nonblock);
+	if (fl < 0)
+		return fl;
+	pthread_mutex_lock(&sb__ho_lock);
+	if (!s->ho_bound) {
+		ret = -ENOTCONN;
+	} else if (sendmsg(s->ho_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) !=
+		   (ssize_t)sizeof(payload)) {
+		ret = errno == EAGAIN ? -ENOBUFS : -ENOTCONN;
+		/* The caller closed its end: a new channel may be bound. */
+		if (ret == -ENOTCONN)
+			sb__chan_close(s);
+	}
+	pthread_mutex_unlock(&sb__ho_lock);
+	if (ret < 0)
+		(void)fcntl(fd, F_SETFL, fl);
+	else
+		*tag = payload[0];
+	return ret;
+}
+
+int sb__handoff_eligible(int fd, int type)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int on = 0;
+	socklen_t olen = sizeof(on);
+
+	if (type != SOCK_STREAM)
+		return -EINVAL;
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &olen) == 0 && on)
+		return 0;
+	return getpeername(fd, (struct sockaddr *)&ss, &len) == 0 ? 0 : -EINVAL;
+}
+
+void sb__handoff_session_end(struct sb__session *s)
+{
+	struct sb__session *drop = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&sb__ho_lock);
+	for (i = 0; i < sb__n_tickets; i++)
+		if (sb__tickets[i].s == s) {
+			drop = sb__ticket_remove(i);
+			break;
+		}
+	sb__chan_close(s);
+	pthread_mutex_unlock(&sb__ho_lock);
+	if (drop)
+		sb__session_unref(drop);
+}
