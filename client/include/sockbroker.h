@@ -211,7 +211,8 @@ int sb_poll(sb_client *c, struct pollfd *fds, nfds_t nfds, int timeout_ms);
  * Return: a blocking stream socket number (the caller sb_close()s it), or
  *         -1 with errno: the last attempt's error (ECONNREFUSED,
  *         ETIMEDOUT, ENETUNREACH...); EACCES when the policy refused every
- *         address (or the resolution); EMFILE at a socket limit; EINVAL for
+ *         address (or the resolution); EMFILE at a socket limit (a dial
+ *         in flight counts as a socket, its parallel attempts too); EINVAL for
  *         bad arguments. When the resolver failed, sb_last_eai() gives the
  *         EAI_* code sb_getaddrinfo() would have returned, errno is
  *         EADDRNOTAVAIL (as sb_tcp_server_sockets() reports it), or the
