@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT
- * dial.c - sb_tcp_connect() and sb_unix_connect(): a connected socket in
- * one Dial call, in the style of Ruby's Socket.tcp and Socket.unix.
+ * dial.c - sb_tcp_connect(), sb_tcp_connect_opts() and sb_unix_connect():
+ * a connected socket in one Dial call, in the style of Ruby's Socket.tcp
+ * and Socket.unix.
  */
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
+
+#include <pb_encode.h>
 
 #include "call.h"
 
@@ -57,29 +61,102 @@ static int sb__dial_str(char *dst, size_t size, const char *src, const char *nam
 	return 0;
 }
 
-int sb_tcp_connect(sb_client *c, const char *host, const char *port,
-		   const char *local_host, const char *local_port, int timeout_ms)
+/* The request's options, translated before the call. */
+struct sb__dial_opts {
+	sockbroker_v1_DialOption *o;
+	size_t n;
+};
+
+static bool sb__enc_opts(pb_ostream_t *s, const pb_field_t *f, void *const *arg)
+{
+	const struct sb__dial_opts *d = *arg;
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		if (!pb_encode_tag_for_field(s, f) ||
+		    !pb_encode_submessage(s, sockbroker_v1_DialOption_fields, &d->o[i]))
+			return false;
+	return true;
+}
+
+/* Translate @opts into @d (allocated; the caller frees d->o). Return: 0/-1. */
+static int sb__dial_opts(const struct sb_sockopt *opts, size_t n, struct sb__dial_opts *d)
+{
+	size_t i;
+
+	d->n = 0;
+	d->o = NULL;
+	if (!n)
+		return 0;
+	if (!opts)
+		return sb__fail(EFAULT, "options are NULL");
+	if (n > SB_DIAL_MAX_OPTS)
+		return sb__fail(EINVAL, "more than %d options", SB_DIAL_MAX_OPTS);
+	d->o = calloc(n, sizeof(*d->o));
+	if (!d->o)
+		return sb__fail(ENOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		uint32_t plevel;
+
+		if (sb__sockopt_to_pb(opts[i].level, opts[i].name, opts[i].value, opts[i].len,
+				      &plevel, &d->o[i].name, &d->o[i].value) < 0)
+			return -1;
+		if (d->o[i].value.which_value == sockbroker_v1_SockOptValue_raw_tag)
+			return sb__fail(EINVAL, "option %d/%d: Dial takes typed values only "
+					"(an int option needs sizeof(int) bytes)",
+					opts[i].level, opts[i].name);
+		d->o[i].level = (sockbroker_v1_OptionLevel)plevel;
+		d->o[i].has_value = true;
+	}
+	d->n = n;
+	return 0;
+}
+
+int sb_tcp_connect_opts(sb_client *c, const char *host, const char *port, int family,
+			const char *local_host, const char *local_port, int timeout_ms,
+			const struct sb_sockopt *opts, size_t n_opts)
 {
 	sockbroker_v1_DialRequest req = sockbroker_v1_DialRequest_init_zero;
+	struct sb__dial_opts d = { NULL, 0 };
+	uint32_t pfam;
 	char what[1300];
+	int ret = -1;
 
 	sb__dial_eai = 0;
 	if (!c)
 		return sb__fail(EINVAL, "no client");
 	if (!host || !*host || !port || !*port)
 		return sb__fail(EINVAL, "sb_tcp_connect needs a host and a port");
+	if (family != AF_UNSPEC && family != AF_INET && family != AF_INET6)
+		return sb__fail(EAFNOSUPPORT, "family must be AF_UNSPEC, AF_INET or AF_INET6");
 	if (sb__dial_str(req.host, sizeof(req.host), host, "host") < 0 ||
 	    sb__dial_str(req.service, sizeof(req.service), port, "port") < 0 ||
 	    sb__dial_str(req.local_host, sizeof(req.local_host), local_host, "local_host") < 0 ||
 	    sb__dial_str(req.local_service, sizeof(req.local_service), local_port,
-			 "local_port") < 0)
+			 "local_port") < 0 ||
+	    sb__portable(SB__C_AF, family, &pfam) < 0)
 		return -1;
+	req.family = (sockbroker_v1_AddressFamily)pfam;
 	if (timeout_ms > 0) {
 		req.connect_timeout_ms = (uint32_t)timeout_ms;
 		req.resolve_timeout_ms = (uint32_t)timeout_ms;
 	}
+	if (sb__dial_opts(opts, n_opts, &d) < 0)
+		goto out;
+	req.options.funcs.encode = sb__enc_opts;
+	req.options.arg = &d;
 	snprintf(what, sizeof(what), "%s, %s", host, port);
-	return sb__dial(c, &req, what);
+	ret = sb__dial(c, &req, what);
+out:
+	free(d.o);
+	return ret;
+}
+
+int sb_tcp_connect(sb_client *c, const char *host, const char *port,
+		   const char *local_host, const char *local_port, int timeout_ms)
+{
+	return sb_tcp_connect_opts(c, host, port, AF_UNSPEC, local_host, local_port,
+				   timeout_ms, NULL, 0);
 }
 
 int sb_unix_connect(sb_client *c, const char *path)

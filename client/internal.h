@@ -158,6 +158,15 @@ int sb__pb_from_sockaddr(sockbroker_v1_Address *pb, const struct sockaddr *sa,
 int sb__pb_copy_out(const sockbroker_v1_Address *pb, int has,
 		    struct sockaddr *dst, socklen_t *dstlen);
 
+/* ---- sockopt.c ---- */
+
+/** sb__sockopt_to_pb() - a native option to set (@level, @name, the value
+ *  at @val of @len bytes) as the contract's level, name and value, as
+ *  sb_setsockopt() sends it. Return: 0, or -1 with errno (ENOPROTOOPT,
+ *  EINVAL, EFAULT) and the last error set. */
+int sb__sockopt_to_pb(int level, int name, const void *val, socklen_t len,
+		      uint32_t *plevel, int32_t *pname, sockbroker_v1_SockOptValue *v);
+
 /** sb__portable() / sb__native() - constant translation with the errno
  *  the call should fail with when there is none. */
 int sb__portable(int fam, int native, uint32_t *out);

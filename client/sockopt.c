@@ -139,18 +139,12 @@ static int sb__opt_to_pb(enum sb__optkind kind, const void *val, socklen_t len,
 	return sb__fail(ENOPROTOOPT, "unknown option type");
 }
 
-int sb_setsockopt(sb_client *c, int s, int level, int name, const void *val,
-		  socklen_t len)
+int sb__sockopt_to_pb(int level, int name, const void *val, socklen_t len,
+		      uint32_t *plevel, int32_t *pname, sockbroker_v1_SockOptValue *v)
 {
-	sockbroker_v1_SetSockOptRequest req = sockbroker_v1_SetSockOptRequest_init_zero;
-	sockbroker_v1_SetSockOptReply rep = sockbroker_v1_SetSockOptReply_init_zero;
 	enum sb__optkind kind;
-	struct sb__slot sl;
-	uint32_t plevel;
 
-	if (sb__lookup(c, s, &sl) < 0)
-		return -1;
-	if (sb__opt_ids(level, name, &plevel, &req.name, &kind) < 0)
+	if (sb__opt_ids(level, name, plevel, pname, &kind) < 0)
 		return -1;
 	if (kind == SB__OPT_ERROR)
 		return sb__fail(ENOPROTOOPT, "SO_ERROR cannot be set");
@@ -158,7 +152,20 @@ int sb_setsockopt(sb_client *c, int s, int level, int name, const void *val,
 	 * kernel judges the length as it would for the caller. */
 	if (kind == SB__OPT_INT && len != sizeof(int))
 		kind = SB__OPT_UNKNOWN;
-	if (sb__opt_to_pb(kind, val, len, &req.value) < 0)
+	return sb__opt_to_pb(kind, val, len, v);
+}
+
+int sb_setsockopt(sb_client *c, int s, int level, int name, const void *val,
+		  socklen_t len)
+{
+	sockbroker_v1_SetSockOptRequest req = sockbroker_v1_SetSockOptRequest_init_zero;
+	sockbroker_v1_SetSockOptReply rep = sockbroker_v1_SetSockOptReply_init_zero;
+	struct sb__slot sl;
+	uint32_t plevel;
+
+	if (sb__lookup(c, s, &sl) < 0)
+		return -1;
+	if (sb__sockopt_to_pb(level, name, val, len, &plevel, &req.name, &req.value) < 0)
 		return -1;
 	req.handle = sl.handle;
 	req.level = (sockbroker_v1_OptionLevel)plevel;

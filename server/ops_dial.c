@@ -6,6 +6,15 @@
  * timerfd for the attempt delay and timeouts, and every attempt in flight.
  * The first attempt to connect becomes a handle of the session; nothing
  * else outlives the call.
+ *
+ * Bound: a Dial counts as one socket of its session and identity from its
+ * start (the one it will become), and every attempt in flight beside
+ * the first as one more (sb__session_reserve); at a limit a further
+ * attempt waits for an earlier one to end, and a Dial that cannot count
+ * its first fails EMFILE. So an identity's Dials hold no more sockets
+ * than max_sockets_per_uid allows, and at most three descriptors per
+ * socket counted (the first attempt, the epoll set and the timerfd; the
+ * eventfd instead of the attempt while the name resolves).
  */
 #include <errno.h>
 #include <limits.h>
@@ -60,6 +69,8 @@ struct sb__dial_try {
 
 struct sb__dial {
 	struct sb__waiter w;
+	struct sb__session *session; /* ref held while sockets are counted */
+	uint32_t held;           /* sockets counted on the session */
 	struct sb__io io;        /* the private epoll set */
 	int tfd;                 /* timerfd */
 	struct sb__dial_gai *gai;    /* NULL once the addresses are known */
@@ -181,10 +192,22 @@ static void sb__dial_gai_job(void *arg)
 	sb__gai_unref(g);
 }
 
+/* Give back every socket counted for the dial. */
+static void sb__dial_unhold(struct sb__dial *st)
+{
+	sb__session_unreserve(st->session, st->held);
+	st->held = 0;
+}
+
 static void sb__dial_free(struct sb__waiter *w)
 {
 	struct sb__dial *st = (struct sb__dial *)w;
 	size_t i;
+
+	if (st->session) {
+		sb__dial_unhold(st);
+		sb__session_unref(st->session);
+	}
 
 	for (i = 0; i < st->n; i++)
 		if (st->tries[i].fd >= 0)
@@ -367,6 +390,7 @@ static void sb__dial_win(struct sb__dial *st, struct sb__call *c,
 
 	epoll_ctl(st->io.fd, EPOLL_CTL_DEL, fd, NULL);
 	t->fd = -1;
+	sb__dial_unhold(st);
 	if (st->handoff) {
 		rep.attempts = st->attempts;
 		if (sb__sock_peer(fd, &peer) == 0)
@@ -406,7 +430,7 @@ static void sb__dial_win(struct sb__dial *st, struct sb__call *c,
 static int sb__dial_progress(struct sb__dial *st, struct sb__call *c)
 {
 	int64_t now = sb__now_ms(), wake = INT64_MAX;
-	int active = 0, ret;
+	int active = 0, blocked = 0, ret;
 	size_t i;
 
 	for (i = 0; i < st->next; i++) {
@@ -436,10 +460,24 @@ static int sb__dial_progress(struct sb__dial *st, struct sb__call *c)
 			wake = t->deadline;
 	}
 	/* A new attempt when none is in flight or the last one had its
-	 * 250 ms; a failure at once moves straight on to the next. */
+	 * 250 ms; a failure at once moves straight on to the next. Attempts
+	 * beside the first count as sockets: at a limit, the next waits. */
+	while (st->held > 1 && st->held > (uint32_t)active) {
+		sb__session_unreserve(st->session, 1);
+		st->held--;
+	}
 	while (st->next < st->n &&
 	       (!active || now >= st->last_start + SB__DIAL_DELAY_MS)) {
-		struct sb__dial_try *t = &st->tries[st->next++];
+		struct sb__dial_try *t;
+
+		if ((uint32_t)active >= st->held) {
+			if (sb__session_reserve(st->session) < 0) {
+				blocked = 1;
+				break;
+			}
+			st->held++;
+		}
+		t = &st->tries[st->next++];
 
 		ret = sb__dial_start(st, t);
 		if (ret == 1) {
@@ -459,7 +497,7 @@ static int sb__dial_progress(struct sb__dial *st, struct sb__call *c)
 		sb__dial_fail(st, c);
 		return 1;
 	}
-	if (st->next < st->n && st->last_start + SB__DIAL_DELAY_MS < wake)
+	if (st->next < st->n && !blocked && st->last_start + SB__DIAL_DELAY_MS < wake)
 		wake = st->last_start + SB__DIAL_DELAY_MS;
 	sb__dial_timer(st, wake);
 	return 0;
@@ -686,10 +724,20 @@ void sb__h_dial(struct sb__call *c, void *req)
 	if (r->handoff && sb__op_handoff_ready(c) < 0)
 		goto out;
 	st->handoff = r->handoff;
-	if (!st->handoff && sb__session_full(c->session)) {
+	/* Also with hand-off: the attempts in flight are the broker's to
+	 * bound until one is handed over. */
+	ret = sb__session_reserve(c->session);
+	if (ret == -ESHUTDOWN) {
+		sb__call_fail(c, GRPC_STATUS_UNAUTHENTICATED, EACCES, "session ended");
+		goto out;
+	}
+	if (ret < 0) {
 		sb__op_limit_sockets(c);
 		goto out;
 	}
+	sb__session_ref(c->session);
+	st->session = c->session;
+	st->held = 1;
 	st->connect_timeout_ms = r->connect_timeout_ms;
 	st->nonblock = r->nonblock;
 	st->io.fd = epoll_create1(EPOLL_CLOEXEC);

@@ -153,9 +153,48 @@ int sb__session_full(struct sb__session *s)
 	int full;
 
 	pthread_mutex_lock(&s->lock);
-	full = s->socks.count >= s->max_sockets;
+	full = s->socks.count + s->reserved >= s->max_sockets;
 	pthread_mutex_unlock(&s->lock);
 	return full || sb__sessions_over_id_limit(s);
+}
+
+/* Count one socket of @s on its identity. Return: 0 or -EMFILE. */
+static int sb__id_sock_take(struct sb__session *s)
+{
+	uint32_t max = atomic_load(&sb__max_id_socks);
+
+	if (atomic_fetch_add(&s->idrec->sockets_open, 1) >= max && max) {
+		atomic_fetch_sub(&s->idrec->sockets_open, 1);
+		return -EMFILE;
+	}
+	return 0;
+}
+
+int sb__session_reserve(struct sb__session *s)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (atomic_load(&s->ended))
+		ret = -ESHUTDOWN;
+	else if (s->socks.count + s->reserved >= s->max_sockets)
+		ret = -EMFILE;
+	else
+		ret = sb__id_sock_take(s);
+	if (!ret)
+		s->reserved++;
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+void sb__session_unreserve(struct sb__session *s, uint32_t n)
+{
+	if (!n)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->reserved -= n;
+	atomic_fetch_sub(&s->idrec->sockets_open, n);
+	pthread_mutex_unlock(&s->lock);
 }
 
 int sb__sessions_init(void)
@@ -373,16 +412,13 @@ int sb__sock_add(struct sb__session *s, int fd, int family, int type,
 		ret = -ESHUTDOWN;
 		goto out;
 	}
-	if (s->socks.count >= s->max_sockets) {
+	if (s->socks.count + s->reserved >= s->max_sockets) {
 		ret = -EMFILE;
 		goto out;
 	}
-	if (atomic_fetch_add(&s->idrec->sockets_open, 1) >= atomic_load(&sb__max_id_socks) &&
-	    atomic_load(&sb__max_id_socks)) {
-		atomic_fetch_sub(&s->idrec->sockets_open, 1);
-		ret = -EMFILE;
+	ret = sb__id_sock_take(s);
+	if (ret < 0)
 		goto out;
-	}
 	ret = sb__htab_insert(&s->socks, k->handle, k);
 	if (ret < 0) {
 		/* The socket was counted on its identity above. */

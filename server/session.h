@@ -47,6 +47,7 @@ struct sb__session {
 	pthread_mutex_t lock;    /* guards the table below */
 	struct sb__htab socks;   /* handle -> struct sb__sock (the table's ref) */
 	uint32_t max_sockets;
+	uint32_t reserved;       /* sockets counted before they exist (Dial) */
 	struct sb__idrec *idrec; /* the identity's counters */
 	atomic_uint accepts;     /* Accept calls and accept streams waiting */
 	atomic_uint_fast64_t bytes; /* buffer bytes held for its calls now */
@@ -106,6 +107,18 @@ uint32_t sb__stream_max_bytes(void);
  *  limit or its identity's): checked before accept(2), so that a refused
  *  accept leaves the connection queued, as the kernel does with EMFILE. */
 int sb__session_full(struct sb__session *s);
+
+/**
+ * sb__session_reserve() - count one socket that is not in @s's table yet
+ * (a Dial in flight, or one more of its connection attempts) against
+ * max_sockets_per_session and max_sockets_per_uid, as sb__sock_add()
+ * would count it; the identity's sockets_open includes it. Thread-safe.
+ * Return: 0, -EMFILE (a limit; nothing counted) or -ESHUTDOWN (ended).
+ */
+int sb__session_reserve(struct sb__session *s);
+
+/** sb__session_unreserve() - give back @n sockets of sb__session_reserve(). */
+void sb__session_unreserve(struct sb__session *s, uint32_t n);
 
 /** sb__sessions_over_id_limit() - 1 when @s's identity holds its limit of
  *  sockets (tells which limit an -EMFILE of sb__sock_add hit). */

@@ -211,7 +211,8 @@ int sb_poll(sb_client *c, struct pollfd *fds, nfds_t nfds, int timeout_ms);
  * Return: a blocking stream socket number (the caller sb_close()s it), or
  *         -1 with errno: the last attempt's error (ECONNREFUSED,
  *         ETIMEDOUT, ENETUNREACH...); EACCES when the policy refused every
- *         address (or the resolution); EMFILE at a socket limit; EINVAL for
+ *         address (or the resolution); EMFILE at a socket limit (a dial
+ *         in flight counts as a socket, its parallel attempts too); EINVAL for
  *         bad arguments. When the resolver failed, sb_last_eai() gives the
  *         EAI_* code sb_getaddrinfo() would have returned, errno is
  *         EADDRNOTAVAIL (as sb_tcp_server_sockets() reports it), or the
@@ -222,6 +223,44 @@ int sb_poll(sb_client *c, struct pollfd *fds, nfds_t nfds, int timeout_ms);
  */
 int sb_tcp_connect(sb_client *c, const char *host, const char *port,
 		   const char *local_host, const char *local_port, int timeout_ms);
+
+/** The most options sb_tcp_connect_opts() takes (the contract's limit). */
+#define SB_DIAL_MAX_OPTS 16
+
+/** One socket option for sb_tcp_connect_opts(): as the arguments of
+ *  setsockopt(2), native constants; @value points to @len bytes. */
+struct sb_sockopt {
+	int level, name;
+	const void *value;
+	socklen_t len;
+};
+
+/**
+ * sb_tcp_connect_opts() - sb_tcp_connect() with an address family and
+ * socket options set on each attempt's socket before it binds and
+ * connects (TCP_NODELAY, SO_KEEPALIVE, TCP_KEEPIDLE, SO_RCVBUF...).
+ * @family: AF_UNSPEC (any), AF_INET or AF_INET6: the addresses tried.
+ * @opts, @n_opts: at most SB_DIAL_MAX_OPTS options (NULL and 0: none),
+ *          translated as sb_setsockopt() translates them, in this order;
+ *          read only during the call. Only options the contract types can
+ *          go (int options, SO_LINGER, timevals, text such as
+ *          SO_BINDTODEVICE): a value sb_setsockopt() would send as raw
+ *          bytes (an int option of another length, an unknown option) is
+ *          EINVAL.
+ * The policy judges each option on each address as SETSOCKOPT (the
+ * privileged ones need a rule naming them, see sb_setsockopt()); an
+ * address whose option is refused is skipped, so a refused option fails
+ * the call with EACCES when no address is left. A failed option on the
+ * kernel's side fails that attempt with its errno. A dial in flight
+ * counts against the socket limits as sb_tcp_connect() says.
+ * Return: as sb_tcp_connect(); also ENOPROTOOPT for an option this
+ *         library cannot translate, EAFNOSUPPORT for another @family,
+ *         EFAULT for NULL @opts with @n_opts > 0. No socket is left on
+ *         failure. Thread-safe (rule 5).
+ */
+int sb_tcp_connect_opts(sb_client *c, const char *host, const char *port, int family,
+			const char *local_host, const char *local_port, int timeout_ms,
+			const struct sb_sockopt *opts, size_t n_opts);
 
 /**
  * sb_unix_connect() - a stream socket connected to Unix socket @path in

@@ -443,6 +443,68 @@ static int sbctl_relay_udp(sb_client *c, int s, const char *peer, long wait_ms)
 
 /* ---- connect ---- */
 
+/* The Unix path of a connect target: "unix:PATH", an absolute path, or
+ * "@name" (abstract, as sb_unix_connect takes it); NULL when not one. */
+static const char *sbctl_unix_target(const char *t)
+{
+	if (!strncmp(t, "unix:", 5))
+		return t + 5;
+	return t[0] == '/' || t[0] == '@' ? t : NULL;
+}
+
+/* Print the one-line error of a failed Dial to @what. Return: SBCTL_FAIL. */
+static int sbctl_dial_error(const char *what, int err)
+{
+	const char *m = sb_last_error();
+
+	if (m && *m && err != ECONNREFUSED && err != ETIMEDOUT && err != ENOENT)
+		fprintf(stderr, "sbctl: connect %s: %s (%s): %s\n", what, strerror(err),
+			sbctl_errname(err), m);
+	else
+		fprintf(stderr, "sbctl: connect %s: %s (%s)\n", what, strerror(err),
+			sbctl_errname(err));
+	return SBCTL_FAIL;
+}
+
+/* TCP and Unix: one Dial, then the relay. */
+static int sbctl_connect_dial(const char *host, const char *port, int family,
+			      const char *laddr, const char *lport, long wait_ms, long quit_ms)
+{
+	const char *path = port ? NULL : sbctl_unix_target(host);
+	char what[1100], peer[INET6_ADDRSTRLEN + 16] = "";
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int s, eai, rc, err;
+	sb_client *c = sbctl_open();
+
+	if (!c)
+		return SBCTL_FAIL;
+	if (path) {
+		snprintf(what, sizeof(what), "%s", path);
+		s = sb_unix_connect(c, path);
+	} else {
+		snprintf(what, sizeof(what), strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
+		s = sb_tcp_connect_opts(c, host, port, family, laddr, lport,
+					wait_ms > 0 ? (int)wait_ms : 0, NULL, 0);
+	}
+	if (s < 0) {
+		err = errno;
+		eai = path ? 0 : sb_last_eai();
+		rc = eai ? sbctl_fail_eai(eai, "connect %s %s", host, port)
+			 : sbctl_dial_error(what, err);
+		sb_close_client(c);
+		return rc;
+	}
+	if (path)
+		snprintf(peer, sizeof(peer), "%.*s", (int)(sizeof(peer) - 1), path);
+	else if (sb_getpeername(c, s, (struct sockaddr *)&ss, &len) == 0)
+		sbctl_sockaddr_str((struct sockaddr *)&ss, peer, sizeof(peer));
+	sbctl_note("connected to %s (%s)", peer, path ? "unix" : "tcp");
+	rc = sbctl_relay_tcp(c, s, peer, quit_ms);
+	sb_close_client(c);
+	return rc;
+}
+
 int sbctl_cmd_connect(const struct sbctl_cmd *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -450,10 +512,12 @@ int sbctl_cmd_connect(const struct sbctl_cmd *cmd, int argc, char **argv)
 		{ "udp", no_argument, NULL, 'u' },
 		{ "wait", required_argument, NULL, 'w' },
 		{ "quit-after", required_argument, NULL, 'q' },
+		{ "source", required_argument, NULL, 's' },
+		{ "source-port", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct addrinfo hints, *res = NULL, *ai;
-	const char *host, *port;
+	const char *host, *port, *laddr = NULL, *lport = NULL;
 	long wait_ms = -1, quit_ms = -1;
 	char peer[INET6_ADDRSTRLEN + 16] = "";
 	int opt, rc, eai, s = -1, err = 0, udp = 0;
@@ -462,7 +526,7 @@ int sbctl_cmd_connect(const struct sbctl_cmd *cmd, int argc, char **argv)
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;  /* every address, tried in order */
-	while ((opt = getopt_long(argc, argv, SBCTL_COMMON_SHORT "46uw:q:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, SBCTL_COMMON_SHORT "46uw:q:s:p:", opts, NULL)) != -1) {
 		switch (opt) {
 		case '4':
 			hints.ai_family = AF_INET;
@@ -472,6 +536,12 @@ int sbctl_cmd_connect(const struct sbctl_cmd *cmd, int argc, char **argv)
 			break;
 		case 'u':
 			udp = 1;
+			break;
+		case 's':
+			laddr = optarg;
+			break;
+		case 'p':
+			lport = optarg;
 			break;
 		case 'w':
 			wait_ms = sbctl_parse_secs(optarg);
@@ -488,13 +558,26 @@ int sbctl_cmd_connect(const struct sbctl_cmd *cmd, int argc, char **argv)
 				return rc;
 		}
 	}
+	if (argc - optind == 1 && sbctl_unix_target(argv[optind])) {
+		if (udp || laddr || lport || hints.ai_family != AF_UNSPEC)
+			return sbctl_usage_error(cmd, "a Unix path takes none of -4, -6, -u, -s, -p");
+		if (!sbctl_unix_target(argv[optind])[0])
+			return sbctl_usage_error(cmd, "an empty Unix path");
+		return sbctl_connect_dial(argv[optind], NULL, AF_UNSPEC, NULL, NULL, wait_ms,
+					  quit_ms);
+	}
 	if (argc - optind != 2)
 		return argc - optind < 2 ? sbctl_usage_error(cmd, "HOST and PORT are needed")
 					 : sbctl_usage_error(cmd, "unexpected argument '%s'",
 							     argv[optind + 2]);
 	host = argv[optind];
 	port = argv[optind + 1];
-	hints.ai_socktype = udp ? SOCK_DGRAM : SOCK_STREAM;
+	if (!udp)
+		return sbctl_connect_dial(host, port, hints.ai_family, laddr, lport, wait_ms,
+					  quit_ms);
+	if (laddr || lport)
+		return sbctl_usage_error(cmd, "-s and -p are for TCP");
+	hints.ai_socktype = SOCK_DGRAM;
 	c = sbctl_open();
 	if (!c)
 		return SBCTL_FAIL;
@@ -518,12 +601,9 @@ int sbctl_cmd_connect(const struct sbctl_cmd *cmd, int argc, char **argv)
 			sbctl_note("socket for %s: %s", peer, strerror(err));
 			continue;
 		}
-		if (!udp && wait_ms > 0)
-			ok = sb_connect_timeout(c, s, ai->ai_addr, ai->ai_addrlen, (int)wait_ms) == 0;
-		else
-			ok = sb_connect(c, s, ai->ai_addr, ai->ai_addrlen) == 0;
+		ok = sb_connect(c, s, ai->ai_addr, ai->ai_addrlen) == 0;
 		if (ok) {
-			sbctl_note("connected to %s (%s)", peer, udp ? "udp" : "tcp");
+			sbctl_note("connected to %s (udp)", peer);
 			break;
 		}
 		err = errno;
@@ -544,12 +624,8 @@ int sbctl_cmd_connect(const struct sbctl_cmd *cmd, int argc, char **argv)
 		sb_close_client(c);
 		return SBCTL_FAIL;
 	}
-	if (udp) {
-		rc = sbctl_relay_udp(c, s, peer, wait_ms < 0 ? 1000 : wait_ms);
-		sb_close(c, s);
-	} else {
-		rc = sbctl_relay_tcp(c, s, peer, quit_ms);
-	}
+	rc = sbctl_relay_udp(c, s, peer, wait_ms < 0 ? 1000 : wait_ms);
+	sb_close(c, s);
 	sb_close_client(c);
 	return rc;
 }

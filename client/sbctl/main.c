@@ -70,10 +70,14 @@ static const struct sbctl_cmd sbctl_cmds[] = {
 	  "\n"
 	  "With --json: {\"name\", \"port\", \"proto\", \"aliases\": [...]}.\n"
 	  "Exit status 2 when there is no such service.\n" },
-	{ "connect", sbctl_cmd_connect, "HOST PORT [-4|-6] [-u] [-w SECS] [-q SECS]",
+	{ "connect", sbctl_cmd_connect,
+	  "HOST PORT [-4|-6] [-u] [-s ADDR] [-p PORT] [-w SECS] [-q SECS]\n"
+	  "       sbctl connect PATH|unix:PATH|@NAME [-w SECS] [-q SECS]",
 	  "connect through the broker and relay stdin/stdout (like nc)",
-	  "Resolves HOST and PORT with the broker, connects a broker socket to the\n"
-	  "first address that answers and relays bytes: stdin to the socket, the\n"
+	  "Connects in one Dial: the broker resolves HOST and PORT, tries the\n"
+	  "addresses in Happy Eyeballs order under the policy, and the first to\n"
+	  "connect wins. A Unix socket is an absolute PATH, unix:PATH, or @NAME\n"
+	  "(abstract). Then relays bytes: stdin to the socket, the\n"
 	  "socket to stdout (the Pipe stream). At the end of stdin the socket is\n"
 	  "shut down for writing; sbctl exits when the socket's stream has ended\n"
 	  "(and stdin was sent, see -q). Only data goes to stdout.\n"
@@ -83,7 +87,10 @@ static const struct sbctl_cmd sbctl_cmds[] = {
 	  "                        (at most 65507 bytes); the datagrams that come\n"
 	  "                        back are written to stdout. At the end of stdin,\n"
 	  "                        sbctl waits until no datagram came for -w SECS.\n"
-	  "  -w, --wait SECS       TCP: give up connecting after SECS (ETIMEDOUT);\n"
+	  "  -s, --source ADDR     TCP: bind the local end to numeric ADDR first\n"
+	  "  -p, --source-port PORT TCP: bind the local end to PORT first (below\n"
+	  "                        1024 only with a rule naming the port)\n"
+	  "  -w, --wait SECS       TCP: give up each attempt after SECS (ETIMEDOUT);\n"
 	  "                        UDP: the wait after the end of stdin (default 1)\n"
 	  "  -q, --quit-after SECS when the socket's stream ended before stdin did,\n"
 	  "                        keep sending stdin at most SECS more, then exit\n"

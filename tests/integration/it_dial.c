@@ -3,7 +3,9 @@
  * fall-through from a refusing address, Happy Eyeballs' 250 ms delay past
  * an address that never answers, connect and resolve timeouts, resolver
  * errors as sb_getaddrinfo gives them, local bind, options set before the
- * connect, policy per address, Unix paths and abstract names, and the
+ * connect (sb_tcp_connect_opts: read back with sb_getsockopt; SO_MARK
+ * refused by a rule that does not name it), policy per address, Unix
+ * paths and abstract names, and the
  * errors a malformed or session-less Dial gets.
  *
  * The test moves into new network and mount namespaces (the brokers are
@@ -414,14 +416,82 @@ static void test_raw(grpc_channel *ch, int lfd, uint16_t port)
 	it_session_close(&s2);
 }
 
+/* sb_tcp_connect_opts: options set before the connect read back with
+ * sb_getsockopt; the family hint; values Dial cannot carry. */
+static void test_opts(sb_client *c, grpc_channel *ch, int lfd, const char *port)
+{
+	int one = 1, idle = 42, rcv = 48000, got, s, afd;
+	struct linger lg = { 1, 7 }, lgot;
+	const struct sb_sockopt opts[] = {
+		{ IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one) },
+		{ SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one) },
+		{ IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle) },
+		{ SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv) },
+		{ SOL_SOCKET, SO_LINGER, &lg, sizeof(lg) },
+	};
+	const struct { int level, name, want; const char *what; } ints[] = {
+		{ IPPROTO_TCP, TCP_NODELAY, 1, "TCP_NODELAY" },
+		{ SOL_SOCKET, SO_KEEPALIVE, 1, "SO_KEEPALIVE" },
+		{ IPPROTO_TCP, TCP_KEEPIDLE, 42, "TCP_KEEPIDLE" },
+	};
+	const struct sb_sockopt shortint = { IPPROTO_TCP, TCP_NODELAY, &one, 2 };
+	socklen_t len;
+	char buf[96];
+	size_t i;
+
+	/* dual.test lists ::1 first; AF_INET tries 127.0.0.1 only. */
+	s = sb_tcp_connect_opts(c, "dual.test", port, AF_INET, NULL, NULL, 2000, opts, 5);
+	if (!CHECK(s >= 0, "opts: sb_tcp_connect_opts: %s %s", strerror(errno), it_sberr()))
+		return;
+	peer_of(c, s, buf, sizeof(buf));
+	CHECK(strncmp(buf, "127.0.0.1:", 10) == 0, "opts: AF_INET dial reached %s", buf);
+	for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		got = -1;
+		len = sizeof(got);
+		CHECK(sb_getsockopt(c, s, ints[i].level, ints[i].name, &got, &len) == 0 &&
+		      got == ints[i].want, "opts: %s reads %d, want %d (%s)", ints[i].what, got,
+		      ints[i].want, strerror(errno));
+	}
+	/* Linux doubles SO_RCVBUF and keeps it at least as asked. */
+	got = 0;
+	len = sizeof(got);
+	CHECK(sb_getsockopt(c, s, SOL_SOCKET, SO_RCVBUF, &got, &len) == 0 && got == 2 * rcv,
+	      "opts: SO_RCVBUF reads %d, want %d", got, 2 * rcv);
+	memset(&lgot, 0, sizeof(lgot));
+	len = sizeof(lgot);
+	CHECK(sb_getsockopt(c, s, SOL_SOCKET, SO_LINGER, &lgot, &len) == 0 && lgot.l_onoff &&
+	      lgot.l_linger == 7, "opts: SO_LINGER reads %d/%d", lgot.l_onoff, lgot.l_linger);
+	afd = it_native_accept(lfd, NULL, NULL, 2000);
+	CHECK(afd >= 0, "opts: the listener saw no connection");
+	if (afd >= 0)
+		close(afd);
+	sb_close(c, s);
+
+	s = sb_tcp_connect_opts(c, "127.0.0.1", port, AF_UNSPEC, NULL, NULL, 2000, &shortint, 1);
+	CHECK(s == -1 && errno == EINVAL, "opts: a 2-byte int option: %d %s, want EINVAL", s,
+	      strerror(errno));
+	s = sb_tcp_connect_opts(c, "127.0.0.1", port, AF_UNSPEC, NULL, NULL, 2000, NULL, 1);
+	CHECK(s == -1 && errno == EFAULT, "opts: NULL options: %d %s, want EFAULT", s,
+	      strerror(errno));
+	s = sb_tcp_connect_opts(c, "127.0.0.1", port, AF_UNSPEC, NULL, NULL, 2000, opts, 17);
+	CHECK(s == -1 && errno == EINVAL, "opts: 17 options: %d %s, want EINVAL", s,
+	      strerror(errno));
+	s = sb_tcp_connect_opts(c, "127.0.0.1", port, AF_UNIX, NULL, NULL, 2000, NULL, 0);
+	CHECK(s == -1 && errno == EAFNOSUPPORT, "opts: AF_UNIX: %d %s, want EAFNOSUPPORT", s,
+	      strerror(errno));
+	CHECK(it_wait_sockets(ch, 0, 2000) == 0, "opts: failed dials left sockets");
+}
+
 /* The policy broker: ::1 and 127.0.0.5 refused as destinations,
  * 127.0.0.3 as a local address. */
 static void test_policy(struct it_broker *pb, int lfd, const char *port)
 {
 	sb_client *c = sb_open(pb->target);
+	int markv = 1;
+	const struct sb_sockopt mark = { SOL_SOCKET, SO_MARK, &markv, sizeof(markv) };
 	grpc_channel *ch;
 	char buf[96];
-	int s;
+	int s, afd;
 
 	if (!CHECK(c != NULL, "sb_open(policy broker): %s", strerror(errno)))
 		return;
@@ -440,6 +510,15 @@ static void test_policy(struct it_broker *pb, int lfd, const char *port)
 	CHECK(s == -1 && errno == EACCES && strstr(it_sberr(), "no-local-3"),
 	      "policy: local 127.0.0.3 refused as a bind: %d %s (%s)", s, strerror(errno),
 	      it_sberr());
+	/* SO_MARK needs a rule naming it (the broker has CAP_NET_ADMIN). */
+	s = sb_tcp_connect_opts(c, "127.0.0.1", port, AF_UNSPEC, NULL, NULL, 2000, &mark, 1);
+	CHECK(s == -1 && errno == EACCES && strstr(it_sberr(), "in sockopts"),
+	      "policy: SO_MARK as a Dial option: %d %s (%s), want EACCES for sockopts", s,
+	      strerror(errno), it_sberr());
+	afd = it_native_accept(lfd, NULL, NULL, 200);
+	CHECK(afd < 0, "policy: a Dial with a refused option connected");
+	if (afd >= 0)
+		close(afd);
 	CHECK(it_wait_sockets(ch, 0, 2000) == 0, "policy: refused dials left sockets");
 	grpc_channel_destroy(ch);
 	sb_close_client(c);
@@ -474,6 +553,7 @@ int main(void)
 	test_eai(c, lfd4, port);
 	test_local_bind(c, lfd4, port);
 	test_unix(c, ch);
+	test_opts(c, ch, lfd4, port);
 	test_raw(ch, lfd4, it_port(&l4));
 
 	/* With a listener on ::1 too, only the policy makes 127.0.0.1 win. */
