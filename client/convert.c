@@ -95,7 +95,7 @@ int sb__pb_to_addr(struct sb__addr *a, const sockbroker_v1_Address *pb)
 			   sockbroker_v1_UnixAddress_abstract_tag) {
 			t.kind = SB__ADDR_UNIX_ABSTRACT;
 			t.name_len = pb->kind.unix_addr.name.abstract.size;
-			if (t.name_len > SB__UNIX_NAME_MAX)
+			if (t.name_len > SB__UNIX_ABSTRACT_MAX)
 				return -EINVAL;
 			memcpy(t.name, pb->kind.unix_addr.name.abstract.bytes, t.name_len);
 		} else {

@@ -52,7 +52,7 @@ int sb__addr_from_pb(const SBPB(Address) *m, struct sb__addr *out,
 		case SOCKBROKER__V1__UNIX_ADDRESS__NAME_PATH:
 			n = strlen(m->unix_addr->path);
 			if (n == 0 || n > SB__UNIX_NAME_MAX) {
-				*why = "a Unix socket path has 1..107 bytes";
+				*why = "a Unix socket path has 1..108 bytes";
 				return -EINVAL;
 			}
 			a.kind = SB__ADDR_UNIX_PATH;
@@ -61,7 +61,7 @@ int sb__addr_from_pb(const SBPB(Address) *m, struct sb__addr *out,
 			break;
 		case SOCKBROKER__V1__UNIX_ADDRESS__NAME_ABSTRACT:
 			n = m->unix_addr->abstract.len;
-			if (n > SB__UNIX_NAME_MAX) {
+			if (n > SB__UNIX_ABSTRACT_MAX) {
 				*why = "an abstract name has 0..107 bytes";
 				return -EINVAL;
 			}
