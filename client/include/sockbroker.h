@@ -248,7 +248,10 @@ int sb_getaddrinfo(sb_client *c, const char *node, const char *service,
 void sb_freeaddrinfo(struct addrinfo *res);
 
 /** sb_getnameinfo() - getnameinfo(3) by the broker; EAI_OVERFLOW when a
- *  buffer is too small. Return: 0 or an EAI_* code. */
+ *  buffer is too small. As glibc, a NULL (or zero-length) @host and @serv
+ *  ask for nothing and succeed without a call to the broker, except with
+ *  NI_NAMEREQD and both NULL (EAI_NONAME); checks run in glibc's order
+ *  (EAI_BADFLAGS, then EAI_FAMILY). Return: 0 or an EAI_* code. */
 int sb_getnameinfo(sb_client *c, const struct sockaddr *addr, socklen_t len,
 		   char *host, socklen_t hostlen, char *serv, socklen_t servlen,
 		   int flags);
