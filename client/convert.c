@@ -135,8 +135,8 @@ int sb__pb_from_sockaddr(sockbroker_v1_Address *pb, const struct sockaddr *sa,
 	return 0;
 }
 
-int sb__pb_copy_out(const sockbroker_v1_Address *pb, int has,
-		    struct sockaddr *dst, socklen_t *dstlen)
+static int sb__pb_copy(const sockbroker_v1_Address *pb, int has,
+		       struct sockaddr *dst, socklen_t *dstlen, int name)
 {
 	struct sb__addr a;
 	int rc;
@@ -155,7 +155,20 @@ int sb__pb_copy_out(const sockbroker_v1_Address *pb, int has,
 		*dstlen = 0;
 		return 0;
 	}
-	return sb__addr_copy_out(&a, dst, dstlen);
+	return name ? sb__addr_copy_name(&a, dst, dstlen)
+		    : sb__addr_copy_out(&a, dst, dstlen);
+}
+
+int sb__pb_copy_out(const sockbroker_v1_Address *pb, int has,
+		    struct sockaddr *dst, socklen_t *dstlen)
+{
+	return sb__pb_copy(pb, has, dst, dstlen, 0);
+}
+
+int sb__pb_copy_name(const sockbroker_v1_Address *pb, int has,
+		     struct sockaddr *dst, socklen_t *dstlen)
+{
+	return sb__pb_copy(pb, has, dst, dstlen, 1);
 }
 
 int sb__portable(int fam, int native, uint32_t *out)

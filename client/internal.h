@@ -133,6 +133,11 @@ int sb__pb_from_sockaddr(sockbroker_v1_Address *pb, const struct sockaddr *sa,
 int sb__pb_copy_out(const sockbroker_v1_Address *pb, int has,
 		    struct sockaddr *dst, socklen_t *dstlen);
 
+/** sb__pb_copy_name() - the same with getsockname(2)'s length (a link
+ *  address counts only its sll_halen bytes). Return: 0 or -EINVAL. */
+int sb__pb_copy_name(const sockbroker_v1_Address *pb, int has,
+		     struct sockaddr *dst, socklen_t *dstlen);
+
 /** sb__portable() / sb__native() - constant translation with the errno
  *  the call should fail with when there is none. */
 int sb__portable(int fam, int native, uint32_t *out);

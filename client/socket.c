@@ -3,6 +3,7 @@
  * arguments, makes one RPC (or a few, for large transfers) and reports the
  * result as POSIX does.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -30,17 +31,26 @@ static size_t sb__chunk(const sb_client *c)
 	return m > 2 * SB__MSG_OVERHEAD ? m - SB__MSG_OVERHEAD : SB__MSG_OVERHEAD;
 }
 
-/* Split SOCK_NONBLOCK/SOCK_CLOEXEC off a type and translate the rest. */
-static int sb__socket_args(int domain, int type, int protocol,
-			   uint32_t *pd, uint32_t *pt, uint32_t *pp, int *nonblock)
+/* Split SOCK_NONBLOCK/SOCK_CLOEXEC off a type and translate the rest. The
+ * protocol of an AF_PACKET socket is an ethertype in network byte order
+ * (htons(ETH_P_ALL)); it goes in @ppkt in host order, @pp then 0. The
+ * kernel reads only its low 16 bits (a __be16), and so does this. */
+static int sb__socket_args(int domain, int type, int protocol, uint32_t *pd,
+			   uint32_t *pt, uint32_t *pp, uint32_t *ppkt, int *nonblock)
 {
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 	*nonblock = (type & SOCK_NONBLOCK) != 0;
+	*pp = 0;
+	*ppkt = 0;
 	if (sb__portable(SB__C_AF, domain, pd) < 0)
 		return sb__fail(EAFNOSUPPORT, "address family %d not supported", domain);
 	if (sb__portable(SB__C_SOCK, base, pt) < 0)
 		return sb__fail(EINVAL, "socket type %d not supported", type);
+	if (domain == AF_PACKET) {
+		*ppkt = ntohs((uint16_t)protocol);
+		return 0;
+	}
 	if (sb__portable(SB__C_IPPROTO, protocol, pp) < 0)
 		return sb__fail(EPROTONOSUPPORT, "protocol %d not supported", protocol);
 	return 0;
@@ -50,16 +60,17 @@ int sb_socket(sb_client *c, int domain, int type, int protocol)
 {
 	sockbroker_v1_SocketRequest req = sockbroker_v1_SocketRequest_init_zero;
 	sockbroker_v1_SocketReply rep = sockbroker_v1_SocketReply_init_zero;
-	uint32_t pd, pt, pp;
+	uint32_t pd, pt, pp, ppkt;
 	int nb, rc, s;
 
 	if (sb__check(c) < 0)
 		return -1;
-	if (sb__socket_args(domain, type, protocol, &pd, &pt, &pp, &nb) < 0)
+	if (sb__socket_args(domain, type, protocol, &pd, &pt, &pp, &ppkt, &nb) < 0)
 		return -1;
 	req.family = (sockbroker_v1_AddressFamily)pd;
 	req.type = (sockbroker_v1_SocketType)pt;
 	req.protocol = (sockbroker_v1_Protocol)pp;
+	req.packet_protocol = ppkt;
 	req.nonblock = nb;
 	rc = SB__CALL(c, Socket, req, rep, -1);
 	if (rc < 0)
@@ -79,18 +90,19 @@ int sb_socketpair(sb_client *c, int domain, int type, int protocol, int sv[2])
 	sockbroker_v1_SocketPairRequest req = sockbroker_v1_SocketPairRequest_init_zero;
 	sockbroker_v1_SocketPairReply rep = sockbroker_v1_SocketPairReply_init_zero;
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
-	uint32_t pd, pt, pp;
+	uint32_t pd, pt, pp, ppkt;
 	int nb, s0, s1;
 
 	if (sb__check(c) < 0)
 		return -1;
 	if (!sv)
 		return sb__fail(EFAULT, "sv is NULL");
-	if (sb__socket_args(domain, type, protocol, &pd, &pt, &pp, &nb) < 0)
+	if (sb__socket_args(domain, type, protocol, &pd, &pt, &pp, &ppkt, &nb) < 0)
 		return -1;
 	req.family = (sockbroker_v1_AddressFamily)pd;
 	req.type = (sockbroker_v1_SocketType)pt;
 	req.protocol = (sockbroker_v1_Protocol)pp;
+	req.packet_protocol = ppkt;
 	req.nonblock = nb;
 	if (SB__CALL(c, SocketPair, req, rep, -1) < 0 || sb__reply(rep.error) < 0)
 		return -1;

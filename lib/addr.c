@@ -215,8 +215,11 @@ int sb__addr_to_sockaddr(const struct sb__addr *a, struct sockaddr_storage *ss,
 	return -EAFNOSUPPORT;
 }
 
-int sb__addr_copy_out(const struct sb__addr *a, struct sockaddr *dst,
-		      socklen_t *dstlen)
+/* Copy-out with the length the kernel reports: @name for getsockname and
+ * getpeername, which count a link address's sll_halen bytes only
+ * (packet_getname); recvmsg reports the whole struct sockaddr_ll. */
+static int sb__copy_out(const struct sb__addr *a, struct sockaddr *dst,
+			socklen_t *dstlen, int name)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -228,10 +231,24 @@ int sb__addr_copy_out(const struct sb__addr *a, struct sockaddr *dst,
 	/* The kernel's length of a path counts the NUL that @ss holds. */
 	if (a->kind == SB__ADDR_UNIX_PATH)
 		len = (socklen_t)(SB__SUN_PATH_OFF + a->name_len + 1);
+	else if (a->kind == SB__ADDR_LINK && name)
+		len = (socklen_t)(SB__SLL_ADDR_OFF + a->name_len);
 	if (dst)
 		memcpy(dst, &ss, *dstlen < len ? *dstlen : len);
 	*dstlen = len;
 	return 0;
+}
+
+int sb__addr_copy_out(const struct sb__addr *a, struct sockaddr *dst,
+		      socklen_t *dstlen)
+{
+	return sb__copy_out(a, dst, dstlen, 0);
+}
+
+int sb__addr_copy_name(const struct sb__addr *a, struct sockaddr *dst,
+		       socklen_t *dstlen)
+{
+	return sb__copy_out(a, dst, dstlen, 1);
 }
 
 /* An snprintf that appends: @pos counts every byte, written or not. */

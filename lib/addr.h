@@ -85,10 +85,20 @@ SB__CHECK int sb__addr_to_sockaddr(const struct sb__addr *a, struct sockaddr_sto
  * getsockname(2) do. The length reported is the kernel's: a Unix path
  * counts its NUL even when it fills sun_path (111 for 108 bytes), so that
  * a caller compares it with sizeof(struct sockaddr_un) as with the
- * kernel's answer. Return: 0 or -EINVAL.
+ * kernel's answer. This is the length of accept(2) and recvfrom(2).
+ * Return: 0 or -EINVAL.
  */
 SB__CHECK int sb__addr_copy_out(const struct sb__addr *a, struct sockaddr *dst,
 		      socklen_t *dstlen);
+
+/**
+ * sb__addr_copy_name() - sb__addr_copy_out() with the length of
+ * getsockname(2) and getpeername(2): a link address counts
+ * offsetof(sll_addr) + sll_halen (recvfrom reports sizeof(sockaddr_ll)).
+ * Return: 0 or -EINVAL.
+ */
+SB__CHECK int sb__addr_copy_name(const struct sb__addr *a, struct sockaddr *dst,
+		       socklen_t *dstlen);
 
 /**
  * sb__addr_format() - "1.2.3.4:80", "[::1%2]:80", "/path", "@name", "link:..."

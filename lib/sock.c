@@ -157,8 +157,12 @@ ssize_t sb__sock_recv(int fd, void *buf, size_t len, int flags,
 	ssize_t n;
 
 	memset(&ss, 0, sizeof(ss));
+	/* Only Unix sockets pass descriptors, and packet sockets refuse the
+	 * flag (EINVAL): ask for close-on-exec where it means something. */
+	if (sb__sock_family(fd) == AF_UNIX)
+		flags |= MSG_CMSG_CLOEXEC;
 	do
-		n = recvmsg(fd, &mh, flags | MSG_CMSG_CLOEXEC);
+		n = recvmsg(fd, &mh, flags);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;

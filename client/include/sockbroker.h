@@ -96,8 +96,11 @@ const char *sb_last_error(void);
 /* ---- sockets (each as POSIX, rule 2) ---- */
 
 /** sb_socket() - socket(2). @type may carry SOCK_NONBLOCK (SOCK_CLOEXEC is
- *  accepted and ignored). Return: a socket number, or -1 (EAFNOSUPPORT,
- *  EPROTONOSUPPORT, EINVAL, EMFILE, EACCES). */
+ *  accepted and ignored). @protocol is an IPPROTO_* number, or for
+ *  AF_PACKET an ethertype in network byte order (htons(ETH_P_ALL)), of
+ *  which only the low 16 bits count, as in the kernel. Packet sockets need
+ *  a policy rule naming the family. Return: a socket number, or -1
+ *  (EAFNOSUPPORT, EPROTONOSUPPORT, EINVAL, EMFILE, EACCES, EPERM). */
 int sb_socket(sb_client *c, int domain, int type, int protocol);
 
 /** sb_socketpair() - socketpair(2): both ends live in the broker.

@@ -478,6 +478,19 @@ static void test_kernel(void)
 			CHECK(a.kind == SB__ADDR_LINK && a.name_len == 6);
 			CHECK(a.link_ifindex == sll.sll_ifindex);
 			CHECK(a.link_protocol == ETH_P_ALL);
+			{
+				struct sockaddr_storage mine;
+				socklen_t mlen = sizeof(mine);
+
+				/* getsockname's length, not recvfrom's. */
+				CHECK(sb__addr_copy_name(&a, (struct sockaddr *)&mine,
+							 &mlen) == 0);
+				CHECK(mlen == glen && !memcmp(&mine, &got, glen));
+				mlen = sizeof(mine);
+				CHECK(sb__addr_copy_out(&a, (struct sockaddr *)&mine,
+							&mlen) == 0);
+				CHECK(mlen == sizeof(struct sockaddr_ll));
+			}
 		}
 		close(s);
 	}
