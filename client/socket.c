@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/time.h>
@@ -376,4 +377,90 @@ ssize_t sb_recvfrom(sb_client *c, int s, void *buf, size_t len, int flags,
 ssize_t sb_recv(sb_client *c, int s, void *buf, size_t len, int flags)
 {
 	return sb_recvfrom(c, s, buf, len, flags, NULL, NULL);
+}
+
+/* Received bytes scattered over a caller's iovecs. */
+struct sb__iov_sink {
+	const struct iovec *iov;
+	size_t n, got;
+};
+
+static bool sb__pb_decode_iov(pb_istream_t *s, const pb_field_t *f, void **arg)
+{
+	struct sb__iov_sink *k = *arg;
+	size_t left = s->bytes_left, i, off = k->got;
+
+	(void)f;
+	for (i = 0; i < k->n && left; i++) {
+		size_t take;
+
+		if (off >= k->iov[i].iov_len) {
+			off -= k->iov[i].iov_len;
+			continue;
+		}
+		take = k->iov[i].iov_len - off < left ? k->iov[i].iov_len - off : left;
+		if (!pb_read(s, (uint8_t *)k->iov[i].iov_base + off, take))
+			return false;
+		k->got += take;
+		left -= take;
+		off = 0;
+	}
+	/* Bytes beyond the buffers are skipped, as recvmsg(2) drops them. */
+	return pb_read(s, NULL, left);
+}
+
+ssize_t sb_recvmsg(sb_client *c, int s, struct msghdr *msg, int flags)
+{
+	sockbroker_v1_RecvRequest req = sockbroker_v1_RecvRequest_init_zero;
+	sockbroker_v1_RecvReply rep = sockbroker_v1_RecvReply_init_zero;
+	struct sb__iov_sink sink;
+	struct sb__slot sl;
+	struct sb__cmsg cm;
+	size_t i, total = 0, used = 0;
+	uint32_t pflags;
+	int mflags = 0, nflags = 0;
+
+	if (sb__lookup(c, s, &sl) < 0)
+		return -1;
+	if (!msg || (!msg->msg_iov && msg->msg_iovlen))
+		return sb__fail(EFAULT, "msghdr or its iovecs are NULL");
+	if (msg->msg_iovlen > IOV_MAX)
+		return sb__fail(EMSGSIZE, "more than IOV_MAX iovecs");
+	for (i = 0; i < msg->msg_iovlen; i++) {
+		if (!msg->msg_iov[i].iov_base && msg->msg_iov[i].iov_len)
+			return sb__fail(EFAULT, "iovec %zu is NULL", i);
+		total += msg->msg_iov[i].iov_len;
+	}
+	/* MSG_CMSG_CLOEXEC concerns descriptors, which never cross. */
+	if (sb__flags_to_portable(SB__C_MSG, flags & ~MSG_CMSG_CLOEXEC, &pflags) < 0)
+		return sb__fail(EOPNOTSUPP, "unsupported recvmsg flags 0x%x", (unsigned)flags);
+	req.handle = sl.handle;
+	req.max_bytes = (uint32_t)(total < sb__chunk(c) ? total : sb__chunk(c));
+	req.flags = pflags;
+	sink.iov = msg->msg_iov;
+	sink.n = msg->msg_iovlen;
+	sink.got = 0;
+	rep.data.funcs.decode = sb__pb_decode_iov;
+	rep.data.arg = &sink;
+	if (SB__CALL(c, Recv, req, rep, -1) < 0 || sb__reply(rep.error) < 0)
+		return -1;
+	if (msg->msg_name &&
+	    sb__pb_copy_out(&rep.source, rep.has_source, msg->msg_name, &msg->msg_namelen) < 0)
+		msg->msg_namelen = 0;
+	for (i = 0; i < rep.control_count; i++) {
+		if (sb__pb_to_cmsg(&cm, &rep.control[i]) < 0 ||
+		    sb__cmsg_put(msg->msg_control, msg->msg_controllen, &used, &mflags, &cm) < 0)
+			return sb__fail(EPROTO, "malformed control message from the broker");
+	}
+	msg->msg_controllen = used;
+	/* The kernel's flags (MSG_TRUNC, MSG_CTRUNC...) and the cut here. */
+	if (sb__flags_to_native(SB__C_MSG, rep.flags, &nflags) < 0)
+		return sb__fail(EPROTO, "unknown msg_flags 0x%x from the broker", rep.flags);
+	msg->msg_flags = nflags | mflags;
+	if (flags & MSG_TRUNC) {
+		if (sl.type == SOCK_STREAM && rep.length > total)
+			return (ssize_t)total;
+		return (ssize_t)(rep.length > sink.got ? rep.length : sink.got);
+	}
+	return (ssize_t)sink.got;
 }

@@ -147,6 +147,24 @@ ssize_t sb_recv(sb_client *c, int s, void *buf, size_t len, int flags);
 ssize_t sb_recvfrom(sb_client *c, int s, void *buf, size_t len, int flags,
 		    struct sockaddr *src, socklen_t *srclen);
 
+/**
+ * sb_recvmsg() - recvmsg(2): @msg's iovecs receive the data, msg_name the
+ * source, msg_control the ancillary data as real struct cmsghdr (walk them
+ * with CMSG_FIRSTHDR/CMSG_NXTHDR), msg_flags the kernel's flags.
+ * Control messages carried: IP_PKTINFO, IPV6_PKTINFO, SO_TIMESTAMP,
+ * SO_TIMESTAMPNS, IP_TOS, IP_TTL, IPV6_HOPLIMIT, IP_RECVERR/IPV6_RECVERR
+ * (with MSG_ERRQUEUE, which never waits), SCM_CREDENTIALS; enable them
+ * with sb_setsockopt as natively. They are written as the kernel writes
+ * them: a message that does not fit is cut, MSG_CTRUNC set, and
+ * msg_controllen gives the bytes used. Descriptors (SCM_RIGHTS) never
+ * cross: the broker closes any it receives. One call receives at most the
+ * broker's message size. @msg and its buffers are the caller's and are
+ * only written during the call. Thread-safe (rule 5).
+ * Return: bytes received (the real length with MSG_TRUNC), or -1 (as
+ * sb_recvfrom; EFAULT for a NULL @msg or iovec, EMSGSIZE above IOV_MAX).
+ */
+ssize_t sb_recvmsg(sb_client *c, int s, struct msghdr *msg, int flags);
+
 /** sb_recv_timeout() - sb_recv() waiting at most @timeout_ms (> 0), then
  *  EAGAIN. */
 ssize_t sb_recv_timeout(sb_client *c, int s, void *buf, size_t len, int flags,
