@@ -234,6 +234,7 @@ static int nobody_main(const char *target)
 		      "(errno %d)", e);
 		it_session_close(&sess);
 	}
+	grpc_channel_destroy(ch);
 	return it_failures() ? 1 : 0;
 }
 
@@ -272,6 +273,7 @@ int main(int argc, char **argv)
 	dgram_ip(c);
 	ch = it_channel(&b);
 	malformed(ch);
+	grpc_channel_destroy(ch);
 	cargv[2] = b.target;
 	status = it_run_self(cargv, 40000);
 	CHECK(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
