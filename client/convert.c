@@ -95,7 +95,7 @@ int sb__pb_to_addr(struct sb__addr *a, const sockbroker_v1_Address *pb)
 			   sockbroker_v1_UnixAddress_abstract_tag) {
 			t.kind = SB__ADDR_UNIX_ABSTRACT;
 			t.name_len = pb->kind.unix_addr.name.abstract.size;
-			if (t.name_len > SB__UNIX_NAME_MAX)
+			if (t.name_len > SB__UNIX_ABSTRACT_MAX)
 				return -EINVAL;
 			memcpy(t.name, pb->kind.unix_addr.name.abstract.bytes, t.name_len);
 		} else {
@@ -135,8 +135,8 @@ int sb__pb_from_sockaddr(sockbroker_v1_Address *pb, const struct sockaddr *sa,
 	return 0;
 }
 
-int sb__pb_copy_out(const sockbroker_v1_Address *pb, int has,
-		    struct sockaddr *dst, socklen_t *dstlen)
+static int sb__pb_copy(const sockbroker_v1_Address *pb, int has,
+		       struct sockaddr *dst, socklen_t *dstlen, int name)
 {
 	struct sb__addr a;
 	int rc;
@@ -155,7 +155,20 @@ int sb__pb_copy_out(const sockbroker_v1_Address *pb, int has,
 		*dstlen = 0;
 		return 0;
 	}
-	return sb__addr_copy_out(&a, dst, dstlen);
+	return name ? sb__addr_copy_name(&a, dst, dstlen)
+		    : sb__addr_copy_out(&a, dst, dstlen);
+}
+
+int sb__pb_copy_out(const sockbroker_v1_Address *pb, int has,
+		    struct sockaddr *dst, socklen_t *dstlen)
+{
+	return sb__pb_copy(pb, has, dst, dstlen, 0);
+}
+
+int sb__pb_copy_name(const sockbroker_v1_Address *pb, int has,
+		     struct sockaddr *dst, socklen_t *dstlen)
+{
+	return sb__pb_copy(pb, has, dst, dstlen, 1);
 }
 
 int sb__portable(int fam, int native, uint32_t *out)
@@ -188,4 +201,74 @@ bool sb__pb_decode_bytes(pb_istream_t *s, const pb_field_t *f, void **arg)
 	b->total += n;
 	/* Bytes beyond the buffer are skipped, as recv(2) drops them. */
 	return pb_read(s, NULL, n - take);
+}
+
+int sb__pb_to_cmsg(struct sb__cmsg *cm, const sockbroker_v1_ControlMessage *pb)
+{
+	memset(cm, 0, sizeof(*cm));
+	switch (pb->which_kind) {
+	case sockbroker_v1_ControlMessage_ip_pktinfo_tag:
+		if (pb->kind.ip_pktinfo.addr.size != 4 || pb->kind.ip_pktinfo.spec_dst.size != 4)
+			return -EINVAL;
+		cm->kind = SB__CM_IP_PKTINFO;
+		cm->ifindex = pb->kind.ip_pktinfo.ifindex;
+		memcpy(cm->spec_dst, pb->kind.ip_pktinfo.spec_dst.bytes, 4);
+		memcpy(cm->addr, pb->kind.ip_pktinfo.addr.bytes, 4);
+		return 0;
+	case sockbroker_v1_ControlMessage_ipv6_pktinfo_tag:
+		if (pb->kind.ipv6_pktinfo.addr.size != 16)
+			return -EINVAL;
+		cm->kind = SB__CM_IPV6_PKTINFO;
+		cm->ifindex = (int)pb->kind.ipv6_pktinfo.ifindex;
+		memcpy(cm->addr, pb->kind.ipv6_pktinfo.addr.bytes, 16);
+		return 0;
+	case sockbroker_v1_ControlMessage_timestamp_tag:
+		cm->kind = SB__CM_TIMESTAMP;
+		cm->sec = pb->kind.timestamp.sec;
+		cm->nsec = pb->kind.timestamp.nsec;
+		return 0;
+	case sockbroker_v1_ControlMessage_timestamp_ns_tag:
+		cm->kind = SB__CM_TIMESTAMPNS;
+		cm->sec = pb->kind.timestamp_ns.sec;
+		cm->nsec = pb->kind.timestamp_ns.nsec;
+		return 0;
+	case sockbroker_v1_ControlMessage_ip_tos_tag:
+		cm->kind = SB__CM_IP_TOS;
+		cm->value = (int)(pb->kind.ip_tos & 0xff);
+		return 0;
+	case sockbroker_v1_ControlMessage_ip_ttl_tag:
+		cm->kind = SB__CM_IP_TTL;
+		cm->value = pb->kind.ip_ttl;
+		return 0;
+	case sockbroker_v1_ControlMessage_ipv6_hoplimit_tag:
+		cm->kind = SB__CM_IPV6_HOPLIMIT;
+		cm->value = pb->kind.ipv6_hoplimit;
+		return 0;
+	case sockbroker_v1_ControlMessage_ip_recverr_tag:
+	case sockbroker_v1_ControlMessage_ipv6_recverr_tag: {
+		const sockbroker_v1_ExtendedErr *e =
+			pb->which_kind == sockbroker_v1_ControlMessage_ip_recverr_tag
+			? &pb->kind.ip_recverr : &pb->kind.ipv6_recverr;
+
+		cm->kind = pb->which_kind == sockbroker_v1_ControlMessage_ip_recverr_tag
+			   ? SB__CM_IP_RECVERR : SB__CM_IPV6_RECVERR;
+		cm->ee_errno = sb__errno_to_native((uint32_t)e->error);
+		cm->ee_origin = (uint8_t)e->origin;
+		cm->ee_type = (uint8_t)e->type;
+		cm->ee_code = (uint8_t)e->code;
+		cm->ee_info = e->info;
+		cm->ee_data = e->data;
+		if (e->has_offender && sb__pb_to_addr(&cm->offender, &e->offender) < 0)
+			return -EINVAL;
+		return 0;
+	}
+	case sockbroker_v1_ControlMessage_credentials_tag:
+		cm->kind = SB__CM_CREDENTIALS;
+		cm->pid = pb->kind.credentials.pid;
+		cm->uid = pb->kind.credentials.uid;
+		cm->gid = pb->kind.credentials.gid;
+		return 0;
+	default:
+		return -EINVAL;
+	}
 }

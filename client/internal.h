@@ -14,6 +14,7 @@
 #include "sockbroker.h"
 #include "sockbroker/v1/sockbroker.pb.h"
 #include "addr.h"
+#include "cmsg.h"
 
 #define SB__TOKEN_MAX 64
 #define SB__MAX_SOCKETS_LOCAL 65536 /* socket numbers per client */
@@ -157,6 +158,15 @@ int sb__pb_from_sockaddr(sockbroker_v1_Address *pb, const struct sockaddr *sa,
  *  truncation rules; both may be NULL). Return: 0 or -EINVAL. */
 int sb__pb_copy_out(const sockbroker_v1_Address *pb, int has,
 		    struct sockaddr *dst, socklen_t *dstlen);
+
+/** sb__pb_to_cmsg() - a ControlMessage from the broker, checked.
+ *  Return: 0 or -EINVAL. */
+int sb__pb_to_cmsg(struct sb__cmsg *cm, const sockbroker_v1_ControlMessage *pb);
+
+/** sb__pb_copy_name() - the same with getsockname(2)'s length (a link
+ *  address counts only its sll_halen bytes). Return: 0 or -EINVAL. */
+int sb__pb_copy_name(const sockbroker_v1_Address *pb, int has,
+		     struct sockaddr *dst, socklen_t *dstlen);
 
 /* ---- sockopt.c ---- */
 

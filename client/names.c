@@ -171,20 +171,24 @@ int sb_getnameinfo(sb_client *c, const struct sockaddr *addr, socklen_t len,
 
 	if (!c)
 		return sb__eai_system(EINVAL);
+	/* glibc's order of checks: flags, family, NI_NAMEREQD with nothing
+	 * asked, the address length; then nothing asked is success. */
+	if (sb__flags_to_portable(SB__C_NI, flags, &req.flags) < 0)
+		return EAI_BADFLAGS;
 	if (!addr || len < sizeof(sa_family_t))
 		return EAI_FAMILY;
 	if (addr->sa_family != AF_INET && addr->sa_family != AF_INET6 &&
 	    addr->sa_family != AF_UNIX)
 		return EAI_FAMILY;
+	if ((flags & NI_NAMEREQD) && !host && !serv)
+		return EAI_NONAME;
 	if (sb__pb_from_sockaddr(&req.address, addr, len) < 0)
 		return EAI_FAMILY;
 	req.has_address = true;
-	if (sb__flags_to_portable(SB__C_NI, flags, &req.flags) < 0)
-		return EAI_BADFLAGS;
 	req.want_host = host && hostlen;
 	req.want_service = serv && servlen;
 	if (!req.want_host && !req.want_service)
-		return EAI_NONAME;
+		return 0;
 	if (SB__CALL_NS(c, GetNameInfo, GetNameInfoReply, req, rep) < 0)
 		return sb__eai_system(errno);
 	if (rep.eai) {

@@ -103,7 +103,7 @@ static int sb__getname(sb_client *c, int s, struct sockaddr *addr,
 		return sb__fail(EFAULT, "address buffer is NULL");
 	if (fn(c, sl.handle, &a, &has) < 0)
 		return -1;
-	rc = sb__pb_copy_out(&a, has, addr, len);
+	rc = sb__pb_copy_name(&a, has, addr, len);
 	if (rc < 0)
 		return sb__fail(EPROTO, "malformed address from the broker");
 	return 0;

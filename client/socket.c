@@ -3,7 +3,9 @@
  * arguments, makes one RPC (or a few, for large transfers) and reports the
  * result as POSIX does.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/time.h>
@@ -30,17 +32,26 @@ static size_t sb__chunk(const sb_client *c)
 	return m > 2 * SB__MSG_OVERHEAD ? m - SB__MSG_OVERHEAD : SB__MSG_OVERHEAD;
 }
 
-/* Split SOCK_NONBLOCK/SOCK_CLOEXEC off a type and translate the rest. */
-static int sb__socket_args(int domain, int type, int protocol,
-			   uint32_t *pd, uint32_t *pt, uint32_t *pp, int *nonblock)
+/* Split SOCK_NONBLOCK/SOCK_CLOEXEC off a type and translate the rest. The
+ * protocol of an AF_PACKET socket is an ethertype in network byte order
+ * (htons(ETH_P_ALL)); it goes in @ppkt in host order, @pp then 0. The
+ * kernel reads only its low 16 bits (a __be16), and so does this. */
+static int sb__socket_args(int domain, int type, int protocol, uint32_t *pd,
+			   uint32_t *pt, uint32_t *pp, uint32_t *ppkt, int *nonblock)
 {
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 	*nonblock = (type & SOCK_NONBLOCK) != 0;
+	*pp = 0;
+	*ppkt = 0;
 	if (sb__portable(SB__C_AF, domain, pd) < 0)
 		return sb__fail(EAFNOSUPPORT, "address family %d not supported", domain);
 	if (sb__portable(SB__C_SOCK, base, pt) < 0)
 		return sb__fail(EINVAL, "socket type %d not supported", type);
+	if (domain == AF_PACKET) {
+		*ppkt = ntohs((uint16_t)protocol);
+		return 0;
+	}
 	if (sb__portable(SB__C_IPPROTO, protocol, pp) < 0)
 		return sb__fail(EPROTONOSUPPORT, "protocol %d not supported", protocol);
 	return 0;
@@ -50,16 +61,17 @@ int sb_socket(sb_client *c, int domain, int type, int protocol)
 {
 	sockbroker_v1_SocketRequest req = sockbroker_v1_SocketRequest_init_zero;
 	sockbroker_v1_SocketReply rep = sockbroker_v1_SocketReply_init_zero;
-	uint32_t pd, pt, pp;
+	uint32_t pd, pt, pp, ppkt;
 	int nb, rc, s;
 
 	if (sb__check(c) < 0)
 		return -1;
-	if (sb__socket_args(domain, type, protocol, &pd, &pt, &pp, &nb) < 0)
+	if (sb__socket_args(domain, type, protocol, &pd, &pt, &pp, &ppkt, &nb) < 0)
 		return -1;
 	req.family = (sockbroker_v1_AddressFamily)pd;
 	req.type = (sockbroker_v1_SocketType)pt;
 	req.protocol = (sockbroker_v1_Protocol)pp;
+	req.packet_protocol = ppkt;
 	req.nonblock = nb;
 	rc = SB__CALL(c, Socket, req, rep, -1);
 	if (rc < 0)
@@ -79,18 +91,19 @@ int sb_socketpair(sb_client *c, int domain, int type, int protocol, int sv[2])
 	sockbroker_v1_SocketPairRequest req = sockbroker_v1_SocketPairRequest_init_zero;
 	sockbroker_v1_SocketPairReply rep = sockbroker_v1_SocketPairReply_init_zero;
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
-	uint32_t pd, pt, pp;
+	uint32_t pd, pt, pp, ppkt;
 	int nb, s0, s1;
 
 	if (sb__check(c) < 0)
 		return -1;
 	if (!sv)
 		return sb__fail(EFAULT, "sv is NULL");
-	if (sb__socket_args(domain, type, protocol, &pd, &pt, &pp, &nb) < 0)
+	if (sb__socket_args(domain, type, protocol, &pd, &pt, &pp, &ppkt, &nb) < 0)
 		return -1;
 	req.family = (sockbroker_v1_AddressFamily)pd;
 	req.type = (sockbroker_v1_SocketType)pt;
 	req.protocol = (sockbroker_v1_Protocol)pp;
+	req.packet_protocol = ppkt;
 	req.nonblock = nb;
 	if (SB__CALL(c, SocketPair, req, rep, -1) < 0 || sb__reply(rep.error) < 0)
 		return -1;
@@ -364,4 +377,90 @@ ssize_t sb_recvfrom(sb_client *c, int s, void *buf, size_t len, int flags,
 ssize_t sb_recv(sb_client *c, int s, void *buf, size_t len, int flags)
 {
 	return sb_recvfrom(c, s, buf, len, flags, NULL, NULL);
+}
+
+/* Received bytes scattered over a caller's iovecs. */
+struct sb__iov_sink {
+	const struct iovec *iov;
+	size_t n, got;
+};
+
+static bool sb__pb_decode_iov(pb_istream_t *s, const pb_field_t *f, void **arg)
+{
+	struct sb__iov_sink *k = *arg;
+	size_t left = s->bytes_left, i, off = k->got;
+
+	(void)f;
+	for (i = 0; i < k->n && left; i++) {
+		size_t take;
+
+		if (off >= k->iov[i].iov_len) {
+			off -= k->iov[i].iov_len;
+			continue;
+		}
+		take = k->iov[i].iov_len - off < left ? k->iov[i].iov_len - off : left;
+		if (!pb_read(s, (uint8_t *)k->iov[i].iov_base + off, take))
+			return false;
+		k->got += take;
+		left -= take;
+		off = 0;
+	}
+	/* Bytes beyond the buffers are skipped, as recvmsg(2) drops them. */
+	return pb_read(s, NULL, left);
+}
+
+ssize_t sb_recvmsg(sb_client *c, int s, struct msghdr *msg, int flags)
+{
+	sockbroker_v1_RecvRequest req = sockbroker_v1_RecvRequest_init_zero;
+	sockbroker_v1_RecvReply rep = sockbroker_v1_RecvReply_init_zero;
+	struct sb__iov_sink sink;
+	struct sb__slot sl;
+	struct sb__cmsg cm;
+	size_t i, total = 0, used = 0;
+	uint32_t pflags;
+	int mflags = 0, nflags = 0;
+
+	if (sb__lookup(c, s, &sl) < 0)
+		return -1;
+	if (!msg || (!msg->msg_iov && msg->msg_iovlen))
+		return sb__fail(EFAULT, "msghdr or its iovecs are NULL");
+	if (msg->msg_iovlen > IOV_MAX)
+		return sb__fail(EMSGSIZE, "more than IOV_MAX iovecs");
+	for (i = 0; i < msg->msg_iovlen; i++) {
+		if (!msg->msg_iov[i].iov_base && msg->msg_iov[i].iov_len)
+			return sb__fail(EFAULT, "iovec %zu is NULL", i);
+		total += msg->msg_iov[i].iov_len;
+	}
+	/* MSG_CMSG_CLOEXEC concerns descriptors, which never cross. */
+	if (sb__flags_to_portable(SB__C_MSG, flags & ~MSG_CMSG_CLOEXEC, &pflags) < 0)
+		return sb__fail(EOPNOTSUPP, "unsupported recvmsg flags 0x%x", (unsigned)flags);
+	req.handle = sl.handle;
+	req.max_bytes = (uint32_t)(total < sb__chunk(c) ? total : sb__chunk(c));
+	req.flags = pflags;
+	sink.iov = msg->msg_iov;
+	sink.n = msg->msg_iovlen;
+	sink.got = 0;
+	rep.data.funcs.decode = sb__pb_decode_iov;
+	rep.data.arg = &sink;
+	if (SB__CALL(c, Recv, req, rep, -1) < 0 || sb__reply(rep.error) < 0)
+		return -1;
+	if (msg->msg_name &&
+	    sb__pb_copy_out(&rep.source, rep.has_source, msg->msg_name, &msg->msg_namelen) < 0)
+		msg->msg_namelen = 0;
+	for (i = 0; i < rep.control_count; i++) {
+		if (sb__pb_to_cmsg(&cm, &rep.control[i]) < 0 ||
+		    sb__cmsg_put(msg->msg_control, msg->msg_controllen, &used, &mflags, &cm) < 0)
+			return sb__fail(EPROTO, "malformed control message from the broker");
+	}
+	msg->msg_controllen = used;
+	/* The kernel's flags (MSG_TRUNC, MSG_CTRUNC...) and the cut here. */
+	if (sb__flags_to_native(SB__C_MSG, rep.flags, &nflags) < 0)
+		return sb__fail(EPROTO, "unknown msg_flags 0x%x from the broker", rep.flags);
+	msg->msg_flags = nflags | mflags;
+	if (flags & MSG_TRUNC) {
+		if (sl.type == SOCK_STREAM && rep.length > total)
+			return (ssize_t)total;
+		return (ssize_t)(rep.length > sink.got ? rep.length : sink.got);
+	}
+	return (ssize_t)sink.got;
 }

@@ -34,14 +34,15 @@ static int sb__from_un(struct sb__addr *a, const struct sockaddr *sa,
 	room = len - SB__SUN_PATH_OFF;
 	if (path[0] == '\0') {
 		n = room - 1;
-		if (n > SB__UNIX_NAME_MAX)
+		if (n > SB__UNIX_ABSTRACT_MAX)
 			return -EINVAL;
 		a->kind = SB__ADDR_UNIX_ABSTRACT;
 		memcpy(a->name, path + 1, n);
 		a->name_len = n;
 		return 0;
 	}
-	/* The length may or may not count the terminating NUL. */
+	/* The length may or may not count the terminating NUL; a path of
+	 * 108 bytes fills sun_path and has none. */
 	n = strnlen(path, room);
 	if (n > SB__UNIX_NAME_MAX)
 		return -EINVAL;
@@ -176,14 +177,18 @@ int sb__addr_to_sockaddr(const struct sb__addr *a, struct sockaddr_storage *ss,
 			return -EINVAL;
 		un->sun_family = AF_UNIX;
 		memcpy(un->sun_path, a->name, a->name_len);
-		un->sun_path[a->name_len] = '\0';
+		/* Within @ss even for 108 bytes, but not counted then: the
+		 * kernel refuses a length above sizeof(struct sockaddr_un). */
+		((char *)ss)[SB__SUN_PATH_OFF + a->name_len] = '\0';
 		*len = (socklen_t)(SB__SUN_PATH_OFF + a->name_len + 1);
+		if (*len > sizeof(*un))
+			*len = sizeof(*un);
 		return 0;
 	}
 	case SB__ADDR_UNIX_ABSTRACT: {
 		struct sockaddr_un *un = (struct sockaddr_un *)ss;
 
-		if (a->name_len > SB__UNIX_NAME_MAX)
+		if (a->name_len > SB__UNIX_ABSTRACT_MAX)
 			return -EINVAL;
 		un->sun_family = AF_UNIX;
 		un->sun_path[0] = '\0';
@@ -210,8 +215,11 @@ int sb__addr_to_sockaddr(const struct sb__addr *a, struct sockaddr_storage *ss,
 	return -EAFNOSUPPORT;
 }
 
-int sb__addr_copy_out(const struct sb__addr *a, struct sockaddr *dst,
-		      socklen_t *dstlen)
+/* Copy-out with the length the kernel reports: @name for getsockname and
+ * getpeername, which count a link address's sll_halen bytes only
+ * (packet_getname); recvmsg reports the whole struct sockaddr_ll. */
+static int sb__copy_out(const struct sb__addr *a, struct sockaddr *dst,
+			socklen_t *dstlen, int name)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -220,10 +228,27 @@ int sb__addr_copy_out(const struct sb__addr *a, struct sockaddr *dst,
 		return -EINVAL;
 	if (sb__addr_to_sockaddr(a, &ss, &len) < 0)
 		return -EINVAL;
+	/* The kernel's length of a path counts the NUL that @ss holds. */
+	if (a->kind == SB__ADDR_UNIX_PATH)
+		len = (socklen_t)(SB__SUN_PATH_OFF + a->name_len + 1);
+	else if (a->kind == SB__ADDR_LINK && name)
+		len = (socklen_t)(SB__SLL_ADDR_OFF + a->name_len);
 	if (dst)
 		memcpy(dst, &ss, *dstlen < len ? *dstlen : len);
 	*dstlen = len;
 	return 0;
+}
+
+int sb__addr_copy_out(const struct sb__addr *a, struct sockaddr *dst,
+		      socklen_t *dstlen)
+{
+	return sb__copy_out(a, dst, dstlen, 0);
+}
+
+int sb__addr_copy_name(const struct sb__addr *a, struct sockaddr *dst,
+		       socklen_t *dstlen)
+{
+	return sb__copy_out(a, dst, dstlen, 1);
 }
 
 /* An snprintf that appends: @pos counts every byte, written or not. */

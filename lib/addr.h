@@ -25,7 +25,11 @@ enum sb__addr_kind {
 	SB__ADDR_LINK,          /* sockaddr_ll */
 };
 
-#define SB__UNIX_NAME_MAX 107 /* sizeof(sun_path) - 1 */
+/* A path may fill sun_path without its NUL (the kernel accepts 108 bytes
+ * with an address length of sizeof(struct sockaddr_un)); an abstract name
+ * has one byte less, taken by its leading NUL. */
+#define SB__UNIX_NAME_MAX 108     /* sizeof(sun_path): a path */
+#define SB__UNIX_ABSTRACT_MAX 107 /* sizeof(sun_path) - 1: an abstract name */
 #define SB__LINK_ADDR_MAX 8   /* sizeof(sll_addr) */
 
 struct sb__addr {
@@ -60,8 +64,10 @@ SB__CHECK int sb__addr_from_sockaddr(struct sb__addr *out, const struct sockaddr
  * sb__addr_to_sockaddr() - write a native socket address
  * @a:    the address
  * @ss:   where to write it
- * @len:  set to the exact length (for Unix paths: offsetof(sun_path) +
- *        strlen + 1, as the kernel reports; abstract: offsetof + 1 + n)
+ * @len:  set to the exact length to give the kernel (Unix paths:
+ *        offsetof(sun_path) + strlen + 1, but never more than
+ *        sizeof(struct sockaddr_un): a 108-byte path goes without its NUL;
+ *        abstract: offsetof + 1 + n). @ss holds a NUL after a path always.
  *
  * Return: 0, -EINVAL (malformed @a, e.g. name too long or NUL in a path),
  *         -EAFNOSUPPORT (SB__ADDR_NONE is written as AF_UNSPEC and returns 0).
@@ -76,10 +82,23 @@ SB__CHECK int sb__addr_to_sockaddr(const struct sb__addr *a, struct sockaddr_sto
  * @dstlen: in: size of @dst; out: full length of the address
  *
  * Truncates silently when the buffer is short, as accept(2) and
- * getsockname(2) do. Return: 0 or -EINVAL.
+ * getsockname(2) do. The length reported is the kernel's: a Unix path
+ * counts its NUL even when it fills sun_path (111 for 108 bytes), so that
+ * a caller compares it with sizeof(struct sockaddr_un) as with the
+ * kernel's answer. This is the length of accept(2) and recvfrom(2).
+ * Return: 0 or -EINVAL.
  */
 SB__CHECK int sb__addr_copy_out(const struct sb__addr *a, struct sockaddr *dst,
 		      socklen_t *dstlen);
+
+/**
+ * sb__addr_copy_name() - sb__addr_copy_out() with the length of
+ * getsockname(2) and getpeername(2): a link address counts
+ * offsetof(sll_addr) + sll_halen (recvfrom reports sizeof(sockaddr_ll)).
+ * Return: 0 or -EINVAL.
+ */
+SB__CHECK int sb__addr_copy_name(const struct sb__addr *a, struct sockaddr *dst,
+		       socklen_t *dstlen);
 
 /**
  * sb__addr_format() - "1.2.3.4:80", "[::1%2]:80", "/path", "@name", "link:..."

@@ -143,10 +143,10 @@ ssize_t sb__sock_recv(int fd, void *buf, size_t len, int flags,
 		      struct sb__recv_info *info)
 {
 	struct sockaddr_storage ss;
+	/* Room for every kind of sb__cmsg at once, SB__CMSG_MAX of them. */
 	union {
 		struct cmsghdr align;
-		uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
-			    CMSG_SPACE(sizeof(struct in_pktinfo))];
+		uint8_t buf[SB__CMSG_MAX * CMSG_SPACE(64)];
 	} cbuf;
 	struct iovec iov = { .iov_base = buf, .iov_len = len };
 	struct msghdr mh = {
@@ -154,11 +154,16 @@ ssize_t sb__sock_recv(int fd, void *buf, size_t len, int flags,
 		.msg_iov = &iov, .msg_iovlen = 1,
 		.msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf),
 	};
+	size_t ncm;
 	ssize_t n;
 
 	memset(&ss, 0, sizeof(ss));
+	/* Only Unix sockets pass descriptors, and packet sockets refuse the
+	 * flag (EINVAL): ask for close-on-exec where it means something. */
+	if (sb__sock_family(fd) == AF_UNIX)
+		flags |= MSG_CMSG_CLOEXEC;
 	do
-		n = recvmsg(fd, &mh, flags | MSG_CMSG_CLOEXEC);
+		n = recvmsg(fd, &mh, flags);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
@@ -172,6 +177,10 @@ ssize_t sb__sock_recv(int fd, void *buf, size_t len, int flags,
 		info->msg_flags = mh.msg_flags;
 		sb__sock_pktinfo(&mh, info);
 	}
+	/* Also without @info: a descriptor received must not stay open. */
+	ncm = sb__cmsg_parse(&mh, info ? info->cmsgs : NULL, info ? SB__CMSG_MAX : 0);
+	if (info)
+		info->n_cmsgs = ncm;
 	/* With MSG_TRUNC the kernel returns the real length: report it in
 	 * info->length and what was copied as the result. */
 	if ((size_t)n > len)

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "addr.h"
+#include "cmsg.h"
 #include "compiler.h"
 
 /** sb__sock_open() - socket(2) with SOCK_NONBLOCK|SOCK_CLOEXEC.
@@ -52,10 +53,14 @@ struct sb__recv_info {
 	int have_pktinfo;            /* 1 when destination/ifindex are set */
 	struct sb__addr destination; /* IP_PKTINFO / IPV6_PKTINFO address */
 	int ifindex;
+	size_t n_cmsgs;              /* control messages, typed (cmsg.h) */
+	struct sb__cmsg cmsgs[SB__CMSG_MAX];
 };
 
-/** sb__sock_recv() - recvmsg(2), with the source address and, when the
- *  socket has IP_PKTINFO/IPV6_RECVPKTINFO on, the destination.
+/** sb__sock_recv() - recvmsg(2), with the source address, the control
+ *  messages the socket's options asked for (typed; descriptors closed)
+ *  and, when the socket has IP_PKTINFO/IPV6_RECVPKTINFO on, the
+ *  destination.
  *  @info: may be NULL; info->length is the kernel's count: the datagram's
  *  real length with MSG_TRUNC, the bytes a TCP MSG_TRUNC discarded.
  *  Return: bytes the kernel wrote into @buf (<= @len; 0 for TCP with

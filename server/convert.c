@@ -52,7 +52,7 @@ int sb__addr_from_pb(const SBPB(Address) *m, struct sb__addr *out,
 		case SOCKBROKER__V1__UNIX_ADDRESS__NAME_PATH:
 			n = strlen(m->unix_addr->path);
 			if (n == 0 || n > SB__UNIX_NAME_MAX) {
-				*why = "a Unix socket path has 1..107 bytes";
+				*why = "a Unix socket path has 1..108 bytes";
 				return -EINVAL;
 			}
 			a.kind = SB__ADDR_UNIX_PATH;
@@ -61,7 +61,7 @@ int sb__addr_from_pb(const SBPB(Address) *m, struct sb__addr *out,
 			break;
 		case SOCKBROKER__V1__UNIX_ADDRESS__NAME_ABSTRACT:
 			n = m->unix_addr->abstract.len;
-			if (n > SB__UNIX_NAME_MAX) {
+			if (n > SB__UNIX_ABSTRACT_MAX) {
 				*why = "an abstract name has 0..107 bytes";
 				return -EINVAL;
 			}
@@ -177,4 +177,86 @@ void sb__ifaddr_to_pb(const struct sb__ifaddr *ifa, SBPB(IfAddr) *m,
 	m->hwaddr.data = (uint8_t *)ifa->hwaddr;
 	m->hwaddr.len = ifa->hwaddr_len;
 	m->mtu = ifa->mtu;
+}
+
+SBPB(ControlMessage) *sb__cmsg_to_pb(const struct sb__cmsg *cm, struct sb__pb_cmsg *st)
+{
+	const struct sb__cmsg *c = &st->copy;
+
+	st->copy = *cm;
+	sockbroker__v1__control_message__init(&st->m);
+	switch (c->kind) {
+	case SB__CM_IP_PKTINFO:
+		sockbroker__v1__in_pktinfo__init(&st->in4);
+		st->in4.ifindex = c->ifindex;
+		st->in4.spec_dst.data = (uint8_t *)c->spec_dst;
+		st->in4.spec_dst.len = 4;
+		st->in4.addr.data = (uint8_t *)c->addr;
+		st->in4.addr.len = 4;
+		st->m.kind_case = SOCKBROKER__V1__CONTROL_MESSAGE__KIND_IP_PKTINFO;
+		st->m.ip_pktinfo = &st->in4;
+		break;
+	case SB__CM_IPV6_PKTINFO:
+		sockbroker__v1__in6_pktinfo__init(&st->in6);
+		st->in6.ifindex = (uint32_t)c->ifindex;
+		st->in6.addr.data = (uint8_t *)c->addr;
+		st->in6.addr.len = 16;
+		st->m.kind_case = SOCKBROKER__V1__CONTROL_MESSAGE__KIND_IPV6_PKTINFO;
+		st->m.ipv6_pktinfo = &st->in6;
+		break;
+	case SB__CM_TIMESTAMP:
+	case SB__CM_TIMESTAMPNS:
+		sockbroker__v1__cmsg_time__init(&st->t);
+		st->t.sec = c->sec;
+		st->t.nsec = c->nsec;
+		if (c->kind == SB__CM_TIMESTAMP) {
+			st->m.kind_case = SOCKBROKER__V1__CONTROL_MESSAGE__KIND_TIMESTAMP;
+			st->m.timestamp = &st->t;
+		} else {
+			st->m.kind_case = SOCKBROKER__V1__CONTROL_MESSAGE__KIND_TIMESTAMP_NS;
+			st->m.timestamp_ns = &st->t;
+		}
+		break;
+	case SB__CM_IP_TOS:
+		st->m.kind_case = SOCKBROKER__V1__CONTROL_MESSAGE__KIND_IP_TOS;
+		st->m.ip_tos = (uint32_t)c->value;
+		break;
+	case SB__CM_IP_TTL:
+		st->m.kind_case = SOCKBROKER__V1__CONTROL_MESSAGE__KIND_IP_TTL;
+		st->m.ip_ttl = c->value;
+		break;
+	case SB__CM_IPV6_HOPLIMIT:
+		st->m.kind_case = SOCKBROKER__V1__CONTROL_MESSAGE__KIND_IPV6_HOPLIMIT;
+		st->m.ipv6_hoplimit = c->value;
+		break;
+	case SB__CM_IP_RECVERR:
+	case SB__CM_IPV6_RECVERR:
+		sockbroker__v1__extended_err__init(&st->ee);
+		st->ee.error = (Sockbroker__V1__Errno)sb__errno_to_portable(c->ee_errno);
+		st->ee.origin = c->ee_origin;
+		st->ee.type = c->ee_type;
+		st->ee.code = c->ee_code;
+		st->ee.info = c->ee_info;
+		st->ee.data = c->ee_data;
+		st->ee.offender = sb__addr_to_pb(&c->offender, &st->off);
+		if (c->kind == SB__CM_IP_RECVERR) {
+			st->m.kind_case = SOCKBROKER__V1__CONTROL_MESSAGE__KIND_IP_RECVERR;
+			st->m.ip_recverr = &st->ee;
+		} else {
+			st->m.kind_case = SOCKBROKER__V1__CONTROL_MESSAGE__KIND_IPV6_RECVERR;
+			st->m.ipv6_recverr = &st->ee;
+		}
+		break;
+	case SB__CM_CREDENTIALS:
+		sockbroker__v1__credentials__init(&st->cr);
+		st->cr.pid = c->pid;
+		st->cr.uid = c->uid;
+		st->cr.gid = c->gid;
+		st->m.kind_case = SOCKBROKER__V1__CONTROL_MESSAGE__KIND_CREDENTIALS;
+		st->m.credentials = &st->cr;
+		break;
+	case SB__CM_NONE:
+		break;
+	}
+	return &st->m;
 }

@@ -6,6 +6,7 @@
 #define SB_SERVER_CONVERT_H
 
 #include "addr.h"
+#include "cmsg.h"
 #include "iflist.h"
 #include "sockbroker/v1/sockbroker.pb-c.h"
 
@@ -36,6 +37,24 @@ int sb__addr_from_pb(const SBPB(Address) *m, struct sb__addr *out,
  * Return: &st->a, or NULL for SB__ADDR_NONE (leave the field unset).
  */
 SBPB(Address) *sb__addr_to_pb(const struct sb__addr *a, struct sb__pb_addr *st);
+
+/* Storage for one ControlMessage and its parts (see sb__pb_addr). */
+struct sb__pb_cmsg {
+	SBPB(ControlMessage) m;
+	SBPB(InPktinfo) in4;
+	SBPB(In6Pktinfo) in6;
+	SBPB(CmsgTime) t;
+	SBPB(ExtendedErr) ee;
+	SBPB(Credentials) cr;
+	struct sb__pb_addr off;
+	struct sb__cmsg copy;	/* the bytes the message points at */
+};
+
+/**
+ * sb__cmsg_to_pb() - make a ControlMessage in @st from @cm
+ * Return: &st->m.
+ */
+SBPB(ControlMessage) *sb__cmsg_to_pb(const struct sb__cmsg *cm, struct sb__pb_cmsg *st);
 
 /**
  * sb__ifaddr_to_pb() - make an IfAddr message in @m from @ifa

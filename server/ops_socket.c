@@ -3,6 +3,7 @@
  * Bind, Listen, Shutdown, Close, GetSockName, GetPeerName, GetPeerCred,
  * SetNonBlocking.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -25,6 +26,29 @@ static void sb__add_failed(struct sb__call *c, int ret)
 			      "out of memory");
 }
 
+/* socket(2)'s protocol argument: an IPPROTO number, or for AF_PACKET the
+ * ethertype the contract carries in host order, in network order. */
+static int sb__socket_proto(struct sb__call *c, int fam, uint32_t protocol,
+			    uint32_t packet_protocol, int *proto)
+{
+	if (fam != AF_PACKET) {
+		if (packet_protocol) {
+			sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
+				      "packet_protocol is for AF_PACKET sockets only");
+			return -EINVAL;
+		}
+		return sb__op_native(c, SB__C_IPPROTO, protocol, "protocol", proto);
+	}
+	if (protocol || packet_protocol > 0xffff) {
+		sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
+			      "an AF_PACKET socket takes an ethertype of 0..65535 in "
+			      "packet_protocol, and protocol 0");
+		return -EINVAL;
+	}
+	*proto = htons((uint16_t)packet_protocol);
+	return 0;
+}
+
 static int sb__socket_allowed(struct sb__call *c, int fam, int type, int proto)
 {
 	struct sb__pol_req r = { .op = SB__POL_SOCKET, .family = fam, .type = type,
@@ -42,7 +66,7 @@ void sb__h_socket(struct sb__call *c, void *req)
 
 	if (sb__op_native(c, SB__C_AF, (uint32_t)r->family, "family", &fam) < 0 ||
 	    sb__op_native(c, SB__C_SOCK, (uint32_t)r->type, "socket type", &type) < 0 ||
-	    sb__op_native(c, SB__C_IPPROTO, (uint32_t)r->protocol, "protocol", &proto) < 0)
+	    sb__socket_proto(c, fam, (uint32_t)r->protocol, r->packet_protocol, &proto) < 0)
 		return;
 	if (sb__socket_allowed(c, fam, type, proto) < 0)
 		return;
@@ -72,7 +96,7 @@ void sb__h_socketpair(struct sb__call *c, void *req)
 
 	if (sb__op_native(c, SB__C_AF, (uint32_t)r->family, "family", &fam) < 0 ||
 	    sb__op_native(c, SB__C_SOCK, (uint32_t)r->type, "socket type", &type) < 0 ||
-	    sb__op_native(c, SB__C_IPPROTO, (uint32_t)r->protocol, "protocol", &proto) < 0)
+	    sb__socket_proto(c, fam, (uint32_t)r->protocol, r->packet_protocol, &proto) < 0)
 		return;
 	if (sb__socket_allowed(c, fam, type, proto) < 0)
 		return;

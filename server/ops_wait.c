@@ -466,8 +466,11 @@ static void sb__wrecv_free(struct sb__waiter *w)
 static void sb__recv_reply(struct sb__wrecv *st, struct sb__call *c, int err)
 {
 	SBPB(RecvReply) rep = SOCKBROKER__V1__RECV_REPLY__INIT;
+	struct sb__pb_cmsg cst[SB__CMSG_MAX];
+	SBPB(ControlMessage) *cms[SB__CMSG_MAX];
 	struct sb__pb_addr src, dst;
 	uint32_t pf = 0;
+	size_t i;
 
 	rep.error = SB_ERRNO(err);
 	if (!err) {
@@ -482,6 +485,10 @@ static void sb__recv_reply(struct sb__wrecv *st, struct sb__call *c, int err)
 		}
 		sb__flags_to_portable(SB__C_MSG, st->info.msg_flags, &pf);
 		rep.flags = pf;
+		for (i = 0; i < st->info.n_cmsgs && i < SB__CMSG_MAX; i++)
+			cms[i] = sb__cmsg_to_pb(&st->info.cmsgs[i], &cst[i]);
+		rep.n_control = i;
+		rep.control = cms;
 		sb__stats_bytes(0, st->count);
 	}
 	sb__call_reply(c, &rep.base);
@@ -584,7 +591,8 @@ void sb__h_recv(struct sb__call *c, void *req)
 	st->flags = flags & ~(MSG_DONTWAIT | MSG_WAITALL);
 	if (sb__recv_try(st, c, k->fd))
 		goto out;
-	if (atomic_load(&k->nonblock) || (flags & MSG_DONTWAIT)) {
+	/* The error queue never waits, as recvmsg(MSG_ERRQUEUE) does not. */
+	if (atomic_load(&k->nonblock) || (flags & (MSG_DONTWAIT | MSG_ERRQUEUE))) {
 		sb__recv_reply(st, c, st->count ? 0 : EAGAIN);
 		goto out;
 	}

@@ -96,8 +96,11 @@ const char *sb_last_error(void);
 /* ---- sockets (each as POSIX, rule 2) ---- */
 
 /** sb_socket() - socket(2). @type may carry SOCK_NONBLOCK (SOCK_CLOEXEC is
- *  accepted and ignored). Return: a socket number, or -1 (EAFNOSUPPORT,
- *  EPROTONOSUPPORT, EINVAL, EMFILE, EACCES). */
+ *  accepted and ignored). @protocol is an IPPROTO_* number, or for
+ *  AF_PACKET an ethertype in network byte order (htons(ETH_P_ALL)), of
+ *  which only the low 16 bits count, as in the kernel. Packet sockets need
+ *  a policy rule naming the family. Return: a socket number, or -1
+ *  (EAFNOSUPPORT, EPROTONOSUPPORT, EINVAL, EMFILE, EACCES, EPERM). */
 int sb_socket(sb_client *c, int domain, int type, int protocol);
 
 /** sb_socketpair() - socketpair(2): both ends live in the broker.
@@ -143,6 +146,24 @@ ssize_t sb_sendto(sb_client *c, int s, const void *buf, size_t len, int flags,
 ssize_t sb_recv(sb_client *c, int s, void *buf, size_t len, int flags);
 ssize_t sb_recvfrom(sb_client *c, int s, void *buf, size_t len, int flags,
 		    struct sockaddr *src, socklen_t *srclen);
+
+/**
+ * sb_recvmsg() - recvmsg(2): @msg's iovecs receive the data, msg_name the
+ * source, msg_control the ancillary data as real struct cmsghdr (walk them
+ * with CMSG_FIRSTHDR/CMSG_NXTHDR), msg_flags the kernel's flags.
+ * Control messages carried: IP_PKTINFO, IPV6_PKTINFO, SO_TIMESTAMP,
+ * SO_TIMESTAMPNS, IP_TOS, IP_TTL, IPV6_HOPLIMIT, IP_RECVERR/IPV6_RECVERR
+ * (with MSG_ERRQUEUE, which never waits), SCM_CREDENTIALS; enable them
+ * with sb_setsockopt as natively. They are written as the kernel writes
+ * them: a message that does not fit is cut, MSG_CTRUNC set, and
+ * msg_controllen gives the bytes used. Descriptors (SCM_RIGHTS) never
+ * cross: the broker closes any it receives. One call receives at most the
+ * broker's message size. @msg and its buffers are the caller's and are
+ * only written during the call. Thread-safe (rule 5).
+ * Return: bytes received (the real length with MSG_TRUNC), or -1 (as
+ * sb_recvfrom; EFAULT for a NULL @msg or iovec, EMSGSIZE above IOV_MAX).
+ */
+ssize_t sb_recvmsg(sb_client *c, int s, struct msghdr *msg, int flags);
 
 /** sb_recv_timeout() - sb_recv() waiting at most @timeout_ms (> 0), then
  *  EAGAIN. */
@@ -335,7 +356,10 @@ int sb_getaddrinfo(sb_client *c, const char *node, const char *service,
 void sb_freeaddrinfo(struct addrinfo *res);
 
 /** sb_getnameinfo() - getnameinfo(3) by the broker; EAI_OVERFLOW when a
- *  buffer is too small. Return: 0 or an EAI_* code. */
+ *  buffer is too small. As glibc, a NULL (or zero-length) @host and @serv
+ *  ask for nothing and succeed without a call to the broker, except with
+ *  NI_NAMEREQD and both NULL (EAI_NONAME); checks run in glibc's order
+ *  (EAI_BADFLAGS, then EAI_FAMILY). Return: 0 or an EAI_* code. */
 int sb_getnameinfo(sb_client *c, const struct sockaddr *addr, socklen_t len,
 		   char *host, socklen_t hostlen, char *serv, socklen_t servlen,
 		   int flags);

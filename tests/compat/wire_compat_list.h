@@ -31,6 +31,12 @@
 	X(AcceptReply, accept_reply) \
 	X(SendRequest, send_request) \
 	X(SendReply, send_reply) \
+	X(InPktinfo, in_pktinfo) \
+	X(In6Pktinfo, in6_pktinfo) \
+	X(CmsgTime, cmsg_time) \
+	X(ExtendedErr, extended_err) \
+	X(Credentials, credentials) \
+	X(ControlMessage, control_message) \
 	X(RecvRequest, recv_request) \
 	X(RecvReply, recv_reply) \
 	X(ShutdownRequest, shutdown_request) \

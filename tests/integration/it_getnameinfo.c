@@ -4,7 +4,9 @@
  * service strings, numeric and by name, for IPv4, IPv6 (with a scope id),
  * host only and service only, NI_DGRAM, NI_NOFQDN, the NI_NAMEREQD failure
  * for an address without a name, EAI_OVERFLOW for short buffers, and
- * EAI_FAMILY for a foreign family or a short address length.
+ * EAI_FAMILY for a foreign family or a short address length, and neither
+ * host nor service asked for (success, or EAI_NONAME with NI_NAMEREQD), in
+ * glibc's order of checks.
  */
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -41,6 +43,15 @@ static const struct gni_case cases[] = {
 	{ "127.0.0.1", 80, NI_NUMERICHOST, 5, NI_MAXSERV, 0, EAI_OVERFLOW },
 	{ NULL, 80, 0, NI_MAXHOST, NI_MAXSERV, 0, EAI_FAMILY },
 	{ "127.0.0.1", 80, 0, NI_MAXHOST, NI_MAXSERV, 1, EAI_FAMILY },
+	/* Neither host nor service asked: success, unless NI_NAMEREQD. */
+	{ "127.0.0.1", 80, 0, 0, 0, 0, 0 },
+	{ "::1", 80, NI_NUMERICHOST | NI_NUMERICSERV, 0, 0, 0, 0 },
+	{ "127.0.0.2", 0, NI_NAMEREQD, 0, 0, 0, EAI_NONAME },
+	{ NULL, 80, 0, 0, 0, 0, EAI_FAMILY },
+	{ "127.0.0.1", 80, 0, 0, 0, 1, EAI_FAMILY },
+	{ "127.0.0.1", 80, NI_NAMEREQD, 0, 0, 1, EAI_NONAME },
+	/* An unknown flag is found before a foreign family. */
+	{ NULL, 80, 0x10000, NI_MAXHOST, NI_MAXSERV, 0, EAI_BADFLAGS },
 };
 
 static socklen_t make_addr(const struct gni_case *k, struct sockaddr_storage *ss)

@@ -124,10 +124,17 @@ static void test_unix(void)
 	CHECK(sb__addr_equal(&a, &b));
 	native_trip(&un, (socklen_t)(SUN_OFF + n + 1), SB__ADDR_UNIX_PATH);
 
-	/* The longest path: 107 bytes and the NUL fill sun_path. */
+	/* 107 bytes and the NUL fill sun_path. */
+	memset(a.name, 'p', SB__UNIX_NAME_MAX - 1);
+	a.name_len = SB__UNIX_NAME_MAX - 1;
+	round_trip(&a, sizeof(struct sockaddr_un));
+	/* The longest path: 108 bytes without a NUL, as the kernel takes it. */
 	memset(a.name, 'p', SB__UNIX_NAME_MAX);
 	a.name_len = SB__UNIX_NAME_MAX;
 	round_trip(&a, sizeof(struct sockaddr_un));
+	memset(&un, 'p', sizeof(un));
+	un.sun_family = AF_UNIX;
+	native_trip(&un, sizeof(un), SB__ADDR_UNIX_PATH);
 
 	memset(&a, 0, sizeof(a));
 	a.kind = SB__ADDR_UNIX_ABSTRACT;
@@ -238,26 +245,26 @@ static void test_errors(void)
 	ss.ss_family = 12345;
 	from_fails(&ss, sizeof(ss), -EAFNOSUPPORT);
 
-	/* A 108-byte path has no room for its NUL. */
+	/* A path of 109 bytes, in a larger buffer. */
 	un->sun_family = AF_UNIX;
-	memset(un->sun_path, 'p', sizeof(un->sun_path));
-	from_fails(&ss, sizeof(*un), -EINVAL);
+	memset(un->sun_path, 'p', sizeof(ss) - SUN_OFF);
+	from_fails(&ss, (socklen_t)(SUN_OFF + SB__UNIX_NAME_MAX + 1), -EINVAL);
 	/* An abstract name of 108 bytes, in a larger buffer. */
 	un->sun_path[0] = '\0';
-	from_fails(&ss, (socklen_t)(SUN_OFF + 1 + SB__UNIX_NAME_MAX + 1), -EINVAL);
+	from_fails(&ss, (socklen_t)(SUN_OFF + 1 + SB__UNIX_ABSTRACT_MAX + 1), -EINVAL);
 
 	memset(&a, 0, sizeof(a));
 	a.kind = SB__ADDR_UNIX_PATH;
 	CHECK(sb__addr_to_sockaddr(&a, &ss, &len) == -EINVAL);      /* empty */
 	memset(a.name, 'p', sizeof(a.name));
 	a.name_len = SB__UNIX_NAME_MAX + 1;
-	CHECK(sb__addr_to_sockaddr(&a, &ss, &len) == -EINVAL);      /* 108 */
+	CHECK(sb__addr_to_sockaddr(&a, &ss, &len) == -EINVAL);      /* 109 */
 	memcpy(a.name, "a\0b", 3);
 	a.name_len = 3;
 	CHECK(sb__addr_to_sockaddr(&a, &ss, &len) == -EINVAL);      /* NUL */
 	a.kind = SB__ADDR_UNIX_ABSTRACT;
 	CHECK(sb__addr_to_sockaddr(&a, &ss, &len) == 0);            /* NUL ok */
-	a.name_len = SB__UNIX_NAME_MAX + 1;
+	a.name_len = SB__UNIX_ABSTRACT_MAX + 1;
 	CHECK(sb__addr_to_sockaddr(&a, &ss, &len) == -EINVAL);
 	a.kind = SB__ADDR_LINK;
 	a.name_len = SB__LINK_ADDR_MAX + 1;
@@ -471,9 +478,73 @@ static void test_kernel(void)
 			CHECK(a.kind == SB__ADDR_LINK && a.name_len == 6);
 			CHECK(a.link_ifindex == sll.sll_ifindex);
 			CHECK(a.link_protocol == ETH_P_ALL);
+			{
+				struct sockaddr_storage mine;
+				socklen_t mlen = sizeof(mine);
+
+				/* getsockname's length, not recvfrom's. */
+				CHECK(sb__addr_copy_name(&a, (struct sockaddr *)&mine,
+							 &mlen) == 0);
+				CHECK(mlen == glen && !memcmp(&mine, &got, glen));
+				mlen = sizeof(mine);
+				CHECK(sb__addr_copy_out(&a, (struct sockaddr *)&mine,
+							&mlen) == 0);
+				CHECK(mlen == sizeof(struct sockaddr_ll));
+			}
 		}
 		close(s);
 	}
+}
+
+/* A 108-byte path without its NUL: the kernel binds it and reports 111
+ * (the NUL counted); the library must read it and copy it out the same. */
+static void test_kernel_long_path(void)
+{
+	char dir[] = "/tmp/sb-addr-XXXXXX";
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+	struct sockaddr_un un, got_un, our_un;
+	struct sockaddr_storage got, ours;
+	socklen_t glen, olen, ulen;
+	struct sb__addr a;
+	size_t n;
+	int s;
+
+	if (!mkdtemp(dir)) {
+		CHECK(0);
+		return;
+	}
+	memset(&un, 0, sizeof(un));
+	un.sun_family = AF_UNIX;
+	n = strlen(dir);
+	memcpy(un.sun_path, dir, n);
+	un.sun_path[n] = '/';
+	memset(un.sun_path + n + 1, 'p', sizeof(un.sun_path) - n - 1);
+	CHECK(sb__addr_from_sockaddr(&a, (struct sockaddr *)&un, sizeof(un)) == 0);
+	CHECK(a.kind == SB__ADDR_UNIX_PATH && a.name_len == sizeof(un.sun_path));
+	CHECK(sb__addr_to_sockaddr(&a, &ours, &olen) == 0 && olen == sizeof(un));
+	s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	CHECK(s >= 0);
+	CHECK(bind(s, (struct sockaddr *)&ours, olen) == 0);
+	memset(&got, 0xee, sizeof(got));
+	memset(&ours, 0xee, sizeof(ours));
+	glen = olen = sizeof(got);
+	CHECK(getsockname(s, (struct sockaddr *)&got, &glen) == 0);
+	CHECK(glen == SUN_OFF + sizeof(un.sun_path) + 1);
+	CHECK(sb__addr_from_sockaddr(&a, (struct sockaddr *)&got, glen) == 0);
+	CHECK(sb__addr_copy_out(&a, (struct sockaddr *)&ours, &olen) == 0);
+	CHECK(olen == glen && memcmp(&ours, &got, sizeof(got)) == 0);
+	/* Into a struct sockaddr_un: 110 bytes copied, 111 reported. */
+	memset(&got_un, 0xee, sizeof(got_un));
+	memset(&our_un, 0xee, sizeof(our_un));
+	ulen = olen = sizeof(got_un);
+	CHECK(getsockname(s, (struct sockaddr *)&got_un, &ulen) == 0);
+	CHECK(sb__addr_copy_out(&a, (struct sockaddr *)&our_un, &olen) == 0);
+	CHECK(olen == ulen && memcmp(&our_un, &got_un, sizeof(got_un)) == 0);
+	close(s);
+	memcpy(path, un.sun_path, sizeof(un.sun_path));
+	path[sizeof(un.sun_path)] = '\0';
+	CHECK(unlink(path) == 0);
+	CHECK(rmdir(dir) == 0);
 }
 
 int main(void)
@@ -487,6 +558,7 @@ int main(void)
 	test_copy_out();
 	test_format();
 	test_kernel();
+	test_kernel_long_path();
 	if (failures) {
 		fprintf(stderr, "test_addr: %d check(s) failed\n", failures);
 		return 1;

@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: MIT
+ * cmsg.c - control messages of recvmsg(2) <-> struct sb__cmsg.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/errqueue.h> /* after <time.h>: it uses struct timespec */
+
+#include "cmsg.h"
+
+/* Read one extended error and its offender (SO_EE_OFFENDER follows it). */
+static void sb__cmsg_err(struct sb__cmsg *c, const struct cmsghdr *cm, socklen_t alen)
+{
+	struct sock_extended_err ee;
+	size_t n = cm->cmsg_len - CMSG_LEN(0);
+
+	memcpy(&ee, CMSG_DATA(cm), sizeof(ee));
+	c->ee_errno = (int)ee.ee_errno;
+	c->ee_origin = ee.ee_origin;
+	c->ee_type = ee.ee_type;
+	c->ee_code = ee.ee_code;
+	c->ee_info = ee.ee_info;
+	c->ee_data = ee.ee_data;
+	if (n >= sizeof(ee) + alen &&
+	    sb__addr_from_sockaddr(&c->offender,
+				   (const struct sockaddr *)(CMSG_DATA(cm) + sizeof(ee)),
+				   alen) < 0)
+		c->offender.kind = SB__ADDR_NONE;
+}
+
+/* One kernel message into @c. Return: 1 when it is one of ours, else 0. */
+static int sb__cmsg_one(struct sb__cmsg *c, const struct cmsghdr *cm)
+{
+	size_t n = cm->cmsg_len - CMSG_LEN(0);
+	const uint8_t *d = CMSG_DATA(cm);
+
+	memset(c, 0, sizeof(*c));
+	if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO &&
+	    n >= sizeof(struct in_pktinfo)) {
+		struct in_pktinfo pi;
+
+		memcpy(&pi, d, sizeof(pi));
+		c->kind = SB__CM_IP_PKTINFO;
+		c->ifindex = pi.ipi_ifindex;
+		memcpy(c->spec_dst, &pi.ipi_spec_dst, 4);
+		memcpy(c->addr, &pi.ipi_addr, 4);
+	} else if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO &&
+		   n >= sizeof(struct in6_pktinfo)) {
+		struct in6_pktinfo pi;
+
+		memcpy(&pi, d, sizeof(pi));
+		c->kind = SB__CM_IPV6_PKTINFO;
+		c->ifindex = (int)pi.ipi6_ifindex;
+		memcpy(c->addr, &pi.ipi6_addr, 16);
+	} else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_TIMESTAMP &&
+		   n >= sizeof(struct timeval)) {
+		struct timeval tv;
+
+		memcpy(&tv, d, sizeof(tv));
+		c->kind = SB__CM_TIMESTAMP;
+		c->sec = tv.tv_sec;
+		c->nsec = (int64_t)tv.tv_usec * 1000;
+	} else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_TIMESTAMPNS &&
+		   n >= sizeof(struct timespec)) {
+		struct timespec ts;
+
+		memcpy(&ts, d, sizeof(ts));
+		c->kind = SB__CM_TIMESTAMPNS;
+		c->sec = ts.tv_sec;
+		c->nsec = ts.tv_nsec;
+	} else if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_TOS && n >= 1) {
+		c->kind = SB__CM_IP_TOS;
+		c->value = d[0];
+	} else if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_TTL &&
+		   n >= sizeof(int)) {
+		c->kind = SB__CM_IP_TTL;
+		memcpy(&c->value, d, sizeof(int));
+	} else if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_HOPLIMIT &&
+		   n >= sizeof(int)) {
+		c->kind = SB__CM_IPV6_HOPLIMIT;
+		memcpy(&c->value, d, sizeof(int));
+	} else if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_RECVERR &&
+		   n >= sizeof(struct sock_extended_err)) {
+		c->kind = SB__CM_IP_RECVERR;
+		sb__cmsg_err(c, cm, sizeof(struct sockaddr_in));
+	} else if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_RECVERR &&
+		   n >= sizeof(struct sock_extended_err)) {
+		c->kind = SB__CM_IPV6_RECVERR;
+		sb__cmsg_err(c, cm, sizeof(struct sockaddr_in6));
+	} else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS &&
+		   n >= sizeof(struct ucred)) {
+		struct ucred uc;
+
+		memcpy(&uc, d, sizeof(uc));
+		c->kind = SB__CM_CREDENTIALS;
+		c->pid = (uint32_t)uc.pid;
+		c->uid = uc.uid;
+		c->gid = uc.gid;
+	}
+	return c->kind != SB__CM_NONE;
+}
+
+size_t sb__cmsg_parse(struct msghdr *mh, struct sb__cmsg *out, size_t max)
+{
+	struct cmsghdr *cm;
+	size_t n = 0;
+
+	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+			size_t i, k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			int fd;
+
+			for (i = 0; i < k; i++) {
+				memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(fd));
+				close(fd);
+			}
+			continue;
+		}
+		if (n < max && sb__cmsg_one(&out[n], cm))
+			n++;
+	}
+	return n;
+}
+
+/* The native level, type and data of @cm. Return: the data's length, or
+ * -EINVAL for an unknown kind. */
+static int sb__cmsg_native(const struct sb__cmsg *cm, int *level, int *type,
+			   uint8_t *d)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+
+	switch (cm->kind) {
+	case SB__CM_IP_PKTINFO: {
+		struct in_pktinfo pi = { .ipi_ifindex = cm->ifindex };
+
+		memcpy(&pi.ipi_spec_dst, cm->spec_dst, 4);
+		memcpy(&pi.ipi_addr, cm->addr, 4);
+		*level = IPPROTO_IP;
+		*type = IP_PKTINFO;
+		memcpy(d, &pi, sizeof(pi));
+		return sizeof(pi);
+	}
+	case SB__CM_IPV6_PKTINFO: {
+		struct in6_pktinfo pi = { .ipi6_ifindex = (unsigned)cm->ifindex };
+
+		memcpy(&pi.ipi6_addr, cm->addr, 16);
+		*level = IPPROTO_IPV6;
+		*type = IPV6_PKTINFO;
+		memcpy(d, &pi, sizeof(pi));
+		return sizeof(pi);
+	}
+	case SB__CM_TIMESTAMP: {
+		struct timeval tv = { .tv_sec = (time_t)cm->sec,
+				      .tv_usec = (suseconds_t)(cm->nsec / 1000) };
+
+		*level = SOL_SOCKET;
+		*type = SO_TIMESTAMP;
+		memcpy(d, &tv, sizeof(tv));
+		return sizeof(tv);
+	}
+	case SB__CM_TIMESTAMPNS: {
+		struct timespec ts = { .tv_sec = (time_t)cm->sec, .tv_nsec = (long)cm->nsec };
+
+		*level = SOL_SOCKET;
+		*type = SO_TIMESTAMPNS;
+		memcpy(d, &ts, sizeof(ts));
+		return sizeof(ts);
+	}
+	case SB__CM_IP_TOS:
+		*level = IPPROTO_IP;
+		*type = IP_TOS;
+		d[0] = (uint8_t)cm->value;
+		return 1;
+	case SB__CM_IP_TTL:
+	case SB__CM_IPV6_HOPLIMIT:
+		*level = cm->kind == SB__CM_IP_TTL ? IPPROTO_IP : IPPROTO_IPV6;
+		*type = cm->kind == SB__CM_IP_TTL ? IP_TTL : IPV6_HOPLIMIT;
+		memcpy(d, &cm->value, sizeof(int));
+		return sizeof(int);
+	case SB__CM_IP_RECVERR:
+	case SB__CM_IPV6_RECVERR: {
+		struct sock_extended_err ee = {
+			.ee_errno = (uint32_t)cm->ee_errno, .ee_origin = cm->ee_origin,
+			.ee_type = cm->ee_type, .ee_code = cm->ee_code,
+			.ee_info = cm->ee_info, .ee_data = cm->ee_data };
+		size_t alen = cm->kind == SB__CM_IP_RECVERR ? sizeof(struct sockaddr_in)
+							    : sizeof(struct sockaddr_in6);
+
+		*level = cm->kind == SB__CM_IP_RECVERR ? IPPROTO_IP : IPPROTO_IPV6;
+		*type = cm->kind == SB__CM_IP_RECVERR ? IP_RECVERR : IPV6_RECVERR;
+		memcpy(d, &ee, sizeof(ee));
+		/* The kernel always appends the offender's room, zeroed
+		 * (AF_UNSPEC) when nobody is known. */
+		memset(d + sizeof(ee), 0, alen);
+		if (cm->offender.kind != SB__ADDR_NONE &&
+		    sb__addr_to_sockaddr(&cm->offender, &ss, &sl) == 0 && sl <= alen)
+			memcpy(d + sizeof(ee), &ss, sl);
+		return (int)(sizeof(ee) + alen);
+	}
+	case SB__CM_CREDENTIALS: {
+		struct ucred uc = { .pid = (pid_t)cm->pid, .uid = cm->uid, .gid = cm->gid };
+
+		*level = SOL_SOCKET;
+		*type = SCM_CREDENTIALS;
+		memcpy(d, &uc, sizeof(uc));
+		return sizeof(uc);
+	}
+	case SB__CM_NONE:
+		break;
+	}
+	return -EINVAL;
+}
+
+int sb__cmsg_put(void *ctl, size_t len, size_t *used, int *flags,
+		 const struct sb__cmsg *cm)
+{
+	union {
+		struct cmsghdr align;
+		uint8_t b[CMSG_SPACE(sizeof(struct sock_extended_err) +
+				     sizeof(struct sockaddr_in6))];
+	} tmp;
+	struct cmsghdr hdr;
+	size_t room, cmlen, space;
+	int level, type, n;
+
+	n = sb__cmsg_native(cm, &level, &type, tmp.b);
+	if (n < 0)
+		return n;
+	room = *used < len ? len - *used : 0;
+	/* Linux's put_cmsg(): no room for a header is MSG_CTRUNC and
+	 * nothing; a message that does not fit is cut to the room left. */
+	if (!ctl || room < sizeof(struct cmsghdr)) {
+		*flags |= MSG_CTRUNC;
+		return 0;
+	}
+	cmlen = CMSG_LEN((size_t)n);
+	if (room < cmlen) {
+		*flags |= MSG_CTRUNC;
+		cmlen = room;
+	}
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.cmsg_level = level;
+	hdr.cmsg_type = type;
+	hdr.cmsg_len = cmlen;
+	memcpy((uint8_t *)ctl + *used, &hdr, sizeof(hdr));
+	memcpy((uint8_t *)ctl + *used + CMSG_LEN(0), tmp.b, cmlen - CMSG_LEN(0));
+	space = CMSG_SPACE((size_t)n);
+	*used += space < room ? space : room;
+	return 0;
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT
+ * cmsg.h - recvmsg(2) ancillary data as plain typed data, and back.
+ *
+ * The broker reads the kernel's control messages into struct sb__cmsg
+ * (never passing their bytes on), and the client library writes them into
+ * a caller's msg_control exactly as the kernel's put_cmsg() would, so that
+ * MSG_CTRUNC and msg_controllen come out the same. libc only.
+ */
+#ifndef SB_LIB_CMSG_H
+#define SB_LIB_CMSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "addr.h"
+#include "compiler.h"
+
+#define SB__CMSG_MAX 8 /* control messages carried per reception */
+
+enum sb__cmsg_kind {
+	SB__CM_NONE = 0,
+	SB__CM_IP_PKTINFO,     /* IPPROTO_IP, IP_PKTINFO */
+	SB__CM_IPV6_PKTINFO,   /* IPPROTO_IPV6, IPV6_PKTINFO */
+	SB__CM_TIMESTAMP,      /* SOL_SOCKET, SO_TIMESTAMP (timeval) */
+	SB__CM_TIMESTAMPNS,    /* SOL_SOCKET, SO_TIMESTAMPNS (timespec) */
+	SB__CM_IP_TOS,         /* IPPROTO_IP, IP_TOS (one byte) */
+	SB__CM_IP_TTL,         /* IPPROTO_IP, IP_TTL (int) */
+	SB__CM_IPV6_HOPLIMIT,  /* IPPROTO_IPV6, IPV6_HOPLIMIT (int) */
+	SB__CM_IP_RECVERR,     /* IPPROTO_IP, IP_RECVERR */
+	SB__CM_IPV6_RECVERR,   /* IPPROTO_IPV6, IPV6_RECVERR */
+	SB__CM_CREDENTIALS,    /* SOL_SOCKET, SCM_CREDENTIALS */
+};
+
+struct sb__cmsg {
+	enum sb__cmsg_kind kind;
+	int ifindex;            /* PKTINFO */
+	uint8_t spec_dst[4];    /* IP_PKTINFO */
+	uint8_t addr[16];       /* PKTINFO: 4 or 16 bytes */
+	int64_t sec, nsec;      /* TIMESTAMP(NS); TIMESTAMP: usec * 1000 */
+	int value;              /* TOS, TTL, HOPLIMIT */
+	int ee_errno;           /* RECVERR: native errno */
+	uint8_t ee_origin, ee_type, ee_code;
+	uint32_t ee_info, ee_data;
+	struct sb__addr offender; /* RECVERR: SB__ADDR_NONE when unknown */
+	uint32_t pid, uid, gid; /* CREDENTIALS */
+};
+
+/**
+ * sb__cmsg_parse() - read the control messages of a recvmsg(2)
+ * @mh:  the message header the kernel filled
+ * @out: up to @max typed messages, in the kernel's order
+ * Descriptors of SCM_RIGHTS are closed (the broker never keeps a caller's
+ * descriptor); other unknown messages are skipped.
+ * Return: the number of messages written (0..@max).
+ */
+size_t sb__cmsg_parse(struct msghdr *mh, struct sb__cmsg *out, size_t max);
+
+/**
+ * sb__cmsg_put() - append @cm to a caller's control buffer as put_cmsg()
+ * @ctl:    the caller's msg_control (may be NULL)
+ * @len:    its msg_controllen
+ * @used:   in/out: bytes already used (start at 0)
+ * @flags:  in/out: msg_flags; MSG_CTRUNC is added when @cm did not fit
+ * A message that fits only in part is cut as the kernel cuts it.
+ * Return: 0, or -EINVAL for an unknown kind.
+ */
+SB__CHECK int sb__cmsg_put(void *ctl, size_t len, size_t *used, int *flags,
+			   const struct sb__cmsg *cm);
+
+#endif /* SB_LIB_CMSG_H */
