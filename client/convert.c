@@ -272,3 +272,44 @@ int sb__pb_to_cmsg(struct sb__cmsg *cm, const sockbroker_v1_ControlMessage *pb)
 		return -EINVAL;
 	}
 }
+
+int sb__cmsg_to_pbmsg(const struct sb__cmsg *cm, sockbroker_v1_ControlMessage *pb)
+{
+	memset(pb, 0, sizeof(*pb));
+	switch (cm->kind) {
+	case SB__CM_IP_PKTINFO:
+		pb->which_kind = sockbroker_v1_ControlMessage_ip_pktinfo_tag;
+		pb->kind.ip_pktinfo.ifindex = cm->ifindex;
+		pb->kind.ip_pktinfo.spec_dst.size = 4;
+		memcpy(pb->kind.ip_pktinfo.spec_dst.bytes, cm->spec_dst, 4);
+		pb->kind.ip_pktinfo.addr.size = 4;
+		memcpy(pb->kind.ip_pktinfo.addr.bytes, cm->addr, 4);
+		return 0;
+	case SB__CM_IPV6_PKTINFO:
+		pb->which_kind = sockbroker_v1_ControlMessage_ipv6_pktinfo_tag;
+		pb->kind.ipv6_pktinfo.ifindex = (uint32_t)cm->ifindex;
+		pb->kind.ipv6_pktinfo.addr.size = 16;
+		memcpy(pb->kind.ipv6_pktinfo.addr.bytes, cm->addr, 16);
+		return 0;
+	case SB__CM_IP_TOS:
+		pb->which_kind = sockbroker_v1_ControlMessage_ip_tos_tag;
+		pb->kind.ip_tos = (uint32_t)cm->value;
+		return 0;
+	case SB__CM_IP_TTL:
+		pb->which_kind = sockbroker_v1_ControlMessage_ip_ttl_tag;
+		pb->kind.ip_ttl = cm->value;
+		return 0;
+	case SB__CM_IPV6_HOPLIMIT:
+		pb->which_kind = sockbroker_v1_ControlMessage_ipv6_hoplimit_tag;
+		pb->kind.ipv6_hoplimit = cm->value;
+		return 0;
+	case SB__CM_CREDENTIALS:
+		pb->which_kind = sockbroker_v1_ControlMessage_credentials_tag;
+		pb->kind.credentials.pid = cm->pid;
+		pb->kind.credentials.uid = cm->uid;
+		pb->kind.credentials.gid = cm->gid;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}

@@ -163,6 +163,10 @@ int sb__pb_copy_out(const sockbroker_v1_Address *pb, int has,
  *  Return: 0 or -EINVAL. */
 int sb__pb_to_cmsg(struct sb__cmsg *cm, const sockbroker_v1_ControlMessage *pb);
 
+/** sb__cmsg_to_pbmsg() - a control message to send (the kinds of
+ *  sb__cmsg_read_send()) as a ControlMessage. Return: 0 or -EINVAL. */
+int sb__cmsg_to_pbmsg(const struct sb__cmsg *cm, sockbroker_v1_ControlMessage *pb);
+
 /** sb__pb_copy_name() - the same with getsockname(2)'s length (a link
  *  address counts only its sll_halen bytes). Return: 0 or -EINVAL. */
 int sb__pb_copy_name(const sockbroker_v1_Address *pb, int has,

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/time.h>
@@ -221,15 +222,21 @@ int sb_accept(sb_client *c, int s, struct sockaddr *addr, socklen_t *len)
 	return sb_accept4(c, s, addr, len, 0);
 }
 
-/* One Send RPC of at most one chunk. Return: bytes sent or -1. */
+/* One Send RPC of at most one chunk, with @ctl's control messages (may
+ * be NULL). Return: bytes sent or -1. */
 static ssize_t sb__send_once(sb_client *c, uint64_t handle, const void *buf,
 			     size_t len, uint32_t pflags,
-			     const sockbroker_v1_Address *dst)
+			     const sockbroker_v1_Address *dst,
+			     const sockbroker_v1_SendRequest *ctl)
 {
 	sockbroker_v1_SendRequest req = sockbroker_v1_SendRequest_init_zero;
 	sockbroker_v1_SendReply rep = sockbroker_v1_SendReply_init_zero;
 	struct sb__buf b = { .src = buf, .len = len };
 
+	if (ctl) {
+		req.control_count = ctl->control_count;
+		memcpy(req.control, ctl->control, sizeof(req.control));
+	}
 	req.handle = handle;
 	req.flags = pflags;
 	req.data.funcs.encode = sb__pb_encode_bytes;
@@ -246,7 +253,8 @@ static ssize_t sb__send_once(sb_client *c, uint64_t handle, const void *buf,
 }
 
 static ssize_t sb__send(sb_client *c, int s, const void *buf, size_t len,
-			int flags, const struct sockaddr *dst, socklen_t dstlen)
+			int flags, const struct sockaddr *dst, socklen_t dstlen,
+			const sockbroker_v1_SendRequest *ctl)
 {
 	sockbroker_v1_Address pdst;
 	struct sb__slot sl;
@@ -271,8 +279,9 @@ static ssize_t sb__send(sb_client *c, int s, const void *buf, size_t len,
 				"message size", len);
 	do {
 		size_t n = len - done < chunk ? len - done : chunk;
+		/* Control messages go with the first piece only. */
 		ssize_t w = sb__send_once(c, sl.handle, (const uint8_t *)buf + done, n,
-					  pflags, dst ? &pdst : NULL);
+					  pflags, dst ? &pdst : NULL, done ? NULL : ctl);
 
 		if (w < 0)
 			return done ? (ssize_t)done : -1;
@@ -286,13 +295,83 @@ static ssize_t sb__send(sb_client *c, int s, const void *buf, size_t len,
 
 ssize_t sb_send(sb_client *c, int s, const void *buf, size_t len, int flags)
 {
-	return sb__send(c, s, buf, len, flags, NULL, 0);
+	return sb__send(c, s, buf, len, flags, NULL, 0, NULL);
 }
 
 ssize_t sb_sendto(sb_client *c, int s, const void *buf, size_t len, int flags,
 		  const struct sockaddr *dst, socklen_t dstlen)
 {
-	return sb__send(c, s, buf, len, flags, dst, dstlen);
+	return sb__send(c, s, buf, len, flags, dst, dstlen, NULL);
+}
+
+ssize_t sb_sendmsg(sb_client *c, int s, const struct msghdr *msg, int flags)
+{
+	sockbroker_v1_SendRequest *ctl = NULL;
+	struct cmsghdr *cm;
+	struct msghdr mh;
+	struct sb__cmsg one;
+	uint8_t *gather = NULL;
+	const void *data = NULL;
+	size_t i, total = 0, off = 0;
+	ssize_t ret = -1;
+	int rc;
+
+	if (!msg || (!msg->msg_iov && msg->msg_iovlen) ||
+	    (!msg->msg_control && msg->msg_controllen))
+		return sb__fail(EFAULT, "msghdr, its iovecs or its control buffer is NULL");
+	if (msg->msg_iovlen > IOV_MAX)
+		return sb__fail(EMSGSIZE, "more than IOV_MAX iovecs");
+	for (i = 0; i < msg->msg_iovlen; i++) {
+		if (!msg->msg_iov[i].iov_base && msg->msg_iov[i].iov_len)
+			return sb__fail(EFAULT, "iovec %zu is NULL", i);
+		if (msg->msg_iov[i].iov_len > SSIZE_MAX - total)
+			return sb__fail(EINVAL, "the iovecs add up past SSIZE_MAX");
+		total += msg->msg_iov[i].iov_len;
+	}
+	if (msg->msg_controllen) {
+		ctl = calloc(1, sizeof(*ctl));
+		if (!ctl)
+			return sb__fail(ENOMEM, "out of memory");
+		mh = *msg;	/* CMSG_NXTHDR takes a non-const header */
+		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+			rc = sb__cmsg_read_send(cm, &one);
+			if (rc == -EOPNOTSUPP) {
+				sb__fail(EOPNOTSUPP, "descriptors (SCM_RIGHTS) do not cross the "
+					 "broker");
+				goto out;
+			}
+			if (rc < 0 || ctl->control_count == 8 ||
+			    sb__cmsg_to_pbmsg(&one, &ctl->control[ctl->control_count]) < 0) {
+				sb__fail(EINVAL, "control message level %d type %d: not one the "
+					 "broker can send (PKTINFO, TOS, TTL, HOPLIMIT, "
+					 "credentials; at most 8)", cm->cmsg_level, cm->cmsg_type);
+				goto out;
+			}
+			ctl->control_count++;
+		}
+	}
+	/* One buffer for the broker: the iovecs gathered. */
+	if (msg->msg_iovlen == 1) {
+		data = msg->msg_iov[0].iov_base;
+	} else if (total) {
+		gather = malloc(total);
+		if (!gather) {
+			sb__fail(ENOMEM, "out of memory");
+			goto out;
+		}
+		for (i = 0; i < msg->msg_iovlen; i++) {
+			if (msg->msg_iov[i].iov_len)
+				memcpy(gather + off, msg->msg_iov[i].iov_base,
+				       msg->msg_iov[i].iov_len);
+			off += msg->msg_iov[i].iov_len;
+		}
+		data = gather;
+	}
+	ret = sb__send(c, s, data, total, flags, msg->msg_name, msg->msg_namelen, ctl);
+out:
+	free(gather);
+	free(ctl);
+	return ret;
 }
 
 /* One Recv RPC of at most one chunk. Return: bytes copied or -1. */

@@ -253,3 +253,169 @@ int sb__cmsg_put(void *ctl, size_t len, size_t *used, int *flags,
 	*used += space < room ? space : room;
 	return 0;
 }
+
+/* The size of the data of a message @c sends, or 0 for a kind that only
+ * comes with a reception. */
+static size_t sb__cmsg_send_size(const struct sb__cmsg *c, int *level, int *type)
+{
+	switch (c->kind) {
+	case SB__CM_IP_PKTINFO:
+		*level = IPPROTO_IP;
+		*type = IP_PKTINFO;
+		return sizeof(struct in_pktinfo);
+	case SB__CM_IPV6_PKTINFO:
+		*level = IPPROTO_IPV6;
+		*type = IPV6_PKTINFO;
+		return sizeof(struct in6_pktinfo);
+	case SB__CM_IP_TOS:
+		*level = IPPROTO_IP;
+		*type = IP_TOS;
+		return sizeof(int);
+	case SB__CM_IP_TTL:
+		*level = IPPROTO_IP;
+		*type = IP_TTL;
+		return sizeof(int);
+	case SB__CM_IPV6_HOPLIMIT:
+		*level = IPPROTO_IPV6;
+		*type = IPV6_HOPLIMIT;
+		return sizeof(int);
+	case SB__CM_CREDENTIALS:
+		*level = SOL_SOCKET;
+		*type = SCM_CREDENTIALS;
+		return sizeof(struct ucred);
+	default:
+		return 0;
+	}
+}
+
+int sb__cmsg_build(const struct sb__cmsg *cms, size_t n, void *buf, size_t len,
+		   size_t *used)
+{
+	struct msghdr mh = { .msg_control = buf, .msg_controllen = len };
+	struct cmsghdr *cm = NULL;
+	size_t i, need = 0;
+
+	for (i = 0; i < n; i++) {
+		int level, type;
+		size_t sz = sb__cmsg_send_size(&cms[i], &level, &type);
+
+		if (!sz)
+			return -EINVAL;
+		need += CMSG_SPACE(sz);
+	}
+	if (need > len)
+		return -ENOBUFS;
+	memset(buf, 0, need);
+	mh.msg_controllen = need;
+	for (i = 0; i < n; i++) {
+		const struct sb__cmsg *c = &cms[i];
+		int level = 0, type = 0, v = c->value;
+		size_t sz = sb__cmsg_send_size(c, &level, &type);
+		uint8_t *d;
+
+		cm = cm ? CMSG_NXTHDR(&mh, cm) : CMSG_FIRSTHDR(&mh);
+		if (!cm)
+			return -ENOBUFS;
+		cm->cmsg_level = level;
+		cm->cmsg_type = type;
+		cm->cmsg_len = CMSG_LEN(sz);
+		d = CMSG_DATA(cm);
+		switch (c->kind) {
+		case SB__CM_IP_PKTINFO: {
+			struct in_pktinfo p;
+
+			memset(&p, 0, sizeof(p));
+			p.ipi_ifindex = c->ifindex;
+			memcpy(&p.ipi_spec_dst, c->spec_dst, 4);
+			memcpy(&p.ipi_addr, c->addr, 4);
+			memcpy(d, &p, sizeof(p));
+			break;
+		}
+		case SB__CM_IPV6_PKTINFO: {
+			struct in6_pktinfo p;
+
+			memset(&p, 0, sizeof(p));
+			p.ipi6_ifindex = (unsigned)c->ifindex;
+			memcpy(&p.ipi6_addr, c->addr, 16);
+			memcpy(d, &p, sizeof(p));
+			break;
+		}
+		case SB__CM_CREDENTIALS: {
+			struct ucred u = { .pid = (pid_t)c->pid, .uid = c->uid, .gid = c->gid };
+
+			memcpy(d, &u, sizeof(u));
+			break;
+		}
+		default:
+			memcpy(d, &v, sizeof(v));
+			break;
+		}
+	}
+	*used = need;
+	return 0;
+}
+
+int sb__cmsg_read_send(const struct cmsghdr *cm, struct sb__cmsg *c)
+{
+	size_t n = cm->cmsg_len >= CMSG_LEN(0) ? cm->cmsg_len - CMSG_LEN(0) : 0;
+	const uint8_t *d = CMSG_DATA(cm);
+	int v;
+
+	memset(c, 0, sizeof(*c));
+	c->offender.kind = SB__ADDR_NONE;
+	if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+		return -EOPNOTSUPP;
+	if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO &&
+	    n == sizeof(struct in_pktinfo)) {
+		struct in_pktinfo p;
+
+		memcpy(&p, d, sizeof(p));
+		c->kind = SB__CM_IP_PKTINFO;
+		c->ifindex = p.ipi_ifindex;
+		memcpy(c->spec_dst, &p.ipi_spec_dst, 4);
+		memcpy(c->addr, &p.ipi_addr, 4);
+		return 0;
+	}
+	if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO &&
+	    n == sizeof(struct in6_pktinfo)) {
+		struct in6_pktinfo p;
+
+		memcpy(&p, d, sizeof(p));
+		c->kind = SB__CM_IPV6_PKTINFO;
+		c->ifindex = (int)p.ipi6_ifindex;
+		memcpy(c->addr, &p.ipi6_addr, 16);
+		return 0;
+	}
+	if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS &&
+	    n == sizeof(struct ucred)) {
+		struct ucred u;
+
+		memcpy(&u, d, sizeof(u));
+		c->kind = SB__CM_CREDENTIALS;
+		c->pid = (uint32_t)u.pid;
+		c->uid = u.uid;
+		c->gid = u.gid;
+		return 0;
+	}
+	/* IP_TOS as the kernel takes it: an int, or one byte. */
+	if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_TOS &&
+	    (n == sizeof(int) || n == 1)) {
+		c->kind = SB__CM_IP_TOS;
+		if (n == 1) {
+			c->value = d[0];
+		} else {
+			memcpy(&v, d, sizeof(v));
+			c->value = v;
+		}
+		return 0;
+	}
+	if (n == sizeof(int) &&
+	    ((cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_TTL) ||
+	     (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_HOPLIMIT))) {
+		c->kind = cm->cmsg_level == IPPROTO_IP ? SB__CM_IP_TTL : SB__CM_IPV6_HOPLIMIT;
+		memcpy(&v, d, sizeof(v));
+		c->value = v;
+		return 0;
+	}
+	return -EINVAL;
+}

@@ -68,4 +68,23 @@ size_t sb__cmsg_parse(struct msghdr *mh, struct sb__cmsg *out, size_t max);
 SB__CHECK int sb__cmsg_put(void *ctl, size_t len, size_t *used, int *flags,
 			   const struct sb__cmsg *cm);
 
+/**
+ * sb__cmsg_build() - native control messages for sendmsg(2) from @n typed
+ * ones, into @buf of @len bytes; *@used gets the msg_controllen to pass.
+ * Sendable kinds: IP_PKTINFO, IPV6_PKTINFO, IP_TOS, IP_TTL, IPV6_HOPLIMIT,
+ * SCM_CREDENTIALS (checking what they say is the caller's business).
+ * Return: 0, -EINVAL (a kind that only comes with a reception), -ENOBUFS.
+ */
+SB__CHECK int sb__cmsg_build(const struct sb__cmsg *cms, size_t n, void *buf, size_t len,
+			     size_t *used);
+
+/**
+ * sb__cmsg_read_send() - one control message a program passes to
+ * sendmsg(2), as typed data (the kinds of sb__cmsg_build(), with the sizes
+ * the kernel takes).
+ * Return: 0, -EOPNOTSUPP (SCM_RIGHTS: descriptors never cross the broker),
+ *         -EINVAL (another kind, or a wrong size).
+ */
+SB__CHECK int sb__cmsg_read_send(const struct cmsghdr *cm, struct sb__cmsg *c);
+
 #endif /* SB_LIB_CMSG_H */

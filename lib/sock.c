@@ -90,6 +90,30 @@ ssize_t sb__sock_send(int fd, const void *buf, size_t len, int flags,
 	return n < 0 ? -errno : n;
 }
 
+ssize_t sb__sock_sendmsg(int fd, const void *buf, size_t len, int flags,
+			 const struct sb__addr *dst, void *ctl, size_t ctllen)
+{
+	struct sockaddr_storage ss;
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = ctllen ? ctl : NULL, .msg_controllen = ctllen };
+	socklen_t sl = 0;
+	ssize_t n;
+
+	if (dst) {
+		int rc = sb__addr_to_sockaddr(dst, &ss, &sl);
+
+		if (rc < 0)
+			return rc;
+		mh.msg_name = &ss;
+		mh.msg_namelen = sl;
+	}
+	do
+		n = sendmsg(fd, &mh, flags | MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
 /* Destination address and interface from IP_PKTINFO / IPV6_PKTINFO. */
 static void sb__sock_pktinfo(struct msghdr *mh, struct sb__recv_info *info)
 {

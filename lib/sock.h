@@ -57,6 +57,12 @@ struct sb__recv_info {
 	struct sb__cmsg cmsgs[SB__CMSG_MAX];
 };
 
+/** sb__sock_sendmsg() - sendmsg(2) of one buffer with control messages
+ *  (@ctl of @ctllen bytes, built by sb__cmsg_build; 0: none), MSG_NOSIGNAL.
+ *  Return: bytes sent or -errno. */
+SB__CHECK ssize_t sb__sock_sendmsg(int fd, const void *buf, size_t len, int flags,
+				   const struct sb__addr *dst, void *ctl, size_t ctllen);
+
 /** sb__sock_recv() - recvmsg(2), with the source address, the control
  *  messages the socket's options asked for (typed; descriptors closed)
  *  and, when the socket has IP_PKTINFO/IPV6_RECVPKTINFO on, the

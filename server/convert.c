@@ -260,3 +260,53 @@ SBPB(ControlMessage) *sb__cmsg_to_pb(const struct sb__cmsg *cm, struct sb__pb_cm
 	}
 	return &st->m;
 }
+
+int sb__cmsg_from_pb(const SBPB(ControlMessage) *pb, struct sb__cmsg *cm, const char **why)
+{
+	memset(cm, 0, sizeof(*cm));
+	cm->offender.kind = SB__ADDR_NONE;
+	switch (pb->kind_case) {
+	case SOCKBROKER__V1__CONTROL_MESSAGE__KIND_IP_PKTINFO:
+		if (pb->ip_pktinfo->spec_dst.len != 4 ||
+		    (pb->ip_pktinfo->addr.len != 4 && pb->ip_pktinfo->addr.len != 0)) {
+			*why = "ip_pktinfo addresses have 4 bytes";
+			return -EINVAL;
+		}
+		cm->kind = SB__CM_IP_PKTINFO;
+		cm->ifindex = pb->ip_pktinfo->ifindex;
+		memcpy(cm->spec_dst, pb->ip_pktinfo->spec_dst.data, 4);
+		if (pb->ip_pktinfo->addr.len)
+			memcpy(cm->addr, pb->ip_pktinfo->addr.data, 4);
+		return 0;
+	case SOCKBROKER__V1__CONTROL_MESSAGE__KIND_IPV6_PKTINFO:
+		if (pb->ipv6_pktinfo->addr.len != 16) {
+			*why = "ipv6_pktinfo.addr has 16 bytes";
+			return -EINVAL;
+		}
+		cm->kind = SB__CM_IPV6_PKTINFO;
+		cm->ifindex = (int)pb->ipv6_pktinfo->ifindex;
+		memcpy(cm->addr, pb->ipv6_pktinfo->addr.data, 16);
+		return 0;
+	case SOCKBROKER__V1__CONTROL_MESSAGE__KIND_IP_TOS:
+		cm->kind = SB__CM_IP_TOS;
+		cm->value = (int)pb->ip_tos;
+		return 0;
+	case SOCKBROKER__V1__CONTROL_MESSAGE__KIND_IP_TTL:
+		cm->kind = SB__CM_IP_TTL;
+		cm->value = pb->ip_ttl;
+		return 0;
+	case SOCKBROKER__V1__CONTROL_MESSAGE__KIND_IPV6_HOPLIMIT:
+		cm->kind = SB__CM_IPV6_HOPLIMIT;
+		cm->value = pb->ipv6_hoplimit;
+		return 0;
+	case SOCKBROKER__V1__CONTROL_MESSAGE__KIND_CREDENTIALS:
+		cm->kind = SB__CM_CREDENTIALS;
+		cm->pid = pb->credentials->pid;
+		cm->uid = pb->credentials->uid;
+		cm->gid = pb->credentials->gid;
+		return 0;
+	default:
+		*why = "only pktinfo, tos, ttl, hop limit and credentials can be sent";
+		return -EINVAL;
+	}
+}

@@ -57,6 +57,13 @@ struct sb__pb_cmsg {
 SBPB(ControlMessage) *sb__cmsg_to_pb(const struct sb__cmsg *cm, struct sb__pb_cmsg *st);
 
 /**
+ * sb__cmsg_from_pb() - a ControlMessage to send as typed data, its sizes
+ * checked; @why says what is wrong. Return: 0 or -EINVAL (also for the
+ * kinds that only come with a reception).
+ */
+int sb__cmsg_from_pb(const SBPB(ControlMessage) *pb, struct sb__cmsg *cm, const char **why);
+
+/**
  * sb__ifaddr_to_pb() - make an IfAddr message in @m from @ifa
  * @st: storage for its four addresses; @m points into @ifa and @st
  */

@@ -288,6 +288,12 @@ struct sb__wsend {
 	struct sb__addr src;  /* IP_PKTINFO source, when have_src */
 	int have_src;
 	int ifindex;
+	size_t ctllen;        /* control messages (sendmsg), for the first
+			       * piece only: a stream's later pieces go bare */
+	union {
+		char b[8 * 64];
+		struct cmsghdr align;
+	} ctl;
 };
 
 static void sb__send_reply(struct sb__call *c, int err, size_t sent)
@@ -305,7 +311,10 @@ static int sb__send_try(struct sb__wsend *st, struct sb__call *c, int fd)
 {
 	do {
 		const struct sb__addr *dst = st->have_dst ? &st->dst : NULL;
-		ssize_t n = st->have_src
+		ssize_t n = st->ctllen
+			? sb__sock_sendmsg(fd, st->data + st->done, st->len - st->done,
+					   st->flags, dst, st->ctl.b, st->ctllen)
+			: st->have_src
 			? sb__dgram_send_from(fd, st->data + st->done, st->len - st->done,
 					      st->flags, dst, &st->src, st->ifindex)
 			: sb__sock_send(fd, st->data + st->done, st->len - st->done,
@@ -322,6 +331,7 @@ static int sb__send_try(struct sb__wsend *st, struct sb__call *c, int fd)
 			return 1;
 		}
 		st->done += (size_t)n;
+		st->ctllen = 0;
 	} while (st->stream && st->done < st->len);
 	sb__send_reply(c, 0, st->done);
 	return 1;
@@ -340,6 +350,76 @@ static int sb__send_step(struct sb__waiter *w, enum sb__wake why)
 	default:
 		return sb__wait_abort(w, why);
 	}
+}
+
+/*
+ * sendmsg(2)'s control messages of @r, checked and built into @st->ctl: a
+ * PKTINFO source and interface under the same policy as Send's `source`
+ * and `ifindex`; credentials only the caller's own (the broker, as root,
+ * could claim anybody's). Return: 0, or -1 after failing the call.
+ */
+static int sb__send_control(struct sb__wsend *st, struct sb__call *c,
+			    const struct sb__sock *k, const SBPB(SendRequest) *r)
+{
+	struct sb__cmsg cm[8];
+	const char *why = NULL;
+	size_t i;
+	int ret;
+
+	if (r->n_control > 8) {
+		sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
+			      "%zu control messages: at most 8", r->n_control);
+		return -1;
+	}
+	for (i = 0; i < r->n_control; i++) {
+		struct sb__addr src = { .kind = SB__ADDR_NONE };
+
+		if (sb__cmsg_from_pb(r->control[i], &cm[i], &why) < 0) {
+			sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
+				      "control message %zu: %s", i, why);
+			return -1;
+		}
+		switch (cm[i].kind) {
+		case SB__CM_IP_PKTINFO:
+		case SB__CM_IPV6_PKTINFO:
+			if (st->have_src) {
+				sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
+					      "a PKTINFO control message and source or "
+					      "ifindex: one of them");
+				return -1;
+			}
+			if (cm[i].kind == SB__CM_IP_PKTINFO) {
+				src.kind = SB__ADDR_INET;
+				memcpy(src.ip, cm[i].spec_dst, 4);
+			} else {
+				src.kind = SB__ADDR_INET6;
+				memcpy(src.ip, cm[i].addr, 16);
+			}
+			if (sb__op_source_allowed(c, k, &src, cm[i].ifindex) < 0)
+				return -1;
+			break;
+		case SB__CM_CREDENTIALS:
+			if (!c->ident.known || strcmp(c->ident.transport, "unix") ||
+			    cm[i].pid != (uint32_t)c->ident.pid || cm[i].uid != c->ident.uid ||
+			    cm[i].gid != c->ident.gid) {
+				sb__stats_denied(&c->ident);
+				sb__call_fail(c, GRPC_STATUS_PERMISSION_DENIED, EPERM,
+					      "SCM_CREDENTIALS may carry only the caller's own "
+					      "pid, uid and gid");
+				return -1;
+			}
+			break;
+		default:
+			break;
+		}
+	}
+	ret = sb__cmsg_build(cm, r->n_control, st->ctl.b, sizeof(st->ctl.b), &st->ctllen);
+	if (ret < 0) {
+		sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
+			      "control messages cannot be sent: %s", strerror(-ret));
+		return -1;
+	}
+	return 0;
 }
 
 void sb__h_send(struct sb__call *c, void *req)
@@ -386,6 +466,8 @@ void sb__h_send(struct sb__call *c, void *req)
 		goto out;
 	/* A chosen source address is a bind, an interface a device binding. */
 	if (st->have_src && sb__op_source_allowed(c, k, &st->src, st->ifindex) < 0)
+		goto out;
+	if (r->n_control && sb__send_control(st, c, k, r) < 0)
 		goto out;
 	st->data = r->data.data;
 	st->len = r->data.len;

@@ -165,6 +165,23 @@ ssize_t sb_recvfrom(sb_client *c, int s, void *buf, size_t len, int flags,
  */
 ssize_t sb_recvmsg(sb_client *c, int s, struct msghdr *msg, int flags);
 
+/**
+ * sb_sendmsg() - sendmsg(2): the data of @msg's iovecs (gathered into one
+ * buffer; a datagram above the broker's message size is EMSGSIZE),
+ * msg_name the destination, msg_control the ancillary data the broker can
+ * send: IP_PKTINFO / IPV6_PKTINFO (source address and interface: the
+ * policy judges them as a bind and SO_BINDTOIFINDEX, EACCES unless a rule
+ * allows them), IP_TOS, IP_TTL, IPV6_HOPLIMIT, and SCM_CREDENTIALS with
+ * only the caller's own pid, uid and gid (EPERM otherwise: the broker
+ * could claim anybody's). SCM_RIGHTS is EOPNOTSUPP (descriptors never
+ * cross the broker; see sb_handoff for the other way), any other message
+ * EINVAL. A stream socket's control messages go with its first piece.
+ * @msg and its buffers are only read during the call. Thread-safe (rule 5).
+ * Return: bytes sent, or -1 (as sb_sendto; EFAULT for a NULL @msg, iovec
+ * or control buffer, EMSGSIZE above IOV_MAX iovecs).
+ */
+ssize_t sb_sendmsg(sb_client *c, int s, const struct msghdr *msg, int flags);
+
 /** sb_recv_timeout() - sb_recv() waiting at most @timeout_ms (> 0), then
  *  EAGAIN. */
 ssize_t sb_recv_timeout(sb_client *c, int s, void *buf, size_t len, int flags,
