@@ -30,5 +30,5 @@ timeout 180 "$build/tests/bench/bench_core" || rc=$?
 echo
 timeout 150 "$build/tests/bench/bench_streams" || rc=$?
 echo
-timeout 60 "$build/tests/bench/bench_dial" || rc=$?
+timeout 120 "$build/tests/bench/bench_dial" || rc=$?
 exit $rc
