@@ -29,7 +29,7 @@ done
 rc=0
 timeout 180 "$build/tests/bench/bench_core" || rc=$?
 echo
-timeout 150 "$build/tests/bench/bench_streams" || rc=$?
+timeout 180 "$build/tests/bench/bench_streams" || rc=$?
 echo
 timeout 120 "$build/tests/bench/bench_dial" || rc=$?
 echo
