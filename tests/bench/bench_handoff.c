@@ -13,7 +13,9 @@
  *  3. 64-byte ping-pong through Pipe (sb_tcp_connect + sb_pipe_open,
  *     sb_pipe_write / sb_pipe_read) and through socat as a TCP relay
  *     (Debian's, run as a child: the baseline of a relay in user space).
- *     Target: Pipe p50 <= 1.20x socat's.
+ *     Target: Pipe p50 <= 1.20x socat's. For reference, the p50 of a
+ *     unary call of the broker (sb_getsockname on the Pipe's socket): the
+ *     floor of any exchange over gRPC, which Pipe cannot go below.
  *
  * The ways take turns, round after round, so that a neighbour's load falls
  * on all of them; every figure and ratio is min / median / max over the
@@ -117,11 +119,12 @@ static uint16_t server_start(struct server *sv, void *(*conn)(void *))
 
 /* ---- the connections measured ---- */
 
-enum path { DIRECT, HANDOFF, SOCAT, PIPE };
+enum path { DIRECT, HANDOFF, SOCAT, PIPE, UNARY };
+#define PATHS 5
 
 struct conn {
 	int fd;          /* DIRECT, HANDOFF, SOCAT */
-	int s;           /* PIPE: the broker's socket */
+	int s;           /* PIPE, UNARY: the broker's socket */
 	sb_pipe *p;      /* PIPE */
 };
 
@@ -143,9 +146,10 @@ static int conn_open(enum path path, uint16_t port, struct conn *x)
 		x->fd = bench_connect_lo(g_socat_port);
 		break;
 	case PIPE:
+	case UNARY:
 		x->s = sb_tcp_connect(g_c, "127.0.0.1", ps, NULL, NULL, 2000);
-		if (x->s < 0)
-			return -1;
+		if (x->s < 0 || path == UNARY)
+			return x->s < 0 ? -1 : 0;
 		x->p = sb_pipe_open(g_c, x->s);
 		if (!x->p) {
 			sb_close(g_c, x->s);
@@ -158,10 +162,10 @@ static int conn_open(enum path path, uint16_t port, struct conn *x)
 
 static void conn_close(struct conn *x)
 {
-	if (x->p) {
+	if (x->p)
 		sb_pipe_close(x->p);
+	if (x->s >= 0)
 		sb_close(g_c, x->s);
-	}
 	if (x->fd >= 0)
 		close(x->fd);
 }
@@ -170,6 +174,12 @@ static int conn_pingpong(struct conn *x, char *b)
 {
 	size_t got = 0;
 
+	if (x->s >= 0 && !x->p) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+
+		return sb_getsockname(g_c, x->s, (struct sockaddr *)&ss, &len);
+	}
 	if (!x->p)
 		return bench_write_all(x->fd, b, PP_LEN) == 0 &&
 		       bench_read_full(x->fd, b, PP_LEN) == 0 ? 0 : -1;
@@ -284,8 +294,9 @@ static int ratio_row(const char *label, const double *a, const double *b, int n,
 	return ok;
 }
 
-static const char *g_pp_names[] = { "direct", "hand-off (sb_tcp_connect_fd)",
-				    "socat relay", "Pipe" };
+static const char *g_pp_names[PATHS] = { "direct", "hand-off (sb_tcp_connect_fd)",
+					 "socat relay", "Pipe",
+					 "broker unary call (floor of gRPC)" };
 
 int main(void)
 {
@@ -293,7 +304,7 @@ int main(void)
 	char sock[128], log[128], slog[128], listen_arg[160], lsock[96], csock[64];
 	const char *bargv[] = { SB_BROKERD_PATH, "--listen", listen_arg, NULL };
 	const char *sargv[] = { "socat", lsock, csock, NULL };
-	double p50[4][MAX_ROUNDS], p99[4][MAX_ROUNDS], bulk[2][MAX_ROUNDS];
+	double p50[PATHS][MAX_ROUNDS], p99[PATHS][MAX_ROUNDS], bulk[2][MAX_ROUNDS];
 	static struct server echo, sink;
 	pid_t broker = -1, socat = -1;
 	int i, k, fd, rounds = er ? atoi(er) : 3, rc = 1;
@@ -340,7 +351,7 @@ int main(void)
 		goto out;
 	}
 	for (i = 0; i < rounds; i++) {
-		for (k = 0; k < 4; k++)
+		for (k = 0; k < PATHS; k++)
 			if (run_pingpong((enum path)k, &p50[k][i], &p99[k][i]) < 0) {
 				fprintf(stderr, "bench_handoff: ping-pong %s failed: %s (%s)\n",
 					g_pp_names[k], strerror(errno),
@@ -361,8 +372,8 @@ int main(void)
 	printf("  bulk, 64 KiB writes one way:\n");
 	row("direct", bulk[DIRECT], rounds, "MB/s");
 	row("hand-off (sb_tcp_connect_fd)", bulk[HANDOFF], rounds, "MB/s");
-	printf("  64-byte ping-pong round trip, p50 (p99):\n");
-	for (k = 0; k < 4; k++) {
+	printf("  64-byte ping-pong round trip, p50 and p99:\n");
+	for (k = 0; k < PATHS; k++) {
 		char l[64];
 
 		row(g_pp_names[k], p50[k], rounds, "µs");
@@ -376,6 +387,8 @@ int main(void)
 	ratio_row("ping-pong: Pipe p50 / socat p50", p50[PIPE], p50[SOCAT], rounds, 1.2, 0);
 	ratio_row("ping-pong: Pipe p50 / direct p50", p50[PIPE], p50[DIRECT], rounds, 0, 0);
 	ratio_row("ping-pong: socat p50 / direct p50", p50[SOCAT], p50[DIRECT], rounds, 0, 0);
+	ratio_row("ping-pong: Pipe p50 / unary call p50", p50[PIPE], p50[UNARY], rounds, 0, 0);
+	ratio_row("ping-pong: unary call p50 / socat p50", p50[UNARY], p50[SOCAT], rounds, 0, 0);
 out:
 	sb_close_client(g_c);
 	if (socat > 0)
