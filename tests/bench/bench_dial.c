@@ -6,11 +6,14 @@
  * sb_recv, sb_close), (d) the broker with Dial (sb_tcp_connect,
  * sb_send, sb_recv, sb_close) and (e) Dial with hand-off
  * (sb_tcp_connect_fd, then write, read, close on the real fd). Prints the
- * rates and the ratios of (c)-(e) to (a) and (b). A measurement, not a
- * test.
- * Knob: BENCH_DIAL_SECS (default 2) seconds per way.
+ * rates and the ratios of (c)-(e) to (a) and (b). The ways take turns,
+ * round after round, so that a neighbour's load falls on all of them;
+ * each rate and ratio is given as min / median / max over the rounds,
+ * and the target (Dial + hand-off at least as fast as microsocks, by its
+ * median ratio) as PASS/MISS. A measurement, not a test.
+ * Knobs: BENCH_DIAL_SECS (default 3) seconds per way and round,
+ *        BENCH_DIAL_ROUNDS (default 3, at most 9).
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -47,51 +50,17 @@ static void *echo_main(void *arg)
 	return NULL;
 }
 
-static struct sockaddr_in lo(uint16_t port)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
-
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	return sin;
-}
-
-static int native_connect(uint16_t port)
-{
-	struct sockaddr_in sin = lo(port);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
-		close(fd);
-		fd = -1;
-	}
-	return fd;
-}
-
-static int read_n(int fd, void *buf, size_t n)
-{
-	size_t got = 0;
-
-	while (got < n) {
-		ssize_t r = read(fd, (char *)buf + got, n - got);
-
-		if (r <= 0)
-			return -1;
-		got += (size_t)r;
-	}
-	return 0;
-}
-
 static int ping_native(int fd)
 {
 	char b = 'x';
 
-	return write(fd, &b, 1) == 1 && read_n(fd, &b, 1) == 0 ? 0 : -1;
+	return write(fd, &b, 1) == 1 && bench_read_full(fd, &b, 1) == 0 ? 0 : -1;
 }
 
 /* One connection each way. Return: 0 or -1. */
 static int one_direct(void)
 {
-	int fd = native_connect(g_echo_port), r;
+	int fd = bench_connect_lo(g_echo_port), r;
 
 	if (fd < 0)
 		return -1;
@@ -105,14 +74,14 @@ static uint16_t g_socks_port;
 static int one_socks(void)
 {
 	uint8_t hello[3] = { 5, 1, 0 }, req[10] = { 5, 1, 0, 1, 127, 0, 0, 1, 0, 0 }, rep[10];
-	int fd = native_connect(g_socks_port), r = -1;
+	int fd = bench_connect_lo(g_socks_port), r = -1;
 
 	if (fd < 0)
 		return -1;
 	req[8] = (uint8_t)(g_echo_port >> 8);
 	req[9] = (uint8_t)(g_echo_port & 0xff);
-	if (write(fd, hello, 3) == 3 && read_n(fd, rep, 2) == 0 && rep[1] == 0 &&
-	    write(fd, req, 10) == 10 && read_n(fd, rep, 10) == 0 && rep[1] == 0)
+	if (write(fd, hello, 3) == 3 && bench_read_full(fd, rep, 2) == 0 && rep[1] == 0 &&
+	    write(fd, req, 10) == 10 && bench_read_full(fd, rep, 10) == 0 && rep[1] == 0)
 		r = ping_native(fd);
 	close(fd);
 	return r;
@@ -129,7 +98,7 @@ static int ping_broker(int s)
 
 static int one_calls(void)
 {
-	struct sockaddr_in sin = lo(g_echo_port);
+	struct sockaddr_in sin = bench_lo(g_echo_port);
 	int s = sb_socket(g_c, AF_INET, SOCK_STREAM, 0), r = -1;
 
 	if (s < 0)
@@ -183,33 +152,70 @@ static double rate(int (*one)(void), double secs, const char *name)
 	return (double)n / ((double)(now - t0) / 1e9);
 }
 
-static uint16_t listen_lo(int *lfd)
-{
-	struct sockaddr_in sin = lo(0);
-	socklen_t len = sizeof(sin);
+#define WAYS 5
+#define MAX_ROUNDS 9
 
-	*lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (*lfd < 0 || bind(*lfd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
-	    listen(*lfd, 512) < 0 || getsockname(*lfd, (struct sockaddr *)&sin, &len) < 0)
-		return 0;
-	return ntohs(sin.sin_port);
+static const struct way {
+	int (*one)(void);
+	const char *name;   /* in failure messages */
+	const char *label;  /* in the table */
+} g_ways[WAYS] = {
+	{ one_direct, "direct", "(a) direct connect" },
+	{ one_socks, "microsocks", "(b) microsocks SOCKS5 CONNECT" },
+	{ one_calls, "broker calls", "(c) broker socket+connect+...+close" },
+	{ one_dial, "broker Dial", "(d) broker sb_tcp_connect (Dial)" },
+	{ one_dial_fd, "broker Dial + hand-off", "(e) sb_tcp_connect_fd (hand-off)" },
+};
+
+/* min / median / max of @v[0..n) (sorts a copy). */
+static void spread(const double *v, int n, double out[3])
+{
+	double t[MAX_ROUNDS];
+
+	memcpy(t, v, sizeof(*v) * (size_t)n);
+	out[1] = bench_median(t, (size_t)n);
+	out[0] = t[0];
+	out[2] = t[n - 1];
+}
+
+static void print_row(const char *label, const double *v, int n, const char *unit)
+{
+	double m[3];
+
+	spread(v, n, m);
+	printf("  %-38s %9.0f %9.0f %9.0f %s\n", label, m[0], m[1], m[2], unit);
+}
+
+static void print_ratio(const char *label, const double *a, const double *b, int n,
+			const char *target)
+{
+	double q[MAX_ROUNDS], m[3];
+	int i;
+
+	for (i = 0; i < n; i++)
+		q[i] = b[i] > 0 ? a[i] / b[i] : 0;
+	spread(q, n, m);
+	printf("  %-38s %9.2f %9.2f %9.2f%s%s\n", label, m[0], m[1], m[2],
+	       target ? " " : "", target ? target : "");
 }
 
 int main(void)
 {
-	const char *e = getenv("BENCH_DIAL_SECS");
-	double secs = e ? atof(e) : 2.0, r[5];
+	const char *e = getenv("BENCH_DIAL_SECS"), *er = getenv("BENCH_DIAL_ROUNDS");
+	double secs = e ? atof(e) : 3.0, r[WAYS][MAX_ROUNDS], m[3];
 	char sock[128], log[128], slog[128], listen_arg[160], pbuf[8];
 	const char *bargv[] = { SB_BROKERD_PATH, "--listen", listen_arg, NULL };
 	const char *sargv[] = { "microsocks", "-i", "127.0.0.1", "-p", pbuf, NULL };
 	pthread_t th;
 	pid_t broker, socks;
-	int lfd, sfd, i, rc = 1;
+	int lfd, sfd, i, w, rounds = er ? atoi(er) : 3, rc = 1;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
 	if (secs <= 0 || secs > 30)
-		secs = 2.0;
+		secs = 3.0;
+	if (rounds < 1 || rounds > MAX_ROUNDS)
+		rounds = 3;
 	snprintf(g_dir, sizeof(g_dir), "/tmp/bench_dial.XXXXXX");
 	if (!mkdtemp(g_dir))
 		return 1;
@@ -217,11 +223,11 @@ int main(void)
 	snprintf(log, sizeof(log), "%s/broker.log", g_dir);
 	snprintf(slog, sizeof(slog), "%s/microsocks.log", g_dir);
 	snprintf(listen_arg, sizeof(listen_arg), "unix:%s", sock);
-	g_echo_port = listen_lo(&lfd);
+	g_echo_port = bench_listen_lo(&lfd);
 	if (!g_echo_port || pthread_create(&th, NULL, echo_main, &lfd))
 		goto out_dir;
 	/* A free port for microsocks: bind one, let it go, hand it over. */
-	g_socks_port = listen_lo(&sfd);
+	g_socks_port = bench_listen_lo(&sfd);
 	close(sfd);
 	snprintf(pbuf, sizeof(pbuf), "%u", g_socks_port);
 	broker = bench_spawn(bargv, log, "bench_dial");
@@ -235,23 +241,35 @@ int main(void)
 		bench_print_file(log);
 		goto out;
 	}
-	r[0] = rate(one_direct, secs, "direct");
-	r[1] = rate(one_socks, secs, "microsocks");
-	r[2] = rate(one_calls, secs, "broker calls");
-	r[3] = rate(one_dial, secs, "broker Dial");
-	r[4] = rate(one_dial_fd, secs, "broker Dial + hand-off");
+	rc = 0;
+	for (i = 0; i < rounds; i++)
+		for (w = 0; w < WAYS; w++) {
+			r[w][i] = rate(g_ways[w].one, secs, g_ways[w].name);
+			if (r[w][i] <= 0)
+				rc = 1;
+		}
 	printf("bench_dial: TCP connections/s over loopback, each 1 byte each way + close "
-	       "(%.1f s per way)\n", secs);
-	printf("  %-34s %10.0f /s\n", "(a) direct connect", r[0]);
-	printf("  %-34s %10.0f /s\n", "(b) microsocks SOCKS5 CONNECT", r[1]);
-	printf("  %-34s %10.0f /s  %.2fx direct  %.2fx microsocks\n",
-	       "(c) broker socket+connect+...+close", r[2], r[2] / r[0], r[1] > 0 ? r[2] / r[1] : 0);
-	printf("  %-34s %10.0f /s  %.2fx direct  %.2fx microsocks\n",
-	       "(d) broker sb_tcp_connect (Dial)", r[3], r[3] / r[0], r[1] > 0 ? r[3] / r[1] : 0);
-	printf("  %-34s %10.0f /s  %.2fx direct  %.2fx microsocks\n",
-	       "(e) sb_tcp_connect_fd (hand-off)", r[4], r[4] / r[0], r[1] > 0 ? r[4] / r[1] : 0);
-	printf("  Dial vs one call at a time: %.2fx\n", r[2] > 0 ? r[3] / r[2] : 0);
-	rc = r[0] > 0 && r[1] > 0 && r[2] > 0 && r[3] > 0 && r[4] > 0 ? 0 : 1;
+	       "(%.1f s per way, %d rounds taking turns)\n", secs, rounds);
+	printf("  %-38s %9s %9s %9s\n", "way", "min", "median", "max");
+	for (w = 0; w < WAYS; w++)
+		print_row(g_ways[w].label, r[w], rounds, "/s");
+	printf("  ratios, per round:\n");
+	print_ratio("(c) / direct", r[2], r[0], rounds, NULL);
+	print_ratio("(d) Dial / direct", r[3], r[0], rounds, NULL);
+	print_ratio("(e) Dial + hand-off / direct", r[4], r[0], rounds, NULL);
+	print_ratio("(c) / microsocks", r[2], r[1], rounds, NULL);
+	print_ratio("(d) Dial / microsocks", r[3], r[1], rounds, NULL);
+	print_ratio("(e) Dial + hand-off / microsocks", r[4], r[1], rounds, ">= 1.00");
+	print_ratio("(d) Dial / (c) one call at a time", r[3], r[2], rounds, NULL);
+	{
+		double q[MAX_ROUNDS];
+
+		for (i = 0; i < rounds; i++)
+			q[i] = r[1][i] > 0 ? r[4][i] / r[1][i] : 0;
+		spread(q, rounds, m);
+		printf("  target: Dial + hand-off >= 1.00x microsocks (median %.2f): %s\n",
+		       m[1], m[1] >= 1.0 ? "PASS" : "MISS");
+	}
 out:
 	sb_close_client(g_c);
 	if (socks > 0)

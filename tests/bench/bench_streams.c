@@ -13,8 +13,9 @@
  *     against a native recvmmsg (batch 64) receiver fed by the same sender.
  *  3. Accept rate: a native client opening and closing connections to a
  *     broker listener served by sb_accept_loop() (each accepted socket
- *     sb_closed in the callback, or handed to a closer thread), against a
- *     native accept4 loop.
+ *     sb_closed in the callback, or handed to a closer thread), by
+ *     sb_accept_loop_fd() and by sb_accept_fd() (each a real fd, close(2)d
+ *     at once), against a native accept4 loop.
  *
  * A measurement, not a test: prints a table with targets and PASS/MISS and
  * exits 0 (1 only when the measurement itself could not be made).
@@ -24,7 +25,7 @@
  *        BENCH_UDP_SENDERS=N  sender threads for the UDP test (default 1);
  *        BENCH_ACCEPT_WINDOW=N  connections not yet closed by the server,
  *                          at most (default and maximum 128);
- *        BENCH_CLOSERS=N   closer threads of the hand-off variant (default 1).
+ *        BENCH_CLOSERS=N   closer threads of the closer-thread variant (default 1).
  * The broker's pid is printed first, for perf -p while it runs.
  * Every wait is bounded; a watchdog ends the run after WATCHDOG_S.
  */
@@ -78,11 +79,12 @@
 #define NOFILE_WANT 65536
 #define START_WAIT_MS 5000
 #define STOP_WAIT_MS 5000
-#define WATCHDOG_S 110
+#define WATCHDOG_S 140
 
 /* Targets */
 #define T_PIPE_VS_SOCKS 1.0
 #define T_UDP_RATE 200000.0
+#define T_ACCEPT_FD_VS_DIRECT 0.9
 #define T_UDP_VS_DIRECT 0.5
 
 #define SVC "/sockbroker.v1.SocketBroker/"
@@ -1268,14 +1270,16 @@ static void closer_put(struct closer *k, int s)
 
 enum acc_mode {
 	ACC_SYNC,     /* sb_close in the callback */
-	ACC_HANDOFF,  /* sb_close in a closer thread */
+	ACC_CLOSER,  /* sb_close in a closer thread */
 	ACC_OPEN,     /* no close: the session's end closes them (AcceptStream alone) */
+	ACC_FD_LOOP,  /* sb_accept_loop_fd: the real fd, close(2) in the callback */
+	ACC_FD_ONE,   /* sb_accept_fd, then close(2), one call per connection */
 };
 
 struct acc_loop {
 	struct aclient *a;
 	enum acc_mode mode;
-	struct closer *k;   /* ACC_HANDOFF */
+	struct closer *k;   /* ACC_CLOSER */
 	int64_t end;
 	uint64_t n;
 	unsigned long close_failed;
@@ -1288,8 +1292,12 @@ static int accept_cb(sb_client *c, int s, const struct sockaddr *peer, socklen_t
 	struct acc_loop *l = arg;
 
 	(void)peer, (void)peerlen;
-	if (l->mode == ACC_HANDOFF) {
+	if (l->mode == ACC_CLOSER) {
 		closer_put(l->k, s);
+	} else if (l->mode == ACC_FD_LOOP) {
+		if (close(s) < 0)
+			l->close_failed++;
+		aclient_served(l->a);
 	} else {
 		if (l->mode == ACC_SYNC) {
 			int64_t t0 = bench_now_ns();
@@ -1315,7 +1323,7 @@ struct acc_side {
 };
 
 struct acc_res {
-	struct acc_side sync, handoff, open, direct;
+	struct acc_side sync, closer, fd_loop, fd_one, open, direct;
 	double close_idle_us;   /* sb_close of a fresh UDP socket, no stream open */
 	int ran;
 };
@@ -1410,7 +1418,7 @@ static int broker_accept_run(sb_client *c0, const char *target, enum acc_mode mo
 		return -1;
 	}
 	l.mode = mode;
-	if (mode == ACC_HANDOFF) {
+	if (mode == ACC_CLOSER) {
 		memset(&k, 0, sizeof(k));
 		k.c = c;
 		k.a = &a;
@@ -1436,14 +1444,29 @@ static int broker_accept_run(sb_client *c0, const char *target, enum acc_mode mo
 		sb_close(c, s);
 		return -1;
 	}
-	rc = sb_accept_loop(c, s, accept_cb, &l);
+	if (mode == ACC_FD_ONE) {
+		/* The client connects until it is stopped, after the end. */
+		for (rc = 1; rc == 1 && bench_now_ns() < l.end; l.n++) {
+			int fd = sb_accept_fd(c, s, NULL, NULL, 0);
+
+			if (fd < 0)
+				rc = -1;
+			else if (close(fd) < 0)
+				l.close_failed++;
+			aclient_served(&a);
+		}
+	} else if (mode == ACC_FD_LOOP) {
+		rc = sb_accept_loop_fd(c, s, accept_cb, &l);
+	} else {
+		rc = sb_accept_loop(c, s, accept_cb, &l);
+	}
 	r->secs = (double)(bench_now_ns() - t0) / 1e9;
 	fired = guard_stop(&g);
 	aclient_stop(&a);
 	if (rc != 1)
 		fprintf(stderr, "bench_streams: sb_accept_loop: %d, %s (%s)\n", rc,
 			strerror(errno), sb_last_error() ? sb_last_error() : "");
-	if (mode == ACC_HANDOFF) {
+	if (mode == ACC_CLOSER) {
 		pthread_mutex_lock(&k.lock);
 		k.done = 1;
 		pthread_cond_broadcast(&k.cond);
@@ -1519,7 +1542,11 @@ static int run_accept(sb_client *c, const char *target, struct acc_res *ar)
 	ar->close_idle_us = close_idle(c);
 	if (broker_accept_run(c, target, ACC_SYNC, &ar->sync) < 0)
 		return -1;
-	if (broker_accept_run(c, target, ACC_HANDOFF, &ar->handoff) < 0)
+	if (broker_accept_run(c, target, ACC_CLOSER, &ar->closer) < 0)
+		return -1;
+	if (broker_accept_run(c, target, ACC_FD_LOOP, &ar->fd_loop) < 0)
+		return -1;
+	if (broker_accept_run(c, target, ACC_FD_ONE, &ar->fd_one) < 0)
 		return -1;
 	if (broker_accept_run(c, target, ACC_OPEN, &ar->open) < 0)
 		return -1;
@@ -1743,7 +1770,9 @@ int main(void)
 		print_acc("AcceptStream, sb_close in the callback", &ar.sync, &ar.direct);
 		snprintf(name, sizeof(name), "AcceptStream, sb_close in %d other thread%s",
 			 g_closers, g_closers == 1 ? "" : "s");
-		print_acc(name, &ar.handoff, &ar.direct);
+		print_acc(name, &ar.closer, &ar.direct);
+		print_acc("sb_accept_loop_fd, close(2) in the callback", &ar.fd_loop, &ar.direct);
+		print_acc("sb_accept_fd + close(2), one call each", &ar.fd_one, &ar.direct);
 		print_acc("AcceptStream, no close (AcceptStream alone)", &ar.open, &ar.direct);
 		print_acc("direct accept4 + close", &ar.direct, &ar.direct);
 		printf("  (sb_close µs: mean time of sb_close in the loop; the same call on fresh UDP\n"
@@ -1791,7 +1820,13 @@ int main(void)
 		printf("  %-44s %12.2f %12s\n", "AcceptStream (sb_close inline) / direct",
 		       ratio((double)ar.sync.accepted / ar.sync.secs, rd), "(info)");
 		printf("  %-44s %12.2f %12s\n", "AcceptStream (closer thread) / direct",
-		       ratio((double)ar.handoff.accepted / ar.handoff.secs, rd), "(info)");
+		       ratio((double)ar.closer.accepted / ar.closer.secs, rd), "(info)");
+		printf("  %-44s %12.2f %12s  %s\n", "sb_accept_loop_fd + close(2) / direct",
+		       ratio((double)ar.fd_loop.accepted / ar.fd_loop.secs, rd), ">= 0.90",
+		       verdict(ratio((double)ar.fd_loop.accepted / ar.fd_loop.secs, rd) >=
+			       T_ACCEPT_FD_VS_DIRECT && ar.fd_loop.ok && !ar.fd_loop.close_failed));
+		printf("  %-44s %12.2f %12s\n", "sb_accept_fd + close(2) / direct",
+		       ratio((double)ar.fd_one.accepted / ar.fd_one.secs, rd), "(info)");
 		printf("  %-44s %12.2f %12s\n", "AcceptStream (no close) / direct",
 		       ratio((double)ar.open.accepted / ar.open.secs, rd), "(info)");
 	}

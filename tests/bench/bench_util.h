@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT
- * bench_util.h - what both benchmarks need around the broker: a clock,
- * sleeping, starting and stopping child processes, the file limit.
+ * bench_util.h - what the benchmarks need around the broker: a clock,
+ * sleeping, starting and stopping child processes, the file limit,
+ * loopback sockets and summary statistics.
  */
 #ifndef SB_BENCH_UTIL_H
 #define SB_BENCH_UTIL_H
 
+#include <netinet/in.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -33,5 +36,28 @@ long bench_raise_nofile(long want, const char *prog);
 
 /** bench_print_file() - copy the file @path to stderr (a child's log). */
 void bench_print_file(const char *path);
+
+/** bench_lo() - 127.0.0.1:@port (host order). */
+struct sockaddr_in bench_lo(uint16_t port);
+
+/** bench_listen_lo() - a TCP listener on 127.0.0.1, an ephemeral port,
+ *  backlog 512, into *@lfd. Return: its port, or 0 (*@lfd may be -1). */
+uint16_t bench_listen_lo(int *lfd);
+
+/** bench_connect_lo() - a blocking TCP connection to 127.0.0.1:@port.
+ *  Return: the fd, or -1. */
+int bench_connect_lo(uint16_t port);
+
+/** bench_read_full() / bench_write_all() - exactly @n bytes, blocking.
+ *  Return: 0, or -1 on an error or an early end. */
+int bench_read_full(int fd, void *buf, size_t n);
+int bench_write_all(int fd, const void *buf, size_t n);
+
+/** bench_median() - sorts @v (@n > 0 values) and returns the median. */
+double bench_median(double *v, size_t n);
+
+/** bench_pct_ns() - sorts @v (@n > 0 values) and returns percentile
+ *  @p (0..100) of it. */
+int64_t bench_pct_ns(int64_t *v, size_t n, double p);
 
 #endif /* SB_BENCH_UTIL_H */
