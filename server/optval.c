@@ -161,7 +161,8 @@ int sb__optval_encode(enum sb__optkind kind, const SBPB(SockOptValue) *v, void *
 	if (vc == SOCKBROKER__V1__SOCK_OPT_VALUE__VALUE_RAW) {
 		if (v->raw.len > SB__OPTVAL_MAX)
 			return sb__bad_value(why, whylen, "raw value longer than 512 bytes");
-		memcpy(buf, v->raw.data, v->raw.len);
+		if (v->raw.len)	/* an empty bytes field has no data pointer */
+			memcpy(buf, v->raw.data, v->raw.len);
 		*len = (socklen_t)v->raw.len;
 		return 0;
 	}
