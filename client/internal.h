@@ -200,6 +200,29 @@ bool sb__pb_decode_bytes(pb_istream_t *s, const pb_field_t *f, void **arg);
 
 /* ---- names.c ---- */
 
+/* getaddrinfo rows being built while the reply decodes. */
+struct sb__ai_list {
+	struct addrinfo *head, **tail;
+	int bad;   /* a row could not be translated */
+};
+
+/* getifaddrs rows being built while the reply decodes. */
+struct sb__ifa_list {
+	struct ifaddrs *head, **tail;
+};
+
+/**
+ * sb__dec_ai() / sb__dec_ifa() - decode callbacks of GetAddrInfoReply's
+ * results and GetIfAddrsReply's interfaces (@arg: a struct sb__ai_list or
+ * sb__ifa_list whose tail points at its head): each decodes one row from
+ * the broker's bytes and appends its native form. A row the client cannot
+ * represent is skipped (sb__ai_list.bad set). On failure the rows built so
+ * far stay on the list, for sb_freeaddrinfo() / sb_freeifaddrs().
+ * Return: true, or false (malformed message, out of memory).
+ */
+bool sb__dec_ai(pb_istream_t *s, const pb_field_t *f, void **arg);
+bool sb__dec_ifa(pb_istream_t *s, const pb_field_t *f, void **arg);
+
 /** sb__ifa_from_pb() - one getifaddrs row (free with sb_freeifaddrs).
  *  Return: the row, or NULL (ENOMEM). */
 struct ifaddrs *sb__ifa_from_pb(const sockbroker_v1_IfAddr *in);

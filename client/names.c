@@ -19,13 +19,7 @@ struct sb__ai {
 	char canon[];
 };
 
-/* Rows being built while the reply decodes. */
-struct sb__ai_list {
-	struct addrinfo *head, **tail;
-	int bad;   /* a row could not be translated */
-};
-
-static bool sb__dec_ai(pb_istream_t *s, const pb_field_t *f, void **arg)
+bool sb__dec_ai(pb_istream_t *s, const pb_field_t *f, void **arg)
 {
 	struct sb__ai_list *l = *arg;
 	sockbroker_v1_AddrInfo in = sockbroker_v1_AddrInfo_init_zero;
@@ -296,10 +290,6 @@ struct sb__ifa {
 
 #define SB__IFA_MAGIC 0x5b1fa0dd
 
-struct sb__ifa_list {
-	struct ifaddrs *head, **tail;
-};
-
 /* Write a message address into @ss. Return: the sockaddr, or NULL. */
 static struct sockaddr *sb__ifa_addr(const sockbroker_v1_Address *pb, bool has,
 				     struct sockaddr_storage *ss)
@@ -337,7 +327,7 @@ struct ifaddrs *sb__ifa_from_pb(const sockbroker_v1_IfAddr *in)
 	return &row->ifa;
 }
 
-static bool sb__dec_ifa(pb_istream_t *s, const pb_field_t *f, void **arg)
+bool sb__dec_ifa(pb_istream_t *s, const pb_field_t *f, void **arg)
 {
 	struct sb__ifa_list *l = *arg;
 	sockbroker_v1_IfAddr in = sockbroker_v1_IfAddr_init_zero;

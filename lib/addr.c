@@ -360,7 +360,7 @@ int sb__addr_equal(const struct sb__addr *a, const struct sb__addr *b)
 		    a->link_hatype != b->link_hatype ||
 		    a->link_pkttype != b->link_pkttype)
 			return 0;
-		/* fallthrough */
+		SB__FALLTHROUGH;
 	case SB__ADDR_UNIX_PATH:
 	case SB__ADDR_UNIX_ABSTRACT:
 		return a->name_len == b->name_len &&

@@ -19,6 +19,7 @@ void sb__log_set_level(enum sb__log_level lvl)
 	atomic_store_explicit(&sb__log_max, (int)lvl, memory_order_relaxed);
 }
 
+__attribute__((format(printf, 2, 0)))
 static void sb__log_v(enum sb__log_level lvl, const char *fmt, va_list ap)
 {
 	static const char *const names[] = { "error", "warning", "info", "debug" };

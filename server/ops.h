@@ -131,18 +131,6 @@ void sb__h_watch_interfaces(struct sb__call *c, void *req);
 void sb__h_setsockopt(struct sb__call *c, void *req);
 void sb__h_getsockopt(struct sb__call *c, void *req);
 
-/** sb__opt_names() - native level and name of a portable option, or fail
- *  the call (INVALID_ARGUMENT for an unknown level). Return: 0, 1 (the
- *  name is not in the tables: only a raw value can carry it), -EINVAL. */
-int sb__opt_names(struct sb__call *c, uint32_t plevel, int32_t pname,
-		  int *level, int *name);
-
-/** sb__opt_encode() - the native value of @v for an option of @kind into
- *  @buf (at least 512 bytes, aligned for the option structures) and @len,
- *  or fail the call with INVALID_ARGUMENT. Return: 0 or -EINVAL. */
-int sb__opt_encode(struct sb__call *c, enum sb__optkind kind,
-		   const SBPB(SockOptValue) *v, void *buf, socklen_t *len);
-
 /* one-round-trip connect (ops_dial.c) */
 void sb__h_dial(struct sb__call *c, void *req);
 

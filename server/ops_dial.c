@@ -32,6 +32,7 @@
 
 #include "clock.h"
 #include "ops.h"
+#include "optval.h"
 #include "pool.h"
 #include "reactor.h"
 #include "sock.h"
@@ -55,12 +56,6 @@ struct sb__dial_gai {
 	size_t n;
 };
 
-struct sb__dial_opt {
-	int level, name;
-	socklen_t len;
-	union { int i; char b[512]; struct linger l; struct timeval tv; } buf;
-};
-
 struct sb__dial_try {
 	struct sb__addr addr;
 	int fd;                  /* -1: not started or over */
@@ -81,7 +76,7 @@ struct sb__dial {
 	struct sb__addr local[2];    /* [0] IPv4, [1] IPv6 local end */
 	int have_local[2];
 	int bind_local;              /* local_host or local_service given */
-	struct sb__dial_opt opts[SB__DIAL_MAX_OPTS];
+	struct sb__optset opts[SB__DIAL_MAX_OPTS];
 	size_t n_opts;
 	struct sb__dial_try tries[SB__DIAL_MAX_ADDRS];
 	size_t n, next;          /* candidates, the next to start */
@@ -575,27 +570,16 @@ static int sb__bad(struct sb__call *c, const char *what)
 static int sb__dial_opts(struct sb__dial *st, struct sb__call *c,
 			 const SBPB(DialRequest) *r)
 {
+	char why[128];
 	size_t i;
 
 	if (r->n_options > SB__DIAL_MAX_OPTS)
 		return sb__bad(c, "more than 16 options");
-	for (i = 0; i < r->n_options; i++) {
-		const SBPB(DialOption) *o = r->options[i];
-		struct sb__dial_opt *d = &st->opts[i];
-		int ret;
-
-		if (!o->value ||
-		    o->value->value_case == SOCKBROKER__V1__SOCK_OPT_VALUE__VALUE_RAW)
-			return sb__bad(c, "options need a typed value (no raw bytes)");
-		ret = sb__opt_names(c, (uint32_t)o->level, o->name, &d->level, &d->name);
-		if (ret < 0)
-			return ret;
-		if (ret)
-			return sb__bad(c, "an option the contract has no type for");
-		if (sb__opt_encode(c, sb__sockopt_kind(d->level, d->name), o->value,
-				   &d->buf, &d->len) < 0)
+	for (i = 0; i < r->n_options; i++)
+		if (sb__optval_dial(r->options[i], &st->opts[i], why, sizeof(why)) < 0) {
+			sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL, "%s", why);
 			return -EINVAL;
-	}
+		}
 	st->n_opts = r->n_options;
 	return 0;
 }

@@ -563,13 +563,15 @@ static int sb__opt_privileged(const struct sb__pol_req *r)
 
 	if (!o)
 		return 0;
+	if (o->when == SB__W_ALWAYS || !b)	/* no value to judge: fail closed */
+		return 1;
 	if (o->when == SB__W_NONZERO) {
-		for (i = 0; b && i < r->opt_len; i++)
+		for (i = 0; i < r->opt_len; i++)
 			if (b[i])
 				return 1;
-		return !b && r->opt_len;
+		return 0;
 	}
-	if (o->when == SB__W_ALWAYS || !b || r->opt_len < sizeof(int))
+	if (r->opt_len < sizeof(int))
 		return 1;
 	memcpy(&v, b, sizeof(v));
 	if (o->when == SB__W_RAISE)

@@ -62,7 +62,8 @@
  *         device, a source address or a path the policy did not see
  *         (SO_BINDTODEVICE, SO_BINDTOIFINDEX, IP(V6)_UNICAST_IF and
  *         IP(V6)_MULTICAST_IF with a non-zero value, sticky IPV6_PKTINFO,
- *         IPV6_RTHDR, IP_FREEBIND, IPV6_FREEBIND), and SO_REUSEPORT on
+ *         IPV6_2292PKTOPTIONS, IPV6_RTHDR, IP_FREEBIND, IPV6_FREEBIND),
+ *         and SO_REUSEPORT on
  *         (the kernel groups sockets by owner, and the broker owns them
  *         all): the rule's sockopts list must name the option. Send's
  *         `ifindex` is checked as SO_BINDTOIFINDEX;

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # run-all.sh - the project's test command: install the Debian packages,
 # build with warnings as errors, run the whole ctest suite, then build again
-# with AddressSanitizer + UBSan and run the suite under them.
+# with AddressSanitizer + UBSan and run the suite under them, then build
+# the libFuzzer targets with clang and run each briefly (tests/fuzz).
 #   tests/run-all.sh [--no-asan]
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,5 +30,17 @@ if [ "$asan" -eq 1 ]; then
 	LSAN_OPTIONS=suppressions="$top/tests/lsan.supp" \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 600
+fi
+# The fuzz targets: replay the seed corpus, then a short run of each
+# (SB_FUZZ_SECONDS each; the whole stage is about two minutes here).
+if command -v clang >/dev/null 2>&1; then
+	echo "== build (clang, libFuzzer + ASan + UBSan: the fuzz targets)"
+	cmake -S . -B build-fuzz -DSB_WERROR=ON -DSB_FUZZ=ON -DCMAKE_C_COMPILER=clang \
+		-DCMAKE_BUILD_TYPE=Debug >/dev/null
+	cmake --build build-fuzz -j"$jobs" --target fuzz
+	echo "== ctest -L fuzz"
+	ctest --test-dir build-fuzz -L fuzz --output-on-failure -j"$jobs" --timeout 300
+else
+	echo "== fuzz targets skipped: clang is not installed (deploy/debian-packages.txt has it)"
 fi
 echo "== all tests passed"

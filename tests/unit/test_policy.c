@@ -747,6 +747,9 @@ static void test_named_values(void)
 	EXPECT(p, &u0, &r, 1, "everything");
 	mreqn[8] = 1;				/* imr_ifindex */
 	EXPECT(p, &u0, &r, 0, "default");
+	/* no value at all (found by fuzz_policy): fail closed here too */
+	r = optreq(AF_INET, IPPROTO_IP, IP_UNICAST_IF);
+	EXPECT(p, &u0, &r, 0, "default");
 	/* ports below ip_unprivileged_port_start: a ports list must name them */
 	r = areq(SB__POL_BIND, &a80, SOCK_STREAM);
 	EXPECT(p, &u0, &r, 0, "default");
