@@ -56,9 +56,12 @@ unary = [m.name for m in svc.methods
          if not m.client_streaming and not m.server_streaming and m.name != "CloseSession"]
 sstream = [m.name for m in svc.methods
            if m.server_streaming and not m.client_streaming and m.name != "OpenSession"]
+# The statuses the contract names (FAILED_PRECONDITION: a hand-off without
+# a channel or of a socket that cannot be handed; ABORTED: a Pipe whose
+# socket write failed).
 allowed = {"OK", "INVALID_ARGUMENT", "NOT_FOUND", "UNAUTHENTICATED",
            "RESOURCE_EXHAUSTED", "PERMISSION_DENIED", "DEADLINE_EXCEEDED",
-           "CANCELLED", "UNIMPLEMENTED"}
+           "CANCELLED", "UNIMPLEMENTED", "FAILED_PRECONDITION", "ABORTED"}
 lease, md = open_session()
 seen, bad = {}, []
 start = time.monotonic()

@@ -177,6 +177,42 @@ except grpc.RpcError as e:
     check(e.code() == grpc.StatusCode.UNAUTHENTICATED and trailer_errno(e) == str(pb.EACCES),
           "a socket call without a session is UNAUTHENTICATED with sb-errno EACCES")
 
+# Dial: a connected socket in one call, from Python too.
+srv2 = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+srv2.bind(("127.0.0.1", 0))
+srv2.listen(1)
+srv2.settimeout(10)
+r = stub.Dial(pb.DialRequest(host="127.0.0.1", service=str(srv2.getsockname()[1]),
+                             options=[pb.DialOption(level=pb.SOL_TCP, name=pb.TCP_NODELAY,
+                                                    value=pb.SockOptValue(int_value=1))]),
+              metadata=md, timeout=10)
+c2, a2 = srv2.accept()
+check(r.error == pb.E_OK and r.handle != 0 and r.attempts == 1 and
+      (socket.inet_ntoa(r.local.inet.addr), r.local.inet.port) == a2 and
+      r.peer.inet.port == srv2.getsockname()[1],
+      "Dial 127.0.0.1: a handle, the peer and the local end the server saw")
+o = stub.GetSockOpt(pb.GetSockOptRequest(handle=r.handle, level=pb.SOL_TCP,
+                                         name=pb.TCP_NODELAY), metadata=md, timeout=5)
+check(o.error == pb.E_OK and o.value.int_value == 1, "Dial set TCP_NODELAY before connecting")
+c2.close()
+srv2.close()
+r = stub.Dial(pb.DialRequest(host="127.0.0.1", service=str(cport)), metadata=md, timeout=10)
+check(r.error == pb.ECONNREFUSED and r.handle == 0,
+      "Dial to a closed port: ECONNREFUSED and no handle (%s)" % pb.Errno.Name(r.error))
+r = stub.Dial(pb.DialRequest(host="127.0.0.1", service="no-such-service"), metadata=md,
+              timeout=10)
+check(r.eai == pb.EAI_SERVICE and r.handle == 0,
+      "Dial to an unknown service: EAI_SERVICE (%s)" % pb.EaiError.Name(r.eai))
+try:
+    stub.Dial(pb.DialRequest(host="127.0.0.1", service="80",
+                             options=[pb.DialOption(level=pb.SOL_SOCKET, name=pb.SO_REUSEADDR,
+                                                    value=pb.SockOptValue(raw=b"\1\0\0\0"))]),
+              metadata=md, timeout=10)
+    check(False, "Dial with a raw option value is refused")
+except grpc.RpcError as e:
+    check(e.code() == grpc.StatusCode.INVALID_ARGUMENT and trailer_errno(e) == str(pb.EINVAL),
+          "Dial with a raw option value is INVALID_ARGUMENT with sb-errno EINVAL")
+
 # The end of the session ends the lease stream and closes its sockets.
 stub.CloseSession(pb.CloseSessionRequest(), metadata=md, timeout=5)
 ended = True
