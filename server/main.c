@@ -341,6 +341,8 @@ int main(int argc, char **argv)
 	sb__apply_limits(&cfg.limits);
 	if (sb__sessions_init() < 0)
 		sb__die("cannot initialise sessions");
+	if (sb__reflect_init() < 0)
+		sb__die("cannot index the descriptor files for reflection");
 	if (sb__listeners_open(&cfg, err, sizeof(err)) < 0)
 		sb__die("cannot listen: %s", err);
 	if (sb__reactor_start() < 0 || sb__pool_start(cfg.limits.resolver_threads) < 0 ||
@@ -380,6 +382,7 @@ int main(int argc, char **argv)
 	sb__reactor_stop();
 	sb__pool_stop();
 	sb__rpc_stop();
+	sb__reflect_free();
 	sb__guard_free();
 	sb__config_free(&cfg);
 	sb__config_free(&sb__live);

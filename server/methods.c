@@ -49,5 +49,10 @@ struct sb__method sb__methods[] = {
 	  &grpc__health__v1__health_check_request__descriptor, sb__h_health_check, NULL },
 	{ "/grpc.health.v1.Health/Watch", SB__SERVER_STREAM, 0,
 	  &grpc__health__v1__health_check_request__descriptor, sb__h_health_watch, NULL },
+	/* Server reflection: v1alpha is v1 under another name, same messages. */
+	{ "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", SB__BIDI_STREAM, 0,
+	  NULL, sb__h_reflection, NULL },
+	{ "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", SB__BIDI_STREAM, 0,
+	  NULL, sb__h_reflection, NULL },
 	{ NULL, SB__UNARY, 0, NULL, NULL, NULL },
 };

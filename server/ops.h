@@ -156,6 +156,14 @@ int sb__op_handoff_ready(struct sb__call *call);
  */
 int sb__op_handoff_send(struct sb__call *call, int fd, int nonblock, uint64_t *tag);
 
+/* gRPC server reflection (ops_reflect.c) */
+/** sb__reflect_init() - index the compiled-in descriptor files (start-up).
+ *  Return: 0 or -errno. */
+int sb__reflect_init(void);
+/** sb__reflect_free() - at shutdown. */
+void sb__reflect_free(void);
+void sb__h_reflection(struct sb__call *c, void *req);
+
 /* names and interfaces (ops_names.c) */
 void sb__h_getaddrinfo(struct sb__call *c, void *req);
 void sb__h_getnameinfo(struct sb__call *c, void *req);
