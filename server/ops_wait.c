@@ -706,7 +706,8 @@ static void sb__wpoll_free(struct sb__waiter *w)
 	struct sb__wpoll *st = (struct sb__wpoll *)w;
 	size_t i;
 
-	for (i = 0; i < st->n; i++)
+	/* Also after a failed allocation of the arrays (socks may be NULL). */
+	for (i = 0; st->socks && i < st->n; i++)
 		if (st->socks[i])
 			sb__sock_unref(st->socks[i]);
 	if (st->io.fd >= 0)
@@ -733,8 +734,9 @@ static int sb__poll_try(struct sb__wpoll *st, struct sb__call *c, int force)
 			ready++;
 	if (!ready && !force)
 		return 0;
-	items = calloc(st->n, sizeof(*items));
-	ptrs = calloc(st->n, sizeof(*ptrs));
+	/* Never calloc(0): NULL would read as out of memory. */
+	items = calloc(st->n ? st->n : 1, sizeof(*items));
+	ptrs = calloc(st->n ? st->n : 1, sizeof(*ptrs));
 	if (!items || !ptrs) {
 		free(items);
 		free(ptrs);
