@@ -78,6 +78,15 @@ static const struct {
 
 #define SB__NCAPS (sizeof(sb__caps) / sizeof(sb__caps[0]))
 
+/* ASan and LSan need system calls the allowlist refuses (LSan stops the
+ * world with ptrace and special clones at exit): a sanitizer build skips
+ * stage 2f. */
+#ifdef SB_SANITIZED
+static const int sb__sanitized = 1;
+#else
+static const int sb__sanitized = 0;
+#endif
+
 /* What stage 2 kept for the configuration of the start (a capability the
  * broker was started without counts as kept: that start was accepted);
  * all ones before it ran. */
@@ -284,11 +293,9 @@ static const char *sb__seccomp_text(const struct sb__config *cfg)
 {
 	if (!cfg->confine.seccomp)
 		return "off (confine.seccomp: false)";
-#ifdef SB_SANITIZED
-	return "skipped (sanitizer build)";
-#else
+	if (sb__sanitized)
+		return "skipped (sanitizer build)";
 	return "on (allowlist, kill the process otherwise)";
-#endif
 }
 
 void sb__isolation_describe(const struct sb__config *cfg, FILE *f)
@@ -456,15 +463,13 @@ int sb__isolation_confine(const struct sb__config *cfg, char *err, size_t errlen
 			sb__warn("confine: %s is needed (%s) but the broker was started "
 				 "without it: such calls fail with EPERM", sb__caps[i].name,
 				 plan.why[i]);
-	if (cfg->confine.seccomp) {
-#ifdef SB_SANITIZED
+	if (cfg->confine.seccomp && sb__sanitized) {
 		sb__warn("confine: seccomp skipped in this sanitizer build (ASan and "
 			 "LSan need system calls the allowlist refuses)");
-#else
+	} else if (cfg->confine.seccomp) {
 		ret = sb__seccomp_load(err, errlen);
 		if (ret < 0)
 			return ret;
-#endif
 	}
 	sb__caps_text(got, kept, sizeof(kept));
 	sb__info("confined: uid %u gid %u, no new privileges, capabilities %s%s, "
