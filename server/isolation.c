@@ -45,6 +45,8 @@
  *     (sb__isolation_reload_ok()): it cannot come back.
  */
 #include <errno.h>
+#include <grp.h>
+#include <linux/sockios.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,8 +56,6 @@
 #include <sys/prctl.h>
 #include <termios.h>
 #include <unistd.h>
-#include <grp.h>
-#include <linux/sockios.h>
 
 #include <seccomp.h>
 

@@ -18,8 +18,11 @@
 #   confine.sh SOCKBROKERD SBCTL HOOKS SANITIZED
 # HOOKS: 1 when the daemon has its test hooks (SB_TEST_HOOKS); SANITIZED:
 # 1 in a sanitizer build, which skips the seccomp stage (and its checks).
+# Exit 77 (skip) when not run as root (the broker must start as root to
+# confine itself to another user).
 set -u
 B=$1 SBCTL=$2 HOOKS=$3 SAN=$4
+[ "$(id -u)" = 0 ] || { echo "skip: needs root"; exit 77; }
 NOBODY=65534
 T=$(mktemp -d /tmp/sb-confine-XXXXXX)
 chmod 755 "$T"
