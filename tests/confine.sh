@@ -14,7 +14,10 @@
 #  - SIGHUP as uid 65534 rereads the file and puts its policy in force; a
 #    file that needs a capability the broker dropped is refused, the
 #    running policy stays and the broker serves on;
-#  - socket activation (systemd-socket-activate) serves confined as 65534.
+#  - socket activation (systemd-socket-activate) serves confined as 65534;
+#  - the default socket's directory (/run/sockbroker, in a mount namespace
+#    with a fresh /run) is given to confine.user, which then removes its
+#    socket file at exit.
 #   confine.sh SOCKBROKERD SBCTL HOOKS SANITIZED
 # HOOKS: 1 when the daemon has its test hooks (SB_TEST_HOOKS); SANITIZED:
 # 1 in a sanitizer build, which skips the seccomp stage (and its checks).
@@ -152,6 +155,36 @@ if start user "$T/user.yaml"; then
 		fail "socket file left behind"
 else
 	fail "confine.user: the broker did not start"
+fi
+
+# ---- the default socket in the broker's own /run/sockbroker, as 65534 (in a
+# mount namespace of its own with a fresh /run, so the host's is untouched)
+printf 'confine:\n  user: %s\n' "$NOBODY" | cat - "$T/none.yaml" >"$T/default.yaml"
+cat >"$T/default.sh" <<'EOF'
+B=$1 SBCTL=$2 CFG=$3 LOG=$4 NOBODY=$5
+S=/run/sockbroker/sockbroker.sock
+mount -t tmpfs sb-run /run || exit 77
+"$B" --config "$CFG" >"$LOG" 2>&1 &
+p=$!
+n=50
+while [ $n -gt 0 ] && ! "$SBCTL" --broker "unix:$S" hostname >/dev/null 2>&1; do
+	sleep 0.1; n=$((n - 1))
+done
+[ $n -gt 0 ] || { echo "no answer on $S"; kill $p; exit 1; }
+[ "$(stat -c %u /run/sockbroker)" = "$NOBODY" ] || { echo "/run/sockbroker not $NOBODY's"; exit 1; }
+kill -TERM $p
+wait $p || { echo "exit status $?"; exit 1; }
+[ ! -e "$S" ] || { echo "$S left behind"; exit 1; }
+EOF
+unshare -m --propagation private sh "$T/default.sh" "$B" "$SBCTL" "$T/default.yaml" \
+	"$T/default.log" "$NOBODY" >"$T/default.out" 2>&1
+rc=$?
+if [ "$rc" -eq 77 ]; then
+	echo "skip default socket: no mount namespace"
+elif [ "$rc" -eq 0 ]; then
+	ok "default socket as $NOBODY: /run/sockbroker is given to it, served, removed at exit"
+else
+	fail "default socket as $NOBODY: $(cat "$T/default.out")"
 fi
 
 # ---- a system call outside the allowlist kills the broker
