@@ -318,20 +318,21 @@ void sb__isolation_describe(const struct sb__config *cfg, FILE *f)
 	fprintf(f, "confine: seccomp %s\n", sb__seccomp_text(cfg));
 }
 
-/* Only the main thread may exist: capabilities are per thread. */
-static int sb__single_threaded(void)
+/* How many threads the process has (capabilities are per thread: only
+ * the main thread may exist), or -errno when /proc cannot tell. */
+static int sb__threads(void)
 {
 	FILE *f = fopen("/proc/self/status", "re");
 	char line[128];
-	int n = -1;
+	int n = -ENOENT;
 
 	if (!f)
-		return 0;
+		return -errno;
 	while (fgets(line, sizeof(line), f))
 		if (sscanf(line, "Threads: %d", &n) == 1)
 			break;
 	fclose(f);
-	return n == 1;
+	return n;
 }
 
 /* Stage 2b: needs CAP_SETPCAP in the effective set; without it the
@@ -434,8 +435,15 @@ int sb__isolation_confine(const struct sb__config *cfg, char *err, size_t errlen
 	int ret, bounded = 0;
 	size_t i;
 
-	if (!sb__single_threaded()) {
-		snprintf(err, errlen, "confinement must run before any thread starts");
+	ret = sb__threads();
+	if (ret < 0) {
+		snprintf(err, errlen, "cannot count threads in /proc/self/status: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	if (ret != 1) {
+		snprintf(err, errlen, "%d threads: confinement must run before any "
+			 "thread starts", ret);
 		return -EBUSY;
 	}
 	sb__isolation_plan(cfg, &plan);
