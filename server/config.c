@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,7 @@ void sb__config_default(struct sb__config *cfg)
 	cfg->limits.max_connections_per_uid = SB__DEF_MAX_CONNECTIONS_PER_UID;
 	cfg->limits.idle_connection_ms = SB__DEF_IDLE_CONNECTION_MS;
 	cfg->log_level = SB__LOG_INFO;
+	cfg->confine.seccomp = 1;
 	cfg->policy = sb__policy_default(geteuid());
 }
 
@@ -423,11 +425,62 @@ static int sb__ylog_level(struct sb__yctx *y, yaml_node_t *v, int *level)
 	return sb__yfail(y, v, "%s: one of error, warning, info, debug", "log_level");
 }
 
+/* confine.user: a user of the passwd database (name or uid), whose
+ * primary group the broker takes too. Root is refused: it would undo
+ * the point of naming a user. */
+static int sb__yuser(struct sb__yctx *y, yaml_node_t *v, struct sb__confine_cfg *c)
+{
+	const char *s = sb__yscalar(v);
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	uid_t uid;
+
+	if (!s || strlen(s) >= sizeof(c->user) || sb__parse_uid(s, &uid) < 0 ||
+	    getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || !res)
+		return sb__yfail(y, v, "%s: no such user \"%.64s\" (a name or uid of "
+				 "the passwd database)", "confine.user", s ? s : "");
+	if (pw.pw_uid == 0)
+		return sb__yfail(y, v, "%s: root is no dedicated user", "confine.user");
+	c->has_user = 1;
+	c->uid = pw.pw_uid;
+	c->gid = pw.pw_gid;
+	snprintf(c->user, sizeof(c->user), "%s", s);
+	return 0;
+}
+
+static int sb__yconfine(struct sb__yctx *y, yaml_node_t *m, struct sb__confine_cfg *c)
+{
+	static const char *const keys[] = { "user", "seccomp", "credentials" };
+	yaml_node_pair_t *p;
+	unsigned seen = 0;
+
+	if (m->type != YAML_MAPPING_NODE)
+		return sb__yfail(y, m, "%s: expected a mapping of user, seccomp, credentials",
+				 "confine");
+	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+		yaml_node_t *v;
+		int k = sb__ykey(y, p, "confine", keys, 3, &seen, &v), ret;
+
+		if (k < 0)
+			return -EINVAL;
+		if (k == 0)
+			ret = sb__yuser(y, v, c);
+		else if (k == 1)
+			ret = sb__ybool(y, v, "confine.seccomp", &c->seccomp);
+		else
+			ret = sb__ybool(y, v, "confine.credentials", &c->credentials);
+		if (ret < 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
 /* The top level of the document, into @c (a copy of the caller's). */
 static int sb__ydoc(struct sb__yctx *y, yaml_node_t *root, struct sb__config *c,
 		    struct sb__policy **policy)
 {
-	static const char *const keys[] = { "listen", "limits", "log_level", "policy" };
+	static const char *const keys[] = { "listen", "limits", "log_level", "policy",
+					    "confine" };
 	yaml_node_pair_t *p;
 	unsigned seen = 0;
 	int ret;
@@ -436,10 +489,10 @@ static int sb__ydoc(struct sb__yctx *y, yaml_node_t *root, struct sb__config *c,
 	 * caller's); listen, when present, replaces both listener lists. */
 	if (root->type != YAML_MAPPING_NODE)
 		return sb__yfail(y, root, "%s: the file is a mapping of sections "
-				 "(listen, limits, log_level, policy)", "top level");
+				 "(listen, limits, log_level, policy, confine)", "top level");
 	for (p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
 		yaml_node_t *v;
-		int k = sb__ykey(y, p, "", keys, 4, &seen, &v);
+		int k = sb__ykey(y, p, "", keys, 5, &seen, &v);
 
 		if (k < 0)
 			return -EINVAL;
@@ -452,6 +505,9 @@ static int sb__ydoc(struct sb__yctx *y, yaml_node_t *root, struct sb__config *c,
 			break;
 		case 2:
 			ret = sb__ylog_level(y, v, &c->log_level);
+			break;
+		case 4:
+			ret = sb__yconfine(y, v, &c->confine);
 			break;
 		default:
 			ret = sb__policy_from_yaml(y->doc, v, "policy", policy, y->err,

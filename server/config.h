@@ -83,6 +83,19 @@ const char *sb__limit_name(size_t i);
 uint32_t sb__limit_value(const struct sb__limits *l, size_t i);
 int sb__limit_at_restart(size_t i);
 
+/* The `confine:` section: what the broker becomes after start-up
+ * (isolation.c). */
+struct sb__confine_cfg {
+	int has_user;       /* 1: switch to @uid/@gid (the user's primary group) */
+	uid_t uid;
+	gid_t gid;
+	char user[64];      /* as written, for the log */
+	int seccomp;        /* 1 (default): the system call allowlist */
+	int credentials;    /* 1: keep CAP_SYS_ADMIN, CAP_SETUID, CAP_SETGID so
+			     * that sb_sendmsg can pass a caller's own
+			     * SCM_CREDENTIALS (default 0: the kernel's EPERM) */
+};
+
 /*
  * The whole configuration. Plain data apart from @policy, which is owned
  * (one reference) by the struct: copying the struct shares it, so a copy
@@ -96,6 +109,7 @@ struct sb__config {
 	size_t n_tcp_listen;
 	struct sb__limits limits;
 	int log_level;                    /* enum sb__log_level */
+	struct sb__confine_cfg confine;
 	struct sb__policy *policy;        /* owned; NULL denies everything */
 };
 

@@ -114,10 +114,15 @@ static int sb__clear_stale(const struct sb__listen_cfg *l, char *err, size_t err
 	return 0;
 }
 
-/* Create the parent directory of the default path (/run/sockbroker). */
-static void sb__make_parent(const char *path)
+/*
+ * Create the parent directory of @path (the default /run/sockbroker). The
+ * default socket's directory is the broker's own: with confine.user it
+ * belongs to that user, who must remove the socket file at shutdown
+ * (isolation.c, stage 3). An operator's directory is left as it is.
+ */
+static void sb__make_parent(const char *path, const struct sb__confine_cfg *c)
 {
-	char dir[108];
+	char dir[108], def[108];
 	char *slash;
 
 	snprintf(dir, sizeof(dir), "%s", path);
@@ -127,9 +132,14 @@ static void sb__make_parent(const char *path)
 	*slash = 0;
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		sb__warn("cannot create %s: %s", dir, strerror(errno));
+	sb__default_socket_path(def, sizeof(def));
+	if (c->has_user && !strcmp(path, def) && chown(dir, c->uid, c->gid) < 0)
+		sb__warn("cannot give %s to confine.user %s: %s", dir, c->user,
+			 strerror(errno));
 }
 
-static int sb__open_one(const struct sb__listen_cfg *l, char *err, size_t errlen)
+static int sb__open_one(const struct sb__listen_cfg *l, const struct sb__confine_cfg *c,
+		       char *err, size_t errlen)
 {
 	struct sockaddr_un sun;
 	socklen_t len;
@@ -137,7 +147,7 @@ static int sb__open_one(const struct sb__listen_cfg *l, char *err, size_t errlen
 	int fd, ret;
 
 	if (!l->abstract) {
-		sb__make_parent(l->path);
+		sb__make_parent(l->path, c);
 		ret = sb__clear_stale(l, err, errlen);
 		if (ret < 0)
 			return ret;
@@ -202,7 +212,7 @@ int sb__listeners_open(const struct sb__config *cfg, char *err, size_t errlen)
 	if (fd < 0)
 		return fd;
 	for (i = 0; i < cfg->n_listen && fd == 0; i++) {
-		fd = sb__open_one(&cfg->listen[i], err, errlen);
+		fd = sb__open_one(&cfg->listen[i], &cfg->confine, err, errlen);
 		if (fd < 0) {
 			if (!err[0])
 				snprintf(err, errlen, "%s: %s", cfg->listen[i].path,
@@ -420,7 +430,9 @@ void sb__listeners_close(void)
 		close(sb__ls[i].fd);
 		if (!sb__ls[i].inherited && !sb__ls[i].cfg.abstract &&
 		    unlink(sb__ls[i].cfg.path) < 0)
-			sb__warn("cannot remove %s: %s", sb__ls[i].cfg.path, strerror(errno));
+			sb__warn("cannot remove %s: %s%s", sb__ls[i].cfg.path, strerror(errno),
+				 errno == EACCES ? " (confine.user cannot write its directory; "
+				 "the next start removes it)" : "");
 	}
 	sb__n_ls = 0;
 	while (sb__n_pend)

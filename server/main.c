@@ -19,6 +19,7 @@
 #include "config.h"
 #include "guard.h"
 #include "identity.h"
+#include "isolation.h"
 #include "listener.h"
 #include "log.h"
 #include "ops.h"
@@ -132,6 +133,33 @@ static int sb__listeners_differ(const struct sb__config *a, const struct sb__con
 }
 
 /*
+ * Can a confined broker put @nc in force? Listeners stay as started (their
+ * ports do not count), and a capability dropped at start-up cannot come
+ * back (isolation.c). Return: 0, or -EPERM with @err set.
+ */
+static int sb__reload_confined(const struct sb__config *nc, char *err, size_t errlen)
+{
+	static struct sb__config c;	/* large: not on the main thread's stack */
+
+	c = *nc;
+	memcpy(c.tcp_listen, sb__live.tcp_listen, sizeof(c.tcp_listen));
+	c.n_tcp_listen = sb__live.n_tcp_listen;
+	c.confine = sb__live.confine;
+	c.confine.credentials = nc->confine.credentials;
+	return sb__isolation_reload_ok(&c, err, errlen);
+}
+
+/* What the reload leaves of the file's confine section: the user and
+ * seccomp take a restart. */
+static const char *sb__confine_differs(const struct sb__config *a, const struct sb__config *b)
+{
+	return a->confine.has_user != b->confine.has_user ||
+	       (a->confine.has_user && a->confine.uid != b->confine.uid) ||
+	       a->confine.seccomp != b->confine.seccomp ?
+	       "changed in the file, apply at restart" : "unchanged";
+}
+
+/*
  * SIGHUP: read the file again and put its policy and limits in force for
  * new calls. A bad file, or one without a policy, changes nothing.
  * Listeners, the message size and the resolver pool are fixed at start-up:
@@ -152,7 +180,8 @@ static void sb__reload(const char *path)
 	sb__config_default(&nc);
 	def = nc.policy;
 	if (sb__config_load(&nc, path, err, sizeof(err)) < 0 ||
-	    sb__config_has_policy(&nc, def, err, sizeof(err)) < 0) {
+	    sb__config_has_policy(&nc, def, err, sizeof(err)) < 0 ||
+	    sb__reload_confined(&nc, err, sizeof(err)) < 0) {
 		sb__err("SIGHUP: %s: reload refused: %s; the running configuration "
 			"stays in force (%zu policy rules)", path, err,
 			sb__policy_rule_count(sb__live.policy));
@@ -164,10 +193,11 @@ static void sb__reload(const char *path)
 	sb__log_set_level(sb__verbose ? SB__LOG_DEBUG : (enum sb__log_level)nc.log_level);
 	sb__limits_diff(&sb__live.limits, &nc.limits, lim, sizeof(lim));
 	sb__info("SIGHUP: %s reloaded: policy rules %zu -> %zu in force for new "
-		 "calls; limits: %s; listeners: %s", path,
+		 "calls; limits: %s; listeners: %s; confine: %s", path,
 		 sb__policy_rule_count(sb__live.policy), sb__policy_rule_count(nc.policy),
 		 lim, sb__listeners_differ(&sb__live, &nc) ?
-		 "changed in the file, apply at restart" : "unchanged");
+		 "changed in the file, apply at restart" : "unchanged",
+		 sb__confine_differs(&sb__live, &nc));
 	/* What stays fixed until a restart stays as it was started. */
 	nc.limits.max_message_bytes = sb__live.limits.max_message_bytes;
 	nc.limits.resolver_threads = sb__live.limits.resolver_threads;
@@ -175,6 +205,7 @@ static void sb__reload(const char *path)
 	nc.n_listen = sb__live.n_listen;
 	memcpy(nc.tcp_listen, sb__live.tcp_listen, sizeof(nc.tcp_listen));
 	nc.n_tcp_listen = sb__live.n_tcp_listen;
+	nc.confine = sb__live.confine;
 	sb__config_free(&sb__live);
 	sb__live = nc;
 }
@@ -241,6 +272,7 @@ static int sb__check_config(const char *path, const struct sb__config *cli)
 	for (i = 0; i < n; i++)
 		if (sb__policy_describe(cfg.policy, i, line, sizeof(line)) == 0)
 			printf("  %zu. %s\n", i + 1, line);
+	sb__isolation_describe(&cfg, stdout);
 	ret = 0;
 out:
 	sb__config_free(&cfg);
@@ -345,6 +377,13 @@ int main(int argc, char **argv)
 		sb__die("cannot index the descriptor files for reflection");
 	if (sb__listeners_open(&cfg, err, sizeof(err)) < 0)
 		sb__die("cannot listen: %s", err);
+	/* Start-up is done with what needs privileges; no thread exists yet
+	 * (isolation.c's stages). */
+	sb__rpc_read_tls(&cfg);
+	if (sb__isolation_confine(&cfg, err, sizeof(err)) < 0) {
+		sb__listeners_close();
+		sb__die("cannot confine the broker: %s", err);
+	}
 	if (sb__reactor_start() < 0 || sb__pool_start(cfg.limits.resolver_threads) < 0 ||
 	    sb__rpc_start(&cfg) < 0 || sb__listeners_start() < 0) {
 		sb__listeners_close();

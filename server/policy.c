@@ -49,64 +49,69 @@ struct sb__named_opt {
 	int level, name;
 	enum sb__when when;
 	int lo, hi;
+	unsigned need;  /* SB__NEED_* the kernel checks for it, or 0 */
 };
 
 /*
  * One line per option the kernel refuses an unprivileged process (or
  * that picks a device, a source address or a path the policy did not see:
  * DESIGN.md, security rules). Walked by it_policy_privileged as uid 65534.
+ * The last column is the capability the kernel checks for it, which the
+ * broker keeps after start-up only when a rule names the option
+ * (sb__policy_needs(), isolation.c); 0: the kernel checks none, the
+ * option is named-only for the policy's sake.
  */
 static const struct sb__named_opt sb__named_opts[] = {
 	/* SOL_SOCKET */
-	{ SOL_SOCKET, SO_DEBUG, SB__W_OUTSIDE, 0, 0 },         /* CAP_NET_ADMIN */
-	{ SOL_SOCKET, SO_SNDBUFFORCE, SB__W_ALWAYS, 0, 0 },    /* CAP_NET_ADMIN */
-	{ SOL_SOCKET, SO_RCVBUFFORCE, SB__W_ALWAYS, 0, 0 },    /* CAP_NET_ADMIN */
-	{ SOL_SOCKET, SO_PRIORITY, SB__W_OUTSIDE, 0, 6 },      /* above 6: CAP_NET_ADMIN */
-	{ SOL_SOCKET, SO_MARK, SB__W_ALWAYS, 0, 0 },           /* policy routing, firewall */
-	{ SOL_SOCKET, SO_BINDTODEVICE, SB__W_ALWAYS, 0, 0 },   /* leave the routing the policy saw */
+	{ SOL_SOCKET, SO_DEBUG, SB__W_OUTSIDE, 0, 0, SB__NEED_NET_ADMIN },         /* CAP_NET_ADMIN */
+	{ SOL_SOCKET, SO_SNDBUFFORCE, SB__W_ALWAYS, 0, 0, SB__NEED_NET_ADMIN },    /* CAP_NET_ADMIN */
+	{ SOL_SOCKET, SO_RCVBUFFORCE, SB__W_ALWAYS, 0, 0, SB__NEED_NET_ADMIN },    /* CAP_NET_ADMIN */
+	{ SOL_SOCKET, SO_PRIORITY, SB__W_OUTSIDE, 0, 6, SB__NEED_NET_ADMIN },      /* above 6: CAP_NET_ADMIN */
+	{ SOL_SOCKET, SO_MARK, SB__W_ALWAYS, 0, 0, SB__NEED_NET_ADMIN },           /* policy routing, firewall */
+	{ SOL_SOCKET, SO_BINDTODEVICE, SB__W_ALWAYS, 0, 0, SB__NEED_NET_RAW },   /* leave the routing the policy saw */
 #ifdef SO_BINDTOIFINDEX
-	{ SOL_SOCKET, SO_BINDTOIFINDEX, SB__W_ALWAYS, 0, 0 },  /* the same, by index */
+	{ SOL_SOCKET, SO_BINDTOIFINDEX, SB__W_ALWAYS, 0, 0, SB__NEED_NET_RAW },  /* the same, by index */
 #endif
-	{ SOL_SOCKET, SO_BUSY_POLL, SB__W_RAISE, 0, 0 },       /* raising: CAP_NET_ADMIN */
+	{ SOL_SOCKET, SO_BUSY_POLL, SB__W_RAISE, 0, 0, SB__NEED_NET_ADMIN },       /* raising: CAP_NET_ADMIN */
 #ifdef SO_PREFER_BUSY_POLL
-	{ SOL_SOCKET, SO_PREFER_BUSY_POLL, SB__W_OUTSIDE, 0, 0 }, /* CAP_NET_ADMIN */
-	{ SOL_SOCKET, SO_BUSY_POLL_BUDGET, SB__W_RAISE, 0, 0 }, /* raising: CAP_NET_ADMIN */
+	{ SOL_SOCKET, SO_PREFER_BUSY_POLL, SB__W_OUTSIDE, 0, 0, SB__NEED_NET_ADMIN }, /* CAP_NET_ADMIN */
+	{ SOL_SOCKET, SO_BUSY_POLL_BUDGET, SB__W_RAISE, 0, 0, SB__NEED_NET_ADMIN }, /* raising: CAP_NET_ADMIN */
 #endif
-	{ SOL_SOCKET, SO_TXTIME, SB__W_ALWAYS, 0, 0 },         /* most clocks: CAP_NET_ADMIN */
+	{ SOL_SOCKET, SO_TXTIME, SB__W_ALWAYS, 0, 0, SB__NEED_NET_ADMIN },         /* most clocks: CAP_NET_ADMIN */
 	/* The kernel groups SO_REUSEPORT sockets by owner, and the broker owns
 	 * every caller's socket: one caller could take another's traffic. */
-	{ SOL_SOCKET, SO_REUSEPORT, SB__W_OUTSIDE, 0, 0 },
+	{ SOL_SOCKET, SO_REUSEPORT, SB__W_OUTSIDE, 0, 0, 0 },
 	/* IPPROTO_IP */
-	{ IPPROTO_IP, IP_TRANSPARENT, SB__W_ALWAYS, 0, 0 },    /* CAP_NET_RAW/ADMIN */
-	{ IPPROTO_IP, IP_FREEBIND, SB__W_ALWAYS, 0, 0 },       /* bind addresses the host lacks */
-	{ IPPROTO_IP, IP_OPTIONS, SB__W_ALWAYS, 0, 0 },        /* security options: CAP_NET_RAW */
-	{ IPPROTO_IP, IP_IPSEC_POLICY, SB__W_ALWAYS, 0, 0 },   /* CAP_NET_ADMIN */
-	{ IPPROTO_IP, IP_XFRM_POLICY, SB__W_ALWAYS, 0, 0 },    /* CAP_NET_ADMIN */
-	{ IPPROTO_IP, IP_UNICAST_IF, SB__W_NONZERO, 0, 0 },    /* picks the device */
-	{ IPPROTO_IP, IP_MULTICAST_IF, SB__W_NONZERO, 0, 0 },  /* picks the device */
+	{ IPPROTO_IP, IP_TRANSPARENT, SB__W_ALWAYS, 0, 0, SB__NEED_NET_ADMIN },    /* CAP_NET_RAW/ADMIN */
+	{ IPPROTO_IP, IP_FREEBIND, SB__W_ALWAYS, 0, 0, 0 },       /* bind addresses the host lacks */
+	{ IPPROTO_IP, IP_OPTIONS, SB__W_ALWAYS, 0, 0, SB__NEED_NET_RAW },        /* security options: CAP_NET_RAW */
+	{ IPPROTO_IP, IP_IPSEC_POLICY, SB__W_ALWAYS, 0, 0, SB__NEED_NET_ADMIN },   /* CAP_NET_ADMIN */
+	{ IPPROTO_IP, IP_XFRM_POLICY, SB__W_ALWAYS, 0, 0, SB__NEED_NET_ADMIN },    /* CAP_NET_ADMIN */
+	{ IPPROTO_IP, IP_UNICAST_IF, SB__W_NONZERO, 0, 0, 0 },    /* picks the device */
+	{ IPPROTO_IP, IP_MULTICAST_IF, SB__W_NONZERO, 0, 0, 0 },  /* picks the device */
 	/* IPPROTO_IPV6 */
-	{ IPPROTO_IPV6, IPV6_TRANSPARENT, SB__W_ALWAYS, 0, 0 }, /* CAP_NET_RAW/ADMIN */
-	{ IPPROTO_IPV6, IPV6_FREEBIND, SB__W_ALWAYS, 0, 0 },
-	{ IPPROTO_IPV6, IPV6_UNICAST_IF, SB__W_NONZERO, 0, 0 },
-	{ IPPROTO_IPV6, IPV6_MULTICAST_IF, SB__W_NONZERO, 0, 0 },
-	{ IPPROTO_IPV6, IPV6_PKTINFO, SB__W_NONZERO, 0, 0 },   /* sticky source and device */
-	{ IPPROTO_IPV6, IPV6_2292PKTOPTIONS, SB__W_ALWAYS, 0, 0 }, /* the same, and more */
-	{ IPPROTO_IPV6, IPV6_HOPOPTS, SB__W_ALWAYS, 0, 0 },    /* CAP_NET_RAW */
-	{ IPPROTO_IPV6, IPV6_DSTOPTS, SB__W_ALWAYS, 0, 0 },    /* CAP_NET_RAW */
-	{ IPPROTO_IPV6, IPV6_RTHDRDSTOPTS, SB__W_ALWAYS, 0, 0 }, /* CAP_NET_RAW */
-	{ IPPROTO_IPV6, IPV6_RTHDR, SB__W_ALWAYS, 0, 0 },      /* a path around the destination */
-	{ IPPROTO_IPV6, IPV6_JOIN_ANYCAST, SB__W_ALWAYS, 0, 0 }, /* CAP_NET_ADMIN */
-	{ IPPROTO_IPV6, IPV6_IPSEC_POLICY, SB__W_ALWAYS, 0, 0 }, /* CAP_NET_ADMIN */
-	{ IPPROTO_IPV6, IPV6_XFRM_POLICY, SB__W_ALWAYS, 0, 0 },  /* CAP_NET_ADMIN */
+	{ IPPROTO_IPV6, IPV6_TRANSPARENT, SB__W_ALWAYS, 0, 0, SB__NEED_NET_ADMIN }, /* CAP_NET_RAW/ADMIN */
+	{ IPPROTO_IPV6, IPV6_FREEBIND, SB__W_ALWAYS, 0, 0, 0 },
+	{ IPPROTO_IPV6, IPV6_UNICAST_IF, SB__W_NONZERO, 0, 0, 0 },
+	{ IPPROTO_IPV6, IPV6_MULTICAST_IF, SB__W_NONZERO, 0, 0, 0 },
+	{ IPPROTO_IPV6, IPV6_PKTINFO, SB__W_NONZERO, 0, 0, 0 },   /* sticky source and device */
+	{ IPPROTO_IPV6, IPV6_2292PKTOPTIONS, SB__W_ALWAYS, 0, 0, SB__NEED_NET_RAW }, /* the same, and more */
+	{ IPPROTO_IPV6, IPV6_HOPOPTS, SB__W_ALWAYS, 0, 0, SB__NEED_NET_RAW },    /* CAP_NET_RAW */
+	{ IPPROTO_IPV6, IPV6_DSTOPTS, SB__W_ALWAYS, 0, 0, SB__NEED_NET_RAW },    /* CAP_NET_RAW */
+	{ IPPROTO_IPV6, IPV6_RTHDRDSTOPTS, SB__W_ALWAYS, 0, 0, SB__NEED_NET_RAW }, /* CAP_NET_RAW */
+	{ IPPROTO_IPV6, IPV6_RTHDR, SB__W_ALWAYS, 0, 0, 0 },      /* a path around the destination */
+	{ IPPROTO_IPV6, IPV6_JOIN_ANYCAST, SB__W_ALWAYS, 0, 0, SB__NEED_NET_ADMIN }, /* CAP_NET_ADMIN */
+	{ IPPROTO_IPV6, IPV6_IPSEC_POLICY, SB__W_ALWAYS, 0, 0, SB__NEED_NET_ADMIN }, /* CAP_NET_ADMIN */
+	{ IPPROTO_IPV6, IPV6_XFRM_POLICY, SB__W_ALWAYS, 0, 0, SB__NEED_NET_ADMIN },  /* CAP_NET_ADMIN */
 	/* IPPROTO_TCP */
-	{ IPPROTO_TCP, TCP_REPAIR, SB__W_ALWAYS, 0, 0 },       /* CAP_NET_ADMIN */
-	{ IPPROTO_TCP, TCP_REPAIR_QUEUE, SB__W_ALWAYS, 0, 0 },
-	{ IPPROTO_TCP, TCP_QUEUE_SEQ, SB__W_ALWAYS, 0, 0 },
-	{ IPPROTO_TCP, TCP_REPAIR_OPTIONS, SB__W_ALWAYS, 0, 0 },
-	{ IPPROTO_TCP, TCP_REPAIR_WINDOW, SB__W_ALWAYS, 0, 0 },
+	{ IPPROTO_TCP, TCP_REPAIR, SB__W_ALWAYS, 0, 0, SB__NEED_NET_ADMIN },       /* CAP_NET_ADMIN */
+	{ IPPROTO_TCP, TCP_REPAIR_QUEUE, SB__W_ALWAYS, 0, 0, SB__NEED_NET_ADMIN },
+	{ IPPROTO_TCP, TCP_QUEUE_SEQ, SB__W_ALWAYS, 0, 0, SB__NEED_NET_ADMIN },
+	{ IPPROTO_TCP, TCP_REPAIR_OPTIONS, SB__W_ALWAYS, 0, 0, SB__NEED_NET_ADMIN },
+	{ IPPROTO_TCP, TCP_REPAIR_WINDOW, SB__W_ALWAYS, 0, 0, SB__NEED_NET_ADMIN },
 	/* Unprivileged: only the allowed list; the broker may load any. */
-	{ IPPROTO_TCP, TCP_CONGESTION, SB__W_ALWAYS, 0, 0 },
-	{ IPPROTO_TCP, TCP_ULP, SB__W_ALWAYS, 0, 0 },          /* loads modules as root */
+	{ IPPROTO_TCP, TCP_CONGESTION, SB__W_ALWAYS, 0, 0, SB__NEED_NET_ADMIN },
+	{ IPPROTO_TCP, TCP_ULP, SB__W_ALWAYS, 0, 0, SB__NEED_NET_ADMIN },          /* loads modules as root */
 };
 
 
@@ -677,3 +682,66 @@ int sb__policy_serves(const struct sb__policy *p, const struct sb__identity *id)
 	return 0;
 }
 
+/* Does some port of @ru's list fall in 1..@start-1? */
+static int sb__rule_low_port(const struct sb__rule *ru, unsigned start)
+{
+	size_t i;
+
+	for (i = 0; i < ru->n_ports; i++)
+		if (ru->ports[i].hi >= 1 && ru->ports[i].lo < start)
+			return 1;
+	return 0;
+}
+
+/* Record @need for rule @ru once: the first rule that needs it is named. */
+static void sb__need(struct sb__pol_needs *n, unsigned need, const struct sb__rule *ru,
+		     const char *what)
+{
+	unsigned b;
+
+	for (b = 0; b < SB__NEED_COUNT; b++) {
+		if (!(need & (1u << b)) || (n->caps & (1u << b)))
+			continue;
+		n->caps |= 1u << b;
+		snprintf(n->why[b], sizeof(n->why[b]), "rule \"%s\" names %s", ru->name,
+			 what);
+	}
+}
+
+void sb__policy_needs(const struct sb__policy *p, int port_start, struct sb__pol_needs *n)
+{
+	unsigned start = port_start > 0 ? (unsigned)port_start : 1024;
+	size_t i, k;
+
+	memset(n, 0, sizeof(*n));
+	for (i = 0; p && i < p->n; i++) {
+		const struct sb__rule *ru = &p->rules[i];
+
+		/* Rule 6: only an allow rule that names it lends a privilege. */
+		if (!ru->allow)
+			continue;
+		if ((ru->ops & SB__OPS_BIND) && sb__rule_low_port(ru, start))
+			sb__need(n, SB__NEED_NET_BIND_SERVICE, ru, "a port below "
+				 "ip_unprivileged_port_start");
+		if (ru->ops & SB__OPS_SOCK) {
+			for (k = 0; k < ru->n_types; k++)
+				if (sb__int_in(sb__named_types, SB__N(sb__named_types),
+					       ru->types[k]))
+					sb__need(n, SB__NEED_NET_RAW, ru, "raw sockets");
+			for (k = 0; k < ru->n_families; k++) {
+				if (ru->families[k] == AF_PACKET)
+					sb__need(n, SB__NEED_NET_RAW, ru, "packet sockets");
+				/* Configuration messages over netlink. */
+				if (ru->families[k] == AF_NETLINK)
+					sb__need(n, SB__NEED_NET_ADMIN, ru, "netlink sockets");
+			}
+		}
+		for (k = 0; (ru->ops & SB__OPS_OPTS) && k < ru->n_opts; k++) {
+			const struct sb__named_opt *o = sb__named_find(ru->opts[k].level,
+								       ru->opts[k].name);
+
+			if (o && o->need)
+				sb__need(n, o->need, ru, "a privileged socket option");
+		}
+	}
+}

@@ -194,6 +194,36 @@ int sb__policy_describe(const struct sb__policy *p, size_t i, char *buf, size_t 
 /** sb__policy_rule_count() - number of rules, for the log. */
 size_t sb__policy_rule_count(const struct sb__policy *p);
 
+/* What a policy can make the broker ask of the kernel (a bit each). */
+enum sb__pol_need_bit {
+	SB__NEED_BIT_BIND_SERVICE,  /* CAP_NET_BIND_SERVICE: a low port (6c) */
+	SB__NEED_BIT_NET_RAW,       /* CAP_NET_RAW: raw, packet sockets, some options */
+	SB__NEED_BIT_NET_ADMIN,     /* CAP_NET_ADMIN: the options that need it, netlink */
+	SB__NEED_COUNT
+};
+#define SB__NEED_NET_BIND_SERVICE (1u << SB__NEED_BIT_BIND_SERVICE)
+#define SB__NEED_NET_RAW          (1u << SB__NEED_BIT_NET_RAW)
+#define SB__NEED_NET_ADMIN        (1u << SB__NEED_BIT_NET_ADMIN)
+
+struct sb__pol_needs {
+	unsigned caps;                    /* SB__NEED_* */
+	char why[SB__NEED_COUNT][128];    /* per bit set: the first rule that
+					   * needs it and what it names */
+};
+
+/**
+ * sb__policy_needs() - the capabilities the kernel can check when @p's
+ * allow rules are used to the full (rule 6: only a rule naming a low
+ * port, a raw or packet socket type or family, a netlink family or a
+ * privileged option lends a privilege)
+ * @p:          the policy; NULL needs nothing
+ * @port_start: net.ipv4.ip_unprivileged_port_start (0 or less: 1024)
+ * @n:          filled always
+ *
+ * Pure and thread-safe. isolation.c keeps exactly these after start-up.
+ */
+void sb__policy_needs(const struct sb__policy *p, int port_start, struct sb__pol_needs *n);
+
 /** sb__pol_op_name() - "connect" for SB__POL_CONNECT; "?" if out of range. */
 const char *sb__pol_op_name(enum sb__pol_op op);
 

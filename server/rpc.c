@@ -551,34 +551,50 @@ static char *sb__read_pem(const char *path)
 	return buf;
 }
 
-/* A TCP listener: mutual TLS (the client certificate names the caller),
+/* The PEM files of the TLS listeners, read before confinement (a
+ * confine.user may not read the key), freed once gRPC has them. */
+static struct {
+	char *ca, *key, *cert;
+} sb__pem[SB__MAX_LISTENERS];
+
+void sb__rpc_read_tls(const struct sb__config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_tcp_listen; i++) {
+		const struct sb__tcp_listen_cfg *t = &cfg->tcp_listen[i];
+
+		if (t->insecure)
+			continue;
+		sb__pem[i].ca = sb__read_pem(t->client_ca);
+		sb__pem[i].key = sb__read_pem(t->key);
+		sb__pem[i].cert = sb__read_pem(t->cert);
+	}
+}
+
+/* TCP listener @i: mutual TLS (the client certificate names the caller),
  * or plaintext on loopback when the config says insecure. */
-static int sb__add_tcp(const struct sb__tcp_listen_cfg *t)
+static int sb__add_tcp(const struct sb__tcp_listen_cfg *t, size_t i)
 {
 	grpc_server_credentials *cr = NULL;
-	grpc_ssl_pem_key_cert_pair pair = { NULL, NULL };
-	char *ca = NULL;
+	grpc_ssl_pem_key_cert_pair pair = { sb__pem[i].key, sb__pem[i].cert };
 	int port = 0, host_len;
 
 	if (t->insecure) {
 		cr = grpc_insecure_server_credentials_create();
-	} else {
-		ca = sb__read_pem(t->client_ca);
-		pair.private_key = sb__read_pem(t->key);
-		pair.cert_chain = sb__read_pem(t->cert);
-		if (ca && pair.private_key && pair.cert_chain)
-			cr = grpc_ssl_server_credentials_create_ex(
-				ca, &pair, 1,
-				GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY,
-				NULL);
+	} else if (sb__pem[i].ca && pair.private_key && pair.cert_chain) {
+		cr = grpc_ssl_server_credentials_create_ex(
+			sb__pem[i].ca, &pair, 1,
+			GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY, NULL);
 	}
 	if (cr) {
 		port = grpc_server_add_http2_port(sb__srv, t->text, cr);
 		grpc_server_credentials_release(cr);
 	}
-	gpr_free(ca);
-	gpr_free((void *)pair.private_key);
-	gpr_free((void *)pair.cert_chain);
+	gpr_free(sb__pem[i].ca);
+	gpr_free(sb__pem[i].key);
+	gpr_free(sb__pem[i].cert);
+	memset(&sb__pem[i], 0, sizeof(sb__pem[i]));
 	if (port <= 0) {
 		sb__err("cannot listen on tcp %s%s", t->text,
 			cr ? "" : " (TLS files unusable)");
@@ -633,7 +649,7 @@ int sb__rpc_start(const struct sb__config *cfg)
 			return -EINVAL;
 	}
 	for (i = 0; i < (int)cfg->n_tcp_listen; i++)
-		if (sb__add_tcp(&cfg->tcp_listen[i]) < 0)
+		if (sb__add_tcp(&cfg->tcp_listen[i], (size_t)i) < 0)
 			return -EADDRNOTAVAIL;
 	grpc_server_start(sb__srv);
 	for (m = sb__methods; m->path; m++)

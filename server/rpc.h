@@ -99,6 +99,13 @@ struct sb__call {
 };
 
 /**
+ * sb__rpc_read_tls() - read the PEM files of @cfg's TLS listeners, while
+ * the broker still may (before isolation.c confines it); a file that
+ * cannot be read is logged and makes sb__rpc_start() fail. Start-up only.
+ */
+void sb__rpc_read_tls(const struct sb__config *cfg);
+
+/**
  * sb__rpc_start() - create the server, register methods, start CQ threads
  * @cfg: configuration (max message size); read only during the call
  * Return: 0 or -errno. Start-up only.

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # check_config.sh - sockbrokerd --check-config FILE: a valid file prints
-# what would be served (listeners, limits, the rules in order) and exits 0
+# what would be served (listeners, limits, the rules in order, the
+# confinement) and exits 0
 # without binding anything; an empty file, a file without a policy and a
 # bad value exit 1 with the reason on stderr.
 #   check_config.sh SOCKBROKERD SOURCE_DIR
@@ -28,7 +29,9 @@ expect() {
 
 expect "the shipped example" 0 "$SRC/deploy/sockbrokerd.yaml" \
 	"sockbrokerd.yaml: valid" "^listen unix:/run/sockbroker/sockbroker.sock mode 0600$" \
-	"^limit max_sessions 1024$" "^  1\. allow \"owner\": uid 0; every operation$"
+	"^limit max_sessions 1024$" "^  1\. allow \"owner\": uid 0; every operation$" \
+	"^confine: no new privileges; capabilities kept: none$" \
+	"^confine: user unchanged" "^confine: seccomp (on|skipped)"
 
 cat >"$T/three.yaml" <<Y
 listen:
@@ -64,6 +67,13 @@ expect "an empty file" 1 "$T/empty.yaml" "no policy section"
 printf 'limits:\n  max_sessions: 0\npolicy:\n  - name: x\n    match: { uid: 0 }\n    action: allow\n' >"$T/bad.yaml"
 expect "a bad value" 1 "$T/bad.yaml" "line 2: limits.max_sessions: out of range"
 expect "a missing file" 1 "$T/absent.yaml" "absent.yaml"
+printf 'confine:\n  user: no-such-user-here\npolicy:\n  - name: x\n    match: { uid: 0 }\n    action: allow\n' >"$T/user.yaml"
+expect "an unknown confine.user" 1 "$T/user.yaml" "line 2: confine.user: no such user"
+printf 'confine:\n  user: root\npolicy:\n  - name: x\n    match: { uid: 0 }\n    action: allow\n' >"$T/root.yaml"
+expect "root as confine.user" 1 "$T/root.yaml" "confine.user: root is no dedicated user"
+printf 'confine:\n  credentials: true\npolicy:\n  - name: x\n    match: { uid: 0 }\n    action: allow\n' >"$T/cred.yaml"
+expect "confine.credentials keeps three capabilities" 0 "$T/cred.yaml" \
+	"capabilities kept: CAP_SYS_ADMIN,CAP_SETUID,CAP_SETGID$"
 rm -rf "$T"
 echo "$((fails == 0 ? 1 : 0)) passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -6,8 +6,8 @@
 #    leaves the socket file to its owner;
 #  - Type=notify: NOTIFY_SOCKET gets READY=1 at start, RELOADING=1 and
 #    READY=1 on SIGHUP, STOPPING=1 on SIGTERM;
-#  - systemd-analyze verify accepts the shipped units (ExecStart pointed at
-#    the built daemon).
+#  - systemd-analyze verify accepts the shipped units (ExecStart and
+#    ExecStartPre pointed at the built daemon).
 #   systemd.sh SOCKBROKERD SBCTL SOURCE_DIR
 # Exit 77 (skip) when systemd's tools are missing.
 set -u
@@ -99,7 +99,7 @@ wait "$bpid"; rc=$?
 
 # ---- the shipped units
 mkdir -p "$T/units"
-sed "s|^ExecStart=[^ ]*|ExecStart=$BROKERD|" "$SRC/deploy/systemd/sockbrokerd.service" \
+sed "s|^\(ExecStart\(Pre\)\{0,1\}=\)[^ ]*|\1$BROKERD|" "$SRC/deploy/systemd/sockbrokerd.service" \
 	>"$T/units/sockbrokerd.service"
 cp "$SRC/deploy/systemd/sockbrokerd.socket" "$T/units/"
 if systemd-analyze verify "$T/units/sockbrokerd.socket" "$T/units/sockbrokerd.service" \

@@ -9,8 +9,12 @@
  *    an interface (SO_BINDTOIFINDEX, named by no rule): EACCES and
  *    nothing arrives;
  *  - SCM_CREDENTIALS over a broker Unix socketpair with the caller's own
- *    pid/uid/gid arrive (SO_PASSCRED on the other end); another uid:
- *    EPERM and nothing arrives (the broker, as root, could claim any);
+ *    pid/uid/gid arrive (SO_PASSCRED on the other end) when the broker
+ *    keeps the capabilities for it (confine.credentials: true); another
+ *    uid: EPERM and nothing arrives (the broker could claim any);
+ *  - a confined broker without confine.credentials: the kernel refuses
+ *    the caller's own credentials (another pid than the broker's) with
+ *    EPERM, and nothing arrives;
  *  - SCM_RIGHTS: EOPNOTSUPP; a timestamp (receive-only): EINVAL;
  *  - a stream socket's control message goes with its first piece only.
  */
@@ -203,8 +207,9 @@ out:
 	close(rfd);
 }
 
-/* SCM_CREDENTIALS through a broker Unix socketpair. */
-static void creds(sb_client *c)
+/* SCM_CREDENTIALS through a broker Unix socketpair; @kept: the broker
+ * kept CAP_SYS_ADMIN/CAP_SETUID/CAP_SETGID (confine.credentials). */
+static void creds(sb_client *c, int kept)
 {
 	union {
 		struct cmsghdr align;
@@ -233,7 +238,18 @@ static void creds(sb_client *c)
 	cm->cmsg_type = SCM_CREDENTIALS;
 	cm->cmsg_len = CMSG_LEN(sizeof(mine));
 	memcpy(CMSG_DATA(cm), &mine, sizeof(mine));
+	errno = 0;
 	n = sb_sendmsg(c, sv[0], &m, 0);
+	e = errno;
+	if (!kept) {
+		CHECK(n == -1 && e == EPERM, "confined without confine.credentials: "
+		      "SCM_CREDENTIALS with my own ids: %zd %s, want EPERM", n, strerror(e));
+		n = sb_recvmsg(c, sv[1], &rm, MSG_DONTWAIT);
+		CHECK(n == -1, "after the refused send the receiver got %zd", n);
+		sb_close(c, sv[0]);
+		sb_close(c, sv[1]);
+		return;
+	}
 	CHECK(n == 4, "SCM_CREDENTIALS with my own ids: %zd %s", n, it_sberr());
 	n = sb_recvmsg(c, sv[1], &rm, MSG_DONTWAIT);
 	for (cm = CMSG_FIRSTHDR(&rm); n == 4 && cm; cm = CMSG_NXTHDR(&rm, cm))
@@ -304,25 +320,35 @@ static void stream(sb_client *c)
 }
 
 /* Root may bind (choose a source address) on 127.0.0.1 only. */
-static const char config[] =
-	"policy:\n"
-	"  - name: source-127-0-0-1\n"
-	"    match: { uid: 0 }\n"
-	"    action: allow\n"
-	"    ops: [bind]\n"
-	"    bind: [127.0.0.1/32]\n"
-	"  - name: the-rest\n"
-	"    match: { uid: 0 }\n"
-	"    action: allow\n"
-	"    ops: [socket, connect, sendto, setsockopt, listen, accept, resolve]\n";
+#define POLICY \
+	"policy:\n" \
+	"  - name: source-127-0-0-1\n" \
+	"    match: { uid: 0 }\n" \
+	"    action: allow\n" \
+	"    ops: [bind]\n" \
+	"    bind: [127.0.0.1/32]\n" \
+	"  - name: the-rest\n" \
+	"    match: { uid: 0 }\n" \
+	"    action: allow\n" \
+	"    ops: [socket, connect, sendto, setsockopt, listen, accept, resolve]\n"
 
 int main(void)
 {
-	struct it_broker b;
-	sb_client *c = it_setup(&b, config, 40);
+	struct it_broker b, nb;
+	sb_client *c, *nc;
 
+	/* Both brokers start before the first gRPC call (fork+exec). */
+	if (it_broker_start(&nb, POLICY) < 0)
+		return 1;
+	c = it_setup(&b, "confine:\n  credentials: true\n" POLICY, 40);
+	nc = sb_open(nb.target);
+	if (CHECK(nc != NULL, "sb_open(%s)", nb.target))
+		creds(nc, 0);
 	udp(c);
-	creds(c);
+	creds(c, 1);
 	stream(c);
+	if (nc)
+		sb_close_client(nc);
+	CHECK(it_broker_stop(&nb) == 0, "the second broker did not stop cleanly");
 	return it_teardown(&b, c);
 }

@@ -991,6 +991,65 @@ static void test_deploy_example(void)
 	sb__config_free(&cfg);
 }
 
+/* sb__policy_needs(): the capabilities an allow rule can make the broker
+ * use, and none for deny rules or what the kernel checks nothing for. */
+static unsigned needs(const char *yaml, int port_start)
+{
+	struct sb__policy *p = pol(yaml);
+	struct sb__pol_needs n;
+
+	sb__policy_needs(p, port_start, &n);
+	sb__policy_free(p);
+	return n.caps;
+}
+
+static void test_needs(void)
+{
+	struct sb__pol_needs n;
+	struct sb__policy *p;
+
+	CHECK(needs("- name: all\n  match: { any: true }\n  action: allow\n", 1024) == 0);
+	/* Low ports: for bind only, below the start the kernel uses. */
+	CHECK(needs("- name: web\n  match: { uid: 0 }\n  action: allow\n"
+		    "  ops: [bind]\n  ports: [80]\n", 1024) == SB__NEED_NET_BIND_SERVICE);
+	CHECK(needs("- name: web\n  match: { uid: 0 }\n  action: allow\n"
+		    "  ports: [1000-2000]\n", 1024) == SB__NEED_NET_BIND_SERVICE);
+	CHECK(needs("- name: web\n  match: { uid: 0 }\n  action: allow\n"
+		    "  ops: [bind]\n  ports: [1024-2000]\n", 1024) == 0);
+	CHECK(needs("- name: web\n  match: { uid: 0 }\n  action: allow\n"
+		    "  ops: [bind]\n  ports: [80]\n", 80) == 0);
+	CHECK(needs("- name: web\n  match: { uid: 0 }\n  action: allow\n"
+		    "  ops: [bind]\n  ports: [0]\n", 1024) == 0);
+	CHECK(needs("- name: out\n  match: { uid: 0 }\n  action: allow\n"
+		    "  destinations: [0.0.0.0/0]\n  ports: [22]\n", 1024) == 0);
+	/* Raw and packet sockets; netlink. */
+	CHECK(needs("- name: ping\n  match: { uid: 0 }\n  action: allow\n"
+		    "  types: [raw]\n", 1024) == SB__NEED_NET_RAW);
+	CHECK(needs("- name: sniff\n  match: { uid: 0 }\n  action: allow\n"
+		    "  families: [packet]\n", 1024) == SB__NEED_NET_RAW);
+	CHECK(needs("- name: nl\n  match: { uid: 0 }\n  action: allow\n"
+		    "  families: [netlink]\n", 1024) == SB__NEED_NET_ADMIN);
+	/* Options: the kernel's capability, or none. */
+	CHECK(needs("- name: m\n  match: { uid: 0 }\n  action: allow\n"
+		    "  sockopts: [SO_MARK]\n", 1024) == SB__NEED_NET_ADMIN);
+	CHECK(needs("- name: d\n  match: { uid: 0 }\n  action: allow\n"
+		    "  sockopts: [SO_BINDTODEVICE]\n", 1024) == SB__NEED_NET_RAW);
+	CHECK(needs("- name: r\n  match: { uid: 0 }\n  action: allow\n"
+		    "  sockopts: [SO_REUSEPORT, IP_FREEBIND, TCP_NODELAY]\n", 1024) == 0);
+	/* Deny rules lend nothing. */
+	CHECK(needs("- name: no\n  match: { any: true }\n  action: deny\n"
+		    "  types: [raw]\n  sockopts: [SO_MARK]\n", 1024) == 0);
+	/* The first rule that needs a capability is the one named. */
+	p = pol("- name: a\n  match: { uid: 0 }\n  action: allow\n  types: [raw]\n"
+		"- name: b\n  match: { uid: 1 }\n  action: allow\n  types: [raw]\n");
+	sb__policy_needs(p, 1024, &n);
+	CHECK(n.caps == SB__NEED_NET_RAW &&
+	      !strcmp(n.why[SB__NEED_BIT_NET_RAW], "rule \"a\" names raw sockets"));
+	sb__policy_free(p);
+	sb__policy_needs(NULL, 1024, &n);
+	CHECK(n.caps == 0);
+}
+
 int main(void)
 {
 	test_identities();
@@ -1005,6 +1064,7 @@ int main(void)
 	test_default();
 	test_config_file();
 	test_deploy_example();
+	test_needs();
 	if (failures) {
 		fprintf(stderr, "test_policy: %d failure(s)\n", failures);
 		return 1;
