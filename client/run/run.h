@@ -10,11 +10,13 @@
  * namespace is the wall; the seccomp filter is the only door. Every socket
  * of the host's namespace that the program ever holds comes from the
  * supervisor, and is a TCP socket the broker connected or a listener the
- * broker bound, both decided under the broker's policy.
+ * broker bound, both decided under the broker's policy. Datagrams never
+ * get a socket of the host: the supervisor sends each one (udp.c).
  */
 #ifndef SBR_RUN_H
 #define SBR_RUN_H
 
+#include <linux/seccomp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -38,12 +40,17 @@ enum sbr_ref { SBR_REF_TCP4, SBR_REF_TCP6, SBR_REF_N };
  * @notify_fd: the seccomp listener of the program's filter
  * @ref:       reference sockets (enum sbr_ref), -1 where the family is off
  * @sync_fd:   the start-up channel; closed when the program runs
+ * @helper:    the socket factory in the sandbox's namespaces (udp.c)
+ * @helper_fd: its channel: one byte (4 or 6) asks, an fd (SCM_RIGHTS) or
+ *             an errno (int) answers
  */
 struct sbr_sandbox {
 	pid_t pid;
 	int notify_fd;
 	int ref[SBR_REF_N];
 	int sync_fd;
+	pid_t helper;
+	int helper_fd;
 };
 
 /**
@@ -83,6 +90,68 @@ int sbr_supervise(struct sbr_sandbox *sb, sb_client *c);
  * Return: 0 or -1 with errno.
  */
 int sbr_block_signals(sigset_t *set);
+
+/**
+ * struct sbr_call - one notification being answered
+ * @req:    the notification (kernel-copied values)
+ * @pidfd:  of the calling thread
+ * @fdnum:  the fd number the program passed
+ * @sock:   our copy of the program's socket
+ * @domain, @type, @protocol: of @sock (SO_DOMAIN, SO_TYPE, SO_PROTOCOL)
+ * @ino:    @sock's inode
+ */
+struct sbr_call {
+	const struct seccomp_notif *req;
+	int pidfd;
+	int fdnum;
+	int sock;
+	int domain;
+	int type;
+	int protocol;
+	ino_t ino;
+};
+
+struct sbr_sup;
+struct sockaddr_storage;
+
+/* supervise.c: what the datagram path (udp.c) shares with it. */
+
+/** sbr_answer() - answer the call with @val, or -1 and errno @err; @flags:
+ *  0 or SECCOMP_USER_NOTIF_FLAG_CONTINUE. Return: 0, or -1 (gone). */
+int sbr_answer(struct sbr_sup *sup, const struct seccomp_notif *req, int64_t val,
+	       int err, uint32_t flags);
+/** sbr_still_valid() - is the notification still pending (the thread still
+ *  in that call, so its pid and fd numbers are its own)? */
+int sbr_still_valid(struct sbr_sup *sup, const struct seccomp_notif *req);
+/** sbr_read_mem() - read @len bytes at the program's address @addr, once.
+ *  Return: 0 or -EFAULT. */
+int sbr_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len);
+/** sbr_read_sockaddr() - a socket address argument read once; @len_arg is
+ *  the program's length, checked before anything is read (EINVAL beyond a
+ *  sockaddr_storage, as the kernel says). Return: the length or -errno. */
+int sbr_read_sockaddr(const struct sbr_call *call, uint64_t ptr, uint64_t len_arg,
+		      struct sockaddr_storage *ss);
+/** sbr_check_inet() - an IPv4/IPv6 address for a socket of @domain, checked
+ *  as the kernel does. Return: 0, -EAFNOSUPPORT or -EINVAL. */
+int sbr_check_inet(int domain, const struct sockaddr_storage *ss, int len);
+
+/* udp.c: datagrams (see there). At most this many relay sockets. */
+#define SBR_UDP_RELAYS 128
+struct sbr_udp;
+struct pollfd;
+
+/** sbr_udp_new() - the datagram relay of a sandbox. Return: it, or NULL. */
+struct sbr_udp *sbr_udp_new(sb_client *c, int helper_fd);
+/** sbr_udp_call() - answer a call on an IPv4/IPv6 datagram socket.
+ *  Return: 0 (answered), 1 (let the kernel go on), or -errno. */
+int sbr_udp_call(struct sbr_udp *u, struct sbr_sup *sup, const struct sbr_call *call);
+/** sbr_udp_pollfds() - the relay sockets to poll for POLLIN into @pf (at
+ *  most @max). Return: how many. */
+size_t sbr_udp_pollfds(struct sbr_udp *u, struct pollfd *pf, size_t max);
+/** sbr_udp_relay_ready() - datagrams the program sent to relay @fd. */
+void sbr_udp_relay_ready(struct sbr_udp *u, int fd);
+/** sbr_udp_free() - stop every flow, close every socket, free @u (NULL ok). */
+void sbr_udp_free(struct sbr_udp *u);
 
 extern int sbr_verbose;
 

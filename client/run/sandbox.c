@@ -23,7 +23,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <ifaddrs.h>
 #include <net/if.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -40,10 +44,14 @@
 
 #include "run.h"
 
+/* The sandbox's own IPv6 address (a unique local address, RFC 4193). */
+#define SBR_SELF6 { 0xfd, 0x5b, 0x7c, 0x6f, 0x2d, 0x73, 0x62, 0x72, 0, 0, 0, 0, 0, 0, 0, 2 }
+
 enum sbr_stage {
 	SBR_ST_USERNS = 1, /* unshare(CLONE_NEWUSER | CLONE_NEWNET) */
 	SBR_ST_MAPS,       /* writing uid_map / gid_map */
 	SBR_ST_LO,         /* bringing lo up */
+	SBR_ST_ROUTES,     /* the AnyIP routes (udp.c) */
 	SBR_ST_FILTER,     /* building the filter */
 	SBR_ST_LOAD,       /* loading the filter (seccomp user notification) */
 	SBR_ST_REFS,       /* reference sockets follow (SCM_RIGHTS) */
@@ -141,6 +149,101 @@ static int sbr_child_lo_up(void)
 out:
 	close(s);
 	return rc;
+}
+
+/* One rtnetlink request of the sandbox, answered by an ack. */
+static int sbr_nl_request(const void *req, size_t len)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct nlmsgerr err;
+	} ack;
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	int rc = -1;
+
+	if (s < 0)
+		return -1;
+	if (sendto(s, req, len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0 ||
+	    recv(s, &ack, sizeof(ack), 0) < (ssize_t)sizeof(ack))
+		goto out;
+	if (ack.nh.nlmsg_type != NLMSG_ERROR || ack.err.error) {
+		errno = ack.nh.nlmsg_type == NLMSG_ERROR ? -ack.err.error : EPROTO;
+		goto out;
+	}
+	rc = 0;
+out:
+	close(s);
+	return rc;
+}
+
+/*
+ * "AnyIP": every address is local in the sandbox (local 0.0.0.0/0 and
+ * ::/0 on lo, in the local table), so that a datagram the program sends on
+ * a connected socket lands on a relay socket of the supervisor bound to its
+ * destination, with the program's own address as the source (udp.c).
+ */
+static int sbr_child_anyip(int family)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct rtmsg rt;
+		struct rtattr oif;
+		uint32_t ifindex;
+	} req;
+
+	memset(&req, 0, sizeof(req));
+	req.nh.nlmsg_len = sizeof(req);
+	req.nh.nlmsg_type = RTM_NEWROUTE;
+	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK;
+	req.rt.rtm_family = (unsigned char)family;
+	req.rt.rtm_table = RT_TABLE_LOCAL;
+	req.rt.rtm_protocol = RTPROT_BOOT;
+	req.rt.rtm_scope = RT_SCOPE_HOST;
+	req.rt.rtm_type = RTN_LOCAL;
+	req.oif.rta_len = RTA_LENGTH(sizeof(uint32_t));
+	req.oif.rta_type = RTA_OIF;
+	req.ifindex = if_nametoindex("lo");
+	if (!req.ifindex)
+		return -1;
+	return sbr_nl_request(&req, sizeof(req));
+}
+
+/*
+ * An address on lo besides 127.0.0.1 and ::1: getaddrinfo() with
+ * AI_ADDRCONFIG (glibc's default without hints, and getent ahostsv4) asks
+ * for the families "configured" on a non-loopback address, and would find
+ * none. 127.0.0.2 for IPv4 always; SBR_SELF6 for IPv6 when the host has
+ * an IPv6 address outside loopback and link-local, so that programs
+ * prefer IPv6 here as they would outside. Both are the sandbox's own.
+ */
+static int sbr_child_self_addr(int family)
+{
+	static const unsigned char self4[4] = { 127, 0, 0, 2 };
+	static const unsigned char self6[16] = SBR_SELF6;
+	struct {
+		struct nlmsghdr nh;
+		struct ifaddrmsg ifa;
+		struct rtattr local;
+		unsigned char addr[16];
+	} req;
+	size_t alen = family == AF_INET6 ? 16 : 4;
+
+	memset(&req, 0, sizeof(req));
+	req.nh.nlmsg_len = (uint32_t)(offsetof(__typeof__(req), addr) + alen);
+	req.nh.nlmsg_type = RTM_NEWADDR;
+	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK;
+	req.ifa.ifa_family = (unsigned char)family;
+	req.ifa.ifa_prefixlen = (unsigned char)(alen * 8);
+	req.ifa.ifa_flags = IFA_F_NODAD;
+	req.ifa.ifa_scope = RT_SCOPE_HOST;
+	req.ifa.ifa_index = if_nametoindex("lo");
+	req.local.rta_len = (unsigned short)RTA_LENGTH(alen);
+	req.local.rta_type = IFA_LOCAL;
+	memcpy(req.addr, family == AF_INET6 ? self6 : self4, alen);
+	if (!req.ifa.ifa_index)
+		return -1;
+	return sbr_nl_request(&req, req.nh.nlmsg_len);
 }
 
 static void sbr_child_send_refs(int sync)
@@ -272,7 +375,7 @@ fail:
 	return NULL;
 }
 
-static __attribute__((noreturn)) void sbr_child(int sync, pid_t parent,
+static __attribute__((noreturn)) void sbr_child(int sync, pid_t parent, int ipv6,
 						 char *const argv[])
 {
 	scmp_filter_ctx ctx;
@@ -301,6 +404,11 @@ static __attribute__((noreturn)) void sbr_child(int sync, pid_t parent,
 	}
 	if (sbr_child_lo_up() < 0)
 		sbr_child_fail(sync, SBR_ST_LO);
+	/* Without IPv6 in the kernel only the IPv4 route is needed. */
+	if (sbr_child_anyip(AF_INET) < 0 ||
+	    (sbr_child_anyip(AF_INET6) < 0 && errno != EAFNOSUPPORT) ||
+	    sbr_child_self_addr(AF_INET) < 0 || (ipv6 && sbr_child_self_addr(AF_INET6) < 0))
+		sbr_child_fail(sync, SBR_ST_ROUTES);
 	sbr_child_send_refs(sync);
 
 	ctx = sbr_filter_build();
@@ -329,6 +437,92 @@ static __attribute__((noreturn)) void sbr_child(int sync, pid_t parent,
 	sbr_child_fail(sync, SBR_ST_EXEC);
 }
 
+/* The socket factory: a process of the supervisor's (not under the filter,
+ * not the program's child) in the sandbox's user and network namespaces,
+ * making datagram sockets there on request (udp.c's relays). It can make
+ * nothing but sockets of the sandbox's empty namespace. */
+static __attribute__((noreturn)) void sbr_factory(int ch)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cm;
+	unsigned char ask;
+	ssize_t n;
+	int s, err, fam, one = 1;
+
+	for (;;) {
+		struct iovec iov = { .iov_base = &err, .iov_len = sizeof(err) };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+		n = read(ch, &ask, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != 1)
+			_exit(0);
+		fam = ask == 6 ? AF_INET6 : AF_INET;
+		s = socket(fam, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		err = s < 0 ? errno : 0;
+		if (s >= 0 && fam == AF_INET6 &&
+		    setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+			err = errno;
+		if (s >= 0 && !err) {
+			struct cmsghdr *h;
+
+			memset(cm.buf, 0, sizeof(cm.buf));
+			mh.msg_control = cm.buf;
+			mh.msg_controllen = sizeof(cm.buf);
+			h = CMSG_FIRSTHDR(&mh);
+			h->cmsg_level = SOL_SOCKET;
+			h->cmsg_type = SCM_RIGHTS;
+			h->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(h), &s, sizeof(int));
+		}
+		if (sendmsg(ch, &mh, MSG_NOSIGNAL) < 0)
+			_exit(0);
+		if (s >= 0)
+			close(s);
+	}
+}
+
+/* Start the socket factory in the namespaces of the sandbox @sb->pid. */
+static int sbr_factory_start(struct sbr_sandbox *sb, pid_t parent)
+{
+	char path[64];
+	int sv[2], userns, netns;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+			_exit(SBR_EXIT_FAIL);
+		snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)sb->pid);
+		userns = open(path, O_RDONLY | O_CLOEXEC);
+		snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)sb->pid);
+		netns = open(path, O_RDONLY | O_CLOEXEC);
+		if (userns < 0 || netns < 0 || dup2(sv[1], 3) < 0 ||
+		    setns(userns, CLONE_NEWUSER) < 0 || setns(netns, CLONE_NEWNET) < 0) {
+			/* The supervisor sees EOF at its first request. */
+			_exit(SBR_EXIT_FAIL);
+		}
+		/* Nothing of the supervisor's but the channel. */
+		if (syscall(SYS_close_range, 4U, ~0U, 0U) < 0)
+			_exit(SBR_EXIT_FAIL);
+		sbr_factory(3);
+	}
+	close(sv[1]);
+	sb->helper = pid;
+	sb->helper_fd = sv[0];
+	return 0;
+}
+
 static void sbr_explain(const struct sbr_msg *m, const char *cmd)
 {
 	const char *e = strerror(m->err);
@@ -346,6 +540,9 @@ static void sbr_explain(const struct sbr_msg *m, const char *cmd)
 		break;
 	case SBR_ST_LO:
 		sbr_err("cannot bring up the sandbox's loopback: %s", e);
+		break;
+	case SBR_ST_ROUTES:
+		sbr_err("cannot add the sandbox's local routes and addresses: %s", e);
 		break;
 	case SBR_ST_FILTER:
 		sbr_err("cannot build the seccomp filter: %s "
@@ -387,6 +584,25 @@ static void sbr_take_refs(struct sbr_sandbox *sb, const struct sbr_msg *m,
 		close(fds[k]);
 }
 
+/* Has the host an IPv6 address a program could reach the world from? */
+static int sbr_host_has_ipv6(void)
+{
+	struct ifaddrs *ifa, *i;
+	int yes = 0;
+
+	if (getifaddrs(&ifa) < 0)
+		return 0;
+	for (i = ifa; i; i = i->ifa_next) {
+		const struct sockaddr_in6 *a = (const void *)i->ifa_addr;
+
+		if (a && a->sin6_family == AF_INET6 && !IN6_IS_ADDR_LOOPBACK(&a->sin6_addr) &&
+		    !IN6_IS_ADDR_LINKLOCAL(&a->sin6_addr))
+			yes = 1;
+	}
+	freeifaddrs(ifa);
+	return yes;
+}
+
 int sbr_sandbox_start(char *const argv[], struct sbr_sandbox *sb)
 {
 	union {
@@ -403,6 +619,8 @@ int sbr_sandbox_start(char *const argv[], struct sbr_sandbox *sb)
 	sb->pid = -1;
 	sb->notify_fd = -1;
 	sb->sync_fd = -1;
+	sb->helper = -1;
+	sb->helper_fd = -1;
 	for (i = 0; i < SBR_REF_N; i++)
 		sb->ref[i] = -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -418,7 +636,7 @@ int sbr_sandbox_start(char *const argv[], struct sbr_sandbox *sb)
 	}
 	if (sb->pid == 0) {
 		close(sv[0]);
-		sbr_child(sv[1], parent, argv);
+		sbr_child(sv[1], parent, sbr_host_has_ipv6(), argv);
 	}
 	close(sv[1]);
 	sb->sync_fd = sv[0];
@@ -464,6 +682,11 @@ int sbr_sandbox_start(char *const argv[], struct sbr_sandbox *sb)
 		goto fail;
 	}
 	close(pidfd);
+	pidfd = -1;
+	if (sbr_factory_start(sb, parent) < 0) {
+		sbr_err("cannot start the sandbox's socket factory: %s", strerror(errno));
+		goto fail;
+	}
 	return 0;
 fail:
 	if (pidfd >= 0)
@@ -503,10 +726,19 @@ void sbr_sandbox_close(struct sbr_sandbox *sb)
 {
 	int i;
 
+	int st;
+
 	if (sb->notify_fd >= 0)
 		close(sb->notify_fd);
 	if (sb->sync_fd >= 0)
 		close(sb->sync_fd);
+	/* The factory ends when its channel closes. */
+	if (sb->helper_fd >= 0)
+		close(sb->helper_fd);
+	if (sb->helper > 0)
+		while (waitpid(sb->helper, &st, 0) < 0 && errno == EINTR)
+			;
+	sb->helper = sb->helper_fd = -1;
 	for (i = 0; i < SBR_REF_N; i++)
 		if (sb->ref[i] >= 0)
 			close(sb->ref[i]);

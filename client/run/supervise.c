@@ -19,11 +19,12 @@
  *  4. What the broker refused is the program's errno (EACCES for policy).
  *
  * The kernel is never told to go on (SECCOMP_USER_NOTIF_FLAG_CONTINUE)
- * with an IPv4/IPv6 connect, bind or listen the policy decides. It is for
- * what cannot leave the sandbox: Unix and netlink sockets (their family
- * never changes, and they live in the sandbox's own namespaces), and
- * sends on stream sockets (a connected TCP socket ignores a destination,
- * and an unconnected one is in the sandbox's empty namespace). Should the
+ * with an IPv4/IPv6 connect, bind, listen or datagram send: the policy
+ * decides those. It is for what cannot leave the sandbox: Unix and netlink
+ * sockets (their family never changes, and they live in the sandbox's own
+ * namespaces), sends on stream sockets (a connected TCP socket ignores a
+ * destination, and an unconnected one is in the sandbox's namespace) and a
+ * datagram socket's bind (an address of the sandbox). Datagrams: udp.c. Should the
  * program swap the fd between our check and the kernel's action, it can
  * only swap in another socket of its own namespace or one we installed,
  * and those are all connected TCP sockets or listeners: the kernel itself
@@ -80,29 +81,11 @@ struct sbr_bound {
 struct sbr_sup {
 	sb_client *c;
 	struct sbr_sandbox *sb;
+	struct sbr_udp *udp;
 	struct sbr_bound bound[SBR_MAX_BOUND];
 };
 
-/**
- * struct sbr_call - one notification being answered
- * @req:    the notification (kernel-copied values)
- * @pidfd:  of the calling thread
- * @fdnum:  the fd number the program passed
- * @sock:   our copy of the program's socket
- * @domain, @type: of @sock (SO_DOMAIN, SO_TYPE)
- * @ino:    @sock's inode
- */
-struct sbr_call {
-	const struct seccomp_notif *req;
-	int pidfd;
-	int fdnum;
-	int sock;
-	int domain;
-	int type;
-	ino_t ino;
-};
-
-static int sbr_answer(struct sbr_sup *sup, const struct seccomp_notif *req,
+int sbr_answer(struct sbr_sup *sup, const struct seccomp_notif *req,
 		      int64_t val, int err, uint32_t flags)
 {
 	struct seccomp_notif_resp resp = { .id = req->id, .val = val, .error = -err,
@@ -112,15 +95,14 @@ static int sbr_answer(struct sbr_sup *sup, const struct seccomp_notif *req,
 	return ioctl(sup->sb->notify_fd, SECCOMP_IOCTL_NOTIF_SEND, &resp);
 }
 
-static int sbr_still_valid(struct sbr_sup *sup, const struct seccomp_notif *req)
+int sbr_still_valid(struct sbr_sup *sup, const struct seccomp_notif *req)
 {
 	uint64_t id = req->id;
 
 	return ioctl(sup->sb->notify_fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
 }
 
-/* Read @len bytes at the program's address @addr, once. Return: 0 or -EFAULT. */
-static int sbr_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
+int sbr_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
 {
 	struct iovec local = { .iov_base = buf, .iov_len = len };
 	struct iovec remote = { .iov_base = (void *)(uintptr_t)addr, .iov_len = len };
@@ -130,13 +112,7 @@ static int sbr_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
 	return 0;
 }
 
-/**
- * sbr_read_sockaddr() - the address argument of connect/bind/sendto, read
- * once; @len_arg is the program's length, checked before anything is read
- * (as the kernel does: EINVAL beyond a sockaddr_storage).
- * Return: the length, or -errno.
- */
-static int sbr_read_sockaddr(const struct sbr_call *call, uint64_t ptr, uint64_t len_arg,
+int sbr_read_sockaddr(const struct sbr_call *call, uint64_t ptr, uint64_t len_arg,
 			     struct sockaddr_storage *ss)
 {
 	uint32_t len = (uint32_t)len_arg;
@@ -149,8 +125,7 @@ static int sbr_read_sockaddr(const struct sbr_call *call, uint64_t ptr, uint64_t
 	return rc < 0 ? rc : (int)len;
 }
 
-/* Check an IPv4/IPv6 address for a socket of @domain as the kernel does. */
-static int sbr_check_inet(int domain, const struct sockaddr_storage *ss, int len)
+int sbr_check_inet(int domain, const struct sockaddr_storage *ss, int len)
 {
 	if (ss->ss_family != domain)
 		return -EAFNOSUPPORT;
@@ -578,12 +553,13 @@ static int sbr_dispatch(struct sbr_sup *sup, const struct sbr_call *call)
 			return sbr_tcp_listen(sup, call);
 		return 1; /* a send (see the file's comment) */
 	}
-	if (nr == SYS_listen)
-		return -EOPNOTSUPP;
-	/* Datagrams: not served yet; the sandbox's namespace has no route. */
-	if (nr == SYS_bind)
+	/* Datagrams: UDP only (udp.c). A ping socket's echo requests would be
+	 * sent as UDP by the broker's socket: refused. */
+	if (call->type != SOCK_DGRAM || call->protocol != IPPROTO_UDP)
 		return -EACCES;
-	return -ENETUNREACH;
+	if (!sup->udp)
+		return -ENETUNREACH;
+	return sbr_udp_call(sup->udp, sup, call);
 }
 
 static void sbr_handle(struct sbr_sup *sup, const struct seccomp_notif *req)
@@ -627,6 +603,11 @@ static void sbr_handle(struct sbr_sup *sup, const struct seccomp_notif *req)
 	}
 	l = sizeof(call.type);
 	if (getsockopt(call.sock, SOL_SOCKET, SO_TYPE, &call.type, &l) < 0) {
+		rc = -ENOTSOCK;
+		goto out;
+	}
+	l = sizeof(call.protocol);
+	if (getsockopt(call.sock, SOL_SOCKET, SO_PROTOCOL, &call.protocol, &l) < 0) {
 		rc = -ENOTSOCK;
 		goto out;
 	}
@@ -676,9 +657,10 @@ int sbr_supervise(struct sbr_sandbox *sb, sb_client *c)
 	struct sbr_sup sup = { .c = c, .sb = sb };
 	struct seccomp_notif req;
 	struct signalfd_siginfo si;
-	struct pollfd pf[2];
+	struct pollfd pf[2 + SBR_UDP_RELAYS];
 	sigset_t set;
 	int i, st, sfd, status = -1;
+	size_t nrelay, k;
 	pid_t w;
 
 	for (i = 0; i < SBR_MAX_BOUND; i++)
@@ -693,15 +675,19 @@ int sbr_supervise(struct sbr_sandbox *sb, sb_client *c)
 			;
 		return SBR_EXIT_FAIL;
 	}
+	sup.udp = sbr_udp_new(c, sb->helper_fd);
+	if (!sup.udp)
+		sbr_err("no datagram relay (out of memory): datagrams fail with ENETUNREACH");
 	while (status < 0) {
 		pf[0].fd = sfd;
 		pf[0].events = POLLIN;
+		/* Once every task of the filter is gone the listener hangs up:
+		 * from then on only SIGCHLD matters (poll ignores fd -1). */
 		pf[1].fd = sb->notify_fd;
 		pf[1].events = POLLIN;
 		pf[0].revents = pf[1].revents = 0;
-		/* Once every task of the filter is gone the listener hangs up:
-		 * from then on only SIGCHLD matters. */
-		if (poll(pf, sb->notify_fd >= 0 ? 2 : 1, -1) < 0) {
+		nrelay = sup.udp ? sbr_udp_pollfds(sup.udp, pf + 2, sizeof(pf) / sizeof(pf[0]) - 2) : 0;
+		if (poll(pf, 2 + nrelay, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			sbr_err("poll: %s", strerror(errno));
@@ -716,6 +702,9 @@ int sbr_supervise(struct sbr_sandbox *sb, sb_client *c)
 			close(sb->notify_fd);
 			sb->notify_fd = -1;
 		}
+		for (k = 0; k < nrelay; k++)
+			if (pf[2 + k].revents & POLLIN)
+				sbr_udp_relay_ready(sup.udp, pf[2 + k].fd);
 		if (!(pf[0].revents & POLLIN))
 			continue;
 		while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
@@ -734,6 +723,7 @@ int sbr_supervise(struct sbr_sandbox *sb, sb_client *c)
 	for (i = 0; i < SBR_MAX_BOUND; i++)
 		if (sup.bound[i].s >= 0)
 			sbr_bound_drop(&sup, &sup.bound[i]);
+	sbr_udp_free(sup.udp);
 	close(sfd);
 	return status;
 }

@@ -24,9 +24,14 @@ $RUN sh -c 'kill -TERM $$'
 check "death by SIGTERM is 128+15" [ $? -eq 143 ]
 links=$($RUN ip -o link | awk '{print $2}' | tr -d '\n')
 check "the sandbox has only lo (got: $links)" [ "$links" = "lo:" ]
-addrs=$($RUN ip -o addr | awk '{print $4}' | tr '\n' ' ')
-check "lo is up with 127.0.0.1 and ::1 (got: $addrs)" \
-	[ "$addrs" = "127.0.0.1/8 ::1/128 " ]
+# 127.0.0.2 and (when the host has IPv6) fd5b:7c6f:2d73:6272::2 are the
+# sandbox's own, so that AI_ADDRCONFIG finds the families configured.
+addrs=$($RUN ip -o addr | awk '{print $4}' | sort | tr '\n' ' ')
+case $addrs in
+"127.0.0.1/8 127.0.0.2/32 ::1/128 " | \
+"127.0.0.1/8 127.0.0.2/32 ::1/128 fd5b:7c6f:2d73:6272::2/128 ") ok "lo has the sandbox's addresses: $addrs" ;;
+*) fail "lo's addresses: $addrs" ;;
+esac
 out=$(echo "through stdin" | $RUN cat)
 check "stdin and stdout are the program's" [ "$out" = "through stdin" ]
 out=$($RUN sh -c 'ls -l /proc/self/fd | grep -c " -> "')
