@@ -566,22 +566,25 @@ void sbr_udp_relay_ready(struct sbr_udp *u, int fd)
 
 	/* A bounded batch per wake-up, so that notifications are not starved. */
 	for (k = 0; k < 64; k++) {
-		plen = sizeof(p);
-		n = recvfrom(fd, u->buf, SBR_UDP_MAXDATA, MSG_DONTWAIT, (struct sockaddr *)&p, &plen);
-		if (n < 0)
-			return;
+		/* Under the lock, and only when @fd is still a relay: a flow
+		 * thread may have closed it since the poll, and the number may be
+		 * another fd of ours by now. */
 		found = 0;
+		n = -1;
 		pthread_mutex_lock(&u->lock);
 		for (i = 0; i < SBR_UDP_RELAYS; i++) {
 			if (u->relays[i].fd == fd) {
 				dst = u->relays[i].addr;
 				u->relays[i].last = sbr_now_ms();
+				plen = sizeof(p);
+				n = recvfrom(fd, u->buf, SBR_UDP_MAXDATA, MSG_DONTWAIT,
+					     (struct sockaddr *)&p, &plen);
 				found = 1;
 				break;
 			}
 		}
 		pthread_mutex_unlock(&u->lock);
-		if (!found)
+		if (!found || n < 0)
 			return;
 		f = sbr_flow_get(u, &p, plen);
 		if (!f)

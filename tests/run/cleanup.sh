@@ -47,11 +47,21 @@ check "its sockets are gone" wait_stat sockets_open 0 5
 check "the port is free again" port_free "$LPORT"
 
 hold
+# The runner's children: the program and the sandbox's socket factory.
+kids=$(pgrep -P "$RPID" | tr '\n' ' ')
+check "the runner has two children: the program and the socket factory ($kids)" \
+	[ "$(echo $kids | wc -w)" -eq 2 ]
 kill -9 "$RPID"
 wait $RPID 2>/dev/null
 i=0
-while kill -0 "$CPID" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-check "kill -9 of the runner: the program dies with it" [ $i -lt 50 ]
+alive=$kids
+while [ -n "$alive" ] && [ $i -lt 50 ]; do
+	alive=
+	for p in $kids; do kill -0 "$p" 2>/dev/null && alive="$alive $p"; done
+	sleep 0.1
+	i=$((i + 1))
+done
+check "kill -9 of the runner: the program and the factory die with it" [ -z "$alive" ]
 check "the session is gone" wait_stat sessions_open 0 5
 check "its sockets are gone" wait_stat sockets_open 0 5
 check "the port is free again" port_free "$LPORT"

@@ -6,7 +6,8 @@
 # sets RUNNER ESCAPE FETCH (FETCH empty without musl-gcc) and RUN (the
 # runner with --broker and "--"), and starts the broker with a policy
 # written to $T/policy.yaml: connect to $DENY_PORT and bind of
-# $DENY_BIND_PORT refused, everything else allowed to the invoking user.
+# $DENY_BIND_PORT refused, everything else allowed to the invoking user
+# (and to uid 65534).
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../sbctl/lib.sh" "$1" "$2" "$3"
 RUNNER=${4:?usage: $0 SOCKBROKERD SBCTL PYTHON3 SOCKBROKER-RUN ESCAPE [FETCH]}
@@ -14,6 +15,8 @@ ESCAPE=${5:?}
 FETCH=${6:-}
 RUN="$RUNNER --broker $TARGET --"
 
+# The unprivileged caller of tcp.sh (when run as root).
+IT_NOBODY=65534
 DENY_PORT=$(free_port)
 DENY_BIND_PORT=$(free_port)
 cat >"$T/policy.yaml" <<EOP
@@ -29,7 +32,7 @@ policy:
     ops: [bind]
     ports: [$DENY_BIND_PORT]
   - name: runner
-    match: { uid: $(id -u) }
+    match: { uid: [$(id -u), $IT_NOBODY] }
     action: allow
 EOP
 BROKER_ARGS="--config $T/policy.yaml"

@@ -119,6 +119,18 @@ print(s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR),
 check "non-blocking connect keeps O_NONBLOCK, TCP_NODELAY, SO_KEEPALIVE (got: $got)" \
 	[ "$got" = "0 True True False True" ]
 
+# ---- an unprivileged caller: a user namespace of its own ----
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
+	chmod 666 "$SOCK"
+	got=$(setpriv --reuid=$IT_NOBODY --regid=$IT_NOBODY --clear-groups \
+		$RUN sh -c 'id -u; curl -sf '"$URL/data.bin"' | sha256sum')
+	want=$(printf '%s\n%s' $IT_NOBODY "$WANT")
+	check "uid $IT_NOBODY runs curl in the sandbox as itself" [ "$got" = "$want" ]
+	grep -q "opened by uid $IT_NOBODY" "$T/broker.log"
+	check "the broker saw uid $IT_NOBODY as the caller" [ $? -eq 0 ]
+	chmod 600 "$SOCK"
+fi
+
 # ---- the policy decides ----
 $RUN curl -sf -o /dev/null "http://127.0.0.1:$DENY_PORT/hello.txt" 2>/dev/null
 check "curl to a denied destination fails" [ $? -ne 0 ]
