@@ -51,7 +51,7 @@ check "SIGTERM to the runner is forwarded (status $?)" [ $i -lt 50 ]
 # shellcheck disable=SC2016
 "$PY" -c 'import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL)
-os.execvp(sys.argv[1], sys.argv[1:])' $RUN sh -c 'trap "exit 42" INT; sleep 30 & wait' &
+os.execvp(sys.argv[1], sys.argv[1:])' $RUN sh -c 'trap "kill \$p; exit 42" INT; sleep 30 & p=$!; wait' &
 rpid=$!
 sleep 0.5
 kill -INT $rpid
