@@ -110,7 +110,7 @@ int main(int argc, char **argv)
 	const char *target = NULL, *cgroup = NULL;
 	sb_client *c;
 	sigset_t set;
-	int o, rc, st;
+	int o, rc, st, busy = 0;
 
 	while ((o = getopt_long(argc, argv, "+b:c:vhV", opts, NULL)) != -1) {
 		switch (o) {
@@ -176,7 +176,11 @@ int main(int argc, char **argv)
 		while (waitpid(sb.pid, &st, 0) < 0 && errno == EINTR)
 			;
 	} else {
-		rc = sbr_supervise(&sb, c);
+		rc = sbr_supervise(&sb, c, &busy);
+		if (busy) {
+			fflush(NULL);
+			_exit(rc);
+		}
 	}
 	sb_close_client(c);
 	sbr_sandbox_close(&sb);

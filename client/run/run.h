@@ -75,13 +75,15 @@ void sbr_sandbox_close(struct sbr_sandbox *sb);
 
 /**
  * sbr_supervise() - answer the filter's notifications with the broker
- * until the program exits; forwards signals to it.
- * @sb: the running sandbox
- * @c:  the broker session (used from this thread only)
+ * until the program exits; forwards signals to it. Once only.
+ * @sb:   the running sandbox
+ * @c:    the broker session (used from this thread and workers)
+ * @busy: set to 1 when a worker still uses @c: do not close @c or @sb
+ *        then, exit the process (_exit) instead
  * Return: the exit status for the runner: CMD's, or 128 + the signal
  *         that killed it.
  */
-int sbr_supervise(struct sbr_sandbox *sb, sb_client *c);
+int sbr_supervise(struct sbr_sandbox *sb, sb_client *c, int *busy);
 
 /**
  * sbr_block_signals() - block the signals the supervisor forwards, and

@@ -30,7 +30,9 @@
  * and those are all connected TCP sockets or listeners: the kernel itself
  * refuses to re-point them (EISCONN, EINVAL).
  *
- * Notifications are answered one at a time, in this thread.
+ * Notifications are answered in this thread, one at a time, except TCP
+ * connects: a worker thread each (up to SBR_WORKERS), so that a slow one
+ * holds up only the program's thread that called connect(2).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +42,8 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -78,11 +82,30 @@ struct sbr_bound {
 	int s;
 };
 
+/* Connects in progress at once in worker threads; more wait their turn in
+ * the supervisor's thread. */
+#define SBR_WORKERS 32
+
+/**
+ * struct sbr_worker - a TCP connect answered by a thread of its own
+ * @busy: taken; cleared by the thread as its last access to the slot
+ * @req:  the notification (a copy: the supervisor's buffer is reused)
+ * @call: with @req; the thread owns its fds
+ */
+struct sbr_worker {
+	struct sbr_sup *sup;
+	atomic_int busy;
+	struct seccomp_notif req;
+	struct sbr_call call;
+};
+
 struct sbr_sup {
 	sb_client *c;
 	struct sbr_sandbox *sb;
 	struct sbr_udp *udp;
+	atomic_int busy; /* workers running */
 	struct sbr_bound bound[SBR_MAX_BOUND];
+	struct sbr_worker workers[SBR_WORKERS];
 };
 
 int sbr_answer(struct sbr_sup *sup, const struct seccomp_notif *req,
@@ -389,11 +412,11 @@ static int sbr_broker_bind(struct sbr_sup *sup, const struct sbr_call *call,
 	return s;
 }
 
-/* connect() of an IPv4/IPv6 stream socket: Dial with hand-off. */
+/* connect() of an IPv4/IPv6 stream socket: Dial with hand-off. Runs in a
+ * worker thread: touches nothing of @sup's but the session and the fds. */
 static int sbr_tcp_connect(struct sbr_sup *sup, const struct sbr_call *call)
 {
 	struct sockaddr_storage ss;
-	struct sbr_bound *b;
 	char host[INET6_ADDRSTRLEN + 16], port[8];
 	struct timeval tv;
 	socklen_t l = sizeof(tv);
@@ -415,11 +438,6 @@ static int sbr_tcp_connect(struct sbr_sup *sup, const struct sbr_call *call)
 		return -EISCONN;
 	if (sbr_numeric(&ss, host, sizeof(host), port, sizeof(port)) < 0)
 		return -EINVAL;
-	/* A bind before connect got a broker socket; Dial picks the local
-	 * end itself, so that one goes. */
-	b = sbr_bound_find(sup, call->ino);
-	if (b)
-		sbr_bound_drop(sup, b);
 	/* connect(2) waits as long as SO_SNDTIMEO says, or the kernel's own. */
 	if (getsockopt(call->sock, SOL_SOCKET, SO_SNDTIMEO, &tv, &l) == 0 &&
 	    (tv.tv_sec || tv.tv_usec))
@@ -536,17 +554,81 @@ fail:
 	return s;
 }
 
+static void *sbr_worker_main(void *arg)
+{
+	struct sbr_worker *w = arg;
+	int rc = sbr_tcp_connect(w->sup, &w->call);
+
+	if (rc < 0 && rc != -ENOENT)
+		sbr_answer(w->sup, &w->req, -1, -rc, 0);
+	close(w->call.sock);
+	close(w->call.pidfd);
+	atomic_fetch_sub(&w->sup->busy, 1);
+	/* The last access to the slot: it may be taken again from here on. */
+	atomic_store(&w->busy, 0);
+	return NULL;
+}
+
+/**
+ * sbr_connect_async() - hand a TCP connect to a worker thread, so that a
+ * slow connection (SYNs unanswered: minutes) holds up only the thread that
+ * called connect(2), not the program's other calls. On success the worker
+ * owns @call's fds. Return: 0, or -1 (no free worker: answer it here).
+ */
+static int sbr_connect_async(struct sbr_sup *sup, struct sbr_call *call)
+{
+	pthread_attr_t at;
+	struct sbr_worker *w = NULL;
+	pthread_t t;
+	int i, rc;
+
+	for (i = 0; i < SBR_WORKERS && !w; i++)
+		if (!atomic_load(&sup->workers[i].busy))
+			w = &sup->workers[i];
+	if (!w)
+		return -1;
+	w->sup = sup;
+	w->req = *call->req;
+	w->call = *call;
+	w->call.req = &w->req;
+	atomic_store(&w->busy, 1);
+	atomic_fetch_add(&sup->busy, 1);
+	if (pthread_attr_init(&at))
+		goto fail;
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&t, &at, sbr_worker_main, w);
+	pthread_attr_destroy(&at);
+	if (rc)
+		goto fail;
+	call->sock = call->pidfd = -1;
+	return 0;
+fail:
+	atomic_fetch_sub(&sup->busy, 1);
+	atomic_store(&w->busy, 0);
+	return -1;
+}
+
 /**
  * sbr_dispatch() - answer one call on an IPv4/IPv6 socket.
- * Return: 0 (answered), 1 (let the kernel go on), or -errno for the program.
+ * Return: 0 (answered, or a worker answers), 1 (let the kernel go on), or
+ * -errno for the program.
  */
-static int sbr_dispatch(struct sbr_sup *sup, const struct sbr_call *call)
+static int sbr_dispatch(struct sbr_sup *sup, struct sbr_call *call)
 {
+	struct sbr_bound *b;
 	int nr = call->req->data.nr;
 
 	if (call->type == SOCK_STREAM) {
-		if (nr == SYS_connect)
+		if (nr == SYS_connect) {
+			/* A bind before connect got a broker socket; Dial picks
+			 * the local end itself, so that one goes. */
+			b = sbr_bound_find(sup, call->ino);
+			if (b)
+				sbr_bound_drop(sup, b);
+			if (sbr_connect_async(sup, call) == 0)
+				return 0;
 			return sbr_tcp_connect(sup, call);
+		}
 		if (nr == SYS_bind)
 			return sbr_tcp_bind(sup, call);
 		if (nr == SYS_listen)
@@ -652,19 +734,22 @@ static int sbr_status(int st)
 	return SBR_EXIT_FAIL;
 }
 
-int sbr_supervise(struct sbr_sandbox *sb, sb_client *c)
+int sbr_supervise(struct sbr_sandbox *sb, sb_client *c, int *busy)
 {
-	struct sbr_sup sup = { .c = c, .sb = sb };
+	static struct sbr_sup sup; /* big, and workers may outlive this frame */
 	struct seccomp_notif req;
 	struct signalfd_siginfo si;
 	struct pollfd pf[2 + SBR_UDP_RELAYS];
 	sigset_t set;
-	int i, st, sfd, status = -1;
+	int i, st, sfd, hup = 0, status = -1;
 	size_t nrelay, k;
 	pid_t w;
 
+	sup.c = c;
+	sup.sb = sb;
 	for (i = 0; i < SBR_MAX_BOUND; i++)
 		sup.bound[i].s = -1;
+	*busy = 0;
 	sigemptyset(&set);
 	sigprocmask(SIG_BLOCK, NULL, &set);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -683,7 +768,7 @@ int sbr_supervise(struct sbr_sandbox *sb, sb_client *c)
 		pf[0].events = POLLIN;
 		/* Once every task of the filter is gone the listener hangs up:
 		 * from then on only SIGCHLD matters (poll ignores fd -1). */
-		pf[1].fd = sb->notify_fd;
+		pf[1].fd = hup ? -1 : sb->notify_fd;
 		pf[1].events = POLLIN;
 		pf[0].revents = pf[1].revents = 0;
 		nrelay = sup.udp ? sbr_udp_pollfds(sup.udp, pf + 2, sizeof(pf) / sizeof(pf[0]) - 2) : 0;
@@ -699,8 +784,8 @@ int sbr_supervise(struct sbr_sandbox *sb, sb_client *c)
 			if (ioctl(sb->notify_fd, SECCOMP_IOCTL_NOTIF_RECV, &req) == 0)
 				sbr_handle(&sup, &req);
 		} else if (pf[1].revents & (POLLHUP | POLLERR)) {
-			close(sb->notify_fd);
-			sb->notify_fd = -1;
+			/* Not closed: a worker may still answer on it. */
+			hup = 1;
 		}
 		for (k = 0; k < nrelay; k++)
 			if (pf[2 + k].revents & POLLIN)
@@ -725,5 +810,9 @@ int sbr_supervise(struct sbr_sandbox *sb, sb_client *c)
 			sbr_bound_drop(&sup, &sup.bound[i]);
 	sbr_udp_free(sup.udp);
 	close(sfd);
+	/* A connect still in a worker holds the session: the caller must not
+	 * close it under the worker, and exits instead (the broker ends the
+	 * session when this process is gone). */
+	*busy = atomic_load(&sup.busy) != 0;
 	return status;
 }

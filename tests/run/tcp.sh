@@ -119,6 +119,38 @@ print(s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR),
 check "non-blocking connect keeps O_NONBLOCK, TCP_NODELAY, SO_KEEPALIVE (got: $got)" \
 	[ "$got" = "0 True True False True" ]
 
+# ---- a connect that hangs holds up only its own thread ----
+# A listener with a full accept queue drops SYNs: a connect to it waits.
+HANG_PORT=$(free_port)
+"$PY" -c "
+import socket, sys, time
+s = socket.socket(); s.bind(('127.0.0.1', $HANG_PORT)); s.listen(0)
+c = socket.create_connection(('127.0.0.1', $HANG_PORT))
+print('ready', flush=True)
+time.sleep(60)" >"$T/hang.out" 2>&1 &
+bg $!
+wait_for_line "$T/hang.out" '^ready' 10
+start=$(date +%s)
+got=$($RUN "$PY" -c "
+import socket, threading, time, urllib.request, os
+def hang():
+    try:
+        socket.create_connection(('127.0.0.1', $HANG_PORT), timeout=30)
+    except OSError:
+        pass
+threading.Thread(target=hang, daemon=True).start()
+time.sleep(0.5)
+t = time.monotonic()
+body = urllib.request.urlopen('$URL/hello.txt', timeout=10).read().decode().strip()
+print(body, time.monotonic() - t < 3, flush=True)
+os._exit(0)")
+rc=$?
+took=$(( $(date +%s) - start ))
+check "another thread's connect completes while one hangs (got: $got)" \
+	[ "$got" = "hello from outside True" ]
+check "the runner exits at once with the program (status $rc, ${took}s)" \
+	[ $rc -eq 0 ] && [ $took -lt 10 ]
+
 # ---- an unprivileged caller: a user namespace of its own ----
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
 	chmod 666 "$SOCK"
