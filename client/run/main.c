@@ -17,6 +17,7 @@
 #include "run.h"
 
 int sbr_verbose;
+int sbr_remote;
 
 void sbr_log(const char *fmt, ...)
 {
@@ -51,7 +52,9 @@ static void sbr_usage(FILE *f)
 	      "and the broker's sockets are put in CMD's place.\n"
 	      "\n"
 	      "  -b, --broker TARGET  the broker (default: $SOCKBROKER_ADDR, else\n"
-	      "                       " SB_DEFAULT_TARGET "); a local one: unix:PATH\n"
+	      "                       " SB_DEFAULT_TARGET "); over TCP (HOST:PORT,\n"
+	      "                       TLS from $SOCKBROKER_TLS_CA/_CERT/_KEY) the\n"
+	      "                       connections are relayed, slower\n"
 	      "  -c, --cgroup PATH    move into cgroup v2 PATH (under /sys/fs/cgroup)\n"
 	      "                       first, so that the broker's cgroup rules match\n"
 	      "  -v, --verbose        say what the broker did for each call\n"
@@ -63,7 +66,7 @@ static void sbr_usage(FILE *f)
 	      f);
 }
 
-/* A broker over TCP cannot pass fds (sockbroker.h H2). */
+/* A broker over TCP cannot pass fds (sockbroker.h H2): relay.c then. */
 static int sbr_target_local(const char *t)
 {
 	return t[0] == '/' || !strncmp(t, "unix:", 5) || !strncmp(t, "unix-abstract:", 14);
@@ -142,12 +145,7 @@ int main(int argc, char **argv)
 		target = getenv("SOCKBROKER_ADDR");
 	if (!target || !*target)
 		target = SB_DEFAULT_TARGET;
-	if (!sbr_target_local(target)) {
-		sbr_err("the broker at %s is remote: a broker over TCP cannot hand "
-			"sockets to this machine, and the relay for it is not "
-			"implemented; use a local broker (unix:PATH)", target);
-		return SBR_EXIT_FAIL;
-	}
+	sbr_remote = !sbr_target_local(target);
 	if (cgroup && sbr_enter_cgroup(cgroup) < 0)
 		return SBR_EXIT_FAIL;
 	if (sbr_block_signals(&set) < 0) {
@@ -177,7 +175,7 @@ int main(int argc, char **argv)
 			;
 	} else {
 		rc = sbr_supervise(&sb, c, &busy);
-		if (busy) {
+		if (busy || atomic_load(&sbr_relays_active)) {
 			fflush(NULL);
 			_exit(rc);
 		}

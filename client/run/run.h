@@ -18,6 +18,7 @@
 
 #include <linux/seccomp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -62,6 +63,14 @@ struct sbr_sandbox {
  * Return: 0, or -1 (the child is gone).
  */
 int sbr_sandbox_start(char *const argv[], struct sbr_sandbox *sb);
+
+/**
+ * sbr_factory_socket() - a new socket of the sandbox's network namespace,
+ * made by its socket factory (@helper_fd, struct sbr_sandbox).
+ * @family: AF_INET or AF_INET6; @type: SOCK_DGRAM or SOCK_STREAM
+ * Thread-safe. Return: the fd (close-on-exec), or -errno.
+ */
+int sbr_factory_socket(int helper_fd, int family, int type);
 
 /**
  * sbr_sandbox_go() - let the child exec CMD.
@@ -155,7 +164,19 @@ void sbr_udp_relay_ready(struct sbr_udp *u, int fd);
 /** sbr_udp_free() - stop every flow, close every socket, free @u (NULL ok). */
 void sbr_udp_free(struct sbr_udp *u);
 
+/* relay.c: TCP through a remote broker's Pipe (see there). */
+
+/** sbr_relay_connect() - connect to @host/@port through the broker (Dial)
+ *  and relay it. Return: the fd to install in the program (a TCP socket of
+ *  the sandbox's loopback, from the factory @helper_fd), or -errno
+ *  (EACCES: the policy). */
+int sbr_relay_connect(sb_client *c, int helper_fd, const char *host, const char *port,
+		      int timeout_ms);
+/* Relayed connections still using the session. */
+extern atomic_int sbr_relays_active;
+
 extern int sbr_verbose;
+extern int sbr_remote; /* the broker is remote: relay, no hand-off */
 
 /** sbr_log() - a "sockbroker-run: " line on stderr when -v was given. */
 void sbr_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -29,6 +29,7 @@
 #include <net/if.h>
 #include <stddef.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -439,7 +440,7 @@ static __attribute__((noreturn)) void sbr_child(int sync, pid_t parent, int ipv6
 
 /* The socket factory: a process of the supervisor's (not under the filter,
  * not the program's child) in the sandbox's user and network namespaces,
- * making datagram sockets there on request (udp.c's relays). It can make
+ * making sockets there on request (udp.c's relays, relay.c's TCP pairs). It can make
  * nothing but sockets of the sandbox's empty namespace. */
 static __attribute__((noreturn)) void sbr_factory(int ch)
 {
@@ -460,8 +461,8 @@ static __attribute__((noreturn)) void sbr_factory(int ch)
 			continue;
 		if (n != 1)
 			_exit(0);
-		fam = ask == 6 ? AF_INET6 : AF_INET;
-		s = socket(fam, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		fam = (ask & 0xf) == 6 ? AF_INET6 : AF_INET;
+		s = socket(fam, ((ask & 0x10) ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
 		err = s < 0 ? errno : 0;
 		if (s >= 0 && fam == AF_INET6 &&
 		    setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
@@ -521,6 +522,40 @@ static int sbr_factory_start(struct sbr_sandbox *sb, pid_t parent)
 	sb->helper = pid;
 	sb->helper_fd = sv[0];
 	return 0;
+}
+
+int sbr_factory_socket(int helper_fd, int family, int type)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cm;
+	unsigned char ask = (unsigned char)((family == AF_INET6 ? 6 : 4) |
+					    (type == SOCK_STREAM ? 0x10 : 0));
+	int err = 0, fd = -1;
+	struct iovec iov = { .iov_base = &err, .iov_len = sizeof(err) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
+			     .msg_controllen = sizeof(cm.buf) };
+	struct cmsghdr *h;
+	ssize_t n = -1;
+
+	if (helper_fd < 0)
+		return -EIO;
+	/* One question and its answer at a time, from any thread. */
+	pthread_mutex_lock(&lock);
+	if (write(helper_fd, &ask, 1) == 1)
+		n = recvmsg(helper_fd, &mh, MSG_CMSG_CLOEXEC);
+	pthread_mutex_unlock(&lock);
+	if (n != (ssize_t)sizeof(err))
+		return -EIO;
+	h = CMSG_FIRSTHDR(&mh);
+	if (h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS &&
+	    h->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&fd, CMSG_DATA(h), sizeof(int));
+	if (fd < 0)
+		return err > 0 ? -err : -EIO;
+	return fd;
 }
 
 static void sbr_explain(const struct sbr_msg *m, const char *cmd)

@@ -443,7 +443,14 @@ static int sbr_tcp_connect(struct sbr_sup *sup, const struct sbr_call *call)
 	    (tv.tv_sec || tv.tv_usec))
 		timeout_ms = tv.tv_sec > 86400 ? 86400000
 					      : (int)(tv.tv_sec * 1000 + tv.tv_usec / 1000) + 1;
-	fd = sb_tcp_connect_fd(sup->c, host, port, timeout_ms);
+	/* A remote broker cannot hand fds over: the connection is relayed. */
+	if (sbr_remote) {
+		fd = sbr_relay_connect(sup->c, sup->sb->helper_fd, host, port, timeout_ms);
+		if (fd < 0)
+			errno = -fd;
+	} else {
+		fd = sb_tcp_connect_fd(sup->c, host, port, timeout_ms);
+	}
 	if (fd < 0) {
 		int err = errno;
 

@@ -110,33 +110,6 @@ static socklen_t sbr_addr_len(int family)
 	return family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 }
 
-/* A fresh datagram socket of the sandbox's namespace from the factory. */
-static int sbr_factory_socket(struct sbr_udp *u, int family)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} cm;
-	unsigned char ask = family == AF_INET6 ? 6 : 4;
-	int err = 0, fd = -1;
-	struct iovec iov = { .iov_base = &err, .iov_len = sizeof(err) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
-			     .msg_controllen = sizeof(cm.buf) };
-	struct cmsghdr *h;
-
-	if (u->helper_fd < 0 || write(u->helper_fd, &ask, 1) != 1)
-		return -EIO;
-	if (recvmsg(u->helper_fd, &mh, MSG_CMSG_CLOEXEC) != (ssize_t)sizeof(err))
-		return -EIO;
-	h = CMSG_FIRSTHDR(&mh);
-	if (h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS &&
-	    h->cmsg_len == CMSG_LEN(sizeof(int)))
-		memcpy(&fd, CMSG_DATA(h), sizeof(int));
-	if (fd < 0)
-		return err > 0 ? -err : -EIO;
-	return fd;
-}
-
 /**
  * sbr_relay_get() - the relay bound to @addr in the sandbox, made when
  * missing (the least recently used one goes when all are taken). Lock held.
@@ -163,7 +136,7 @@ static int sbr_relay_get(struct sbr_udp *u, const struct sockaddr_storage *addr)
 		close(r->fd);
 		r->fd = -1;
 	}
-	fd = sbr_factory_socket(u, addr->ss_family);
+	fd = sbr_factory_socket(u->helper_fd, addr->ss_family, SOCK_DGRAM);
 	if (fd < 0)
 		return fd;
 	if (setsockopt(fd, addr->ss_family == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP,

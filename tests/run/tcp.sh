@@ -62,7 +62,7 @@ check "SIGINT is forwarded and CMD's handler decides the status" [ $? -eq 42 ]
 
 expect_error "no broker: a clear error" 125 "cannot reach the broker at unix:$T/none.sock" \
 	"$RUNNER" --broker "unix:$T/none.sock" -- true
-expect_error "a remote broker is refused" 125 "is remote" \
+expect_error "no broker over TCP: a clear error" 125 "broker unavailable.*127.0.0.1:1" \
 	"$RUNNER" --broker 127.0.0.1:1 -- true
 expect_error "a command that does not exist" 127 "cannot run the command" \
 	"$RUNNER" --broker "$TARGET" -- /nonexistent/cmd
