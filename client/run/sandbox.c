@@ -502,7 +502,10 @@ static int sbr_factory_start(struct sbr_sandbox *sb, pid_t parent)
 		return -1;
 	}
 	if (pid == 0) {
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		/* Not dumpable: a program without capabilities cannot ptrace it
+		 * (it could only make sockets of the sandbox anyway). */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent ||
+		    prctl(PR_SET_DUMPABLE, 0) < 0)
 			_exit(SBR_EXIT_FAIL);
 		snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)sb->pid);
 		userns = open(path, O_RDONLY | O_CLOEXEC);
