@@ -39,9 +39,9 @@ check "the program gets fds 0-2 and no other (plus ls's own: $out)" [ "$out" -le
 uid_in=$($RUN id -u)
 check "the program runs as the invoking user ($uid_in)" [ "$uid_in" = "$(id -u)" ]
 
-$RUN sleep 30 &
+$RUN sh -c 'echo ready >"$1"; exec sleep 30' sh "$T/term.ready" &
 rpid=$!
-sleep 0.5
+wait_for_line "$T/term.ready" ready 10
 kill -TERM $rpid
 i=0
 while kill -0 $rpid 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
@@ -51,9 +51,9 @@ check "SIGTERM to the runner is forwarded (status $?)" [ $i -lt 50 ]
 # shellcheck disable=SC2016
 "$PY" -c 'import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL)
-os.execvp(sys.argv[1], sys.argv[1:])' $RUN sh -c 'trap "kill \$p; exit 42" INT; sleep 30 & p=$!; wait' &
+os.execvp(sys.argv[1], sys.argv[1:])' $RUN sh -c 'trap "kill \$p; exit 42" INT; sleep 30 & p=$!; echo ready >"$1"; wait' sh "$T/int.ready" &
 rpid=$!
-sleep 0.5
+wait_for_line "$T/int.ready" ready 10
 kill -INT $rpid
 i=0
 while kill -0 $rpid 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
