@@ -3,7 +3,8 @@
 # Build and run the benchmarks: the core one (tests/bench/bench_core.c),
 # the streaming one (tests/bench/bench_streams.c, needs microsocks), the
 # dial one (tests/bench/bench_dial.c, needs microsocks) and the hand-off
-# one (tests/bench/bench_handoff.c, needs socat).
+# one (tests/bench/bench_handoff.c, needs socat). sockbroker-run against
+# direct and pasta: tests/bench/sandbox.sh.
 # Usage: tests/bench/run.sh [BUILD_DIR]   (default: <repo>/build)
 # Knobs are the benchmarks' own environment variables (see their headers).
 # Prints the tables; exits 0 when every measurement ran (targets are

@@ -51,10 +51,12 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
 # start_broker [SOCKET]: start sockbrokerd listening on SOCKET (default
-# $SOCK) and wait at most 5 s until it accepts connections.
+# $SOCK), with $BROKER_ARGS when set (e.g. "--config FILE"), and wait at
+# most 5 s until it accepts connections.
 start_broker() {
 	_sock=${1:-$SOCK}
-	"$BROKERD" --listen "unix:$_sock" >>"$T/broker.log" 2>&1 &
+	# shellcheck disable=SC2086 # BROKER_ARGS is a list of words
+	"$BROKERD" --listen "unix:$_sock" ${BROKER_ARGS:-} >>"$T/broker.log" 2>&1 &
 	BROKER_PID=$!
 	_i=0
 	while [ $_i -lt 50 ]; do

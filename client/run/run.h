@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT
+ * run.h - sockbroker-run: what its files share. sandbox.c makes the
+ * sandbox (namespaces, seccomp filter, exec); supervise.c answers the
+ * filter's notifications with the broker; main.c ties them together.
+ *
+ * Why the program cannot get around the broker: it runs in a network
+ * namespace of its own that holds nothing but loopback, owned by a user
+ * namespace of its own (so it has no capability in the host's namespaces:
+ * no setns() back, no privileged option on a socket it is lent). The
+ * namespace is the wall; the seccomp filter is the only door. Every socket
+ * of the host's namespace that the program ever holds comes from the
+ * supervisor, and is a TCP socket the broker connected or a listener the
+ * broker bound, both decided under the broker's policy. Datagrams never
+ * get a socket of the host: the supervisor sends each one (udp.c).
+ */
+#ifndef SBR_RUN_H
+#define SBR_RUN_H
+
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sockbroker.h"
+
+/* Exit statuses of the runner itself, as env(1) and timeout(1) use them. */
+#define SBR_EXIT_FAIL 125     /* the runner failed: no broker, no kernel support */
+#define SBR_EXIT_NOEXEC 126   /* CMD was found but could not be run */
+#define SBR_EXIT_NOTFOUND 127 /* CMD was not found */
+
+/* Reference sockets made in the sandbox's namespace before the filter:
+ * their option values are the defaults a program's socket starts with, so
+ * that only the options the program changed are copied to the broker's
+ * socket (copying a default SO_RCVBUF would turn off autotuning). */
+enum sbr_ref { SBR_REF_TCP4, SBR_REF_TCP6, SBR_REF_N };
+
+/**
+ * struct sbr_sandbox - a started sandbox, owned by the supervisor
+ * @pid:       the program's pid (the child of the runner)
+ * @notify_fd: the seccomp listener of the program's filter
+ * @ref:       reference sockets (enum sbr_ref), -1 where the family is off
+ * @sync_fd:   the start-up channel; closed when the program runs
+ * @helper:    the socket factory in the sandbox's namespaces (udp.c)
+ * @helper_fd: its channel: one byte (4 or 6) asks, an fd (SCM_RIGHTS) or
+ *             an errno (int) answers
+ */
+struct sbr_sandbox {
+	pid_t pid;
+	int notify_fd;
+	int ref[SBR_REF_N];
+	int sync_fd;
+	pid_t helper;
+	int helper_fd;
+};
+
+/**
+ * sbr_sandbox_start() - fork the sandbox: namespaces, loopback up, filter
+ * loaded, then wait for sbr_sandbox_go() before exec of @argv.
+ * @argv: CMD and its arguments (argv[0] is looked up in $PATH)
+ * @sb:   filled in
+ * Prints what the kernel lacks and what to do about it on failure.
+ * Return: 0, or -1 (the child is gone).
+ */
+int sbr_sandbox_start(char *const argv[], struct sbr_sandbox *sb);
+
+/**
+ * sbr_factory_socket() - a new socket of the sandbox's network namespace,
+ * made by its socket factory (@helper_fd, struct sbr_sandbox).
+ * @family: AF_INET or AF_INET6; @type: SOCK_DGRAM or SOCK_STREAM
+ * Thread-safe. Return: the fd (close-on-exec), or -errno.
+ */
+int sbr_factory_socket(int helper_fd, int family, int type);
+
+/**
+ * sbr_sandbox_go() - let the child exec CMD.
+ * Return: 0 when it runs, or the exit status the runner must exit with
+ *         (SBR_EXIT_NOTFOUND, SBR_EXIT_NOEXEC; printed).
+ */
+int sbr_sandbox_go(struct sbr_sandbox *sb);
+
+/** sbr_sandbox_close() - close the supervisor's fds of @sb. */
+void sbr_sandbox_close(struct sbr_sandbox *sb);
+
+/**
+ * sbr_supervise() - answer the filter's notifications with the broker
+ * until the program exits; forwards signals to it. Once only.
+ * @sb:   the running sandbox
+ * @c:    the broker session (used from this thread and workers)
+ * @busy: set to 1 when a worker still uses @c: do not close @c or @sb
+ *        then, exit the process (_exit) instead
+ * Return: the exit status for the runner: CMD's, or 128 + the signal
+ *         that killed it.
+ */
+int sbr_supervise(struct sbr_sandbox *sb, sb_client *c, int *busy);
+
+/**
+ * sbr_block_signals() - block the signals the supervisor forwards, and
+ * SIGCHLD, before the sandbox is forked (it unblocks them for itself).
+ * @set: set to what was blocked
+ * Return: 0 or -1 with errno.
+ */
+int sbr_block_signals(sigset_t *set);
+
+/**
+ * struct sbr_call - one notification being answered
+ * @req:    the notification (kernel-copied values)
+ * @pidfd:  of the calling thread
+ * @fdnum:  the fd number the program passed
+ * @sock:   our copy of the program's socket
+ * @domain, @type, @protocol: of @sock (SO_DOMAIN, SO_TYPE, SO_PROTOCOL)
+ * @ino:    @sock's inode
+ */
+struct sbr_call {
+	const struct seccomp_notif *req;
+	int pidfd;
+	int fdnum;
+	int sock;
+	int domain;
+	int type;
+	int protocol;
+	ino_t ino;
+};
+
+struct sbr_sup;
+struct sockaddr_storage;
+
+/* supervise.c: what the datagram path (udp.c) shares with it. */
+
+/** sbr_answer() - answer the call with @val, or -1 and errno @err; @flags:
+ *  0 or SECCOMP_USER_NOTIF_FLAG_CONTINUE. Return: 0, or -1 (gone). */
+int sbr_answer(struct sbr_sup *sup, const struct seccomp_notif *req, int64_t val,
+	       int err, uint32_t flags);
+/** sbr_still_valid() - is the notification still pending (the thread still
+ *  in that call, so its pid and fd numbers are its own)? */
+int sbr_still_valid(struct sbr_sup *sup, const struct seccomp_notif *req);
+/** sbr_read_mem() - read @len bytes at the program's address @addr, once.
+ *  Return: 0 or -EFAULT. */
+int sbr_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len);
+/** sbr_read_sockaddr() - a socket address argument read once; @len_arg is
+ *  the program's length, checked before anything is read (EINVAL beyond a
+ *  sockaddr_storage, as the kernel says). Return: the length or -errno. */
+int sbr_read_sockaddr(const struct sbr_call *call, uint64_t ptr, uint64_t len_arg,
+		      struct sockaddr_storage *ss);
+/** sbr_check_inet() - an IPv4/IPv6 address for a socket of @domain, checked
+ *  as the kernel does. Return: 0, -EAFNOSUPPORT or -EINVAL. */
+int sbr_check_inet(int domain, const struct sockaddr_storage *ss, int len);
+
+/* udp.c: datagrams (see there). At most this many relay sockets. */
+#define SBR_UDP_RELAYS 128
+struct sbr_udp;
+struct pollfd;
+
+/** sbr_udp_new() - the datagram relay of a sandbox. Return: it, or NULL. */
+struct sbr_udp *sbr_udp_new(sb_client *c, int helper_fd);
+/** sbr_udp_call() - answer a call on an IPv4/IPv6 datagram socket.
+ *  Return: 0 (answered), 1 (let the kernel go on), or -errno. */
+int sbr_udp_call(struct sbr_udp *u, struct sbr_sup *sup, const struct sbr_call *call);
+/** sbr_udp_pollfds() - the relay sockets to poll for POLLIN into @pf (at
+ *  most @max). Return: how many. */
+size_t sbr_udp_pollfds(struct sbr_udp *u, struct pollfd *pf, size_t max);
+/** sbr_udp_relay_ready() - datagrams the program sent to relay @fd. */
+void sbr_udp_relay_ready(struct sbr_udp *u, int fd);
+/** sbr_udp_free() - stop every flow, close every socket, free @u (NULL ok). */
+void sbr_udp_free(struct sbr_udp *u);
+
+/* relay.c: TCP through a remote broker's Pipe (see there). */
+
+/** sbr_relay_connect() - connect to @host/@port through the broker (Dial)
+ *  and relay it. Return: the fd to install in the program (a TCP socket of
+ *  the sandbox's loopback, from the factory @helper_fd), or -errno
+ *  (EACCES: the policy). */
+int sbr_relay_connect(sb_client *c, int helper_fd, const char *host, const char *port,
+		      int timeout_ms);
+/* Relayed connections still using the session. */
+extern atomic_int sbr_relays_active;
+
+extern int sbr_verbose;
+extern int sbr_remote; /* the broker is remote: relay, no hand-off */
+
+/** sbr_log() - a "sockbroker-run: " line on stderr when -v was given. */
+void sbr_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/** sbr_err() - a "sockbroker-run: " line on stderr, always. */
+void sbr_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif /* SBR_RUN_H */

@@ -1,0 +1,825 @@
+/* SPDX-License-Identifier: MIT
+ * supervise.c - the supervisor of sockbroker-run: answers the sandbox's
+ * seccomp notifications (connect, bind, listen, sends to an address) with
+ * the broker, forwards signals to the program and reaps it.
+ *
+ * How a notification is answered:
+ *  1. Arguments that are values come with the notification; what a pointer
+ *     points to (a socket address) is read ONCE from the program's memory
+ *     (process_vm_readv) into our own buffer, its length checked first.
+ *  2. The program's socket is copied to us (pidfd_getfd) to learn its
+ *     family, type, state, flags and options. Then SECCOMP_IOCTL_NOTIF_ID_
+ *     VALID: the thread is still in that very call, so the pid and fd were
+ *     its own, not a reused number.
+ *  3. The broker does the operation under the caller's policy (the caller
+ *     is this process: SO_PEERCRED of the invoking user) with our copy of
+ *     the address, and hands its socket back as an fd; we install it at the
+ *     program's fd number (SECCOMP_IOCTL_NOTIF_ADDFD with SETFD), with the
+ *     program's O_NONBLOCK, close-on-exec and the options it had changed.
+ *  4. What the broker refused is the program's errno (EACCES for policy).
+ *
+ * The kernel is never told to go on (SECCOMP_USER_NOTIF_FLAG_CONTINUE)
+ * with an IPv4/IPv6 connect, bind, listen or datagram send: the policy
+ * decides those. It is for what cannot leave the sandbox: Unix and netlink
+ * sockets (their family never changes, and they live in the sandbox's own
+ * namespaces), sends on stream sockets (a connected TCP socket ignores a
+ * destination, and an unconnected one is in the sandbox's namespace) and a
+ * datagram socket's bind (an address of the sandbox). Datagrams: udp.c. Should the
+ * program swap the fd between our check and the kernel's action, it can
+ * only swap in another socket of its own namespace or one we installed,
+ * and those are all connected TCP sockets or listeners: the kernel itself
+ * refuses to re-point them (EISCONN, EINVAL).
+ *
+ * Notifications are answered in this thread, one at a time, except TCP
+ * connects: a worker thread each (up to SBR_WORKERS), so that a slow one
+ * holds up only the program's thread that called connect(2).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/seccomp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "run.h"
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL /* Linux 6.9: a pidfd of a thread, not a process */
+#endif
+
+/* Sockets bound through the broker and not yet listening (a program may
+ * bind and close to probe for a free port: stale entries are dropped when
+ * the table is full). */
+#define SBR_MAX_BOUND 128
+
+/**
+ * struct sbr_bound - a broker socket bound for a program's socket
+ * @ino:   the program's socket (its inode: unique while it exists)
+ * @tid:   the thread that bound it, @fdnum its fd number then
+ * @s:     the broker's socket number (libsockbroker), -1 when free
+ */
+struct sbr_bound {
+	ino_t ino;
+	pid_t tid;
+	int fdnum;
+	int s;
+};
+
+/* Connects in progress at once in worker threads; more wait their turn in
+ * the supervisor's thread. */
+#define SBR_WORKERS 32
+
+/**
+ * struct sbr_worker - a TCP connect answered by a thread of its own
+ * @busy: taken; cleared by the thread as its last access to the slot
+ * @req:  the notification (a copy: the supervisor's buffer is reused)
+ * @call: with @req; the thread owns its fds
+ */
+struct sbr_worker {
+	struct sbr_sup *sup;
+	atomic_int busy;
+	struct seccomp_notif req;
+	struct sbr_call call;
+};
+
+struct sbr_sup {
+	sb_client *c;
+	struct sbr_sandbox *sb;
+	struct sbr_udp *udp;
+	atomic_int busy; /* workers running */
+	struct sbr_bound bound[SBR_MAX_BOUND];
+	struct sbr_worker workers[SBR_WORKERS];
+};
+
+int sbr_answer(struct sbr_sup *sup, const struct seccomp_notif *req,
+		      int64_t val, int err, uint32_t flags)
+{
+	struct seccomp_notif_resp resp = { .id = req->id, .val = val, .error = -err,
+					   .flags = flags };
+
+	/* ENOENT: the call is over (the thread was killed); nothing to undo. */
+	return ioctl(sup->sb->notify_fd, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+}
+
+int sbr_still_valid(struct sbr_sup *sup, const struct seccomp_notif *req)
+{
+	uint64_t id = req->id;
+
+	return ioctl(sup->sb->notify_fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+}
+
+int sbr_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = { .iov_base = buf, .iov_len = len };
+	struct iovec remote = { .iov_base = (void *)(uintptr_t)addr, .iov_len = len };
+
+	if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != (ssize_t)len)
+		return -EFAULT;
+	return 0;
+}
+
+int sbr_read_sockaddr(const struct sbr_call *call, uint64_t ptr, uint64_t len_arg,
+			     struct sockaddr_storage *ss)
+{
+	uint32_t len = (uint32_t)len_arg;
+	int rc;
+
+	memset(ss, 0, sizeof(*ss));
+	if ((int32_t)len < (int32_t)sizeof(sa_family_t) || len > sizeof(*ss))
+		return -EINVAL;
+	rc = sbr_read_mem(call->req->pid, ptr, ss, len);
+	return rc < 0 ? rc : (int)len;
+}
+
+int sbr_check_inet(int domain, const struct sockaddr_storage *ss, int len)
+{
+	if (ss->ss_family != domain)
+		return -EAFNOSUPPORT;
+	if (domain == AF_INET && len < (int)sizeof(struct sockaddr_in))
+		return -EINVAL;
+	if (domain == AF_INET6 && len < 24) /* SIN6_LEN_RFC2133 */
+		return -EINVAL;
+	return 0;
+}
+
+static int sbr_tcp_state(int sock)
+{
+	struct tcp_info ti;
+	socklen_t l = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(sock, IPPROTO_TCP, TCP_INFO, &ti, &l) < 0)
+		return -1;
+	return ti.tcpi_state;
+}
+
+/* Close-on-exec of the program's fd: /proc's fdinfo "flags:" has it. */
+static int sbr_fd_cloexec(pid_t tid, int fdnum)
+{
+	char path[64], buf[256];
+	unsigned long flags = 0;
+	const char *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)tid, fdnum);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strstr(buf, "flags:");
+	if (p)
+		flags = strtoul(p + 6, NULL, 8);
+	return (flags & O_CLOEXEC) != 0;
+}
+
+/* The options a program commonly sets before connect/listen, that the
+ * kernel grants it without privileges (none that the broker's policy
+ * keeps for privileged callers: those the program sets itself on the
+ * installed fd, where the kernel judges them). */
+static const struct {
+	int level, name, family; /* family 0: both */
+} sbr_int_opts[] = {
+	{ SOL_SOCKET, SO_KEEPALIVE, 0 },      { SOL_SOCKET, SO_REUSEADDR, 0 },
+	{ SOL_SOCKET, SO_OOBINLINE, 0 },      { SOL_SOCKET, SO_RCVLOWAT, 0 },
+	{ SOL_SOCKET, SO_RCVBUF, 0 },         { SOL_SOCKET, SO_SNDBUF, 0 },
+	{ IPPROTO_TCP, TCP_NODELAY, 0 },      { IPPROTO_TCP, TCP_KEEPIDLE, 0 },
+	{ IPPROTO_TCP, TCP_KEEPINTVL, 0 },    { IPPROTO_TCP, TCP_KEEPCNT, 0 },
+	{ IPPROTO_TCP, TCP_USER_TIMEOUT, 0 }, { IPPROTO_TCP, TCP_NOTSENT_LOWAT, 0 },
+	{ IPPROTO_TCP, TCP_DEFER_ACCEPT, 0 }, { IPPROTO_IP, IP_TOS, AF_INET },
+	{ IPPROTO_IPV6, IPV6_TCLASS, AF_INET6 },
+};
+
+static const struct {
+	int level, name;
+	socklen_t len;
+} sbr_blob_opts[] = {
+	{ SOL_SOCKET, SO_LINGER, sizeof(struct linger) },
+	{ SOL_SOCKET, SO_RCVTIMEO, sizeof(struct timeval) },
+	{ SOL_SOCKET, SO_SNDTIMEO, sizeof(struct timeval) },
+};
+
+/**
+ * sbr_copy_opts() - set on @fd the options of the program's socket @from
+ * that differ from a fresh socket of the sandbox (@ref). Best effort: an
+ * option the kernel refuses here is one the program could not have either.
+ */
+static void sbr_copy_opts(int from, int ref, int fd, int family)
+{
+	unsigned char a[32], b[32];
+	socklen_t la, lb;
+	size_t i;
+	int va, vb;
+
+	if (ref < 0)
+		return;
+	for (i = 0; i < sizeof(sbr_int_opts) / sizeof(sbr_int_opts[0]); i++) {
+		if (sbr_int_opts[i].family && sbr_int_opts[i].family != family)
+			continue;
+		la = lb = sizeof(int);
+		if (getsockopt(from, sbr_int_opts[i].level, sbr_int_opts[i].name, &va, &la) < 0 ||
+		    getsockopt(ref, sbr_int_opts[i].level, sbr_int_opts[i].name, &vb, &lb) < 0 ||
+		    va == vb)
+			continue;
+		/* The kernel reports twice the buffer size it was given. */
+		if (sbr_int_opts[i].level == SOL_SOCKET &&
+		    (sbr_int_opts[i].name == SO_RCVBUF || sbr_int_opts[i].name == SO_SNDBUF))
+			va /= 2;
+		if (setsockopt(fd, sbr_int_opts[i].level, sbr_int_opts[i].name, &va, sizeof(va)) < 0)
+			sbr_log("option %d/%d not copied: %s", sbr_int_opts[i].level,
+				sbr_int_opts[i].name, strerror(errno));
+	}
+	for (i = 0; i < sizeof(sbr_blob_opts) / sizeof(sbr_blob_opts[0]); i++) {
+		la = lb = sbr_blob_opts[i].len;
+		memset(a, 0, sizeof(a));
+		memset(b, 0, sizeof(b));
+		if (getsockopt(from, sbr_blob_opts[i].level, sbr_blob_opts[i].name, a, &la) < 0 ||
+		    getsockopt(ref, sbr_blob_opts[i].level, sbr_blob_opts[i].name, b, &lb) < 0 ||
+		    la != lb || !memcmp(a, b, la))
+			continue;
+		if (setsockopt(fd, sbr_blob_opts[i].level, sbr_blob_opts[i].name, a, la) < 0)
+			sbr_log("option %d/%d not copied: %s", sbr_blob_opts[i].level,
+				sbr_blob_opts[i].name, strerror(errno));
+	}
+}
+
+static int sbr_ref_for(const struct sbr_sup *sup, int family)
+{
+	return sup->sb->ref[family == AF_INET6 ? SBR_REF_TCP6 : SBR_REF_TCP4];
+}
+
+/**
+ * sbr_install() - put broker socket @fd in the program at its fd number,
+ * as its own socket was: O_NONBLOCK, close-on-exec, changed options; then
+ * answer the call with 0. @fd is closed here in every case.
+ * Return: 0, or -errno for the program (the call is still unanswered).
+ */
+static int sbr_install(struct sbr_sup *sup, const struct sbr_call *call, int fd)
+{
+	struct seccomp_notif_addfd a;
+	int fl = fcntl(call->sock, F_GETFL);
+	int rc = 0;
+
+	sbr_copy_opts(call->sock, sbr_ref_for(sup, call->domain), fd, call->domain);
+	/* File status flags belong to the open file, which goes with the fd. */
+	if (fl >= 0 && (fl & O_NONBLOCK)) {
+		int ffl = fcntl(fd, F_GETFL);
+
+		if (ffl < 0 || fcntl(fd, F_SETFL, ffl | O_NONBLOCK) < 0) {
+			rc = -errno;
+			goto out;
+		}
+	}
+	memset(&a, 0, sizeof(a));
+	a.id = call->req->id;
+	a.flags = SECCOMP_ADDFD_FLAG_SETFD;
+	a.srcfd = (uint32_t)fd;
+	a.newfd = (uint32_t)call->fdnum;
+	a.newfd_flags = sbr_fd_cloexec(call->req->pid, call->fdnum) ? O_CLOEXEC : 0;
+	if (ioctl(sup->sb->notify_fd, SECCOMP_IOCTL_NOTIF_ADDFD, &a) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	sbr_answer(sup, call->req, 0, 0, 0);
+out:
+	close(fd);
+	return rc;
+}
+
+/* "host", "port" strings of an IPv4/IPv6 address for Dial. */
+static int sbr_numeric(const struct sockaddr_storage *ss, char *host, size_t hostlen,
+		       char *port, size_t portlen)
+{
+	const void *a;
+	size_t n;
+	unsigned p;
+
+	if (ss->ss_family == AF_INET) {
+		a = &((const struct sockaddr_in *)ss)->sin_addr;
+		p = ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	} else {
+		a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+		p = ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	}
+	if (!inet_ntop(ss->ss_family, a, host, (socklen_t)hostlen))
+		return -EINVAL;
+	n = strlen(host);
+	if (ss->ss_family == AF_INET6 && ((const struct sockaddr_in6 *)ss)->sin6_scope_id)
+		snprintf(host + n, hostlen - n, "%%%u",
+			 ((const struct sockaddr_in6 *)ss)->sin6_scope_id);
+	snprintf(port, portlen, "%u", p);
+	return 0;
+}
+
+static struct sbr_bound *sbr_bound_find(struct sbr_sup *sup, ino_t ino)
+{
+	int i;
+
+	for (i = 0; i < SBR_MAX_BOUND; i++)
+		if (sup->bound[i].s >= 0 && sup->bound[i].ino == ino)
+			return &sup->bound[i];
+	return NULL;
+}
+
+static void sbr_bound_drop(struct sbr_sup *sup, struct sbr_bound *b)
+{
+	if (sb_close(sup->c, b->s) < 0)
+		sbr_log("close of broker socket %d: %s", b->s, strerror(errno));
+	b->s = -1;
+}
+
+/* Does thread @tid still hold socket @ino at @fdnum? */
+static int sbr_bound_live(const struct sbr_bound *b)
+{
+	char path[64], link[64], want[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)b->tid, b->fdnum);
+	snprintf(want, sizeof(want), "socket:[%lu]", (unsigned long)b->ino);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return 0;
+	link[n] = '\0';
+	return strcmp(link, want) == 0;
+}
+
+static struct sbr_bound *sbr_bound_slot(struct sbr_sup *sup)
+{
+	int i;
+
+	for (i = 0; i < SBR_MAX_BOUND; i++)
+		if (sup->bound[i].s < 0)
+			return &sup->bound[i];
+	for (i = 0; i < SBR_MAX_BOUND; i++)
+		if (!sbr_bound_live(&sup->bound[i]))
+			sbr_bound_drop(sup, &sup->bound[i]);
+	for (i = 0; i < SBR_MAX_BOUND; i++)
+		if (sup->bound[i].s < 0)
+			return &sup->bound[i];
+	return NULL;
+}
+
+/**
+ * sbr_broker_bind() - a broker TCP socket bound to @ss under the bind
+ * policy, with the program's SO_REUSEADDR and IPV6_V6ONLY.
+ * Return: its socket number, or -errno.
+ */
+static int sbr_broker_bind(struct sbr_sup *sup, const struct sbr_call *call,
+			   const struct sockaddr_storage *ss, socklen_t len)
+{
+	int s, v, rc;
+	socklen_t l = sizeof(v);
+
+	s = sb_socket(sup->c, call->domain, SOCK_STREAM, 0);
+	if (s < 0)
+		return -errno;
+	if (getsockopt(call->sock, SOL_SOCKET, SO_REUSEADDR, &v, &l) == 0 && v &&
+	    sb_setsockopt(sup->c, s, SOL_SOCKET, SO_REUSEADDR, &v, sizeof(v)) < 0)
+		sbr_log("SO_REUSEADDR: %s", sb_last_error());
+	l = sizeof(v);
+	if (call->domain == AF_INET6 &&
+	    getsockopt(call->sock, IPPROTO_IPV6, IPV6_V6ONLY, &v, &l) == 0 &&
+	    sb_setsockopt(sup->c, s, IPPROTO_IPV6, IPV6_V6ONLY, &v, sizeof(v)) < 0)
+		sbr_log("IPV6_V6ONLY: %s", sb_last_error());
+	if (sb_bind(sup->c, s, (const struct sockaddr *)ss, len) < 0) {
+		rc = -errno;
+		sbr_log("bind refused: %s", sb_last_error() ? sb_last_error() : strerror(-rc));
+		if (sb_close(sup->c, s) < 0)
+			sbr_log("close: %s", strerror(errno));
+		return rc;
+	}
+	return s;
+}
+
+/* connect() of an IPv4/IPv6 stream socket: Dial with hand-off. Runs in a
+ * worker thread: touches nothing of @sup's but the session and the fds. */
+static int sbr_tcp_connect(struct sbr_sup *sup, const struct sbr_call *call)
+{
+	struct sockaddr_storage ss;
+	char host[INET6_ADDRSTRLEN + 16], port[8];
+	struct timeval tv;
+	socklen_t l = sizeof(tv);
+	int len, rc, fd, timeout_ms = 0;
+
+	len = sbr_read_sockaddr(call, call->req->data.args[1], call->req->data.args[2], &ss);
+	if (len < 0)
+		return len;
+	if (!sbr_still_valid(sup, call->req))
+		return -ENOENT;
+	/* connect(AF_UNSPEC) would disconnect a socket we lent, which could
+	 * then be pointed anywhere from the host's namespace. */
+	if (ss.ss_family == AF_UNSPEC)
+		return -EOPNOTSUPP;
+	rc = sbr_check_inet(call->domain, &ss, len);
+	if (rc < 0)
+		return rc;
+	if (sbr_tcp_state(call->sock) != TCP_CLOSE)
+		return -EISCONN;
+	if (sbr_numeric(&ss, host, sizeof(host), port, sizeof(port)) < 0)
+		return -EINVAL;
+	/* connect(2) waits as long as SO_SNDTIMEO says, or the kernel's own. */
+	if (getsockopt(call->sock, SOL_SOCKET, SO_SNDTIMEO, &tv, &l) == 0 &&
+	    (tv.tv_sec || tv.tv_usec))
+		timeout_ms = tv.tv_sec > 86400 ? 86400000
+					      : (int)(tv.tv_sec * 1000 + tv.tv_usec / 1000) + 1;
+	/* A remote broker cannot hand fds over: the connection is relayed. */
+	if (sbr_remote) {
+		fd = sbr_relay_connect(sup->c, sup->sb->helper_fd, host, port, timeout_ms);
+		if (fd < 0)
+			errno = -fd;
+	} else {
+		fd = sb_tcp_connect_fd(sup->c, host, port, timeout_ms);
+	}
+	if (fd < 0) {
+		int err = errno;
+
+		sbr_log("connect to %s port %s: %s", host, port,
+			sb_last_error() ? sb_last_error() : strerror(err));
+		return -err;
+	}
+	sbr_log("connect to %s port %s: fd %d", host, port, call->fdnum);
+	return sbr_install(sup, call, fd);
+}
+
+/* bind() of an IPv4/IPv6 stream socket: the broker binds (the bind policy
+ * decides now, and the program sees EACCES or EADDRINUSE from bind(2) as
+ * it would); the program's own socket is bound to the same address in the
+ * sandbox, so that getsockname() tells the port before listen(). */
+static int sbr_tcp_bind(struct sbr_sup *sup, const struct sbr_call *call)
+{
+	struct sockaddr_storage ss, got;
+	socklen_t gl = sizeof(got);
+	struct sbr_bound *b;
+	int len, rc, s, one = 1;
+
+	len = sbr_read_sockaddr(call, call->req->data.args[1], call->req->data.args[2], &ss);
+	if (len < 0)
+		return len;
+	if (!sbr_still_valid(sup, call->req))
+		return -ENOENT;
+	rc = sbr_check_inet(call->domain, &ss, len);
+	if (rc < 0)
+		return rc;
+	memset(&got, 0, sizeof(got));
+	if (sbr_bound_find(sup, call->ino) || sbr_tcp_state(call->sock) != TCP_CLOSE ||
+	    (getsockname(call->sock, (struct sockaddr *)&got, &gl) == 0 &&
+	     ((struct sockaddr_in *)&got)->sin_port != 0))
+		return -EINVAL;
+	b = sbr_bound_slot(sup);
+	if (!b)
+		return -ENOBUFS;
+	s = sbr_broker_bind(sup, call, &ss, (socklen_t)len);
+	if (s < 0)
+		return s;
+	gl = sizeof(got);
+	if (sb_getsockname(sup->c, s, (struct sockaddr *)&got, &gl) < 0) {
+		int err = errno;
+
+		if (sb_close(sup->c, s) < 0)
+			sbr_log("close: %s", strerror(errno));
+		return -err;
+	}
+	/* A host address is not on the sandbox's loopback: bind it anyway. */
+	if (setsockopt(call->sock, call->domain == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP,
+		       call->domain == AF_INET6 ? IPV6_FREEBIND : IP_FREEBIND, &one,
+		       sizeof(one)) < 0 ||
+	    bind(call->sock, (struct sockaddr *)&got, gl) < 0)
+		sbr_log("the sandbox's copy of the bind failed: %s", strerror(errno));
+	b->ino = call->ino;
+	b->tid = call->req->pid;
+	b->fdnum = call->fdnum;
+	b->s = s;
+	sbr_answer(sup, call->req, 0, 0, 0);
+	return 0;
+}
+
+/* listen() of an IPv4/IPv6 stream socket: the broker's bound socket
+ * listens and is handed off into the program's fd. */
+static int sbr_tcp_listen(struct sbr_sup *sup, const struct sbr_call *call)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct sbr_bound *b, tmp;
+	int st = sbr_tcp_state(call->sock), backlog = (int)call->req->data.args[1];
+	int fd, s;
+
+	if (!sbr_still_valid(sup, call->req))
+		return -ENOENT;
+	/* Our listener already: listen() again only sets the backlog. */
+	if (st == TCP_LISTEN)
+		return 1;
+	if (st != TCP_CLOSE)
+		return -EINVAL;
+	b = sbr_bound_find(sup, call->ino);
+	if (!b) {
+		/* Not bound through us (the table dropped it, or listen without
+		 * bind, which the kernel answers with an ephemeral port): bind
+		 * where the sandbox's socket is bound, else the wildcard. */
+		memset(&ss, 0, sizeof(ss));
+		if (getsockname(call->sock, (struct sockaddr *)&ss, &len) < 0)
+			return -errno;
+		s = sbr_broker_bind(sup, call, &ss, len);
+		if (s < 0)
+			return s;
+		tmp.s = s;
+		b = &tmp;
+	}
+	if (sb_listen(sup->c, b->s, backlog) < 0)
+		goto fail;
+	fd = sb_handoff(sup->c, b->s);
+	if (fd < 0)
+		goto fail;
+	b->s = -1;
+	sbr_log("listen on fd %d", call->fdnum);
+	return sbr_install(sup, call, fd);
+fail:
+	s = -errno;
+	sbr_log("listen: %s", sb_last_error() ? sb_last_error() : strerror(-s));
+	if (b == &tmp)
+		sbr_bound_drop(sup, b);
+	return s;
+}
+
+static void *sbr_worker_main(void *arg)
+{
+	struct sbr_worker *w = arg;
+	int rc = sbr_tcp_connect(w->sup, &w->call);
+
+	if (rc < 0 && rc != -ENOENT)
+		sbr_answer(w->sup, &w->req, -1, -rc, 0);
+	close(w->call.sock);
+	close(w->call.pidfd);
+	atomic_fetch_sub(&w->sup->busy, 1);
+	/* The last access to the slot: it may be taken again from here on. */
+	atomic_store(&w->busy, 0);
+	return NULL;
+}
+
+/**
+ * sbr_connect_async() - hand a TCP connect to a worker thread, so that a
+ * slow connection (SYNs unanswered: minutes) holds up only the thread that
+ * called connect(2), not the program's other calls. On success the worker
+ * owns @call's fds. Return: 0, or -1 (no free worker: answer it here).
+ */
+static int sbr_connect_async(struct sbr_sup *sup, struct sbr_call *call)
+{
+	pthread_attr_t at;
+	struct sbr_worker *w = NULL;
+	pthread_t t;
+	int i, rc;
+
+	for (i = 0; i < SBR_WORKERS && !w; i++)
+		if (!atomic_load(&sup->workers[i].busy))
+			w = &sup->workers[i];
+	if (!w)
+		return -1;
+	w->sup = sup;
+	w->req = *call->req;
+	w->call = *call;
+	w->call.req = &w->req;
+	atomic_store(&w->busy, 1);
+	atomic_fetch_add(&sup->busy, 1);
+	if (pthread_attr_init(&at))
+		goto fail;
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&t, &at, sbr_worker_main, w);
+	pthread_attr_destroy(&at);
+	if (rc)
+		goto fail;
+	call->sock = call->pidfd = -1;
+	return 0;
+fail:
+	atomic_fetch_sub(&sup->busy, 1);
+	atomic_store(&w->busy, 0);
+	return -1;
+}
+
+/**
+ * sbr_dispatch() - answer one call on an IPv4/IPv6 socket.
+ * Return: 0 (answered, or a worker answers), 1 (let the kernel go on), or
+ * -errno for the program.
+ */
+static int sbr_dispatch(struct sbr_sup *sup, struct sbr_call *call)
+{
+	struct sbr_bound *b;
+	int nr = call->req->data.nr;
+
+	if (call->type == SOCK_STREAM) {
+		if (nr == SYS_connect) {
+			/* A bind before connect got a broker socket; Dial picks
+			 * the local end itself, so that one goes. */
+			b = sbr_bound_find(sup, call->ino);
+			if (b)
+				sbr_bound_drop(sup, b);
+			if (sbr_connect_async(sup, call) == 0)
+				return 0;
+			return sbr_tcp_connect(sup, call);
+		}
+		if (nr == SYS_bind)
+			return sbr_tcp_bind(sup, call);
+		if (nr == SYS_listen)
+			return sbr_tcp_listen(sup, call);
+		return 1; /* a send (see the file's comment) */
+	}
+	/* Datagrams: UDP only (udp.c). A ping socket's echo requests would be
+	 * sent as UDP by the broker's socket: refused. */
+	if (call->type != SOCK_DGRAM || call->protocol != IPPROTO_UDP)
+		return -EACCES;
+	if (!sup->udp)
+		return -ENETUNREACH;
+	return sbr_udp_call(sup->udp, sup, call);
+}
+
+static void sbr_handle(struct sbr_sup *sup, const struct seccomp_notif *req)
+{
+	struct sbr_call call = { .req = req, .pidfd = -1, .sock = -1 };
+	struct stat st;
+	socklen_t l;
+	int rc;
+
+	/* The filter lets nothing else through; never act on another ABI. */
+	if (req->data.arch != AUDIT_ARCH_X86_64) {
+		rc = -ENOSYS;
+		goto out;
+	}
+	call.fdnum = (int)(uint32_t)req->data.args[0];
+	if (call.fdnum < 0) {
+		rc = -EBADF;
+		goto out;
+	}
+	call.pidfd = (int)syscall(SYS_pidfd_open, req->pid, PIDFD_THREAD);
+	if (call.pidfd < 0 && errno == EINVAL)
+		call.pidfd = (int)syscall(SYS_pidfd_open, req->pid, 0);
+	if (call.pidfd < 0) {
+		rc = -ESRCH; /* the thread is gone, and its call with it */
+		goto out;
+	}
+	call.sock = (int)syscall(SYS_pidfd_getfd, call.pidfd, call.fdnum, 0);
+	if (call.sock < 0) {
+		rc = errno == EBADF ? -EBADF : -ESRCH;
+		goto out;
+	}
+	if (fstat(call.sock, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+		rc = -ENOTSOCK;
+		goto out;
+	}
+	call.ino = st.st_ino;
+	l = sizeof(call.domain);
+	if (getsockopt(call.sock, SOL_SOCKET, SO_DOMAIN, &call.domain, &l) < 0) {
+		rc = -ENOTSOCK;
+		goto out;
+	}
+	l = sizeof(call.type);
+	if (getsockopt(call.sock, SOL_SOCKET, SO_TYPE, &call.type, &l) < 0) {
+		rc = -ENOTSOCK;
+		goto out;
+	}
+	l = sizeof(call.protocol);
+	if (getsockopt(call.sock, SOL_SOCKET, SO_PROTOCOL, &call.protocol, &l) < 0) {
+		rc = -ENOTSOCK;
+		goto out;
+	}
+	if (call.domain == AF_INET || call.domain == AF_INET6)
+		rc = sbr_dispatch(sup, &call);
+	else
+		rc = 1; /* Unix, netlink: the sandbox's own (see the file's comment) */
+out:
+	if (rc == 1)
+		sbr_answer(sup, req, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
+	else if (rc < 0 && rc != -ENOENT && rc != -ESRCH)
+		sbr_answer(sup, req, -1, -rc, 0);
+	if (call.sock >= 0)
+		close(call.sock);
+	if (call.pidfd >= 0)
+		close(call.pidfd);
+}
+
+/* Signals forwarded to the program. Those the terminal sends reach it
+ * directly (it is in our process group): only those sent to us by a
+ * process are forwarded, so that none arrives twice. */
+static const int sbr_fwd_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH,
+				       SIGUSR1, SIGUSR2, SIGALRM };
+
+int sbr_block_signals(sigset_t *set)
+{
+	size_t i;
+
+	sigemptyset(set);
+	for (i = 0; i < sizeof(sbr_fwd_signals) / sizeof(sbr_fwd_signals[0]); i++)
+		sigaddset(set, sbr_fwd_signals[i]);
+	sigaddset(set, SIGCHLD);
+	return sigprocmask(SIG_BLOCK, set, NULL);
+}
+
+static int sbr_status(int st)
+{
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return SBR_EXIT_FAIL;
+}
+
+int sbr_supervise(struct sbr_sandbox *sb, sb_client *c, int *busy)
+{
+	static struct sbr_sup sup; /* big, and workers may outlive this frame */
+	struct seccomp_notif req;
+	struct signalfd_siginfo si;
+	struct pollfd pf[2 + SBR_UDP_RELAYS];
+	sigset_t set;
+	int i, st, sfd, hup = 0, status = -1;
+	size_t nrelay, k;
+	pid_t w;
+
+	sup.c = c;
+	sup.sb = sb;
+	for (i = 0; i < SBR_MAX_BOUND; i++)
+		sup.bound[i].s = -1;
+	*busy = 0;
+	sigemptyset(&set);
+	sigprocmask(SIG_BLOCK, NULL, &set);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0) {
+		sbr_err("signalfd: %s", strerror(errno));
+		kill(sb->pid, SIGKILL);
+		while (waitpid(sb->pid, &st, 0) < 0 && errno == EINTR)
+			;
+		return SBR_EXIT_FAIL;
+	}
+	sup.udp = sbr_udp_new(c, sb->helper_fd);
+	if (!sup.udp)
+		sbr_err("no datagram relay (out of memory): datagrams fail with ENETUNREACH");
+	while (status < 0) {
+		pf[0].fd = sfd;
+		pf[0].events = POLLIN;
+		/* Once every task of the filter is gone the listener hangs up:
+		 * from then on only SIGCHLD matters (poll ignores fd -1). */
+		pf[1].fd = hup ? -1 : sb->notify_fd;
+		pf[1].events = POLLIN;
+		pf[0].revents = pf[1].revents = 0;
+		nrelay = sup.udp ? sbr_udp_pollfds(sup.udp, pf + 2, sizeof(pf) / sizeof(pf[0]) - 2) : 0;
+		if (poll(pf, 2 + nrelay, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			sbr_err("poll: %s", strerror(errno));
+			kill(sb->pid, SIGKILL);
+			pf[0].revents = POLLIN;
+		}
+		if (pf[1].revents & POLLIN) {
+			memset(&req, 0, sizeof(req));
+			if (ioctl(sb->notify_fd, SECCOMP_IOCTL_NOTIF_RECV, &req) == 0)
+				sbr_handle(&sup, &req);
+		} else if (pf[1].revents & (POLLHUP | POLLERR)) {
+			/* Not closed: a worker may still answer on it. */
+			hup = 1;
+		}
+		for (k = 0; k < nrelay; k++)
+			if (pf[2 + k].revents & POLLIN)
+				sbr_udp_relay_ready(sup.udp, pf[2 + k].fd);
+		if (!(pf[0].revents & POLLIN))
+			continue;
+		while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+			if (si.ssi_signo != SIGCHLD && si.ssi_code != SI_KERNEL)
+				kill(sb->pid, (int)si.ssi_signo);
+		}
+		w = waitpid(sb->pid, &st, WNOHANG);
+		if (w == sb->pid)
+			status = sbr_status(st);
+		else if (w < 0 && errno != EINTR)
+			status = SBR_EXIT_FAIL;
+	}
+	/* The broker sockets still bound and never listened on go with the
+	 * session; closing them here keeps the count right for a long-lived
+	 * caller of this function. */
+	for (i = 0; i < SBR_MAX_BOUND; i++)
+		if (sup.bound[i].s >= 0)
+			sbr_bound_drop(&sup, &sup.bound[i]);
+	sbr_udp_free(sup.udp);
+	close(sfd);
+	/* A connect still in a worker holds the session: the caller must not
+	 * close it under the worker, and exits instead (the broker ends the
+	 * session when this process is gone). */
+	*busy = atomic_load(&sup.busy) != 0;
+	return status;
+}

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT
+ * escape.c - what a hostile program in sockbroker-run's sandbox tries, to
+ * reach the network past the broker; each mode prints what happened and
+ * exits 0 when the attempt failed as it must, 1 when it got through.
+ *   escape int80 PORT      socket+connect through the i386 table (int 0x80)
+ *   escape x32 PORT        socket+connect through the x32 table
+ *   escape io_uring        io_uring_setup
+ *   escape raw             raw, packet and vsock sockets
+ *   escape repoint OK DENY connect to port OK, then re-point the socket to
+ *                          DENY (second connect, AF_UNSPEC, MSG_FASTOPEN)
+ * All ports are on 127.0.0.1.
+ */
+#include <errno.h>
+#include <linux/io_uring.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef AF_VSOCK
+#define AF_VSOCK 40
+#endif
+
+static struct sockaddr_in lo_port(const char *port)
+{
+	struct sockaddr_in a;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)atoi(port));
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return a;
+}
+
+/* i386 socketcall(2) by int 0x80: arguments must be in the low 4 GiB. */
+static long int80(long nr, long a, long b)
+{
+	long ret;
+
+	__asm__ volatile("int $0x80" : "=a"(ret) : "a"(nr), "b"(a), "c"(b) : "memory");
+	return ret;
+}
+
+static int try_int80(const char *port)
+{
+	uint32_t *args = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+	struct sockaddr_in a = lo_port(port);
+	long fd, rc;
+
+	if (args == MAP_FAILED) {
+		perror("mmap");
+		return 1;
+	}
+	memcpy(args + 8, &a, sizeof(a));
+	args[0] = AF_INET;
+	args[1] = SOCK_STREAM;
+	args[2] = 0;
+	fd = int80(102, 1, (long)(uintptr_t)args); /* socketcall(SYS_SOCKET) */
+	printf("int80 socket: %ld\n", fd);
+	if (fd < 0)
+		return 0;
+	args[0] = (uint32_t)fd;
+	args[1] = (uint32_t)(uintptr_t)(args + 8);
+	args[2] = sizeof(a);
+	rc = int80(102, 3, (long)(uintptr_t)args); /* socketcall(SYS_CONNECT) */
+	printf("int80 connect: %ld\n", rc);
+	return rc == 0;
+}
+
+static int try_x32(const char *port)
+{
+	struct sockaddr_in a = lo_port(port);
+	long fd, rc;
+
+	fd = syscall(0x40000000L | SYS_socket, AF_INET, SOCK_STREAM, 0);
+	printf("x32 socket: %ld (%s)\n", fd, fd < 0 ? strerror(errno) : "ok");
+	if (fd < 0)
+		return 0;
+	rc = syscall(0x40000000L | SYS_connect, fd, &a, sizeof(a));
+	printf("x32 connect: %ld\n", rc);
+	return rc == 0;
+}
+
+static int try_io_uring(void)
+{
+	struct io_uring_params p;
+	long rc;
+
+	memset(&p, 0, sizeof(p));
+	rc = syscall(SYS_io_uring_setup, 4, &p);
+	printf("io_uring_setup: %ld (%s)\n", rc, rc < 0 ? strerror(errno) : "ok");
+	return !(rc < 0 && errno == ENOSYS);
+}
+
+static int expect_fail(const char *what, int fd, int want)
+{
+	printf("%s: %d (%s)\n", what, fd, fd < 0 ? strerror(errno) : "ok");
+	return !(fd < 0 && errno == want);
+}
+
+static int try_raw(void)
+{
+	int bad = 0;
+
+	bad |= expect_fail("raw icmp", socket(AF_INET, SOCK_RAW, IPPROTO_ICMP), EPERM);
+	bad |= expect_fail("raw6 icmp", socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, 58), EPERM);
+	bad |= expect_fail("packet", socket(AF_PACKET, SOCK_RAW, htons(3)), EPERM);
+	bad |= expect_fail("inet SOCK_PACKET", socket(AF_INET, SOCK_PACKET, htons(3)), EPERM);
+	bad |= expect_fail("vsock", socket(AF_VSOCK, SOCK_STREAM, 0), EAFNOSUPPORT);
+	return bad;
+}
+
+static int try_repoint(const char *ok, const char *deny)
+{
+	struct sockaddr_in a = lo_port(ok), d = lo_port(deny);
+	struct sockaddr un = { .sa_family = AF_UNSPEC };
+	int s = socket(AF_INET, SOCK_STREAM, 0), bad = 0;
+	ssize_t n;
+
+	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		perror("connect to the allowed port");
+		return 1;
+	}
+	printf("connected to %s\n", ok);
+	bad |= expect_fail("second connect", connect(s, (struct sockaddr *)&d, sizeof(d)), EISCONN);
+	bad |= expect_fail("connect AF_UNSPEC", connect(s, &un, sizeof(un)), EOPNOTSUPP);
+	bad |= expect_fail("connect again", connect(s, (struct sockaddr *)&d, sizeof(d)), EISCONN);
+	n = sendto(s, "x", 1, MSG_FASTOPEN, (struct sockaddr *)&d, sizeof(d));
+	printf("sendto MSG_FASTOPEN: %zd (%s)\n", n, n < 0 ? strerror(errno) : "ok");
+	close(s);
+	return bad;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IONBF, 0);
+	if (argc == 3 && !strcmp(argv[1], "int80"))
+		return try_int80(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "x32"))
+		return try_x32(argv[2]);
+	if (argc == 2 && !strcmp(argv[1], "io_uring"))
+		return try_io_uring();
+	if (argc == 2 && !strcmp(argv[1], "raw"))
+		return try_raw();
+	if (argc == 4 && !strcmp(argv[1], "repoint"))
+		return try_repoint(argv[2], argv[3]);
+	fprintf(stderr, "usage: escape int80|x32 PORT | io_uring | raw | repoint OK DENY\n");
+	return 2;
+}
