@@ -1,7 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # run-all.sh - the project's test command: install the Debian packages,
-# build with warnings as errors, run the whole ctest suite, then build again
+# build with warnings as errors, run the whole ctest suite (the container
+# test included: it builds the image and runs the sidecar pattern with
+# podman when podman can run containers here, and is skipped otherwise),
+# then build again
 # with AddressSanitizer + UBSan and run the suite under them, then build
 # the libFuzzer targets with clang and run each briefly (tests/fuzz).
 #   tests/run-all.sh [--no-asan]
