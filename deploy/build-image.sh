@@ -39,8 +39,8 @@ start=$(date +%s)
 runtime="libgrpc29,libprotobuf-c1,libyaml-0-2,libmnl0,libsystemd0,inotify-tools"
 uid=10001
 # The non-root user and the socket directory it owns are made here rather
-# than in the Containerfile so that the podman build runs no command.
-# Documentation, man pages, locales and apt's lists are not needed to run.
+# than in the Containerfile so that the podman build runs no command;
+# apt's lists and caches are not needed to run.
 # usrmerge (and perl with it, 47 MB, a third of the image) is what
 # mmdebstrap installs to merge /usr; once merged, usr-is-merged stands in
 # for it, and nothing at run time needs perl (perl-base stays: Essential).
@@ -58,6 +58,8 @@ mkdir -p "$cache"
 if [ ! -s "$base_tar" ]; then
 	echo "== mmdebstrap --variant=minbase bookworm (+ $runtime)"
 	rm -f "$base_tar.tmp"
+	# Documentation (but its copyright files), man pages and locales are
+	# not needed to run either.
 	mmdebstrap --quiet --format=tar --variant=minbase --include="$runtime" \
 		--dpkgopt='path-exclude=/usr/share/doc/*' \
 		--dpkgopt='path-include=/usr/share/doc/*/copyright' \
