@@ -196,12 +196,13 @@ static int sb__listeners_inherit(char *err, size_t errlen)
 int sb__listeners_open(const struct sb__config *cfg, char *err, size_t errlen)
 {
 	size_t i;
-	int fd;
+	int fd, inherited;
 
-	fd = sb__listeners_inherit(err, errlen);
-	if (fd < 0)
-		return fd;
-	for (i = 0; i < cfg->n_listen && fd == 0; i++) {
+	/* Sockets from systemd replace the configured Unix listeners. */
+	inherited = sb__listeners_inherit(err, errlen);
+	if (inherited < 0)
+		return inherited;
+	for (i = 0; i < cfg->n_listen && inherited == 0; i++) {
 		fd = sb__open_one(&cfg->listen[i], err, errlen);
 		if (fd < 0) {
 			if (!err[0])
