@@ -8,7 +8,9 @@
 # replaced the way the kubelet updates a ConfigMap (a rename in the mounted
 # directory), the entrypoint reloads the broker, and the same fetch is
 # refused. Also: the image's user and capabilities, its health check, and
-# that the application cannot reach the server by itself.
+# that the application cannot reach the server by itself. Last, the
+# DaemonSet's layout: one socket per workload directory, two root
+# applications told apart by the directory they mount.
 #   sidecar.sh BUILD_DIR SOURCE_DIR
 # Exit 77 (skip) only when podman is missing or cannot run a container
 # here. The base tarball stays in BUILD_DIR/image-cache between runs; the
@@ -176,4 +178,70 @@ pod healthcheck run "$broker" >/dev/null 2>&1 && ok "still healthy after the rel
 pod stop -t 10 "$broker" >/dev/null 2>&1
 rc=$(podman inspect --format '{{.State.ExitCode}}' "$broker")
 [ "$rc" = 0 ] && ok "podman stop: the broker exits 0 on SIGTERM" || fail "exit code $rc on stop"
+pod rm -f -t 0 "$broker" >/dev/null 2>&1
+
+# ---- per-workload sockets, as the DaemonSet runs them: a node directory
+# (the hostPath) with one directory per workload; two application
+# containers, both root (uid 0, as pods are without user namespaces), each
+# mounting its own workload's directory only, are served differently.
+node=$T/node
+mkdir -p "$node/probe" "$node/workloads/web" "$node/workloads/batch" "$T/dsconf"
+chown -R 10001:10001 "$node"   # what the DaemonSet's init container does
+cat >"$T/dsconf/sockbrokerd.yaml" <<Y
+listen:
+  - unix: /run/sockbroker/probe/sockbroker.sock
+    identity: probe
+  - unix: /run/sockbroker/workloads/web/sockbroker.sock
+    mode: 0666
+    identity: web
+  - unix: /run/sockbroker/workloads/batch/sockbroker.sock
+    mode: 0666
+    identity: batch
+policy:
+  - name: web
+    match: { listener: web }
+    action: allow
+    ops: [socket, connect]
+    destinations: [127.0.0.1/32]
+    ports: [$port]
+  - name: batch
+    match: { listener: batch }
+    action: allow
+    ops: [resolve]
+  - name: probe
+    match: { listener: probe }
+    action: allow
+    ops: [resolve]
+Y
+chmod -R a+rX "$T/dsconf"
+if ! run -d --name "$broker" --network host --cap-drop all \
+	--security-opt no-new-privileges --read-only \
+	-e SOCKBROKER_ADDR=unix:/run/sockbroker/probe/sockbroker.sock \
+	-v "$node:/run/sockbroker" -v "$T/dsconf:/etc/sockbroker:ro" "$img" >/dev/null 2>"$T/run2.log"; then
+	fail "podman run (the per-node broker)"; cat "$T/run2.log"; finish
+fi
+wait_for 75 pod healthcheck run "$broker" &&
+	ok "per-node broker: healthy through the probes' socket" || fail "per-node broker: unhealthy"
+wfetch() { # wfetch WORKLOAD LOG: GET /page as root through that workload's socket
+	run --rm -i --network none --no-healthcheck --user 0:0 \
+		-v "$node/workloads/$1:/run/sockbroker" --entrypoint /usr/local/bin/sbctl "$img" \
+		connect -q 5 127.0.0.1 "$port" >"$2" 2>&1 <<R
+GET /page HTTP/1.0
+Host: 127.0.0.1
+
+R
+}
+if wfetch web "$T/web.log" && grep -q "hello from the host $id" "$T/web.log"; then
+	ok "root in workload web: fetched the page through its socket"
+else
+	fail "root in workload web:"; cat "$T/web.log"
+fi
+if wfetch batch "$T/batch.log"; then
+	fail "root in workload batch fetched the page"
+elif grep -q 'EACCES' "$T/batch.log"; then
+	ok "root in workload batch: refused ($(tail -1 "$T/batch.log"))"
+else
+	fail "root in workload batch, not a policy refusal:"; cat "$T/batch.log"
+fi
+pod stop -t 10 "$broker" >/dev/null 2>&1
 finish
