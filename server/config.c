@@ -196,13 +196,25 @@ static int sb__is_loopback(const struct sb__addr *a)
 }
 
 enum { SB__L_UNIX, SB__L_ABSTRACT, SB__L_TCP, SB__L_MODE, SB__L_OWNER, SB__L_GROUP,
-       SB__L_TLS, SB__L_INSECURE, SB__L_COUNT };
+       SB__L_IDENTITY, SB__L_TLS, SB__L_INSECURE, SB__L_COUNT };
+
+/* A listener identity is written like a rule name: 1..63 of [A-Za-z0-9_.-]. */
+static int sb__ident_word(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n < 1 || n > 63 || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				     "0123456789_.-") != n)
+		return 0;
+	return 1;
+}
 
 static int sb__ylisten_one(struct sb__yctx *y, yaml_node_t *m, const char *field,
 			   struct sb__config *c)
 {
 	static const char *const keys[SB__L_COUNT] = {
-		"unix", "abstract", "tcp", "mode", "owner", "group", "tls", "insecure",
+		"unix", "abstract", "tcp", "mode", "owner", "group", "identity", "tls",
+		"insecure",
 	};
 	struct sb__listen_cfg l = { .mode = 0600 };
 	struct sb__tcp_listen_cfg t;
@@ -262,6 +274,11 @@ static int sb__ylisten_one(struct sb__yctx *y, yaml_node_t *m, const char *field
 						 val ? val : "");
 			l.has_group = 1;
 			break;
+		case SB__L_IDENTITY:
+			if (!sb__ident_word(val))
+				return sb__yfail(y, v, "%s: 1..63 of A-Z a-z 0-9 _ . -", sub);
+			snprintf(l.identity, sizeof(l.identity), "%s", val);
+			break;
 		case SB__L_TLS:
 			ret = sb__ytls(y, v, sub, &t);
 			break;
@@ -284,16 +301,24 @@ static int sb__ylisten_one(struct sb__yctx *y, yaml_node_t *m, const char *field
 			if (nodes[k])
 				return sb__yfail(y, nodes[k], "%s.%s: an abstract socket has "
 						 "no file to own", field, keys[k]);
+		/* Who may reach a socket file is what its directory lets in; an
+		 * abstract name is open to the whole network namespace, so its
+		 * callers would share the identity with anyone there. */
+		if (nodes[SB__L_ABSTRACT] && nodes[SB__L_IDENTITY])
+			return sb__yfail(y, nodes[SB__L_IDENTITY], "%s.identity: only for "
+					 "unix listeners (anyone in the network namespace "
+					 "reaches an abstract socket)", field);
 		if (c->n_listen == SB__MAX_LISTENERS)
 			return sb__yfail(y, m, "%s: more than %d Unix listeners", field,
 					 SB__MAX_LISTENERS);
 		c->listen[c->n_listen++] = l;
 		return 0;
 	}
-	for (k = SB__L_MODE; k <= SB__L_GROUP; k++)
+	for (k = SB__L_MODE; k <= SB__L_IDENTITY; k++)
 		if (nodes[k])
-			return sb__yfail(y, nodes[k], "%s.%s: only for unix listeners", field,
-					 keys[k]);
+			return sb__yfail(y, nodes[k], "%s.%s: only for unix listeners%s", field,
+					 keys[k], k == SB__L_IDENTITY ? " (a TCP caller's "
+					 "identity is its certificate)" : "");
 	if (nodes[SB__L_TLS] && t.insecure)
 		return sb__yfail(y, nodes[SB__L_INSECURE], "%s.insecure: contradicts tls",
 				 field);

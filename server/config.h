@@ -26,6 +26,8 @@ struct sb__listen_cfg {
 	uid_t owner;
 	int has_group;    /* 1: chgrp the socket file to @group */
 	gid_t group;
+	char identity[64];  /* the identity its callers have (match: listener),
+			     * "" for none; a rule-name-like word */
 };
 
 /* A TCP listener. Either TLS (all three files, mutual TLS: the client

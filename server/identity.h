@@ -17,6 +17,8 @@ struct sb__identity {
 	int known;            /* 0: no credentials (should not happen) */
 	char transport[8];    /* "unix" or "tcp" */
 	char cgroup[256];     /* cgroup v2 path of the peer, "" if unknown */
+	char listener[64];    /* identity of the Unix listener it came through
+			       * (listen: identity:), "" if that has none */
 	char subject[256];    /* TLS client certificate subject, "" if none */
 	int n_san;            /* subjectAltName entries of the certificate */
 	char san[SB__SAN_MAX][256]; /* each "DNS"/"URI"/"email"/IP value */

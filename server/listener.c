@@ -197,6 +197,7 @@ static int sb__listeners_inherit(char *err, size_t errlen)
 		sb__ls[sb__n_ls].inherited = 1;
 		snprintf(sb__ls[sb__n_ls].cfg.path, sizeof(sb__ls[sb__n_ls].cfg.path),
 			 "(systemd fd %d)", fd);
+		sb__ls[sb__n_ls].cfg.identity[0] = '\0';
 		sb__n_ls++;
 	}
 	sb__info("using %d socket(s) from systemd socket activation", n);
@@ -206,12 +207,13 @@ static int sb__listeners_inherit(char *err, size_t errlen)
 int sb__listeners_open(const struct sb__config *cfg, char *err, size_t errlen)
 {
 	size_t i;
-	int fd;
+	int fd, inherited;
 
-	fd = sb__listeners_inherit(err, errlen);
-	if (fd < 0)
-		return fd;
-	for (i = 0; i < cfg->n_listen && fd == 0; i++) {
+	/* Sockets from systemd replace the configured Unix listeners. */
+	inherited = sb__listeners_inherit(err, errlen);
+	if (inherited < 0)
+		return inherited;
+	for (i = 0; i < cfg->n_listen && inherited == 0; i++) {
 		fd = sb__open_one(&cfg->listen[i], &cfg->confine, err, errlen);
 		if (fd < 0) {
 			if (!err[0])
@@ -320,9 +322,10 @@ static void sb__pend_step(const struct pollfd *ready, int64_t now)
 	sb__n_pend = j;
 }
 
-static void sb__accept_one(int lfd)
+static void sb__accept_one(size_t li)
 {
 	struct sb__identity id;
+	int lfd = sb__ls[li].fd;
 	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	int ret;
 
@@ -338,6 +341,8 @@ static void sb__accept_one(int lfd)
 		close(fd);
 		return;
 	}
+	/* The listener's identity is part of the caller's (match: listener). */
+	memcpy(id.listener, sb__ls[li].cfg.identity, sizeof(id.listener));
 	/* A caller no rule serves holds nothing beyond a refused
 	 * connection: it never reaches gRPC. */
 	if (!sb__guard_serves(&id)) {
@@ -396,7 +401,7 @@ static void *sb__accept_main(void *arg)
 		sb__pend_step(pend, sb__now_ms());
 		for (i = 0; n > 0 && i < sb__n_ls; i++)
 			if (pfd[i].revents & POLLIN)
-				sb__accept_one(pfd[i].fd);
+				sb__accept_one(i);
 		sb__conn_sweep(sb__now_ms(), atomic_load(&sb__idle_ms));
 	}
 }

@@ -256,9 +256,10 @@ static int sb__check_config(const char *path, const struct sb__config *cli)
 		if (l->abstract)
 			printf("listen unix-abstract:%s\n", l->path);
 		else
-			printf("listen unix:%s mode %04o%s%s\n", l->path, (unsigned)l->mode,
+			printf("listen unix:%s mode %04o%s%s%s%s\n", l->path, (unsigned)l->mode,
 			       l->has_owner ? " (owner set)" : "",
-			       l->has_group ? " (group set)" : "");
+			       l->has_group ? " (group set)" : "",
+			       l->identity[0] ? " identity " : "", l->identity);
 	}
 	for (i = 0; i < cfg.n_tcp_listen; i++)
 		printf("listen tcp %s (%s)\n", cfg.tcp_listen[i].text,

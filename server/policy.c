@@ -139,7 +139,10 @@ void sb__rule_release(struct sb__rule *r)
 		free(r->subjects[i]);
 	for (i = 0; i < r->n_sans; i++)
 		free(r->sans[i]);
+	for (i = 0; i < r->n_listeners; i++)
+		free(r->listeners[i]);
 	free(r->sans);
+	free(r->listeners);
 	free(r->uids);
 	free(r->gids);
 	free(r->cgroups);
@@ -212,6 +215,8 @@ int sb__policy_describe(const struct sb__policy *p, size_t i, char *buf, size_t 
 		sb__cat(buf, len, &n, "%s\"%s\"", k ? "," : " subject ", r->subjects[k]);
 	for (k = 0; k < r->n_sans; k++)
 		sb__cat(buf, len, &n, "%s%s", k ? "," : " san ", r->sans[k]);
+	for (k = 0; k < r->n_listeners; k++)
+		sb__cat(buf, len, &n, "%s%s", k ? "," : " listener ", r->listeners[k]);
 	if (r->ops == SB__OPS_ALL) {
 		sb__cat(buf, len, &n, "; every operation");
 	} else {
@@ -503,6 +508,14 @@ static int sb__id_match(const struct sb__rule *r, const struct sb__identity *id)
 			for (j = 0; j < (size_t)id->n_san && j < SB__SAN_MAX && !ok; j++)
 				ok = memchr(id->san[j], 0, sizeof(id->san[j])) &&
 				     !strcmp(r->sans[i], id->san[j]);
+		if (!ok)
+			return 0;
+	}
+	if (r->n_listeners) {
+		if (!local || !id->listener[0] || !memchr(id->listener, 0, sizeof(id->listener)))
+			return 0;
+		for (ok = 0, i = 0; i < r->n_listeners && !ok; i++)
+			ok = !strcmp(r->listeners[i], id->listener);
 		if (!ok)
 			return 0;
 	}

@@ -31,9 +31,12 @@
  *     (transport "unix"), never a TCP caller; subject matches the TLS
  *     client certificate subject (id->subject) exactly, as the TLS layer
  *     writes it, and never an empty one; san matches one of the
- *     certificate's subjectAltName entries exactly; `any` matches every identified
- *     caller. All keys given must match; a list matches when one entry
- *     does. A caller without credentials (id->known == 0) matches no rule.
+ *     certificate's subjectAltName entries exactly; listener matches the
+ *     identity of the Unix listener the caller came through (listen:
+ *     identity:), local callers only, never a listener without one;
+ *     `any` matches every identified caller. All keys given must match; a
+ *     list matches when one entry does. A caller without credentials
+ *     (id->known == 0) matches no rule.
  *  5. Addresses are judged as the kernel will use them: an IPv4-mapped IPv6
  *     address (::ffff:a.b.c.d) is IPv4 and matches only IPv4 CIDRs; a
  *     connect/sendto to the unspecified address (0.0.0.0, ::) goes to

@@ -453,7 +453,8 @@ static int sb__pids(struct sb__yctx *y, yaml_node_t *v, const char *field, int g
 
 static int sb__pmatch(struct sb__yctx *y, yaml_node_t *m, const char *pfx, struct sb__rule *r)
 {
-	static const char *const keys[] = { "uid", "gid", "cgroup", "subject", "san", "any" };
+	static const char *const keys[] = { "uid", "gid", "cgroup", "subject", "san",
+					    "listener", "any" };
 	char field[96];
 	yaml_node_pair_t *p;
 	unsigned seen = 0;
@@ -462,7 +463,7 @@ static int sb__pmatch(struct sb__yctx *y, yaml_node_t *m, const char *pfx, struc
 	snprintf(field, sizeof(field), "%s.match", pfx);
 	if (m->type != YAML_MAPPING_NODE)
 		return sb__yfail(y, m, "%s: expected a mapping (uid, gid, cgroup, subject, "
-				 "san or any)", field);
+				 "san, listener or any)", field);
 	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
 		yaml_node_t *v;
 		char sub[128];
@@ -486,6 +487,9 @@ static int sb__pmatch(struct sb__yctx *y, yaml_node_t *m, const char *pfx, struc
 		case 4:
 			ret = sb__pstrs(y, v, sub, 0, &r->sans, &r->n_sans);
 			break;
+		case 5:
+			ret = sb__pstrs(y, v, sub, 0, &r->listeners, &r->n_listeners);
+			break;
 		default:
 			s = sb__yscalar(v);
 			ret = 0;
@@ -500,7 +504,7 @@ static int sb__pmatch(struct sb__yctx *y, yaml_node_t *m, const char *pfx, struc
 	if (!seen)
 		return sb__yfail(y, m, "%s: empty (use `any: true` to match every caller)",
 				 field);
-	if (r->any && seen != (1u << 5))
+	if (r->any && seen != (1u << 6))
 		return sb__yfail(y, m, "%s: `any` cannot be combined with other keys", field);
 	return 0;
 }

@@ -72,6 +72,8 @@ struct sb__rule {
 	size_t n_subjects;
 	char **sans;       /* subjectAltName entries (DNS, URI, e-mail, IP) */
 	size_t n_sans;
+	char **listeners;  /* identities of Unix listeners (listen: identity:) */
+	size_t n_listeners;
 	/* constraints: a list is present when its count is not 0 */
 	unsigned ops;      /* SB__OPBIT set, explicit or implied */
 	int *families;

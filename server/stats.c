@@ -77,6 +77,10 @@ static void sb__idkey(const struct sb__identity *id, char *buf, size_t len)
 		snprintf(buf, len, "cert:%s", id->subject);
 	else if (!strcmp(id->transport, "tcp"))
 		snprintf(buf, len, "tcp:insecure");
+	else if (id->listener[0] && memchr(id->listener, 0, sizeof(id->listener)))
+		/* Behind a listener identity uids repeat from workload to
+		 * workload (every pod's root is 0): its limits are its own. */
+		snprintf(buf, len, "listener:%s/uid:%u", id->listener, (unsigned)id->uid);
 	else
 		snprintf(buf, len, "uid:%u", (unsigned)id->uid);
 }

@@ -35,7 +35,8 @@ void sb__stats_read(struct sb__stats *out);
 #define SB__IDREC_MAX 4096
 
 struct sb__idrec {
-	char key[272];   /* "uid:N", "cert:SUBJECT" (whole), "tcp:insecure" */
+	char key[272];   /* "uid:N", "listener:NAME/uid:N", "cert:SUBJECT"
+			  * (whole), "tcp:insecure" */
 	atomic_uint_fast64_t sessions_open, sockets_open;
 	atomic_uint_fast64_t calls, denied, limited;
 	atomic_uint_fast64_t connections_open, connections_refused;

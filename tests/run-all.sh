@@ -1,7 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# run-all.sh - the project's test command: install the Debian packages,
-# build with warnings as errors, run the whole ctest suite, then build again
+# run-all.sh - the project's test command: install the Debian packages and
+# the manifest check's npm packages (tests/k8s), build with warnings as
+# errors, run the whole ctest suite (the container test included: it
+# builds the image and runs the sidecar pattern with podman when podman can
+# run containers here, and is skipped otherwise), then build again
 # with AddressSanitizer + UBSan and run the suite under them, then build
 # the libFuzzer targets with clang and run each briefly (tests/fuzz).
 #   tests/run-all.sh [--no-asan]
@@ -17,6 +20,8 @@ deploy/install-deps.sh
 echo "== build (Release with debug info, -Werror)"
 cmake -S . -B build -DSB_WERROR=ON >/dev/null
 cmake --build build -j"$jobs"
+echo "== npm packages of the manifest check"
+tests/k8s/install.sh build
 echo "== ctest"
 ctest --test-dir build --output-on-failure -j"$jobs" --timeout 300
 

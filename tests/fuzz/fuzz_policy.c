@@ -54,6 +54,7 @@ static unsigned sb__pick(struct sb__in *in, unsigned n)
 static const uid_t sb__uids[] = { 0, 1000, 65534 };
 static const char *const sb__cgroups[] = { "/", "/a", "/a/b", "/ab", "", "/a/b/c" };
 static const char *const sb__subjects[] = { "CN=a", "CN=b", "" };
+static const char *const sb__listeners[] = { "w1", "w2", "" };
 static const int sb__families[] = { AF_INET, AF_INET6, AF_UNIX, AF_PACKET, AF_NETLINK, 0 };
 static const int sb__types[] = { SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, SOCK_PACKET,
 				 SOCK_SEQPACKET, SOCK_DGRAM | SOCK_NONBLOCK,
@@ -173,7 +174,7 @@ static void sb__gen_rule(struct sb__in *in, struct sb__rule *r, size_t k)
 	if (keys & 1) {
 		r->any = 1;
 	} else {
-		keys |= (keys & 0x3e) ? 0 : 2;	/* at least one key */
+		keys |= (keys & 0x7e) ? 0 : 2;	/* at least one key */
 		if (keys & 2) {
 			r->n_uids = 1 + sb__pick(in, SB__MAX_ITEMS);
 			r->uids = sb__alloc(r->n_uids, sizeof(*r->uids));
@@ -203,6 +204,12 @@ static void sb__gen_rule(struct sb__in *in, struct sb__rule *r, size_t k)
 			r->sans = sb__alloc(r->n_sans, sizeof(*r->sans));
 			for (i = 0; i < r->n_sans; i++)
 				r->sans[i] = sb__strdup(sb__subjects[sb__pick(in, 2)]);
+		}
+		if (keys & 64) {
+			r->n_listeners = 1 + sb__pick(in, SB__MAX_ITEMS);
+			r->listeners = sb__alloc(r->n_listeners, sizeof(*r->listeners));
+			for (i = 0; i < r->n_listeners; i++)	/* no "" identity */
+				r->listeners[i] = sb__strdup(sb__listeners[sb__pick(in, 2)]);
 		}
 	}
 	r->ops = (sb__byte(in) | sb__byte(in) << 8) & SB__OPS_ALL;
@@ -256,6 +263,7 @@ static void sb__gen_id(struct sb__in *in, struct sb__identity *id)
 	id->n_san = (int)sb__pick(in, 3);
 	for (i = 0; i < id->n_san; i++)
 		snprintf(id->san[i], sizeof(id->san[i]), "%s", SB__PICK(in, sb__subjects));
+	snprintf(id->listener, sizeof(id->listener), "%s", SB__PICK(in, sb__listeners));
 }
 
 static void sb__gen_addr(struct sb__in *in, struct sb__addr *a)
@@ -385,6 +393,12 @@ static int sb__ref_id(const struct sb__rule *ru, const struct sb__identity *id)
 			for (j = 0; j < id->n_san; j++)
 				ok |= !strcmp(ru->sans[i], id->san[j]);
 		if (!ok)
+			return 0;
+	}
+	if (ru->n_listeners) {
+		for (ok = 0, i = 0; i < ru->n_listeners; i++)
+			ok |= id->listener[0] && !strcmp(ru->listeners[i], id->listener);
+		if (!ok || !local)
 			return 0;
 	}
 	return 1;
@@ -674,10 +688,10 @@ static void sb__dump(const struct sb__policy *p, const struct sb__identity *id,
 		const struct sb__rule *ru = &p->rules[i];
 
 		fprintf(stderr, "rule %s: allow %d any %d ops 0x%x uids %zu gids %zu "
-			"cgroups %zu subjects %zu sans %zu families %zu types %zu "
+			"cgroups %zu subjects %zu sans %zu listeners %zu families %zu types %zu "
 			"dest %zu/%zu bind %zu/%zu ports %zu opts %zu\n", ru->name,
 			ru->allow, ru->any, ru->ops, ru->n_uids, ru->n_gids, ru->n_cgroups,
-			ru->n_subjects, ru->n_sans, ru->n_families, ru->n_types,
+			ru->n_subjects, ru->n_sans, ru->n_listeners, ru->n_families, ru->n_types,
 			ru->dest.n_cidr, ru->dest.n_ux, ru->bind.n_cidr, ru->bind.n_ux,
 			ru->n_ports, ru->n_opts);
 		for (j = 0; j < ru->n_families; j++)

@@ -1,0 +1,101 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# manifests.sh - every manifest of deploy/kubernetes checked offline: each
+# document against Kubernetes' schemas for its apiVersion and kind
+# (validate.mjs, kubernetes-models), and each ConfigMap's sockbrokerd.yaml
+# by sockbrokerd --check-config. A manifest made wrong on purpose must be
+# refused, so that a check that passes everything is caught. Then the
+# DaemonSet's configuration runs in a real broker (its /run/sockbroker
+# moved to a temporary directory): each workload's socket is served what
+# its identity's rules say, the probes' socket answers the health check.
+#   manifests.sh BUILD_DIR SOURCE_DIR SOCKBROKERD SBCTL
+set -u
+build=$1 src=$2 B=$3 SBCTL=$4
+T=$(mktemp -d /tmp/sb-manifests-XXXXXX)
+fails=0
+ok() { echo "ok   $*"; }
+fail() { echo "FAIL $*"; fails=$((fails + 1)); }
+bpid=""
+finish() {
+	[ -n "$bpid" ] && { kill "$bpid" 2>/dev/null; wait "$bpid" 2>/dev/null; }
+	[ "$fails" -ne 0 ] && [ -f "$T/broker.log" ] && { echo "---- broker log"; cat "$T/broker.log"; }
+	rm -rf "$T"
+	echo "$((fails == 0 ? 1 : 0)) passed, $fails failed"
+	[ "$fails" -eq 0 ]
+	exit $?
+}
+# tests/run-all.sh installs the packages; a plain ctest run does it here.
+if ! timeout 240 "$src/tests/k8s/install.sh" "$build" >"$T/npm.log" 2>&1; then
+	fail "tests/k8s/install.sh (npm ci)"; cat "$T/npm.log"; finish
+fi
+v=$build/k8s-validate/validate.mjs
+set -- "$src"/deploy/kubernetes/*.yaml
+[ "$#" -ge 2 ] || fail "fewer than two manifests in deploy/kubernetes"
+if timeout 60 node "$v" "$T" "$@" >"$T/out" 2>&1; then
+	ok "schemas: $(grep -c '^ok' "$T/out") documents valid"
+else
+	fail "schemas:"
+fi
+cat "$T/out"
+for f in "$src"/deploy/kubernetes/*.yaml; do
+	grep -q "^kind: ConfigMap" "$f" || continue
+	n=$(basename "$f")
+	ls "$T/$n".*.sockbrokerd.yaml >/dev/null 2>&1 || fail "$n: no sockbrokerd.yaml in its ConfigMap"
+done
+for c in "$T"/*.sockbrokerd.yaml; do
+	[ -f "$c" ] || continue
+	if "$B" --check-config "$c" >"$T/check.out" 2>&1; then
+		ok "sockbrokerd --check-config $(basename "$c"): $(grep -c '^  [0-9]*\. ' "$T/check.out") rules"
+	else
+		fail "sockbrokerd --check-config $(basename "$c"):"; cat "$T/check.out"
+	fi
+done
+
+# ---- the DaemonSet's configuration, run
+ds=$T/daemonset.yaml.sockbrokerd.sockbrokerd.yaml
+if [ -f "$ds" ]; then
+	sed "s|/run/sockbroker/|$T/run/|g" "$ds" >"$T/ds.yaml"
+	mkdir -p "$T/run/probe" "$T/run/workloads/fetcher" "$T/run/workloads/batch"
+	"$B" --config "$T/ds.yaml" >"$T/broker.log" 2>&1 &
+	bpid=$!
+	n=50
+	while [ "$n" -gt 0 ] && [ ! -S "$T/run/workloads/batch/sockbroker.sock" ]; do
+		sleep 0.1; n=$((n - 1))
+	done
+	via() { _w=$1; shift; timeout 20 "$SBCTL" --broker "unix:$T/run/$_w/sockbroker.sock" "$@" 2>&1; }
+	# expect WHAT WANT_RC PATTERN SOCKET SBCTL_ARGS...
+	expect() {
+		_what=$1 _rc=$2 _re=$3; shift 3
+		_out=$(via "$@" </dev/null); _got=$?
+		if [ "$_got" -eq "$_rc" ] && echo "$_out" | grep -Eq -- "$_re"; then
+			ok "daemonset: $_what ($(echo "$_out" | tail -1))"
+		else
+			fail "daemonset: $_what: exit $_got, want $_rc, output: $_out"
+		fi
+	}
+	expect "the probes' socket: SERVING" 0 "^SERVING$" probe health
+	expect "fetcher: names" 0 "." workloads/fetcher hostname
+	expect "fetcher: metadata service refused" 1 'EACCES.*no-metadata' \
+		workloads/fetcher connect 169.254.169.254 443
+	expect "fetcher: a port other than 443 refused" 1 'EACCES.*"default' \
+		workloads/fetcher connect 127.0.0.1 9
+	expect "batch: names" 0 "." workloads/batch hostname
+	expect "batch: no connect" 1 'EACCES.*"default' workloads/batch connect 127.0.0.1 443
+	expect "GetStats counts each workload apart" 0 "listener:fetcher/uid:$(id -u)" \
+		workloads/batch stats
+fi
+
+# ---- the check refuses what is wrong
+mkdir -p "$T/bad"
+sed 's/periodSeconds: 10/periodSeconds: "ten"/' "$src/deploy/kubernetes/sidecar.yaml" >"$T/bad/type.yaml"
+printf 'apiVersion: apps/v1\nkind: DaemonSet\nmetadata: { name: x }\nspec:\n  template: {}\n' \
+	>"$T/bad/required.yaml"
+printf 'apiVersion: v1\nkind: Pood\nmetadata: { name: x }\n' >"$T/bad/kind.yaml"
+for b in type required kind; do
+	if node "$v" "$T/bad" "$T/bad/$b.yaml" >"$T/bad.out" 2>&1; then
+		fail "a manifest with a wrong $b passed:"; cat "$T/bad.out"
+	else
+		ok "a wrong $b is refused: $(grep FAIL "$T/bad.out" | head -1)"
+	fi
+done
+finish
