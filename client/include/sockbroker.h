@@ -431,7 +431,11 @@ int sb_accept_loop_many(sb_client *c, const int *listeners, size_t n,
 
 /** sb_accept_loop_fd() - sb_accept_loop() with fd hand-off (H1-H5 above): @cb gets each connection
  *  as a real fd (blocking) in place of a socket number: the caller
- *  close(2)s it. Fds the loop took but never gave @cb are closed. */
+ *  close(2)s it. Connections already queued on the listener come from the
+ *  broker up to 32 at a time (the .proto's "Accept batches") and reach
+ *  @cb one by one, in accept order. Fds the loop took but never gave @cb
+ *  (the rest of a batch after @cb returned non-zero, events still on the
+ *  wire) are closed. */
 int sb_accept_loop_fd(sb_client *c, int listener, sb_accept_cb cb, void *arg);
 
 /**
