@@ -26,7 +26,6 @@
  * sb_handoff and sb_tcp_connect_fd are EACCES by policy, the socket stays.
  */
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -127,23 +126,6 @@ static uint64_t sockets_open(grpc_channel *ch)
 	return n;
 }
 
-static int count_fds(pid_t pid)
-{
-	char path[64];
-	struct dirent *d;
-	int n = 0;
-	DIR *dir;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	dir = opendir(path);
-	if (!dir)
-		return -1;
-	while ((d = readdir(dir)))
-		n += d->d_name[0] != '.';
-	closedir(dir);
-	return n;
-}
-
 static int accept_one(sb_client *c, int s, const struct sockaddr *peer,
 		      socklen_t len, void *arg)
 {
@@ -195,7 +177,7 @@ static void check_accept_batches(sb_client *c)
 	int cfd[BATCH_CONNS], s, i, fds0, rc;
 	int64_t end;
 
-	fds0 = count_fds(b.pid);
+	fds0 = it_count_fds(b.pid);
 	s = sb_socket(c, AF_INET, SOCK_STREAM, 0);
 	if (!CHECK(sb_bind(c, s, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
 		   sb_listen(c, s, 64) == 0 &&
@@ -230,10 +212,10 @@ static void check_accept_batches(sb_client *c)
 	for (i = 0; i < BATCH_CONNS; i++)
 		close(cfd[i]);
 	end = it_now_ms() + 3000;
-	while (count_fds(b.pid) != fds0 && it_now_ms() < end)
+	while (it_count_fds(b.pid) != fds0 && it_now_ms() < end)
 		it_sleep_ms(20);
-	CHECK(count_fds(b.pid) == fds0, "batch: broker fds %d, before %d",
-	      count_fds(b.pid), fds0);
+	CHECK(it_count_fds(b.pid) == fds0, "batch: broker fds %d, before %d",
+	      it_count_fds(b.pid), fds0);
 }
 
 /* Child, root: hand fds off in a loop until killed (bounded: 20 s). */
@@ -453,7 +435,7 @@ int main(int argc, char **argv)
 	/* SIGKILL mid-hand-off leaves nothing behind. */
 	it_sleep_ms(300);
 	base = sockets_open(ch);
-	fds0 = count_fds(b.pid);
+	fds0 = it_count_fds(b.pid);
 	{
 		char *args[] = { argv[0], "--loop", b.target, NULL };
 
@@ -467,10 +449,10 @@ int main(int argc, char **argv)
 		waitpid(pid, &st, 0);
 		end = it_now_ms() + 5000;
 		while (it_now_ms() < end &&
-		       (sockets_open(ch) != base || count_fds(b.pid) != fds0))
+		       (sockets_open(ch) != base || it_count_fds(b.pid) != fds0))
 			it_sleep_ms(50);
 		CHECK(sockets_open(ch) == base, "sessions/sockets not back after SIGKILL");
-		CHECK(count_fds(b.pid) == fds0, "broker fds %d, before %d", count_fds(b.pid),
+		CHECK(it_count_fds(b.pid) == fds0, "broker fds %d, before %d", it_count_fds(b.pid),
 		      fds0);
 	}
 	close(lfd);
