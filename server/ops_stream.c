@@ -176,7 +176,8 @@ static void sb__astream_batch(struct sb__astream *st, SBPB(AcceptEvent) *ev,
 		hc[n].fd_tag = tag;
 		hc[n].peer = sb__addr_to_pb(&p, &pa[n]);
 		hcp[n] = &hc[n];
-		if (++n == st->max_batch)
+		/* The caller's close of the listener ends the batch too. */
+		if (++n == st->max_batch || atomic_load(&st->k->closed))
 			break;
 		do
 			fd = sb__sock_accept(st->k->fd, &p);
