@@ -14,7 +14,7 @@
  *  - accept batches: 40 queued connections reach sb_accept_loop_fd's
  *    callback in connect order with the right peers; the ones after the
  *    callback stopped end (closed by the loop or reset with the
- *    listener), and the broker's open fds are back where they were;
+ *    listener), and the broker has no more open fds than before;
  *  - an unconnected TCP socket and a UDP socket are EINVAL and stay usable;
  *  - tickets over the raw channel protocol: the first use binds (errno 0),
  *    a replay is refused, a second channel for a session is refused, a
@@ -163,8 +163,8 @@ static int accept_batch(sb_client *c, int s, const struct sockaddr *peer,
  * starts (so the broker takes them 32 and 8 at a time) reach the callback
  * one by one in connect order, each a real fd whose peer is the client
  * the callback was told of, with bytes moving; the ones after the
- * callback stopped are closed, not lost in the broker; the broker's open
- * fds are back where they were.
+ * callback stopped are closed, not lost in the broker; the broker has no
+ * more open fds than before.
  */
 static void check_accept_batches(sb_client *c)
 {
@@ -212,9 +212,9 @@ static void check_accept_batches(sb_client *c)
 	for (i = 0; i < BATCH_CONNS; i++)
 		close(cfd[i]);
 	end = it_now_ms() + 3000;
-	while (it_count_fds(b.pid) != fds0 && it_now_ms() < end)
+	while (it_count_fds(b.pid) > fds0 && it_now_ms() < end)
 		it_sleep_ms(20);
-	CHECK(it_count_fds(b.pid) == fds0, "batch: broker fds %d, before %d",
+	CHECK(it_count_fds(b.pid) <= fds0, "batch: broker fds %d, before %d",
 	      it_count_fds(b.pid), fds0);
 }
 

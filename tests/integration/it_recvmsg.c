@@ -10,8 +10,8 @@
  * sb_recvmsg, a datagram socket read through a raw RecvStream) are closed by
  * the broker: the data arrives, sb_recvmsg reports MSG_CTRUNC and no
  * control bytes, as the kernel does when it cannot install descriptors;
- * the passed pipe's last reader is gone (EPIPE) and the broker's open fds
- * are back where they were.
+ * the passed pipe's last reader is gone (EPIPE) and the broker has no
+ * more open fds than before.
  */
 #include <arpa/inet.h>
 #include <linux/errqueue.h>
@@ -365,9 +365,10 @@ out:
 	close(p[1]);
 	grpc_channel_destroy(ch);
 	end = it_now_ms() + 3000;
-	while (it_count_fds(b->pid) != fds0 && it_now_ms() < end)
+	/* Fewer is fine: a connection of earlier checks may have ended since. */
+	while (it_count_fds(b->pid) > fds0 && it_now_ms() < end)
 		it_sleep_ms(20);
-	CHECK(it_count_fds(b->pid) == fds0, "broker fds %d, before %d", it_count_fds(b->pid),
+	CHECK(it_count_fds(b->pid) <= fds0, "broker fds %d, before %d", it_count_fds(b->pid),
 	      fds0);
 }
 
