@@ -169,10 +169,15 @@ static int sb__ho_recv(sb_client *c, uint64_t *tag)
 	ssize_t n;
 	int fd = -1, rc;
 
-	rc = sb__ho_wait(c->ho_fd);
-	if (rc < 0)
-		return rc;
-	n = recvmsg(c->ho_fd, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+	/* The fd is usually there already (it is sent before the reply that
+	 * names it): try first, poll only when it is not. */
+	n = recvmsg(c->ho_fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	if (n < 0 && errno == EAGAIN) {
+		rc = sb__ho_wait(c->ho_fd);
+		if (rc < 0)
+			return rc;
+		n = recvmsg(c->ho_fd, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+	}
 	cm = CMSG_FIRSTHDR(&mh);
 	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
 	    cm->cmsg_len == CMSG_LEN(sizeof(int)))

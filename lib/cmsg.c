@@ -104,22 +104,31 @@ static int sb__cmsg_one(struct sb__cmsg *c, const struct cmsghdr *cm)
 	return c->kind != SB__CM_NONE;
 }
 
+int sb__cmsg_drop_fds(struct msghdr *mh, const struct cmsghdr *cm)
+{
+	size_t i, k;
+	int fd;
+
+	if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+		return 0;
+	k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+	for (i = 0; i < k; i++) {
+		memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(fd));
+		close(fd);
+	}
+	/* What the kernel says when it could not install descriptors. */
+	mh->msg_flags |= MSG_CTRUNC;
+	return 1;
+}
+
 size_t sb__cmsg_parse(struct msghdr *mh, struct sb__cmsg *out, size_t max)
 {
 	struct cmsghdr *cm;
 	size_t n = 0;
 
 	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
-			size_t i, k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			int fd;
-
-			for (i = 0; i < k; i++) {
-				memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(fd));
-				close(fd);
-			}
+		if (sb__cmsg_drop_fds(mh, cm))
 			continue;
-		}
 		if (n < max && sb__cmsg_one(&out[n], cm))
 			n++;
 	}

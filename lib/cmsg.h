@@ -47,11 +47,20 @@ struct sb__cmsg {
 };
 
 /**
+ * sb__cmsg_drop_fds() - close the descriptors of @cm when it is an
+ * SCM_RIGHTS message of @mh, and set MSG_CTRUNC in @mh->msg_flags, as the
+ * kernel does when it cannot install descriptors: the broker never keeps
+ * a descriptor a socket received (a peer could fill its table with them).
+ * Return: 1 when @cm was SCM_RIGHTS, else 0.
+ */
+int sb__cmsg_drop_fds(struct msghdr *mh, const struct cmsghdr *cm);
+
+/**
  * sb__cmsg_parse() - read the control messages of a recvmsg(2)
  * @mh:  the message header the kernel filled
  * @out: up to @max typed messages, in the kernel's order
- * Descriptors of SCM_RIGHTS are closed (the broker never keeps a caller's
- * descriptor); other unknown messages are skipped.
+ * Descriptors of SCM_RIGHTS are closed and MSG_CTRUNC set in
+ * @mh->msg_flags (sb__cmsg_drop_fds); other unknown messages are skipped.
  * Return: the number of messages written (0..@max).
  */
 size_t sb__cmsg_parse(struct msghdr *mh, struct sb__cmsg *out, size_t max);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "cmsg.h"
 #include "dgram.h"
 
 #define SB__CMSG_SPACE 256
@@ -68,7 +69,10 @@ static void sb__dgram_cmsgs(struct msghdr *mh, struct sb__dgram *d, uint32_t *dr
 	struct cmsghdr *cm;
 
 	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL) {
+		if (sb__cmsg_drop_fds(mh, cm)) {
+			/* A Unix datagram's descriptors: closed, never kept. */
+			d->info.msg_flags = mh->msg_flags;
+		} else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL) {
 			memcpy(drops, CMSG_DATA(cm), sizeof(*drops));
 		} else if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
 			struct in_pktinfo pi;

@@ -198,13 +198,14 @@ ssize_t sb__sock_recv(int fd, void *buf, size_t len, int flags,
 					   mh.msg_namelen) < 0)
 			memset(&info->source, 0, sizeof(info->source));
 		info->length = (size_t)n;
-		info->msg_flags = mh.msg_flags;
 		sb__sock_pktinfo(&mh, info);
 	}
 	/* Also without @info: a descriptor received must not stay open. */
 	ncm = sb__cmsg_parse(&mh, info ? info->cmsgs : NULL, info ? SB__CMSG_MAX : 0);
-	if (info)
+	if (info) {
 		info->n_cmsgs = ncm;
+		info->msg_flags = mh.msg_flags;	/* with parse's MSG_CTRUNC */
+	}
 	/* With MSG_TRUNC the kernel returns the real length: report it in
 	 * info->length and what was copied as the result. */
 	if ((size_t)n > len)

@@ -501,6 +501,7 @@ struct sb__wrecv {
 	size_t count;         /* the kernel's count: with MSG_TRUNC, the real
 	                       * datagram length or the TCP bytes discarded */
 	int flags;
+	int ctrunc;           /* MSG_CTRUNC of any piece (descriptors closed) */
 	int waitall;          /* stream socket with MSG_WAITALL */
 	int want_pktinfo;
 	struct sb__recv_info info;
@@ -565,7 +566,7 @@ static void sb__recv_reply(struct sb__wrecv *st, struct sb__call *c, int err)
 			rep.destination = sb__addr_to_pb(&st->info.destination, &dst);
 			rep.ifindex = st->info.ifindex;
 		}
-		sb__flags_to_portable(SB__C_MSG, st->info.msg_flags, &pf);
+		sb__flags_to_portable(SB__C_MSG, st->info.msg_flags | st->ctrunc, &pf);
 		rep.flags = pf;
 		for (i = 0; i < st->info.n_cmsgs && i < SB__CMSG_MAX; i++)
 			cms[i] = sb__cmsg_to_pb(&st->info.cmsgs[i], &cst[i]);
@@ -608,6 +609,7 @@ static int sb__recv_try(struct sb__wrecv *st, struct sb__call *c, int fd)
 		}
 		st->done += (size_t)n;
 		st->count += st->info.length;
+		st->ctrunc |= st->info.msg_flags & MSG_CTRUNC;
 		if (!st->waitall || !st->info.length || st->count >= st->len) {
 			sb__recv_reply(st, c, 0);
 			return 1;

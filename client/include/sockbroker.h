@@ -157,7 +157,9 @@ ssize_t sb_recvfrom(sb_client *c, int s, void *buf, size_t len, int flags,
  * with sb_setsockopt as natively. They are written as the kernel writes
  * them: a message that does not fit is cut, MSG_CTRUNC set, and
  * msg_controllen gives the bytes used. Descriptors (SCM_RIGHTS) never
- * cross: the broker closes any it receives. One call receives at most the
+ * cross: the broker closes any it receives and msg_flags has MSG_CTRUNC,
+ * as the kernel sets it when it cannot install descriptors (also when a
+ * MSG_WAITALL reception met them in any piece). One call receives at most the
  * broker's message size. @msg and its buffers are the caller's and are
  * only written during the call. Thread-safe (rule 5).
  * Return: bytes received (the real length with MSG_TRUNC), or -1 (as
@@ -431,7 +433,11 @@ int sb_accept_loop_many(sb_client *c, const int *listeners, size_t n,
 
 /** sb_accept_loop_fd() - sb_accept_loop() with fd hand-off (H1-H5 above): @cb gets each connection
  *  as a real fd (blocking) in place of a socket number: the caller
- *  close(2)s it. Fds the loop took but never gave @cb are closed. */
+ *  close(2)s it. Connections already queued on the listener come from the
+ *  broker up to 32 at a time (the .proto's "Accept batches") and reach
+ *  @cb one by one, in accept order. Fds the loop took but never gave @cb
+ *  (the rest of a batch after @cb returned non-zero, events still on the
+ *  wire) are closed. */
 int sb_accept_loop_fd(sb_client *c, int listener, sb_accept_cb cb, void *arg);
 
 /**

@@ -71,6 +71,7 @@
 	X(HandoffRequest, handoff_request) \
 	X(HandoffReply, handoff_reply) \
 	X(AcceptStreamRequest, accept_stream_request) \
+	X(HandedConn, handed_conn) \
 	X(AcceptEvent, accept_event) \
 	X(RecvStreamRequest, recv_stream_request) \
 	X(Datagram, datagram) \

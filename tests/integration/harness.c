@@ -977,3 +977,20 @@ const Sockbroker__V1__IdentityStats *it_find_identity(const Sockbroker__V1__GetS
 			return st->identities[i];
 	return NULL;
 }
+
+int it_count_fds(pid_t pid)
+{
+	char path[64];
+	struct dirent *d;
+	int n = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	dir = opendir(path);
+	if (!dir)
+		return -1;
+	while ((d = readdir(dir)))
+		n += d->d_name[0] != '.';
+	closedir(dir);
+	return n;
+}

@@ -224,6 +224,10 @@ ssize_t it_read_some(int fd, void *buf, size_t n, int timeout_ms);
 /** it_native_accept() - accept4() after at most @timeout_ms of poll(). */
 int it_native_accept(int lfd, struct sockaddr_storage *peer, socklen_t *len, int timeout_ms);
 
+/** it_count_fds() - how many descriptors process @pid has open
+ *  (/proc/PID/fd), or -1. */
+int it_count_fds(pid_t pid);
+
 /** it_fill() - deterministic test bytes. */
 void it_fill(void *buf, size_t n, unsigned seed);
 

@@ -11,6 +11,10 @@
  *    peer = the server, with O_NONBLOCK as asked, and bytes move both ways
  *    with plain read/write; a handed socket's number is gone (EBADF) and the
  *    broker's socket count is back where it was;
+ *  - accept batches: 40 queued connections reach sb_accept_loop_fd's
+ *    callback in connect order with the right peers; the ones after the
+ *    callback stopped end (closed by the loop or reset with the
+ *    listener), and the broker has no more open fds than before;
  *  - an unconnected TCP socket and a UDP socket are EINVAL and stay usable;
  *  - tickets over the raw channel protocol: the first use binds (errno 0),
  *    a replay is refused, a second channel for a session is refused, a
@@ -22,7 +26,6 @@
  * sb_handoff and sb_tcp_connect_fd are EACCES by policy, the socket stays.
  */
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -123,23 +126,6 @@ static uint64_t sockets_open(grpc_channel *ch)
 	return n;
 }
 
-static int count_fds(pid_t pid)
-{
-	char path[64];
-	struct dirent *d;
-	int n = 0;
-	DIR *dir;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	dir = opendir(path);
-	if (!dir)
-		return -1;
-	while ((d = readdir(dir)))
-		n += d->d_name[0] != '.';
-	closedir(dir);
-	return n;
-}
-
 static int accept_one(sb_client *c, int s, const struct sockaddr *peer,
 		      socklen_t len, void *arg)
 {
@@ -148,6 +134,88 @@ static int accept_one(sb_client *c, int s, const struct sockaddr *peer,
 	(void)len;
 	*(int *)arg = s;
 	return 1;
+}
+
+#define BATCH_CONNS 40   /* queued at once: more than one broker batch (32) */
+#define BATCH_TAKE 36    /* the callback stops at this one */
+
+struct batch_seen {
+	int fd[BATCH_CONNS];
+	uint16_t peer_port[BATCH_CONNS];  /* as the callback was told */
+	int n;
+};
+
+static int accept_batch(sb_client *c, int s, const struct sockaddr *peer,
+			socklen_t len, void *arg)
+{
+	struct batch_seen *bs = arg;
+
+	(void)c;
+	bs->fd[bs->n] = s;
+	bs->peer_port[bs->n] = len >= sizeof(struct sockaddr_in) &&
+			       peer->sa_family == AF_INET ?
+			       ntohs(((const struct sockaddr_in *)(const void *)peer)->sin_port) : 0;
+	return ++bs->n == BATCH_TAKE;
+}
+
+/*
+ * Accept batches: BATCH_CONNS connections queued before sb_accept_loop_fd
+ * starts (so the broker takes them 32 and 8 at a time) reach the callback
+ * one by one in connect order, each a real fd whose peer is the client
+ * the callback was told of, with bytes moving; the ones after the
+ * callback stopped are closed, not lost in the broker; the broker has no
+ * more open fds than before.
+ */
+static void check_accept_batches(sb_client *c)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_storage la, ca;
+	socklen_t ll = sizeof(la), cl;
+	struct batch_seen seen = { .n = 0 };
+	const char *how[BATCH_CONNS - BATCH_TAKE];
+	int cfd[BATCH_CONNS], s, i, fds0, rc;
+	int64_t end;
+
+	fds0 = it_count_fds(b.pid);
+	s = sb_socket(c, AF_INET, SOCK_STREAM, 0);
+	if (!CHECK(sb_bind(c, s, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+		   sb_listen(c, s, 64) == 0 &&
+		   sb_getsockname(c, s, (struct sockaddr *)&la, &ll) == 0, "batch listener"))
+		return;
+	for (i = 0; i < BATCH_CONNS; i++) {
+		cfd[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		CHECK(connect(cfd[i], (struct sockaddr *)&la, ll) == 0, "connect %d", i);
+	}
+	rc = sb_accept_loop_fd(c, s, accept_batch, &seen);
+	CHECK(rc == 1 && seen.n == BATCH_TAKE, "sb_accept_loop_fd: %d, %d delivered: %s %s",
+	      rc, seen.n, strerror(errno), it_sberr());
+	for (i = 0; i < seen.n; i++) {
+		char what[48];
+
+		/* The kernel's accept queue is FIFO: connection i is the i-th. */
+		cl = sizeof(ca);
+		CHECK(getsockname(cfd[i], (struct sockaddr *)&ca, &cl) == 0 &&
+		      it_port(&ca) == seen.peer_port[i],
+		      "batch: connection %d delivered out of order or with a wrong peer", i);
+		snprintf(what, sizeof(what), "batch connection %d", i);
+		check_fd(seen.fd[i], cfd[i], &ca, 0, what);
+		close(seen.fd[i]);
+	}
+	/* The loop closed what it took but did not deliver; the broker's
+	 * listener going resets whatever it never accepted. */
+	CHECK(sb_close(c, s) == 0, "sb_close of the batch listener");
+	it_wait_ends(cfd + BATCH_TAKE, BATCH_CONNS - BATCH_TAKE, 3000, how);
+	for (i = 0; i < BATCH_CONNS - BATCH_TAKE; i++)
+		CHECK(how[i] != NULL, "batch: undelivered connection %d never ended",
+		      BATCH_TAKE + i);
+	for (i = 0; i < BATCH_CONNS; i++)
+		close(cfd[i]);
+	end = it_now_ms() + 3000;
+	while (it_count_fds(b.pid) > fds0 && it_now_ms() < end)
+		it_sleep_ms(20);
+	CHECK(it_count_fds(b.pid) <= fds0, "batch: broker fds %d, before %d",
+	      it_count_fds(b.pid), fds0);
 }
 
 /* Child, root: hand fds off in a loop until killed (bounded: 20 s). */
@@ -322,6 +390,8 @@ int main(int argc, char **argv)
 		close(fd);
 	}
 	CHECK(sockets_open(ch) == base, "the broker still counts handed sockets");
+	check_accept_batches(c);
+	CHECK(sockets_open(ch) == base, "the broker still counts batch sockets");
 
 	/* Tickets over the raw protocol. */
 	if (CHECK(it_session_open(ch, &rs, 3000) == 0, "raw session")) {
@@ -365,7 +435,7 @@ int main(int argc, char **argv)
 	/* SIGKILL mid-hand-off leaves nothing behind. */
 	it_sleep_ms(300);
 	base = sockets_open(ch);
-	fds0 = count_fds(b.pid);
+	fds0 = it_count_fds(b.pid);
 	{
 		char *args[] = { argv[0], "--loop", b.target, NULL };
 
@@ -379,10 +449,10 @@ int main(int argc, char **argv)
 		waitpid(pid, &st, 0);
 		end = it_now_ms() + 5000;
 		while (it_now_ms() < end &&
-		       (sockets_open(ch) != base || count_fds(b.pid) != fds0))
+		       (sockets_open(ch) != base || it_count_fds(b.pid) != fds0))
 			it_sleep_ms(50);
 		CHECK(sockets_open(ch) == base, "sessions/sockets not back after SIGKILL");
-		CHECK(count_fds(b.pid) == fds0, "broker fds %d, before %d", count_fds(b.pid),
+		CHECK(it_count_fds(b.pid) == fds0, "broker fds %d, before %d", it_count_fds(b.pid),
 		      fds0);
 	}
 	close(lfd);

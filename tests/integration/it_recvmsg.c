@@ -6,11 +6,18 @@
  * same MSG_CTRUNC cut with a short control buffer, MSG_TRUNC with short
  * iovecs, and the same IP_RECVERR error queue entry (MSG_ERRQUEUE) for
  * an ICMP port unreachable on loopback.
+ * Descriptors sent to a broker Unix socket (a stream socket read with
+ * sb_recvmsg, a datagram socket read through a raw RecvStream) are closed by
+ * the broker: the data arrives, sb_recvmsg reports MSG_CTRUNC and no
+ * control bytes, as the kernel does when it cannot install descriptors;
+ * the passed pipe's last reader is gone (EPIPE) and the broker has no
+ * more open fds than before.
  */
 #include <arpa/inet.h>
 #include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <sys/un.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -211,6 +218,160 @@ out:
 	sb_close(c, sb);
 }
 
+/* Send one byte with the read end @pfd of a pipe in SCM_RIGHTS on @fd, to
+ * @to (a Unix address, or NULL when connected). Return: sendmsg's result. */
+static ssize_t send_fd(int fd, int pfd, const struct sockaddr_un *to)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = "r", .iov_len = 1 };
+	struct msghdr mh = { .msg_name = (void *)to, .msg_namelen = to ? sizeof(*to) : 0,
+			     .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = u.b, .msg_controllen = sizeof(u.b) };
+	struct cmsghdr *cm;
+
+	memset(&u, 0, sizeof(u));
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &pfd, sizeof(int));
+	return sendmsg(fd, &mh, MSG_NOSIGNAL);
+}
+
+/* A Unix datagram socket of a raw session @rs, bound to @path, reading
+ * through a raw RecvStream (without want_pktinfo, which Unix sockets
+ * lack): the first event's first datagram, or -1. */
+static ssize_t raw_dgram_stream(const struct it_broker *b, const struct it_session *rs,
+				const char *path, int sender, int pfd)
+{
+	Sockbroker__V1__SocketRequest sreq = SOCKBROKER__V1__SOCKET_REQUEST__INIT;
+	Sockbroker__V1__BindRequest breq = SOCKBROKER__V1__BIND_REQUEST__INIT;
+	Sockbroker__V1__RecvStreamRequest rreq = SOCKBROKER__V1__RECV_STREAM_REQUEST__INIT;
+	Sockbroker__V1__Address a = SOCKBROKER__V1__ADDRESS__INIT;
+	Sockbroker__V1__UnixAddress ua = SOCKBROKER__V1__UNIX_ADDRESS__INIT;
+	Sockbroker__V1__SocketReply *srep = NULL;
+	Sockbroker__V1__RecvEvent *ev = NULL;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	grpc_channel *ch = it_channel(b);
+	struct it_reply r;
+	ssize_t ret = -1;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	sreq.family = SOCKBROKER__V1__ADDRESS_FAMILY__AF_UNIX;
+	sreq.type = SOCKBROKER__V1__SOCKET_TYPE__SOCK_DGRAM;
+	if (it_call(ch, IT_SVC "Socket", &sreq.base, rs->token, 5000, &r) == 0)
+		srep = sockbroker__v1__socket_reply__unpack(NULL, r.len, r.data);
+	it_reply_free(&r);
+	if (!CHECK(srep && srep->handle, "raw Socket(AF_UNIX, SOCK_DGRAM)"))
+		goto out;
+	ua.name_case = SOCKBROKER__V1__UNIX_ADDRESS__NAME_PATH;
+	ua.path = (char *)path;
+	a.kind_case = SOCKBROKER__V1__ADDRESS__KIND_UNIX_ADDR;
+	a.unix_addr = &ua;
+	breq.handle = srep->handle;
+	breq.address = &a;
+	if (!CHECK(it_call(ch, IT_SVC "Bind", &breq.base, rs->token, 5000, &r) == 0 &&
+		   r.status == GRPC_STATUS_OK, "raw Bind %s", path)) {
+		it_reply_free(&r);
+		goto out;
+	}
+	it_reply_free(&r);
+	CHECK(send_fd(sender, pfd, &sun) == 1, "sendto SCM_RIGHTS: %s", strerror(errno));
+	/* The stream's deadline ends it after its first event. */
+	rreq.handle = srep->handle;
+	if (it_call(ch, IT_SVC "RecvStream", &rreq.base, rs->token, 1000, &r) == 0 && r.data)
+		ev = sockbroker__v1__recv_event__unpack(NULL, r.len, r.data);
+	it_reply_free(&r);
+	if (CHECK(ev && ev->n_datagrams >= 1, "raw RecvStream: no datagram"))
+		ret = (ssize_t)ev->datagrams[0]->data.len;
+out:
+	if (ev)
+		sockbroker__v1__recv_event__free_unpacked(ev, NULL);
+	if (srep)
+		sockbroker__v1__socket_reply__free_unpacked(srep, NULL);
+	grpc_channel_destroy(ch);
+	return ret;
+}
+
+/* Descriptors a broker Unix socket receives are closed, MSG_CTRUNC. */
+static void rights_closed(sb_client *c, const struct it_broker *b)
+{
+	struct sockaddr_un sl = { .sun_family = AF_UNIX }, sd = { .sun_family = AF_UNIX };
+	grpc_channel *ch = it_channel(b);
+	struct it_session rs;
+	union {
+		char b[64];
+		struct cmsghdr align;
+	} ctl;
+	char x = 0;
+	struct iovec iov = { .iov_base = &x, .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b) };
+	int p[2] = { -1, -1 }, lfd = -1, nfd = -1, ndg = -1, s = -1, fds0;
+	int64_t end;
+	ssize_t n;
+
+	snprintf(sl.sun_path, sizeof(sl.sun_path), "%s/rights.sock", b->dir);
+	snprintf(sd.sun_path, sizeof(sd.sun_path), "%s/rights.dgram", b->dir);
+	fds0 = it_count_fds(b->pid);
+	if (!CHECK(pipe(p) == 0, "pipe: %s", strerror(errno)))
+		return;
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (!CHECK(lfd >= 0 && bind(lfd, (struct sockaddr *)&sl, sizeof(sl)) == 0 &&
+		   listen(lfd, 1) == 0, "native Unix listener: %s", strerror(errno)))
+		goto out;
+	s = sb_socket(c, AF_UNIX, SOCK_STREAM, 0);
+	if (!CHECK(s >= 0 && sb_connect(c, s, (struct sockaddr *)&sl, sizeof(sl)) == 0,
+		   "sb_connect to %s: %s %s", sl.sun_path, strerror(errno), it_sberr()))
+		goto out;
+	nfd = it_native_accept(lfd, NULL, NULL, 3000);
+	CHECK(nfd >= 0 && send_fd(nfd, p[0], NULL) == 1, "sendmsg SCM_RIGHTS: %s",
+	      strerror(errno));
+	n = sb_recvmsg(c, s, &mh, 0);
+	CHECK(n == 1 && x == 'r', "stream: sb_recvmsg %zd %s (%s)", n, strerror(errno),
+	      it_sberr());
+	CHECK(mh.msg_flags & MSG_CTRUNC, "stream: no MSG_CTRUNC (flags 0x%x)",
+	      (unsigned)mh.msg_flags);
+	CHECK(mh.msg_controllen == 0, "stream: %zu control bytes", (size_t)mh.msg_controllen);
+
+	/* A datagram socket read through RecvStream (recvmmsg). */
+	ndg = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (CHECK(ndg >= 0 && it_session_open(ch, &rs, 3000) == 0, "raw session")) {
+		CHECK(raw_dgram_stream(b, &rs, sd.sun_path, ndg, p[0]) == 1,
+		      "RecvStream: the datagram did not arrive");
+		it_session_close(&rs);
+	}
+
+	/* No copy of the read end is left anywhere: the writer sees EPIPE. */
+	close(p[0]);
+	p[0] = -1;
+	errno = 0;
+	CHECK(write(p[1], "w", 1) < 0 && errno == EPIPE,
+	      "the passed pipe still has a reader (the broker kept it): %s", strerror(errno));
+out:
+	if (s >= 0)
+		sb_close(c, s);
+	if (ndg >= 0)
+		close(ndg);
+	if (nfd >= 0)
+		close(nfd);
+	if (lfd >= 0)
+		close(lfd);
+	if (p[0] >= 0)
+		close(p[0]);
+	close(p[1]);
+	grpc_channel_destroy(ch);
+	end = it_now_ms() + 3000;
+	/* Fewer is fine: a connection of earlier checks may have ended since. */
+	while (it_count_fds(b->pid) > fds0 && it_now_ms() < end)
+		it_sleep_ms(20);
+	CHECK(it_count_fds(b->pid) <= fds0, "broker fds %d, before %d", it_count_fds(b->pid),
+	      fds0);
+}
+
 int main(void)
 {
 	struct it_broker b;
@@ -218,5 +379,6 @@ int main(void)
 
 	datagrams(c);
 	errqueue(c);
+	rights_closed(c, &b);
 	return it_teardown(&b, c);
 }
