@@ -20,7 +20,6 @@
  *     3 s (by the broker's sweep or gRPC's own idle limit, whichever
  *     comes first), while a root session (a call in flight) stays open.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -120,24 +119,6 @@ static void release(struct holder *h)
 	waitpid(h->pid, &status, 0);
 }
 
-static int fd_count(pid_t pid)
-{
-	char path[64];
-	struct dirent *e;
-	DIR *d;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 /* @n GetStats on @ch; Return: the slowest in ms, or -1 when one failed. */
 static int64_t stats_calls(grpc_channel *ch, int n)
 {
@@ -217,7 +198,7 @@ static void unserved(struct it_broker *b)
 	Sockbroker__V1__GetStatsReply *st;
 	grpc_channel *ch = it_channel(b);
 	struct holder h;
-	int fd0 = fd_count(b->pid), fd1, made;
+	int fd0 = it_count_fds(b->pid), fd1, made;
 	int64_t worst;
 
 	open_up(b);
@@ -225,7 +206,7 @@ static void unserved(struct it_broker *b)
 	CHECK(made >= 100, "uid %d made %d of 300 connections", NOBODY, made);
 	st = stats_until(ch, all_refused, made);
 	worst = stats_calls(ch, 20);
-	fd1 = fd_count(b->pid);
+	fd1 = it_count_fds(b->pid);
 	CHECK(worst >= 0 && worst < 1000, "root's GetStats with %d connections of an "
 	      "unserved uid: slowest %lld ms, want all under 1000", made, (long long)worst);
 	CHECK(fd1 >= 0 && fd1 <= fd0 + 16, "broker descriptors %d -> %d with %d unserved "
@@ -260,7 +241,7 @@ static void out_of_fds(struct it_broker *b)
 	CHECK(made > 0, "uid %d made no connection", NOBODY);
 	st = stats_until(ch, some_dropped, made);
 	worst = stats_calls(ch, 20);
-	fds = fd_count(b->pid);
+	fds = it_count_fds(b->pid);
 	CHECK(worst >= 0 && worst < 1000, "root's GetStats on its channel with the broker "
 	      "out of descriptors: slowest %lld ms, want all under 1000", (long long)worst);
 	/* 64, plus the odd descriptor numbered 64 or more that the broker

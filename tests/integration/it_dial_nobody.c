@@ -29,7 +29,6 @@
  *    and the identity's sockets come back to what they were.
  */
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
@@ -537,25 +536,6 @@ static void cleanup_files(void)
 	rmdir(tmpdir);
 }
 
-/* Descriptors the broker holds now, or -1. */
-static int broker_fds(pid_t pid)
-{
-	char path[64];
-	struct dirent *e;
-	DIR *d;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 /* The sockets uid 65534 holds now (0 when it has no record). */
 static int64_t nobody_sockets(grpc_channel *gch)
 {
@@ -583,7 +563,7 @@ static void watch_limits(struct it_broker *b, grpc_channel *gch, char *self)
 {
 	char *argv[] = { self, (char *)"--child", (char *)"limits", b->target, NULL };
 	int64_t socks = nobody_sockets(gch), peak_socks = 0, until = it_now_ms() + 40000;
-	int base = broker_fds(b->pid), peak = base, status = -1, n;
+	int base = it_count_fds(b->pid), peak = base, status = -1, n;
 	pid_t pid = it_spawn_self(argv);
 
 	if (!CHECK(pid > 0, "spawning the limits child"))
@@ -591,7 +571,7 @@ static void watch_limits(struct it_broker *b, grpc_channel *gch, char *self)
 	while (it_now_ms() < until) {
 		if (waitpid(pid, &status, WNOHANG) == pid)
 			break;
-		n = broker_fds(b->pid);
+		n = it_count_fds(b->pid);
 		socks = nobody_sockets(gch);
 		if (n > peak)
 			peak = n;
@@ -619,7 +599,7 @@ static void watch_limits(struct it_broker *b, grpc_channel *gch, char *self)
 static void kill_mid_dial(struct it_broker *b, grpc_channel *gch, char *self)
 {
 	char *argv[] = { self, (char *)"--child", (char *)"kill", b->target, NULL };
-	int base = broker_fds(b->pid), n = -1, i;
+	int base = it_count_fds(b->pid), n = -1, i;
 	int64_t socks = -1;
 	pid_t pid;
 
@@ -630,13 +610,13 @@ static void kill_mid_dial(struct it_broker *b, grpc_channel *gch, char *self)
 		it_sleep_ms(20);
 		socks = nobody_sockets(gch);
 	}
-	n = broker_fds(b->pid);
+	n = it_count_fds(b->pid);
 	CHECK(socks == 3 && n > base, "kill: 3 Dials never ran (%lld sockets, %d descriptors)",
 	      (long long)socks, n);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	for (i = 0; i < 250; i++) {
-		n = broker_fds(b->pid);
+		n = it_count_fds(b->pid);
 		socks = nobody_sockets(gch);
 		if (n == base && socks == 0)
 			break;

@@ -111,21 +111,6 @@ static int thread_count(pid_t pid, const char *comm)
 	return atoi(out);
 }
 
-static int fd_count(pid_t pid)
-{
-	char cmd[96], out[32] = "";
-	FILE *p;
-
-	snprintf(cmd, sizeof(cmd), "ls /proc/%d/fd | wc -l", (int)pid);
-	p = popen(cmd, "r");
-	if (!p)
-		return -1;
-	if (!fgets(out, sizeof(out), p))
-		out[0] = 0;
-	pclose(p);
-	return atoi(out);
-}
-
 /* GetStats: sessions, sockets and parked calls all 0. */
 static int quiet(grpc_channel *ch)
 {
@@ -194,7 +179,7 @@ int main(int argc, char **argv)
 	while (!quiet(ch) && it_now_ms() < until)
 		it_sleep_ms(50);
 	it_sleep_ms(300);
-	fds0 = fd_count(b.pid);
+	fds0 = it_count_fds(b.pid);
 	thr0 = proc_field(b.pid, "Threads:");
 	own0 = thread_count(b.pid, "sockbrokerd");
 	rss0 = proc_field(b.pid, "VmRSS:");
@@ -207,7 +192,7 @@ int main(int argc, char **argv)
 	until = it_now_ms() + 5000;
 	do {
 		it_sleep_ms(100);
-		fds1 = fd_count(b.pid);
+		fds1 = it_count_fds(b.pid);
 		thr1 = proc_field(b.pid, "Threads:");
 		own1 = thread_count(b.pid, "sockbrokerd");
 	} while ((fds1 > fds0 || own1 > own0) && it_now_ms() < until);
