@@ -48,23 +48,31 @@ static int sb__all_digits(const char *s)
 	return s[0] && strspn(s, "0123456789") == strlen(s);
 }
 
+/*
+ * A numeric id (0..4294967294), or the first step of a name: Return: 0
+ * with *@out set, 1 when @s is a name to look up, or -EINVAL.
+ */
+static int sb__parse_numeric_id(const char *s, unsigned long *out)
+{
+	if (!s || !s[0])
+		return -EINVAL;
+	if (sb__all_digits(s))
+		return sb__digits(s, strlen(s), 4294967294ul, out) < 0 ? -EINVAL : 0;
+	return strlen(s) > 255 ? -EINVAL : 1;
+}
+
 int sb__parse_uid(const char *s, uid_t *out)
 {
 	struct passwd pw, *res = NULL;
 	unsigned long v;
 	char *buf;
-	int ret;
+	int ret = sb__parse_numeric_id(s, &v);
 
-	if (!s || !s[0])
-		return -EINVAL;
-	if (sb__all_digits(s)) {
-		if (sb__digits(s, strlen(s), 4294967294ul, &v) < 0)
-			return -EINVAL;
-		*out = (uid_t)v;
-		return 0;
+	if (ret <= 0) {
+		if (ret == 0)
+			*out = (uid_t)v;
+		return ret;
 	}
-	if (strlen(s) > 255)
-		return -EINVAL;
 	buf = malloc(16384);
 	if (!buf)
 		return -ENOMEM;
@@ -80,18 +88,14 @@ int sb__parse_gid(const char *s, gid_t *out)
 	struct group gr, *res = NULL;
 	unsigned long v;
 	char *buf;
-	int ret;
+	int ret = sb__parse_numeric_id(s, &v);
 
-	if (!s || !s[0])
-		return -EINVAL;
-	if (sb__all_digits(s)) {
-		if (sb__digits(s, strlen(s), 4294967294ul, &v) < 0)
-			return -EINVAL;
-		*out = (gid_t)v;
-		return 0;
+	if (ret <= 0) {
+		if (ret == 0)
+			*out = (gid_t)v;
+		return ret;
 	}
-	if (strlen(s) > 255)
-		return -EINVAL;
+	/* Group entries list their members: a larger buffer. */
 	buf = malloc(65536);
 	if (!buf)
 		return -ENOMEM;
