@@ -8,10 +8,7 @@
 #   check_config.sh SOCKBROKERD SOURCE_DIR
 set -u
 B=$1 SRC=$2
-T=$(mktemp -d /tmp/sb-check-XXXXXX)
-fails=0
-ok() { echo "ok   $*"; }
-fail() { echo "FAIL $*"; fails=$((fails + 1)); }
+. "$(dirname "$0")/check.sh"
 
 # expect WHAT RC FILE PATTERN...: exit status RC; every PATTERN (grep -E)
 # found in stdout+stderr.
@@ -74,6 +71,4 @@ expect "root as confine.user" 1 "$T/root.yaml" "confine.user: root is no dedicat
 printf 'confine:\n  credentials: true\npolicy:\n  - name: x\n    match: { uid: 0 }\n    action: allow\n' >"$T/cred.yaml"
 expect "confine.credentials keeps three capabilities" 0 "$T/cred.yaml" \
 	"capabilities kept: CAP_SYS_ADMIN,CAP_SETUID,CAP_SETGID$"
-rm -rf "$T"
-echo "$((fails == 0 ? 1 : 0)) passed, $fails failed"
-[ "$fails" -eq 0 ]
+finish

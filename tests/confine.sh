@@ -27,28 +27,12 @@ set -u
 B=$1 SBCTL=$2 HOOKS=$3 SAN=$4
 [ "$(id -u)" = 0 ] || { echo "skip: needs root"; exit 77; }
 NOBODY=65534
-T=$(mktemp -d /tmp/sb-confine-XXXXXX)
+. "$(dirname "$0")/check.sh"
+# shellcheck disable=SC2034 # read by finish (check.sh)
+SHOW_LOGS="$T/*.log"
 chmod 755 "$T"
 mkdir "$T/run"
 chown "$NOBODY" "$T/run"
-fails=0 pids=""
-ok() { echo "ok   $*"; }
-fail() { echo "FAIL $*"; fails=$((fails + 1)); }
-finish() {
-	for p in $pids; do kill "$p" 2>/dev/null; done
-	for p in $pids; do wait "$p" 2>/dev/null; done
-	[ "$fails" -ne 0 ] && for f in "$T"/*.log; do echo "---- $f"; cat "$f"; done
-	rm -rf "$T"
-	echo "$((fails == 0 ? 1 : 0)) passed, $fails failed"
-	[ "$fails" -eq 0 ]
-	exit $?
-}
-# wait_for COUNT CMD...: run CMD every 0.1 s, at most COUNT times, until it succeeds.
-wait_for() {
-	_n=$1; shift
-	while [ "$_n" -gt 0 ]; do "$@" 2>/dev/null && return 0; sleep 0.1; _n=$((_n - 1)); done
-	return 1
-}
 # field PID NAME: the value of NAME: in /proc/PID/status.
 field() { awk -v k="$2:" '$1 == k { print $2; exit }' "/proc/$1/status"; }
 hex() { printf '%016x' "$1"; }

@@ -17,18 +17,7 @@ if [ -z "${SB_IN_NETNS:-}" ]; then
 	fi
 	SB_IN_NETNS=1 exec unshare -n sh "$0" "$@"
 fi
-T=$(mktemp -d /tmp/sb-install-XXXXXX)
-fails=0 pids=""
-ok() { echo "ok   $*"; }
-fail() { echo "FAIL $*"; fails=$((fails + 1)); }
-finish() {
-	for p in $pids; do kill "$p" 2>/dev/null; done
-	for p in $pids; do wait "$p" 2>/dev/null; done
-	rm -rf "$T"
-	echo "$((fails == 0 ? 1 : 0)) passed, $fails failed"
-	[ "$fails" -eq 0 ]
-	exit $?
-}
+. "$(dirname "$0")/check.sh"
 ip link set lo up || { fail "lo up"; finish; }
 
 # ---- install

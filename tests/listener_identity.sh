@@ -13,24 +13,9 @@
 #   listener_identity.sh SOCKBROKERD SBCTL
 set -u
 B=$1 SBCTL=$2
-T=$(mktemp -d /tmp/sb-lident-XXXXXX)
-fails=0 pids=""
-ok() { echo "ok   $*"; }
-fail() { echo "FAIL $*"; fails=$((fails + 1)); }
-finish() {
-	for p in $pids; do kill "$p" 2>/dev/null; done
-	for p in $pids; do wait "$p" 2>/dev/null; done
-	[ "$fails" -ne 0 ] && [ -f "$T/broker.log" ] && { echo "---- broker log"; cat "$T/broker.log"; }
-	rm -rf "$T"
-	echo "$((fails == 0 ? 1 : 0)) passed, $fails failed"
-	[ "$fails" -eq 0 ]
-	exit $?
-}
-wait_for() {
-	_n=$1; shift
-	while [ "$_n" -gt 0 ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; _n=$((_n - 1)); done
-	return 1
-}
+. "$(dirname "$0")/check.sh"
+# shellcheck disable=SC2034 # read by finish (check.sh)
+SHOW_LOGS="$T/broker.log"
 
 # A server on 127.0.0.1 that greets each connection.
 /usr/bin/python3 -c '

@@ -15,25 +15,9 @@ BROKERD=$1 SBCTL=$2 SRC=$3
 for t in systemd-socket-activate systemd-analyze; do
 	command -v "$t" >/dev/null 2>&1 || { echo "skip: no $t"; exit 77; }
 done
-T=$(mktemp -d /tmp/sb-systemd-XXXXXX)
-fails=0 pids=""
-ok() { echo "ok   $*"; }
-fail() { echo "FAIL $*"; fails=$((fails + 1)); }
-finish() {
-	for p in $pids; do kill "$p" 2>/dev/null; done
-	for p in $pids; do wait "$p" 2>/dev/null; done
-	[ "$fails" -ne 0 ] && for f in "$T"/*.log; do echo "---- $f"; cat "$f"; done
-	rm -rf "$T"
-	echo "$((fails == 0 ? 1 : 0)) passed, $fails failed"
-	[ "$fails" -eq 0 ]
-	exit $?
-}
-# wait_for COUNT CMD...: run CMD every 0.1 s, at most COUNT times, until it succeeds.
-wait_for() {
-	_n=$1; shift
-	while [ "$_n" -gt 0 ]; do "$@" 2>/dev/null && return 0; sleep 0.1; _n=$((_n - 1)); done
-	return 1
-}
+. "$(dirname "$0")/check.sh"
+# shellcheck disable=SC2034 # read by finish (check.sh)
+SHOW_LOGS="$T/*.log"
 
 # ---- socket activation
 systemd-socket-activate -l "$T/sa.sock" "$BROKERD" --verbose >"$T/activate.log" 2>&1 &

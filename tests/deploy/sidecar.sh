@@ -19,21 +19,16 @@ set -u
 build=$(cd "$1" && pwd) src=$(cd "$2" && pwd)
 command -v podman >/dev/null 2>&1 || { echo "skip: podman is not installed"; exit 77; }
 command -v mmdebstrap >/dev/null 2>&1 || { echo "skip: mmdebstrap is not installed"; exit 77; }
-T=$(mktemp -d /tmp/sb-sidecar-XXXXXX)
+. "$(dirname "$0")/../check.sh"
 chmod 755 "$T"
 id=$$
 img=localhost/sockbroker-test:$id
 broker=sb-broker-$id vol=sb-sock-$id
-fails=0 pids=""
 # runc: crun fails on this host's hybrid cgroups; the ulimits: without
 # them setrlimit is refused in the container.
 pod() { timeout 120 podman --runtime runc "$@"; }
 run() { pod run --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 "$@"; }
-ok() { echo "ok   $*"; }
-fail() { echo "FAIL $*"; fails=$((fails + 1)); }
-finish() {
-	for p in $pids; do kill "$p" 2>/dev/null; done
-	for p in $pids; do wait "$p" 2>/dev/null; done
+on_finish() {
 	if [ "$fails" -ne 0 ] && podman container exists "$broker" 2>/dev/null; then
 		echo "---- broker log"; podman logs "$broker" 2>&1 | tail -40
 	fi
@@ -41,18 +36,9 @@ finish() {
 	podman volume rm -f "$vol" >/dev/null 2>&1
 	podman rmi -f "$img" >/dev/null 2>&1
 	[ -n "${base:-}" ] && podman rmi "$base" >/dev/null 2>&1
-	rm -rf "$T"
-	echo "$((fails == 0 ? 1 : 0)) passed, $fails failed"
-	[ "$fails" -eq 0 ]
-	exit $?
 }
 trap 'fails=$((fails + 1)); finish' INT TERM HUP
-# wait_for COUNT CMD...: run CMD every 0.2 s, at most COUNT times, until it succeeds.
-wait_for() {
-	_n=$1; shift
-	while [ "$_n" -gt 0 ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; _n=$((_n - 1)); done
-	return 1
-}
+WAIT_STEP=0.2
 
 # ---- the image
 t0=$(date +%s)
@@ -113,7 +99,7 @@ if ! run -d --name "$broker" --network host --cap-drop all \
 	-v "$vol:/run/sockbroker" -v "$T/conf:/etc/sockbroker:ro" "$img" >/dev/null 2>"$T/run.log"; then
 	fail "podman run (the broker)"; cat "$T/run.log"; finish
 fi
-if wait_for 75 pod healthcheck run "$broker"; then
+if wait_for 75 pod healthcheck run "$broker" >/dev/null; then
 	ok "podman healthcheck run: healthy (grpc.health.v1 over the socket)"
 else
 	fail "the broker's health check never passed"; finish
@@ -220,7 +206,7 @@ if ! run -d --name "$broker" --network host --cap-drop all \
 	-v "$node:/run/sockbroker" -v "$T/dsconf:/etc/sockbroker:ro" "$img" >/dev/null 2>"$T/run2.log"; then
 	fail "podman run (the per-node broker)"; cat "$T/run2.log"; finish
 fi
-wait_for 75 pod healthcheck run "$broker" &&
+wait_for 75 pod healthcheck run "$broker" >/dev/null &&
 	ok "per-node broker: healthy through the probes' socket" || fail "per-node broker: unhealthy"
 wfetch() { # wfetch WORKLOAD LOG: GET /page as root through that workload's socket
 	run --rm -i --network none --no-healthcheck --user 0:0 \

@@ -11,19 +11,9 @@
 #   manifests.sh BUILD_DIR SOURCE_DIR SOCKBROKERD SBCTL
 set -u
 build=$1 src=$2 B=$3 SBCTL=$4
-T=$(mktemp -d /tmp/sb-manifests-XXXXXX)
-fails=0
-ok() { echo "ok   $*"; }
-fail() { echo "FAIL $*"; fails=$((fails + 1)); }
-bpid=""
-finish() {
-	[ -n "$bpid" ] && { kill "$bpid" 2>/dev/null; wait "$bpid" 2>/dev/null; }
-	[ "$fails" -ne 0 ] && [ -f "$T/broker.log" ] && { echo "---- broker log"; cat "$T/broker.log"; }
-	rm -rf "$T"
-	echo "$((fails == 0 ? 1 : 0)) passed, $fails failed"
-	[ "$fails" -eq 0 ]
-	exit $?
-}
+. "$(dirname "$0")/../check.sh"
+# shellcheck disable=SC2034 # read by finish (check.sh)
+SHOW_LOGS="$T/broker.log"
 # tests/run-all.sh installs the packages; a plain ctest run does it here.
 if ! timeout 240 "$src/tests/k8s/install.sh" "$build" >"$T/npm.log" 2>&1; then
 	fail "tests/k8s/install.sh (npm ci)"; cat "$T/npm.log"; finish
@@ -57,7 +47,7 @@ if [ -f "$ds" ]; then
 	sed "s|/run/sockbroker/|$T/run/|g" "$ds" >"$T/ds.yaml"
 	mkdir -p "$T/run/probe" "$T/run/workloads/fetcher" "$T/run/workloads/batch"
 	"$B" --config "$T/ds.yaml" >"$T/broker.log" 2>&1 &
-	bpid=$!
+	pids="$pids $!"
 	n=50
 	while [ "$n" -gt 0 ] && [ ! -S "$T/run/workloads/batch/sockbroker.sock" ]; do
 		sleep 0.1; n=$((n - 1))
