@@ -153,7 +153,6 @@ static double rate(int (*one)(void), double secs, const char *name)
 }
 
 #define WAYS 5
-#define MAX_ROUNDS 9
 
 static const struct way {
 	int (*one)(void);
@@ -167,34 +166,23 @@ static const struct way {
 	{ one_dial_fd, "broker Dial + hand-off", "(e) sb_tcp_connect_fd (hand-off)" },
 };
 
-/* min / median / max of @v[0..n) (sorts a copy). */
-static void spread(const double *v, int n, double out[3])
-{
-	double t[MAX_ROUNDS];
-
-	memcpy(t, v, sizeof(*v) * (size_t)n);
-	out[1] = bench_median(t, (size_t)n);
-	out[0] = t[0];
-	out[2] = t[n - 1];
-}
-
 static void print_row(const char *label, const double *v, int n, const char *unit)
 {
 	double m[3];
 
-	spread(v, n, m);
+	bench_spread(v, n, m);
 	printf("  %-38s %9.0f %9.0f %9.0f %s\n", label, m[0], m[1], m[2], unit);
 }
 
 static void print_ratio(const char *label, const double *a, const double *b, int n,
 			const char *target)
 {
-	double q[MAX_ROUNDS], m[3];
+	double q[BENCH_MAX_ROUNDS], m[3];
 	int i;
 
 	for (i = 0; i < n; i++)
 		q[i] = b[i] > 0 ? a[i] / b[i] : 0;
-	spread(q, n, m);
+	bench_spread(q, n, m);
 	printf("  %-38s %9.2f %9.2f %9.2f%s%s\n", label, m[0], m[1], m[2],
 	       target ? " " : "", target ? target : "");
 }
@@ -202,7 +190,7 @@ static void print_ratio(const char *label, const double *a, const double *b, int
 int main(void)
 {
 	const char *e = getenv("BENCH_DIAL_SECS"), *er = getenv("BENCH_DIAL_ROUNDS");
-	double secs = e ? atof(e) : 3.0, r[WAYS][MAX_ROUNDS], m[3];
+	double secs = e ? atof(e) : 3.0, r[WAYS][BENCH_MAX_ROUNDS], m[3];
 	char sock[128], log[128], slog[128], listen_arg[160], pbuf[8];
 	const char *bargv[] = { SB_BROKERD_PATH, "--listen", listen_arg, NULL };
 	const char *sargv[] = { "microsocks", "-i", "127.0.0.1", "-p", pbuf, NULL };
@@ -214,7 +202,7 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	if (secs <= 0 || secs > 30)
 		secs = 3.0;
-	if (rounds < 1 || rounds > MAX_ROUNDS)
+	if (rounds < 1 || rounds > BENCH_MAX_ROUNDS)
 		rounds = 3;
 	snprintf(g_dir, sizeof(g_dir), "/tmp/bench_dial.XXXXXX");
 	if (!mkdtemp(g_dir))
@@ -262,11 +250,11 @@ int main(void)
 	print_ratio("(e) Dial + hand-off / microsocks", r[4], r[1], rounds, ">= 1.00");
 	print_ratio("(d) Dial / (c) one call at a time", r[3], r[2], rounds, NULL);
 	{
-		double q[MAX_ROUNDS];
+		double q[BENCH_MAX_ROUNDS];
 
 		for (i = 0; i < rounds; i++)
 			q[i] = r[1][i] > 0 ? r[4][i] / r[1][i] : 0;
-		spread(q, rounds, m);
+		bench_spread(q, rounds, m);
 		printf("  target: Dial + hand-off >= 1.00x microsocks (median %.2f): %s\n",
 		       m[1], m[1] >= 1.0 ? "PASS" : "MISS");
 	}

@@ -42,7 +42,6 @@
 #define PP_LEN 64                   /* ping-pong message */
 #define PP_MAX 200000               /* round trips per ping-pong run, at most */
 #define PP_WARM 200                 /* round trips before the timed ones */
-#define MAX_ROUNDS 9
 
 static char g_dir[64];
 static uint16_t g_echo_port, g_sink_port, g_socat_port;
@@ -255,21 +254,11 @@ out:
 
 /* ---- the report ---- */
 
-static void spread(const double *v, int n, double out[3])
-{
-	double t[MAX_ROUNDS];
-
-	memcpy(t, v, sizeof(*v) * (size_t)n);
-	out[1] = bench_median(t, (size_t)n);
-	out[0] = t[0];
-	out[2] = t[n - 1];
-}
-
 static void row(const char *label, const double *v, int n, const char *unit)
 {
 	double m[3];
 
-	spread(v, n, m);
+	bench_spread(v, n, m);
 	printf("  %-40s %9.1f %9.1f %9.1f %s\n", label, m[0], m[1], m[2], unit);
 }
 
@@ -278,12 +267,12 @@ static void row(const char *label, const double *v, int n, const char *unit)
 static int ratio_row(const char *label, const double *a, const double *b, int n,
 		     double target, int at_least)
 {
-	double q[MAX_ROUNDS], m[3];
+	double q[BENCH_MAX_ROUNDS], m[3];
 	int i, ok;
 
 	for (i = 0; i < n; i++)
 		q[i] = b[i] > 0 ? a[i] / b[i] : 0;
-	spread(q, n, m);
+	bench_spread(q, n, m);
 	if (target <= 0) {
 		printf("  %-40s %9.2f %9.2f %9.2f\n", label, m[0], m[1], m[2]);
 		return 1;
@@ -304,7 +293,7 @@ int main(void)
 	char sock[128], log[128], slog[128], listen_arg[160], lsock[96], csock[64];
 	const char *bargv[] = { SB_BROKERD_PATH, "--listen", listen_arg, NULL };
 	const char *sargv[] = { "socat", lsock, csock, NULL };
-	double p50[PATHS][MAX_ROUNDS], p99[PATHS][MAX_ROUNDS], bulk[2][MAX_ROUNDS];
+	double p50[PATHS][BENCH_MAX_ROUNDS], p99[PATHS][BENCH_MAX_ROUNDS], bulk[2][BENCH_MAX_ROUNDS];
 	static struct server echo, sink;
 	pid_t broker = -1, socat = -1;
 	int i, k, fd, rounds = er ? atoi(er) : 3, rc = 1;
@@ -315,7 +304,7 @@ int main(void)
 		g_secs = atof(e);
 	if (g_secs <= 0 || g_secs > 30)
 		g_secs = 2.0;
-	if (rounds < 1 || rounds > MAX_ROUNDS)
+	if (rounds < 1 || rounds > BENCH_MAX_ROUNDS)
 		rounds = 3;
 	g_lat = malloc(PP_MAX * sizeof(*g_lat));
 	snprintf(g_dir, sizeof(g_dir), "/tmp/bench_handoff.XXXXXX");

@@ -213,6 +213,16 @@ double bench_median(double *v, size_t n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+void bench_spread(const double *v, int n, double out[3])
+{
+	double t[BENCH_MAX_ROUNDS];
+
+	memcpy(t, v, sizeof(*v) * (size_t)n);
+	out[1] = bench_median(t, (size_t)n);
+	out[0] = t[0];
+	out[2] = t[n - 1];
+}
+
 int64_t bench_pct_ns(int64_t *v, size_t n, double p)
 {
 	size_t i = (size_t)(p / 100.0 * (double)(n - 1) + 0.5);

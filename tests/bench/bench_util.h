@@ -56,6 +56,13 @@ int bench_write_all(int fd, const void *buf, size_t n);
 /** bench_median() - sorts @v (@n > 0 values) and returns the median. */
 double bench_median(double *v, size_t n);
 
+/* Rounds a benchmark repeats its measurements, at most. */
+#define BENCH_MAX_ROUNDS 9
+
+/** bench_spread() - min, median and max of @v[0..@n) into @out[0..2];
+ *  @v is left as it is. @n: 1..BENCH_MAX_ROUNDS. */
+void bench_spread(const double *v, int n, double out[3]);
+
 /** bench_pct_ns() - sorts @v (@n > 0 values) and returns percentile
  *  @p (0..100) of it. */
 int64_t bench_pct_ns(int64_t *v, size_t n, double p);
