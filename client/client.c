@@ -131,6 +131,13 @@ static sb_client *sb__open(const char *target, const char *ca, const char *cert,
 		errno = rc;
 		return NULL;
 	}
+	rc = sb__dial_init(c);
+	if (rc < 0) {
+		pthread_mutex_destroy(&c->lock);
+		free(c);
+		errno = -rc;
+		return NULL;
+	}
 	grpc_init();
 	/* Replies may be as large as the caller's buffers. */
 	args[0].type = GRPC_ARG_INTEGER;
@@ -166,6 +173,7 @@ fail:
 	if (c->channel)
 		grpc_channel_destroy(c->channel);
 	sb__handoff_free(c);
+	sb__dial_free(c);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 	grpc_shutdown();
@@ -203,6 +211,7 @@ void sb_close_client(sb_client *c)
 
 	if (!c)
 		return;
+	sb__dial_free(c);
 	sb__session_close(c);
 	grpc_channel_destroy(c->channel);
 	sb__slots_free(c);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
  * dial.c - sb_tcp_connect(), sb_tcp_connect_opts() and sb_unix_connect():
- * a connected socket in one Dial call, in the style of Ruby's Socket.tcp
- * and Socket.unix.
+ * a connected socket in one Dial, in the style of Ruby's Socket.tcp and
+ * Socket.unix; and the client's DialStream, which carries the dials of
+ * one thread at a time without a new call each.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <pb_encode.h>
 
 #include "call.h"
+#include "stream.h"
 
 /* The resolver failure of this thread's last sb_tcp_connect(). */
 static __thread int sb__dial_eai;
@@ -22,6 +24,100 @@ int sb_last_eai(void)
 	return sb__dial_eai;
 }
 
+int sb__dial_init(sb_client *c)
+{
+	c->dial = NULL;
+	c->dial_unary = 0;
+	return -pthread_mutex_init(&c->dial_lock, NULL);
+}
+
+/* Drop the stream (cancelled if still open). Caller holds dial_lock. */
+static void sb__dial_drop(sb_client *c)
+{
+	if (!c->dial)
+		return;
+	sb__stream_free(c->dial);
+	free(c->dial);
+	c->dial = NULL;
+}
+
+void sb__dial_free(sb_client *c)
+{
+	sb__dial_drop(c);
+	pthread_mutex_destroy(&c->dial_lock);
+}
+
+/* The request on the stream, opening it first. Caller holds dial_lock.
+ * Return: 0, or -errno when it cannot be sent (the stream is dropped). */
+static int sb__dial_send(sb_client *c, const sockbroker_v1_DialRequest *req)
+{
+	int rc;
+
+	if (c->dial) {
+		rc = sb__stream_write(c->dial, sockbroker_v1_DialRequest_fields, req, 0);
+		if (rc < 0)
+			sb__dial_drop(c);
+		return rc;
+	}
+	c->dial = calloc(1, sizeof(*c->dial));
+	if (!c->dial)
+		return -ENOMEM;
+	rc = sb__stream_open(c->dial, c, SB__M(DialStream), 1,
+			     sockbroker_v1_DialRequest_fields, req, NULL);
+	if (rc < 0) {
+		free(c->dial);
+		c->dial = NULL;
+	}
+	return rc;
+}
+
+/* One dial over the stream. Caller holds dial_lock. Return: 1 answered,
+ * 0 not sent (make a Dial call instead), or -1 with errno. */
+static int sb__dial_streamed(sb_client *c, const sockbroker_v1_DialRequest *req,
+			     sockbroker_v1_DialReply *rep)
+{
+	int rc;
+
+	/* A stream the broker ended since the last dial (a restart) fails
+	 * here; nothing was asked of it yet. */
+	if (sb__dial_send(c, req) < 0)
+		return 0;
+	rc = sb__stream_read(c->dial, sockbroker_v1_DialReply_fields, rep);
+	if (rc == 1)
+		return 1;
+	if (rc == 0) {
+		/* The broker ended the stream: the status is this dial's
+		 * failure, as a Dial call would have ended with it. */
+		rc = sb__stream_finish(c->dial);
+		if (c->dial->status == GRPC_STATUS_UNIMPLEMENTED) {
+			c->dial_unary = 1;
+			sb__dial_drop(c);
+			return 0;
+		}
+		if (rc == 0)
+			rc = -sb__fail(EPROTO, "the broker ended DialStream without a reply");
+	} else {
+		rc = -sb__fail(-rc, "DialStream failed: %s", strerror(-rc));
+	}
+	sb__dial_drop(c);
+	errno = -rc;
+	return -1;
+}
+
+int sb__dial_call(sb_client *c, const sockbroker_v1_DialRequest *req,
+		  sockbroker_v1_DialReply *rep)
+{
+	int rc = 0;
+
+	if (!c->dial_unary && pthread_mutex_trylock(&c->dial_lock) == 0) {
+		rc = c->dial_unary ? 0 : sb__dial_streamed(c, req, rep);
+		pthread_mutex_unlock(&c->dial_lock);
+	}
+	if (rc)
+		return rc > 0 ? 0 : -1;
+	return SB__CALL(c, Dial, *req, *rep, -1) < 0 ? -1 : 0;
+}
+
 /* One Dial; @req is filled but for what every dial shares.
  * Return: the new socket number, or -1. */
 static int sb__dial(sb_client *c, sockbroker_v1_DialRequest *req, const char *what)
@@ -29,7 +125,7 @@ static int sb__dial(sb_client *c, sockbroker_v1_DialRequest *req, const char *wh
 	sockbroker_v1_DialReply rep = sockbroker_v1_DialReply_init_zero;
 	int s, eai;
 
-	if (SB__CALL(c, Dial, *req, rep, -1) < 0)
+	if (sb__dial_call(c, req, &rep) < 0)
 		return -1;
 	if (rep.eai) {
 		if (sb__native(SB__C_EAI, rep.eai, &eai) < 0)

@@ -273,7 +273,7 @@ int sb_tcp_connect_fd(sb_client *c, const char *host, const char *port,
 		req.resolve_timeout_ms = (uint32_t)timeout_ms;
 	}
 	req.handoff = true;
-	if (sb__handoff_channel(c) < 0 || SB__CALL(c, Dial, req, rep, -1) < 0)
+	if (sb__handoff_channel(c) < 0 || sb__dial_call(c, &req, &rep) < 0)
 		return -1;
 	if (rep.eai)
 		return sb__fail(rep.error ? sb__errno_to_native(rep.error) : EADDRNOTAVAIL,

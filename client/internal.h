@@ -51,6 +51,10 @@ struct sb_client {
 		int fd;
 	} ho_stash[SB__HO_STASH];     /* fds received for other threads */
 	int ho_n;
+
+	pthread_mutex_t dial_lock;    /* guards the two below */
+	struct sb__stream *dial;      /* the DialStream, or NULL (dial.c) */
+	int dial_unary;               /* the broker has no DialStream */
 };
 
 /* ---- rpc.c ---- */
@@ -96,6 +100,17 @@ int sb__unary_on(grpc_channel *ch, const char *token, const char *method,
 		 const pb_msgdesc_t *req_fields, const void *req,
 		 const pb_msgdesc_t *rep_fields, void *rep, int64_t timeout_ms,
 		 struct sb__status *st);
+
+/* ---- dial.c ---- */
+
+/** sb__dial_call() - one Dial: over the client's DialStream when no other
+ *  thread is using it, else (or when the broker lacks DialStream) as a
+ *  Dial call. Return: 0 (@rep filled), or -1 with errno, as SB__CALL. */
+int sb__dial_call(sb_client *c, const sockbroker_v1_DialRequest *req,
+		  sockbroker_v1_DialReply *rep);
+/** sb__dial_init() / sb__dial_free() - the DialStream state. */
+int sb__dial_init(sb_client *c);
+void sb__dial_free(sb_client *c);
 
 /** sb__fail() - record @fmt as the last error. Return: -1 with errno = @err. */
 int sb__fail(int err, const char *fmt, ...)

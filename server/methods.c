@@ -37,6 +37,7 @@ struct sb__method sb__methods[] = {
 	S("AcceptStream", 1, accept_stream_request, sb__h_accept_stream),
 	S("RecvStream", 1, recv_stream_request, sb__h_recv_stream),
 	{ SVC "Pipe", SB__BIDI_STREAM, 1, NULL, sb__h_pipe, NULL },
+	{ SVC "DialStream", SB__BIDI_STREAM, 1, NULL, sb__h_dial_stream, NULL },
 	U("GetAddrInfo", 0, get_addr_info_request, sb__h_getaddrinfo),
 	U("GetNameInfo", 0, get_name_info_request, sb__h_getnameinfo),
 	U("GetHostName", 0, get_host_name_request, sb__h_gethostname),

@@ -133,6 +133,7 @@ void sb__h_getsockopt(struct sb__call *c, void *req);
 
 /* one-round-trip connect (ops_dial.c) */
 void sb__h_dial(struct sb__call *c, void *req);
+void sb__h_dial_stream(struct sb__call *c, void *req);
 
 /* fd hand-off (ops_handoff.c) */
 void sb__h_handoff_ticket(struct sb__call *c, void *req);

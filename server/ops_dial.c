@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT
  * ops_dial.c - Dial: a connected stream socket in one round trip. The
  * name is resolved on the resolver pool (skipped for numeric host and
- * port), then the addresses are tried in RFC 8305 order from one reactor
- * waiter that watches a private epoll set: the resolver's eventfd, a
+ * port), then the addresses are tried in RFC 8305 order. An attempt that
+ * connects at once (loopback) is answered from the handler; otherwise one
+ * reactor waiter watches a private epoll set: the resolver's eventfd, a
  * timerfd for the attempt delay and timeouts, and every attempt in flight.
  * The first attempt to connect becomes a handle of the session; nothing
  * else outlives the call.
@@ -73,6 +74,8 @@ struct sb__dial {
 	uint32_t connect_timeout_ms;
 	int nonblock;
 	int handoff;                 /* hand the winner's fd over */
+	int stream;                  /* a DialStream request: reply with a
+				      * message, then read the next one */
 	struct sb__addr local[2];    /* [0] IPv4, [1] IPv6 local end */
 	int have_local[2];
 	int bind_local;              /* local_host or local_service given */
@@ -86,6 +89,19 @@ struct sb__dial {
 	int refused;             /* addresses the policy refused */
 	char refused_what[200], refused_rule[256];
 };
+
+static void sb__dial_stream_sent(struct sb__call *c, int ok);
+
+/* Answer the dial: finish a Dial call, or send a DialStream message. */
+static void sb__dial_reply(const struct sb__dial *st, struct sb__call *c,
+			   const ProtobufCMessage *msg)
+{
+	if (!st->stream)
+		sb__call_reply(c, msg);
+	else if (sb__call_send(c, msg, sb__dial_stream_sent) < 0)
+		sb__call_fail(c, GRPC_STATUS_CANCELLED, ECANCELED,
+			      "the caller cancelled the call");
+}
 
 static void sb__gai_unref(struct sb__dial_gai *g)
 {
@@ -223,6 +239,32 @@ static int sb__epoll_add(int epfd, int fd, uint32_t events)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &e) < 0 ? -errno : 0;
 }
 
+/* The private epoll set and its timerfd, made when the dial first has to
+ * wait: a connection that completes at once (loopback, a local Unix
+ * socket) is answered without them and without a trip to the reactor.
+ * Return: 0 or -errno. */
+static int sb__dial_waitset(struct sb__dial *st)
+{
+	int ret;
+
+	if (st->io.fd >= 0)
+		return 0;
+	st->io.fd = epoll_create1(EPOLL_CLOEXEC);
+	st->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (st->io.fd < 0 || st->tfd < 0)
+		ret = -errno;
+	else
+		ret = sb__epoll_add(st->io.fd, st->tfd, EPOLLIN);
+	if (ret < 0) {
+		if (st->tfd >= 0)
+			close(st->tfd);
+		if (st->io.fd >= 0)
+			close(st->io.fd);
+		st->tfd = st->io.fd = -1;
+	}
+	return ret;
+}
+
 /* Arm the timer for @at (CLOCK_MONOTONIC ms), or disarm it (INT64_MAX). */
 static void sb__dial_timer(struct sb__dial *st, int64_t at)
 {
@@ -331,13 +373,28 @@ static int sb__dial_start(struct sb__dial *st, struct sb__dial_try *t)
 			goto fail;
 	}
 	ret = sb__sock_connect(fd, &t->addr);
+	if (ret == -EINPROGRESS) {
+		/* On loopback the handshake is usually over by now: look once
+		 * before waiting; connect(2) again gives the outcome. */
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+		if (poll(&p, 1, 0) == 1) {
+			ret = sb__sock_connect(fd, &t->addr);
+			if (ret == -EISCONN)
+				ret = 0;
+			else if (ret == -EALREADY)
+				ret = -EINPROGRESS;
+		}
+	}
 	if (ret == 0) {
 		t->fd = fd;
 		return 1;
 	}
 	if (ret != -EINPROGRESS && ret != -EAGAIN)
 		goto fail;
-	ret = sb__epoll_add(st->io.fd, fd, EPOLLOUT);
+	ret = sb__dial_waitset(st);
+	if (ret == 0)
+		ret = sb__epoll_add(st->io.fd, fd, EPOLLOUT);
 	if (ret < 0)
 		goto fail;
 	t->fd = fd;
@@ -370,7 +427,7 @@ static void sb__dial_fail(struct sb__dial *st, struct sb__call *c)
 	}
 	rep.error = SB_ERRNO(st->last_err ? st->last_err : EADDRNOTAVAIL);
 	rep.attempts = st->attempts;
-	sb__call_reply(c, &rep.base);
+	sb__dial_reply(st, c, &rep.base);
 }
 
 /* Attempt @t connected: make it a handle of the session and reply. */
@@ -383,7 +440,8 @@ static void sb__dial_win(struct sb__dial *st, struct sb__call *c,
 	struct sb__sock *k;
 	int fd = t->fd, ret;
 
-	epoll_ctl(st->io.fd, EPOLL_CTL_DEL, fd, NULL);
+	if (st->io.fd >= 0)
+		epoll_ctl(st->io.fd, EPOLL_CTL_DEL, fd, NULL);
 	t->fd = -1;
 	sb__dial_unhold(st);
 	if (st->handoff) {
@@ -395,7 +453,7 @@ static void sb__dial_win(struct sb__dial *st, struct sb__call *c,
 		ret = sb__op_handoff_send(c, fd, st->nonblock, &rep.fd_tag);
 		close(fd);
 		if (ret == 0)
-			sb__call_reply(c, &rep.base);
+			sb__dial_reply(st, c, &rep.base);
 		return;
 	}
 	ret = sb__sock_add(c->session, fd, sb__addr_family(&t->addr), SOCK_STREAM,
@@ -417,7 +475,7 @@ static void sb__dial_win(struct sb__dial *st, struct sb__call *c,
 	if (sb__sock_name(fd, &local) == 0)
 		rep.local = sb__addr_to_pb(&local, &lst);
 	sb__sock_unref(k);
-	sb__call_reply(c, &rep.base);
+	sb__dial_reply(st, c, &rep.base);
 }
 
 /* Move the attempts on: outcomes, timeouts, new attempts.
@@ -509,14 +567,14 @@ static int sb__dial_resolved(struct sb__dial *st, struct sb__call *c)
 			return 0;
 		rep.eai = SOCKBROKER__V1__EAI_ERROR__EAI_AGAIN;
 		rep.error = SB_ERRNO(ETIMEDOUT);
-		sb__call_reply(c, &rep.base);
+		sb__dial_reply(st, c, &rep.base);
 		return 1;
 	}
 	if (g->eai) {
 		rep.eai = sb__dial_eai(g->eai);
 		if (g->eai == EAI_SYSTEM)
 			rep.error = SB_ERRNO(g->err);
-		sb__call_reply(c, &rep.base);
+		sb__dial_reply(st, c, &rep.base);
 		return 1;
 	}
 	epoll_ctl(st->io.fd, EPOLL_CTL_DEL, g->evfd, NULL);
@@ -548,7 +606,7 @@ static int sb__dial_step(struct sb__waiter *w, enum sb__wake why)
 			rep.eai = SOCKBROKER__V1__EAI_ERROR__EAI_AGAIN;
 		rep.error = SB_ERRNO(ETIMEDOUT);
 		rep.attempts = st->attempts;
-		sb__call_reply(w->call, &rep.base);
+		sb__dial_reply(st, w->call, &rep.base);
 		return 1;
 	case SB__WAKE_CANCELLED:
 		sb__call_fail(w->call, GRPC_STATUS_CANCELLED, ECANCELED,
@@ -669,7 +727,8 @@ static int sb__dial_defer(struct sb__dial *st, struct sb__call *c,
 	strcpy(g->service, r->service);
 	g->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	st->gai = g;
-	if (g->evfd < 0 || sb__epoll_add(st->io.fd, g->evfd, EPOLLIN) < 0)
+	if (g->evfd < 0 || sb__dial_waitset(st) < 0 ||
+	    sb__epoll_add(st->io.fd, g->evfd, EPOLLIN) < 0)
 		goto nomem;
 	atomic_fetch_add(&g->refs, 1);
 	if (sb__pool_submit(sb__dial_gai_job, g) < 0) {
@@ -688,9 +747,9 @@ nomem:
 	return ret;
 }
 
-void sb__h_dial(struct sb__call *c, void *req)
+/* Start the dial of @r on @c; @r need not outlive the call. */
+static void sb__dial_begin(struct sb__call *c, const SBPB(DialRequest) *r, int stream)
 {
-	SBPB(DialRequest) *r = req;
 	struct sb__addr addr, addrs[SB__DIAL_MAX_ADDRS];
 	struct sb__dial *st;
 	size_t n = 0;
@@ -703,6 +762,7 @@ void sb__h_dial(struct sb__call *c, void *req)
 	}
 	st->io.fd = -1;
 	st->tfd = -1;
+	st->stream = stream;
 	if (sb__dial_args(st, c, r, &addr, &hint) < 0)
 		goto out;
 	if (r->handoff && sb__op_handoff_ready(c) < 0)
@@ -724,13 +784,6 @@ void sb__h_dial(struct sb__call *c, void *req)
 	st->held = 1;
 	st->connect_timeout_ms = r->connect_timeout_ms;
 	st->nonblock = r->nonblock;
-	st->io.fd = epoll_create1(EPOLL_CLOEXEC);
-	st->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (st->io.fd < 0 || st->tfd < 0 || sb__epoll_add(st->io.fd, st->tfd, EPOLLIN) < 0) {
-		sb__call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, ENOMEM,
-			      "dial: cannot make its wait set");
-		goto out;
-	}
 	if (addr.kind != SB__ADDR_NONE) {
 		addrs[0] = addr;
 		n = 1;
@@ -757,4 +810,49 @@ void sb__h_dial(struct sb__call *c, void *req)
 	return;
 out:
 	sb__dial_free(&st->w);
+}
+
+void sb__h_dial(struct sb__call *c, void *req)
+{
+	sb__dial_begin(c, req, 0);
+}
+
+/* DialStream: one request at a time; the next is read once the reply to
+ * the last has gone out. */
+static void sb__dial_stream_recv(struct sb__call *c, int ok)
+{
+	SBPB(DialRequest) *r;
+	int malformed;
+
+	if (!ok) {
+		sb__call_fail(c, GRPC_STATUS_CANCELLED, ECANCELED,
+			      "the caller cancelled the call");
+		return;
+	}
+	r = sb__call_unpack_in(c, &sockbroker__v1__dial_request__descriptor, &malformed);
+	if (malformed) {
+		sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL, "malformed DialRequest");
+		return;
+	}
+	if (!r) {	/* the client's half close: the end */
+		sb__call_finish_ok(c);
+		return;
+	}
+	sb__dial_begin(c, r, 1);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+}
+
+static void sb__dial_stream_sent(struct sb__call *c, int ok)
+{
+	if (!ok || sb__call_recv(c, sb__dial_stream_recv) < 0)
+		sb__call_fail(c, GRPC_STATUS_CANCELLED, ECANCELED,
+			      "the caller cancelled the call");
+}
+
+void sb__h_dial_stream(struct sb__call *c, void *req)
+{
+	(void)req;
+	if (sb__call_recv(c, sb__dial_stream_recv) < 0)
+		sb__call_fail(c, GRPC_STATUS_CANCELLED, ECANCELED,
+			      "the caller cancelled the call");
 }

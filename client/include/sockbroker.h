@@ -259,7 +259,11 @@ int sb_poll(sb_client *c, struct pollfd *fds, nfds_t nfds, int timeout_ms);
  *         errno of EAI_SYSTEM, or ETIMEDOUT when @timeout_ms passed during
  *         the resolution (EAI_AGAIN), and sb_last_error() says which.
  * A failed call leaves no socket behind, here or in the broker.
- * Thread-safe (rule 5).
+ * Thread-safe (rule 5). The dials of a client (this, sb_tcp_connect_opts,
+ * sb_unix_connect and sb_tcp_connect_fd) travel over one DialStream call
+ * that the client keeps open, one thread at a time; a thread that finds it
+ * busy makes a Dial call of its own. Either way it is one round trip, and
+ * the errors are the same; a broker without DialStream gets Dial calls.
  */
 int sb_tcp_connect(sb_client *c, const char *host, const char *port,
 		   const char *local_host, const char *local_port, int timeout_ms);

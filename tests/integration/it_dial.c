@@ -5,8 +5,9 @@
  * errors as sb_getaddrinfo gives them, local bind, options set before the
  * connect (sb_tcp_connect_opts: read back with sb_getsockopt; SO_MARK
  * refused by a rule that does not name it), policy per address, Unix
- * paths and abstract names, and the
- * errors a malformed or session-less Dial gets.
+ * paths and abstract names, the errors a malformed or session-less Dial
+ * gets, and threads dialling at once (the client's DialStream and Dial
+ * calls side by side).
  *
  * The test moves into new network and mount namespaces (the brokers are
  * started after and share them): loopback up, 2001:db8:1::1 on it,
@@ -17,6 +18,7 @@
  */
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
@@ -524,6 +526,61 @@ static void test_policy(struct it_broker *pb, int lfd, const char *port)
 	sb_close_client(c);
 }
 
+/* Several threads dialling at once on one client: one at a time goes
+ * over the client's DialStream, the others make Dial calls; every dial
+ * gets its own connection. */
+#define THR_N 4
+#define THR_DIALS 25
+
+struct thr {
+	sb_client *c;
+	const char *port;
+	int ok;
+};
+
+static void *thr_dial(void *arg)
+{
+	struct thr *t = arg;
+	int i, s;
+
+	for (i = 0; i < THR_DIALS; i++) {
+		s = sb_tcp_connect(t->c, "127.0.0.1", t->port, NULL, NULL, 2000);
+		if (s < 0)
+			continue;
+		t->ok += sb_close(t->c, s) == 0;
+	}
+	return NULL;
+}
+
+static void test_threads(sb_client *c, int lfd, const char *port)
+{
+	struct thr t[THR_N];
+	pthread_t th[THR_N];
+	int i, n = 0, ok = 0, afd, started = 0;
+
+	for (i = 0; i < THR_N; i++) {
+		t[i] = (struct thr){ c, port, 0 };
+		if (pthread_create(&th[i], NULL, thr_dial, &t[i]) == 0)
+			started++;
+		else
+			break;
+	}
+	/* The listener's backlog is 16: accept while they dial. */
+	while (n < started * THR_DIALS &&
+	       (afd = it_native_accept(lfd, NULL, NULL, 3000)) >= 0) {
+		close(afd);
+		n++;
+	}
+	for (i = 0; i < started; i++) {
+		pthread_join(th[i], NULL);
+		ok += t[i].ok;
+	}
+	CHECK(started == THR_N, "threads: %d of %d started", started, THR_N);
+	CHECK(ok == THR_N * THR_DIALS, "threads: %d of %d dials connected and closed",
+	      ok, THR_N * THR_DIALS);
+	CHECK(n == ok, "threads: the listener saw %d connections for %d dials", n, ok);
+}
+
 int main(void)
 {
 	struct sockaddr_storage l4, l6;
@@ -555,6 +612,7 @@ int main(void)
 	test_unix(c, ch);
 	test_opts(c, ch, lfd4, port);
 	test_raw(ch, lfd4, it_port(&l4));
+	test_threads(c, lfd4, port);
 
 	/* With a listener on ::1 too, only the policy makes 127.0.0.1 win. */
 	lfd6 = listener(AF_INET6, "::1", it_port(&l4), &l6);
