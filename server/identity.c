@@ -268,6 +268,33 @@ static void sb__cgroup_of(pid_t pid, char *buf, size_t len)
 	fclose(f);
 }
 
+/* The peer's supplementary groups, at most SB__ID_GROUPS_MAX (a peer
+ * with more gets the first ones; none when the kernel cannot say). */
+static int sb__peer_groups(int fd, gid_t *out)
+{
+	gid_t *all;
+	socklen_t len = SB__ID_GROUPS_MAX * sizeof(gid_t);
+	int n;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, out, &len) == 0)
+		return (int)(len / sizeof(gid_t));
+	if (errno != ERANGE)
+		return 0;
+	/* len now says how many there are. */
+	all = malloc(len);
+	if (!all)
+		return 0;
+	n = 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, all, &len) == 0) {
+		n = (int)(len / sizeof(gid_t));
+		if (n > SB__ID_GROUPS_MAX)
+			n = SB__ID_GROUPS_MAX;
+		memcpy(out, all, (size_t)n * sizeof(gid_t));
+	}
+	free(all);
+	return n;
+}
+
 int sb__identity_from_fd(int fd, struct sb__identity *out)
 {
 	struct ucred cr;
@@ -279,6 +306,7 @@ int sb__identity_from_fd(int fd, struct sb__identity *out)
 	out->uid = cr.uid;
 	out->gid = cr.gid;
 	out->pid = cr.pid;
+	out->n_groups = sb__peer_groups(fd, out->groups);
 	out->known = 1;
 	snprintf(out->transport, sizeof(out->transport), "unix");
 	sb__cgroup_of(cr.pid, out->cgroup, sizeof(out->cgroup));

@@ -9,11 +9,16 @@
 #include <sys/types.h>
 
 #define SB__SAN_MAX 8    /* subjectAltName entries kept, at most */
+#define SB__ID_GROUPS_MAX 64 /* supplementary groups of a local peer, kept */
 
 struct sb__identity {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
+	int n_groups;         /* supplementary groups (SO_PEERGROUPS), at
+			       * most SB__ID_GROUPS_MAX: a peer with more is
+			       * given only these when the broker acts as it */
+	gid_t groups[SB__ID_GROUPS_MAX];
 	int known;            /* 0: no credentials (should not happen) */
 	char transport[8];    /* "unix" or "tcp" */
 	char cgroup[256];     /* cgroup v2 path of the peer, "" if unknown */

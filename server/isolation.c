@@ -19,8 +19,12 @@
  *        listener is on one; CAP_NET_RAW when a rule names raw or packet
  *        sockets or an option the kernel checks it for; CAP_NET_ADMIN when
  *        a rule names a netlink family or such an option (policy.c's one
- *        table); CAP_SYS_ADMIN, CAP_SETUID, CAP_SETGID only with
- *        confine.credentials (SCM_CREDENTIALS with a caller's pid and ids);
+ *        table); CAP_SETUID and CAP_SETGID when a rule lets local callers
+ *        other than root reach Unix addresses (made with the caller's
+ *        ids, ascaller.h; the allowlist then has setresuid/setresgid for
+ *        the effective ids only, and setgroups); CAP_SYS_ADMIN, CAP_SETUID,
+ *        CAP_SETGID with confine.credentials (SCM_CREDENTIALS with a
+ *        caller's pid and ids);
  *     b. drop every other capability from the bounding set (needs
  *        CAP_SETPCAP: a broker started without it keeps the bounding set
  *        it was given, which systemd's CapabilityBoundingSet= sets);
@@ -59,6 +63,7 @@
 
 #include <seccomp.h>
 
+#include "ascaller.h"
 #include "isolation.h"
 #include "log.h"
 
@@ -158,7 +163,27 @@ static const unsigned long sb__ioctls[] = {
 	SIOCGIFMTU, SIOCGIFINDEX, SIOCGIFNAME, FIONREAD, TIOCOUTQ, FIONBIO, TCGETS,
 };
 
-static int sb__seccomp_load(char *err, size_t errlen)
+/* With CAP_SETUID kept (ascaller.c): the calling thread's effective uid
+ * and gid and its groups, never the real or saved ids. */
+static int sb__seccomp_ids(scmp_filter_ctx ctx)
+{
+	int ret;
+
+	ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setresuid), 2,
+			       SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, 0xffffffffu),
+			       SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffu, 0xffffffffu));
+	if (ret == 0)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setresgid), 2,
+				       SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, 0xffffffffu),
+				       SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffu, 0xffffffffu));
+	if (ret == 0)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setgroups), 0);
+	if (ret == 0)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(getgroups), 0);
+	return ret;
+}
+
+static int sb__seccomp_load(uint64_t caps, char *err, size_t errlen)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	size_t i;
@@ -191,6 +216,8 @@ static int sb__seccomp_load(char *err, size_t errlen)
 			       SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
 	if (ret == 0)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	if (ret == 0 && (caps & (1ull << CAP_SETUID)))
+		ret = sb__seccomp_ids(ctx);
 	if (ret == 0)
 		ret = seccomp_load(ctx);
 	if (ret < 0)
@@ -252,8 +279,12 @@ void sb__isolation_plan(const struct sb__config *cfg, struct sb__isol_plan *plan
 	memset(plan, 0, sizeof(*plan));
 	sb__policy_needs(cfg->policy, start, &n);
 	for (i = 0; i < SB__NEED_COUNT; i++)
-		if (n.caps & (1u << i))
+		if ((n.caps & (1u << i)) && need_cap[i])
 			sb__plan_add(plan, need_cap[i], n.why[i]);
+	if (n.caps & SB__NEED_AS_CALLER) {
+		sb__plan_add(plan, CAP_SETUID, n.why[SB__NEED_BIT_AS_CALLER]);
+		sb__plan_add(plan, CAP_SETGID, n.why[SB__NEED_BIT_AS_CALLER]);
+	}
 	for (i = 0; i < cfg->n_tcp_listen; i++) {
 		char why[160];
 		unsigned port = cfg->tcp_listen[i].addr.port;
@@ -475,9 +506,11 @@ int sb__isolation_confine(const struct sb__config *cfg, char *err, size_t errlen
 		sb__warn("confine: seccomp skipped in this sanitizer build (ASan and "
 			 "LSan need system calls the allowlist refuses)");
 	} else if (cfg->confine.seccomp) {
-		ret = sb__seccomp_load(err, errlen);
+		ret = sb__seccomp_load(plan.caps, err, errlen);
 		if (ret < 0)
 			return ret;
+		if (!(plan.caps & (1ull << CAP_SETUID)))
+			sb__ascaller_disable();
 	}
 	sb__caps_text(got, kept, sizeof(kept));
 	sb__info("confined: uid %u gid %u, no new privileges, capabilities %s%s, "

@@ -31,6 +31,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "ascaller.h"
 #include "clock.h"
 #include "ops.h"
 #include "optval.h"
@@ -351,7 +352,7 @@ static void sb__dial_candidates(struct sb__dial *st, struct sb__call *c,
 
 /* Start one attempt. Return: 1 connected at once, 0 in flight, or -errno
  * (the attempt is over). */
-static int sb__dial_start(struct sb__dial *st, struct sb__dial_try *t)
+static int sb__dial_start(struct sb__dial *st, struct sb__call *c, struct sb__dial_try *t)
 {
 	int fam = sb__addr_family(&t->addr), fd, ret;
 	size_t i;
@@ -372,14 +373,14 @@ static int sb__dial_start(struct sb__dial *st, struct sb__dial_try *t)
 		if (ret < 0)
 			goto fail;
 	}
-	ret = sb__sock_connect(fd, &t->addr);
+	ret = sb__ascaller_connect(&c->ident, fd, &t->addr);
 	if (ret == -EINPROGRESS) {
 		/* On loopback the handshake is usually over by now: look once
 		 * before waiting; connect(2) again gives the outcome. */
 		struct pollfd p = { .fd = fd, .events = POLLOUT };
 
 		if (poll(&p, 1, 0) == 1) {
-			ret = sb__sock_connect(fd, &t->addr);
+			ret = sb__ascaller_connect(&c->ident, fd, &t->addr);
 			if (ret == -EISCONN)
 				ret = 0;
 			else if (ret == -EALREADY)
@@ -494,7 +495,7 @@ static int sb__dial_progress(struct sb__dial *st, struct sb__call *c)
 			continue;
 		if (poll(&p, 1, 0) == 1) {
 			/* connect(2) again reports the outcome (see Connect). */
-			ret = sb__sock_connect(t->fd, &t->addr);
+			ret = sb__ascaller_connect(&c->ident, t->fd, &t->addr);
 			if (ret == 0 || ret == -EISCONN) {
 				sb__dial_win(st, c, t);
 				return 1;
@@ -532,7 +533,7 @@ static int sb__dial_progress(struct sb__dial *st, struct sb__call *c)
 		}
 		t = &st->tries[st->next++];
 
-		ret = sb__dial_start(st, t);
+		ret = sb__dial_start(st, c, t);
 		if (ret == 1) {
 			sb__dial_win(st, c, t);
 			return 1;

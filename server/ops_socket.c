@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "ascaller.h"
 #include "ops.h"
 #include "sock.h"
 #include "stats.h"
@@ -146,7 +147,7 @@ void sb__h_bind(struct sb__call *c, void *req)
 	k = sb__op_sock_for(c, r->handle, SB__POL_BIND, &a);
 	if (!k)
 		return;
-	ret = sb__sock_bind(k->fd, &a);
+	ret = sb__ascaller_bind(&c->ident, k->fd, &a);
 	rep.error = SB_ERRNO(-ret);
 	sb__sock_unref(k);
 	sb__call_reply(c, &rep.base);

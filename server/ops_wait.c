@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ascaller.h"
 #include "clock.h"
 #include "dgram.h"
 #include "log.h"
@@ -79,7 +80,7 @@ static int sb__connect_step(struct sb__waiter *w, enum sb__wake why)
 		/* connect(2) again, as a blocking connect does inside the
 		 * kernel: it reports the outcome and moves the socket to
 		 * connected, so that a later connect is EISCONN. */
-		ret = sb__sock_connect(w->sock->fd, &st->addr);
+		ret = sb__ascaller_connect(&w->call->ident, w->sock->fd, &st->addr);
 		if (ret == -EISCONN)
 			ret = 0;
 		if (ret == -EALREADY)
@@ -128,7 +129,7 @@ void sb__h_connect(struct sb__call *c, void *req)
 				    : sb__op_sock_for(c, r->handle, SB__POL_CONNECT, &a);
 	if (!k)
 		return;
-	ret = sb__sock_connect(k->fd, &a);
+	ret = sb__ascaller_connect(&c->ident, k->fd, &a);
 	if ((ret != -EINPROGRESS && ret != -EAGAIN) || atomic_load(&k->nonblock)) {
 		sb__connect_reply(c, -ret);
 		goto out;
@@ -306,19 +307,34 @@ static void sb__send_reply(struct sb__call *c, int err, size_t sent)
 	sb__call_reply(c, &rep.base);
 }
 
+/* One send of what is left, to @dst or the peer, made as the caller
+ * where a Unix destination needs it (ascaller.h). */
+static ssize_t sb__send_once(struct sb__wsend *st, struct sb__call *c, int fd,
+			     const struct sb__addr *dst)
+{
+	struct sb__ascaller sv;
+	ssize_t n = sb__ascaller_enter(&c->ident, dst, &sv);
+
+	if (n < 0)
+		return n;
+	n = st->ctllen
+		? sb__sock_sendmsg(fd, st->data + st->done, st->len - st->done,
+				   st->flags, dst, st->ctl.b, st->ctllen)
+		: st->have_src
+		? sb__dgram_send_from(fd, st->data + st->done, st->len - st->done,
+				      st->flags, dst, &st->src, st->ifindex)
+		: sb__sock_send(fd, st->data + st->done, st->len - st->done,
+				st->flags, dst);
+	sb__ascaller_leave(&sv);
+	return n;
+}
+
 /* Return: 1 finished, 0 would block. */
 static int sb__send_try(struct sb__wsend *st, struct sb__call *c, int fd)
 {
 	do {
 		const struct sb__addr *dst = st->have_dst ? &st->dst : NULL;
-		ssize_t n = st->ctllen
-			? sb__sock_sendmsg(fd, st->data + st->done, st->len - st->done,
-					   st->flags, dst, st->ctl.b, st->ctllen)
-			: st->have_src
-			? sb__dgram_send_from(fd, st->data + st->done, st->len - st->done,
-					      st->flags, dst, &st->src, st->ifindex)
-			: sb__sock_send(fd, st->data + st->done, st->len - st->done,
-					st->flags, dst);
+		ssize_t n = sb__send_once(st, c, fd, dst);
 
 		if (n == -EAGAIN)
 			return 0;

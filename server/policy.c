@@ -721,6 +721,39 @@ static void sb__need(struct sb__pol_needs *n, unsigned need, const struct sb__ru
 	}
 }
 
+/* Can allow rule @ru let a caller reach a Unix address through @ops with
+ * address list @l? A ports list never matches a Unix address. */
+static int sb__rule_unix_list(const struct sb__rule *ru, unsigned ops,
+			      const struct sb__alist *l)
+{
+	if (!(ru->ops & ops) || ru->n_ports)
+		return 0;
+	return l->n_ux || !l->n_cidr;
+}
+
+/* Does allow rule @ru let a local caller other than root reach a Unix
+ * address? Root-only rules (every uid listed is 0) and rules that match
+ * TLS callers only (who have no ids to take) do not. */
+static int sb__rule_as_caller(const struct sb__rule *ru)
+{
+	size_t k;
+	int unix_ok = !ru->n_families;
+
+	for (k = 0; k < ru->n_families; k++)
+		if (ru->families[k] == AF_UNIX)
+			unix_ok = 1;
+	if (!unix_ok || (!sb__rule_unix_list(ru, SB__OPS_DEST, &ru->dest) &&
+			 !sb__rule_unix_list(ru, SB__OPS_BIND, &ru->bind)))
+		return 0;
+	if (ru->n_uids) {
+		for (k = 0; k < ru->n_uids; k++)
+			if (ru->uids[k] != 0)
+				return 1;
+		return 0;
+	}
+	return ru->any || ru->n_gids || ru->n_cgroups || ru->n_listeners;
+}
+
 void sb__policy_needs(const struct sb__policy *p, int port_start, struct sb__pol_needs *n)
 {
 	unsigned start = port_start > 0 ? (unsigned)port_start : 1024;
@@ -733,6 +766,9 @@ void sb__policy_needs(const struct sb__policy *p, int port_start, struct sb__pol
 		/* Rule 6: only an allow rule that names it lends a privilege. */
 		if (!ru->allow)
 			continue;
+		if (sb__rule_as_caller(ru))
+			sb__need(n, SB__NEED_AS_CALLER, ru, "Unix addresses for callers "
+				 "other than root (reached with the caller's ids)");
 		if ((ru->ops & SB__OPS_BIND) && sb__rule_low_port(ru, start))
 			sb__need(n, SB__NEED_NET_BIND_SERVICE, ru, "a port below "
 				 "ip_unprivileged_port_start");

@@ -202,11 +202,14 @@ enum sb__pol_need_bit {
 	SB__NEED_BIT_BIND_SERVICE,  /* CAP_NET_BIND_SERVICE: a low port (6c) */
 	SB__NEED_BIT_NET_RAW,       /* CAP_NET_RAW: raw, packet sockets, some options */
 	SB__NEED_BIT_NET_ADMIN,     /* CAP_NET_ADMIN: the options that need it, netlink */
+	SB__NEED_BIT_AS_CALLER,     /* CAP_SETUID, CAP_SETGID: Unix addresses
+				     * reached as a caller (ascaller.h) */
 	SB__NEED_COUNT
 };
 #define SB__NEED_NET_BIND_SERVICE (1u << SB__NEED_BIT_BIND_SERVICE)
 #define SB__NEED_NET_RAW          (1u << SB__NEED_BIT_NET_RAW)
 #define SB__NEED_NET_ADMIN        (1u << SB__NEED_BIT_NET_ADMIN)
+#define SB__NEED_AS_CALLER        (1u << SB__NEED_BIT_AS_CALLER)
 
 struct sb__pol_needs {
 	unsigned caps;                    /* SB__NEED_* */
@@ -218,7 +221,9 @@ struct sb__pol_needs {
  * sb__policy_needs() - the capabilities the kernel can check when @p's
  * allow rules are used to the full (rule 6: only a rule naming a low
  * port, a raw or packet socket type or family, a netlink family or a
- * privileged option lends a privilege)
+ * privileged option lends a privilege); and SB__NEED_AS_CALLER when an
+ * allow rule can let a local caller other than root reach a Unix address
+ * (connect, sendto or bind), which the broker does with the caller's ids
  * @p:          the policy; NULL needs nothing
  * @port_start: net.ipv4.ip_unprivileged_port_start (0 or less: 1024)
  * @n:          filled always

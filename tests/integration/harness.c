@@ -177,12 +177,14 @@ static int it_connectable(const char *path)
 	return ok;
 }
 
+uint64_t it_broker_drop_caps;
+
 int it_broker_start(struct it_broker *b, const char *config_yaml)
 {
 	char listen_arg[sizeof(b->sock) + 8];
 	const char *argv[8];
 	int64_t until;
-	int argc = 0, logfd, status;
+	int argc = 0, logfd, status, i;
 	pid_t parent = getpid();
 
 	memset(b, 0, sizeof(*b));
@@ -240,6 +242,9 @@ int it_broker_start(struct it_broker *b, const char *config_yaml)
 			dup2(devnull, 0);
 		dup2(logfd, 1);
 		dup2(logfd, 2);
+		for (i = 0; i < 64; i++)
+			if ((it_broker_drop_caps >> i) & 1)
+				prctl(PR_CAPBSET_DROP, (unsigned long)i, 0, 0, 0);
 		execv(argv[0], (char *const *)argv);
 		dprintf(2, "harness: exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);

@@ -95,6 +95,10 @@ struct it_broker {
 	pid_t pid;		/* 0 when not running */
 };
 
+/* Capabilities (bit 1 << CAP_*) the brokers started from now on lack:
+ * dropped from their bounding set before exec. 0 by default. */
+extern uint64_t it_broker_drop_caps;
+
 /**
  * it_broker_start() - start SB_BROKERD_PATH in a fresh temporary directory
  * @b:           filled in; pass to it_broker_stop()

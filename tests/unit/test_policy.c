@@ -1008,7 +1008,24 @@ static void test_needs(void)
 	struct sb__pol_needs n;
 	struct sb__policy *p;
 
-	CHECK(needs("- name: all\n  match: { any: true }\n  action: allow\n", 1024) == 0);
+	/* Everything for everyone: Unix addresses too, made with the
+	 * caller's ids (ascaller.h). */
+	CHECK(needs("- name: all\n  match: { any: true }\n  action: allow\n", 1024) ==
+	      SB__NEED_AS_CALLER);
+	CHECK(needs("- name: root\n  match: { uid: 0 }\n  action: allow\n", 1024) == 0);
+	CHECK(needs("- name: u\n  match: { uid: [0, 1000] }\n  action: allow\n"
+		    "  destinations: [\"unix:/run/app\"]\n", 1024) == SB__NEED_AS_CALLER);
+	CHECK(needs("- name: u\n  match: { gid: 100 }\n  action: allow\n"
+		    "  ops: [bind]\n  bind: [\"unix:/run/app\"]\n", 1024) == SB__NEED_AS_CALLER);
+	CHECK(needs("- name: u\n  match: { uid: 1000 }\n  action: allow\n"
+		    "  destinations: [10.0.0.0/8]\n  bind: [10.0.0.0/8]\n", 1024) == 0);
+	CHECK(needs("- name: u\n  match: { uid: 1000 }\n  action: allow\n"
+		    "  families: [inet, inet6]\n", 1024) == 0);
+	CHECK(needs("- name: u\n  match: { uid: 1000 }\n  action: allow\n"
+		    "  ports: [8080]\n", 1024) == 0);
+	CHECK(needs("- name: u\n  match: { uid: 1000 }\n  action: allow\n"
+		    "  ops: [socket, resolve, listen]\n", 1024) == 0);
+	CHECK(needs("- name: tls\n  match: { subject: \"CN=x\" }\n  action: allow\n", 1024) == 0);
 	/* Low ports: for bind only, below the start the kernel uses. */
 	CHECK(needs("- name: web\n  match: { uid: 0 }\n  action: allow\n"
 		    "  ops: [bind]\n  ports: [80]\n", 1024) == SB__NEED_NET_BIND_SERVICE);
@@ -1043,8 +1060,9 @@ static void test_needs(void)
 	p = pol("- name: a\n  match: { uid: 0 }\n  action: allow\n  types: [raw]\n"
 		"- name: b\n  match: { uid: 1 }\n  action: allow\n  types: [raw]\n");
 	sb__policy_needs(p, 1024, &n);
-	CHECK(n.caps == SB__NEED_NET_RAW &&
-	      !strcmp(n.why[SB__NEED_BIT_NET_RAW], "rule \"a\" names raw sockets"));
+	CHECK(n.caps == (SB__NEED_NET_RAW | SB__NEED_AS_CALLER) &&
+	      !strcmp(n.why[SB__NEED_BIT_NET_RAW], "rule \"a\" names raw sockets") &&
+	      !strncmp(n.why[SB__NEED_BIT_AS_CALLER], "rule \"b\" names Unix", 19));
 	sb__policy_free(p);
 	sb__policy_needs(NULL, 1024, &n);
 	CHECK(n.caps == 0);
