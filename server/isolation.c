@@ -96,6 +96,9 @@ static const int sb__sanitized = 0;
  * broker was started without counts as kept: that start was accepted);
  * all ones before it ran. */
 static uint64_t sb__kept = ~(uint64_t)0;
+/* The socket families of the filter loaded (sb__filtered), for reloads. */
+static int sb__filtered;
+static uint64_t sb__families;
 
 /*
  * The system calls of stage 3, found by running the broker under
@@ -146,7 +149,7 @@ static const int sb__syscalls[] = {
 	/* sockets: what callers ask for, the listeners' accept4 and
 	 * SO_PEERCRED, the hand-off's sendmsg with SCM_RIGHTS, sd_notify,
 	 * getifaddrs' netlink, the dns resolver's sendmmsg */
-	SCMP_SYS(socket), SCMP_SYS(socketpair), SCMP_SYS(bind), SCMP_SYS(listen),
+	SCMP_SYS(bind), SCMP_SYS(listen),
 	SCMP_SYS(accept4), SCMP_SYS(accept), SCMP_SYS(connect), SCMP_SYS(getsockname),
 	SCMP_SYS(getpeername), SCMP_SYS(getsockopt), SCMP_SYS(setsockopt),
 	SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(sendmsg), SCMP_SYS(recvmsg),
@@ -162,6 +165,42 @@ static const int sb__syscalls[] = {
 static const unsigned long sb__ioctls[] = {
 	SIOCGIFMTU, SIOCGIFINDEX, SIOCGIFNAME, FIONREAD, TIOCOUTQ, FIONBIO, TCGETS,
 };
+
+/* socket(): the families any configuration uses (Unix, IPv4, IPv6; netlink
+ * for getifaddrs and the interface watch) and those @families adds (an
+ * allow rule names them, policy.h rule 6a); any other is EAFNOSUPPORT, so
+ * that a policy mistake cannot reach the rarer families' kernel code.
+ * socketpair(): Unix only, as Linux has it. */
+static int sb__seccomp_families(scmp_filter_ctx ctx, uint64_t families)
+{
+	static const int base[] = { AF_UNIX, AF_INET, AF_INET6, AF_NETLINK };
+	uint64_t all = families;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < sizeof(base) / sizeof(base[0]); i++)
+		all |= 1ull << base[i];
+	/* One rule per family number, each with its argument, so that no
+	 * rule overlaps another. */
+	for (i = 0; i < 64; i++) {
+		ret = seccomp_rule_add(ctx, ((all >> i) & 1) ? SCMP_ACT_ALLOW
+				       : SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
+				       SCMP_A0(SCMP_CMP_EQ, i));
+		if (ret < 0)
+			return ret;
+		ret = seccomp_rule_add(ctx, i == AF_UNIX ? SCMP_ACT_ALLOW
+				       : SCMP_ACT_ERRNO(EOPNOTSUPP), SCMP_SYS(socketpair), 1,
+				       SCMP_A0(SCMP_CMP_EQ, i));
+		if (ret < 0)
+			return ret;
+	}
+	ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
+			       SCMP_A0(SCMP_CMP_GE, 64));
+	if (ret == 0)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EOPNOTSUPP), SCMP_SYS(socketpair), 1,
+				       SCMP_A0(SCMP_CMP_GE, 64));
+	return ret;
+}
 
 /* With CAP_SETUID kept (ascaller.c): the calling thread's effective uid
  * and gid and its groups, never the real or saved ids. */
@@ -183,7 +222,7 @@ static int sb__seccomp_ids(scmp_filter_ctx ctx)
 	return ret;
 }
 
-static int sb__seccomp_load(uint64_t caps, char *err, size_t errlen)
+static int sb__seccomp_load(const struct sb__isol_plan *plan, char *err, size_t errlen)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	size_t i;
@@ -216,7 +255,9 @@ static int sb__seccomp_load(uint64_t caps, char *err, size_t errlen)
 			       SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
 	if (ret == 0)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
-	if (ret == 0 && (caps & (1ull << CAP_SETUID)))
+	if (ret == 0)
+		ret = sb__seccomp_families(ctx, plan->families);
+	if (ret == 0 && (plan->caps & (1ull << CAP_SETUID)))
 		ret = sb__seccomp_ids(ctx);
 	if (ret == 0)
 		ret = seccomp_load(ctx);
@@ -278,6 +319,7 @@ void sb__isolation_plan(const struct sb__config *cfg, struct sb__isol_plan *plan
 
 	memset(plan, 0, sizeof(*plan));
 	sb__policy_needs(cfg->policy, start, &n);
+	plan->families = n.families;
 	for (i = 0; i < SB__NEED_COUNT; i++)
 		if ((n.caps & (1u << i)) && need_cap[i])
 			sb__plan_add(plan, need_cap[i], n.why[i]);
@@ -506,9 +548,11 @@ int sb__isolation_confine(const struct sb__config *cfg, char *err, size_t errlen
 		sb__warn("confine: seccomp skipped in this sanitizer build (ASan and "
 			 "LSan need system calls the allowlist refuses)");
 	} else if (cfg->confine.seccomp) {
-		ret = sb__seccomp_load(plan.caps, err, errlen);
+		ret = sb__seccomp_load(&plan, err, errlen);
 		if (ret < 0)
 			return ret;
+		sb__filtered = 1;
+		sb__families = plan.families;
 		if (!(plan.caps & (1ull << CAP_SETUID)))
 			sb__ascaller_disable();
 	}
@@ -537,6 +581,14 @@ int sb__isolation_reload_ok(const struct sb__config *nc, char *err, size_t errle
 	size_t i;
 
 	sb__isolation_plan(nc, &plan);
+	if (sb__filtered && (plan.families & ~sb__families)) {
+		for (i = 0; i < 64 && !(((plan.families & ~sb__families) >> i) & 1); i++)
+			;
+		snprintf(err, errlen, "it names socket family %zu, which the confined "
+			 "broker's system call filter does not allow: restart the broker "
+			 "to apply it", i);
+		return -EPERM;
+	}
 	for (i = 0; i < SB__NCAPS; i++) {
 		if (!((plan.caps & ~sb__kept) & (1ull << sb__caps[i].cap)))
 			continue;

@@ -18,6 +18,8 @@ struct sb__isol_plan {
 	uint64_t caps;                 /* capability numbers kept (1 << CAP_*) */
 	char why[8][160];              /* per kept capability, in sb__isolation's
 					* order: who needs it */
+	uint64_t families;             /* 1 << AF_*: socket() families allowed
+					* beyond unix, inet, inet6 and netlink */
 };
 
 /**
@@ -50,7 +52,8 @@ int sb__isolation_confine(const struct sb__config *cfg, char *err, size_t errlen
 /**
  * sb__isolation_reload_ok() - can @nc be put in force by a reload? Not
  * when it needs a capability that confinement did not keep for the
- * configuration of the start (it cannot come back).
+ * configuration of the start, or a socket family the system call filter
+ * does not allow (neither can come back).
  * Before sb__isolation_confine() everything is possible.
  * Return: 0, or -EPERM with @err naming the capability and the rule.
  */

@@ -23,10 +23,12 @@
 
 /* ---- what only a rule naming it may allow (policy.h rule 6) ---------- */
 
-static const int sb__named_families[] = {
-	AF_PACKET,   /* link-layer frames: sniffing, spoofing */
-	AF_NETLINK,  /* the kernel's configuration interface */
-};
+/* The families an allow rule covers without naming them; every other
+ * (AF_PACKET: link-layer frames, AF_NETLINK: the kernel's configuration
+ * interface, and the rarer ones, AF_ALG, AF_VSOCK, AF_KEY..., each more
+ * kernel code in reach of a caller) needs a rule naming it. 0: a request
+ * that concerns no socket family. */
+static const int sb__plain_families[] = { 0, AF_UNIX, AF_INET, AF_INET6 };
 
 static const int sb__named_types[] = {
 	SOCK_RAW,    /* hand-made IP headers, every protocol's traffic */
@@ -612,10 +614,10 @@ static const char *sb__unnamed(const struct sb__rule *ru, const struct sb__pol_r
 	unsigned bit = SB__OPBIT(r->op);
 
 	if ((bit & SB__OPS_SOCK) &&
-	    sb__int_in(sb__named_families, SB__N(sb__named_families), r->family) &&
+	    !sb__int_in(sb__plain_families, SB__N(sb__plain_families), r->family) &&
 	    !sb__int_in(ru->families, ru->n_families, r->family))
-		return "packet and netlink sockets are allowed only by a rule naming "
-		       "the family";
+		return "sockets of families other than unix, inet and inet6 (packet, "
+		       "netlink, ...) are allowed only by a rule naming the family";
 	if ((bit & SB__OPS_SOCK) && sb__int_in(sb__named_types, SB__N(sb__named_types), type) &&
 	    !sb__int_in(ru->types, ru->n_types, type))
 		return "raw sockets are allowed only by a rule naming the type";
@@ -778,6 +780,10 @@ void sb__policy_needs(const struct sb__policy *p, int port_start, struct sb__pol
 					       ru->types[k]))
 					sb__need(n, SB__NEED_NET_RAW, ru, "raw sockets");
 			for (k = 0; k < ru->n_families; k++) {
+				if (ru->families[k] > 0 && ru->families[k] < 64 &&
+				    !sb__int_in(sb__plain_families, SB__N(sb__plain_families),
+						ru->families[k]))
+					n->families |= 1ull << ru->families[k];
 				if (ru->families[k] == AF_PACKET)
 					sb__need(n, SB__NEED_NET_RAW, ru, "packet sockets");
 				/* Configuration messages over netlink. */

@@ -51,9 +51,10 @@
  *     capabilities its callers lack, and the kernel checks the broker's).
  *     An allow rule that does not name what follows does not apply to a
  *     request for it (evaluation goes on; deny rules need not name it):
- *     (a) raw and packet sockets (type raw or packet, family packet or
- *         netlink), from Socket and SocketPair alike: the rule's
- *         types/families list must name them;
+ *     (a) raw and packet sockets (type raw or packet) and every family
+ *         but unix, inet and inet6 (packet, netlink, alg, vsock...), from
+ *         Socket and SocketPair alike: the rule's types/families list must
+ *         name them;
  *     (b) the options of the one table in policy.c (sb__named_opts): those
  *         the kernel refuses an unprivileged process (SO_RCVBUFFORCE,
  *         SO_SNDBUFFORCE, SO_PRIORITY outside 0..6, SO_MARK, SO_DEBUG on,
@@ -89,6 +90,7 @@
 #define SB_SERVER_POLICY_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "addr.h"
@@ -213,6 +215,9 @@ enum sb__pol_need_bit {
 
 struct sb__pol_needs {
 	unsigned caps;                    /* SB__NEED_* */
+	uint64_t families;                /* 1 << AF_*: families other than
+					   * unix, inet and inet6 that an
+					   * allow rule names (rule 6a) */
 	char why[SB__NEED_COUNT][128];    /* per bit set: the first rule that
 					   * needs it and what it names */
 };

@@ -55,7 +55,8 @@ static const uid_t sb__uids[] = { 0, 1000, 65534 };
 static const char *const sb__cgroups[] = { "/", "/a", "/a/b", "/ab", "", "/a/b/c" };
 static const char *const sb__subjects[] = { "CN=a", "CN=b", "" };
 static const char *const sb__listeners[] = { "w1", "w2", "" };
-static const int sb__families[] = { AF_INET, AF_INET6, AF_UNIX, AF_PACKET, AF_NETLINK, 0 };
+static const int sb__families[] = { AF_INET, AF_INET6, AF_UNIX, AF_PACKET, AF_NETLINK,
+				    AF_ALG, AF_VSOCK, 0 };
 static const int sb__types[] = { SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, SOCK_PACKET,
 				 SOCK_SEQPACKET, SOCK_DGRAM | SOCK_NONBLOCK,
 				 SOCK_RAW | SOCK_CLOEXEC, 0 };
@@ -628,8 +629,8 @@ static int sb__ref_named(const struct sb__rule *ru, const struct sb__pol_req *r,
 	size_t i;
 	int named;
 
-	if (sock && (r->family == AF_PACKET || r->family == AF_NETLINK) &&
-	    !sb__ref_in(ru->families, ru->n_families, r->family))
+	if (sock && r->family != 0 && r->family != AF_UNIX && r->family != AF_INET &&
+	    r->family != AF_INET6 && !sb__ref_in(ru->families, ru->n_families, r->family))
 		return 0;
 	if (sock && (type == SOCK_RAW || type == SOCK_PACKET) &&
 	    !sb__ref_in(ru->types, ru->n_types, type))

@@ -638,12 +638,20 @@ static void test_named_only(void)
 		"  match: { uid: 1005 }\n"
 		"  action: deny\n"
 		"  types: [raw]\n"
+		"- name: crypto\n"
+		"  match: { uid: 1006 }\n"
+		"  action: allow\n"
+		"  families: [alg, unix]\n"
 		"- name: everything\n"
 		"  match: { any: true }\n"
 		"  action: allow\n");
 	struct sb__identity u0 = local(1000, 1, ""), u1 = local(1001, 1, "");
 	struct sb__identity u2 = local(1002, 1, ""), u3 = local(1003, 1, "");
 	struct sb__identity u4 = local(1004, 1, ""), u5 = local(1005, 1, "");
+	struct sb__identity u6 = local(1006, 1, "");
+	struct sb__pol_req alg = req(SB__POL_SOCKET, AF_ALG, SOCK_SEQPACKET);
+	struct sb__pol_req vsock = req(SB__POL_SOCKET, AF_VSOCK, SOCK_STREAM);
+	struct sb__pol_req ux = req(SB__POL_SOCKET, AF_UNIX, SOCK_STREAM);
 	struct sb__pol_req raw = req(SB__POL_SOCKET, AF_INET, SOCK_RAW);
 	struct sb__pol_req raw6 = req(SB__POL_SOCKET, AF_INET6, SOCK_RAW);
 	struct sb__pol_req pkt = req(SB__POL_SOCKET, AF_PACKET, SOCK_DGRAM);
@@ -668,6 +676,15 @@ static void test_named_only(void)
 	EXPECT(p, &u0, &pkt, 0, "default");
 	EXPECT(p, &u2, &pkt, 1, "sniffer");
 	EXPECT(p, &u1, &nl, 0, "default");	/* netlink: named by nobody */
+	/* every family but unix, inet and inet6 must be named */
+	EXPECT(p, &u0, &alg, 0, "default");
+	sb__policy_check(p, &u0, &alg, &d);
+	CHECK(strstr(d.why, "families other than unix, inet and inet6") != NULL);
+	EXPECT(p, &u0, &vsock, 0, "default");
+	EXPECT(p, &u0, &ux, 1, "everything");
+	EXPECT(p, &u6, &alg, 1, "crypto");
+	EXPECT(p, &u6, &vsock, 0, "default");
+	EXPECT(p, &u6, &ux, 1, "crypto");
 	/* a deny rule needs no naming */
 	EXPECT(p, &u5, &raw, 0, "no-raw");
 	EXPECT(p, &u5, &tcp, 1, "everything");
@@ -1065,7 +1082,15 @@ static void test_needs(void)
 	      !strncmp(n.why[SB__NEED_BIT_AS_CALLER], "rule \"b\" names Unix", 19));
 	sb__policy_free(p);
 	sb__policy_needs(NULL, 1024, &n);
-	CHECK(n.caps == 0);
+	CHECK(n.caps == 0 && n.families == 0);
+	/* The families beyond unix, inet and inet6 that allow rules name,
+	 * for the broker's system call filter. */
+	p = pol("- name: a\n  match: { uid: 0 }\n  action: allow\n"
+		"  families: [alg, vsock, inet, unix]\n"
+		"- name: d\n  match: { uid: 0 }\n  action: deny\n  families: [bluetooth]\n");
+	sb__policy_needs(p, 1024, &n);
+	CHECK(n.families == ((1ull << AF_ALG) | (1ull << AF_VSOCK)));
+	sb__policy_free(p);
 }
 
 int main(void)
