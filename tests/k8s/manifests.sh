@@ -71,8 +71,16 @@ if [ -f "$ds" ]; then
 		workloads/fetcher connect 127.0.0.1 9
 	expect "batch: names" 0 "." workloads/batch hostname
 	expect "batch: no connect" 1 'EACCES.*"default' workloads/batch connect 127.0.0.1 443
-	expect "GetStats counts each workload apart" 0 "listener:fetcher/uid:$(id -u)" \
-		workloads/batch stats
+	expect "GetStats counts each workload apart" 0 "^identity listener:fetcher/uid:$(id -u):" \
+		workloads/fetcher stats
+	# A pod's root is no host root: a workload sees its own record only.
+	_out=$(via workloads/batch stats </dev/null)
+	if echo "$_out" | grep -q "^identity listener:batch/uid:$(id -u):" &&
+	   ! echo "$_out" | grep -q "listener:fetcher" && ! echo "$_out" | grep -q "^rule "; then
+		ok "daemonset: batch's GetStats shows batch alone, no rules"
+	else
+		fail "daemonset: batch's GetStats shows another workload or the rules: $_out"
+	fi
 fi
 
 # ---- the check refuses what is wrong
