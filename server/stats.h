@@ -61,7 +61,7 @@ size_t sb__idrec_list(struct sb__idrec **out, size_t max);
  * SB__STATS_METHODS.
  */
 #define SB__STATS_METHODS 64
-#define SB__LAT_BOUNDS 20  /* bucket upper bounds; one more bucket above them */
+#define SB__LAT_BOUNDS 21  /* bucket upper bounds; one more bucket above them */
 
 /** sb__lat_bounds_us - the bounds, in microseconds, ascending. */
 extern const uint64_t sb__lat_bounds_us[SB__LAT_BOUNDS];
