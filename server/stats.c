@@ -8,6 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef SB_SANITIZED
+/* The sanitizer runtime's (its header is not installed with gcc here). */
+size_t __sanitizer_get_current_allocated_bytes(void);
+#endif
 
 #include "clock.h"
 #include "stats.h"
@@ -272,6 +276,12 @@ void sb__stats_memory(uint64_t *rss_bytes, uint64_t *heap_bytes)
 			*rss_bytes = resident * (unsigned long long)page;
 		fclose(f);
 	}
+#ifdef SB_SANITIZED
+	/* The sanitizer's allocator replaces malloc: glibc's figures are 0. */
+	(void)mi;
+	*heap_bytes = __sanitizer_get_current_allocated_bytes();
+#else
 	/* Small blocks in the arenas plus blocks of their own mmap. */
 	*heap_bytes = (uint64_t)mi.uordblks + (uint64_t)mi.hblkhd;
+#endif
 }
