@@ -181,6 +181,24 @@ fail:
 	return NULL;
 }
 
+/* $NAME, or NULL when unset or empty (an empty one reads as unset). */
+static const char *sb__env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
+grpc_channel_credentials *sb__env_creds(const char *tgt)
+{
+	const char *ca = sb__env("SOCKBROKER_TLS_CA");
+
+	if (ca && strncmp(tgt, "unix:", 5) && strncmp(tgt, "unix-abstract:", 14))
+		return sb__tls_creds(ca, sb__env("SOCKBROKER_TLS_CERT"),
+				     sb__env("SOCKBROKER_TLS_KEY"));
+	return grpc_insecure_credentials_create();
+}
+
 sb_client *sb_open(const char *target)
 {
 	const char *ca = getenv("SOCKBROKER_TLS_CA");
@@ -189,8 +207,8 @@ sb_client *sb_open(const char *target)
 	/* $SOCKBROKER_TLS_* apply to TCP targets only. */
 	if (ca && *ca && sb__target(target, tgt, sizeof(tgt)) == 0 &&
 	    strncmp(tgt, "unix:", 5) && strncmp(tgt, "unix-abstract:", 14))
-		return sb__open(target, ca, getenv("SOCKBROKER_TLS_CERT"),
-				getenv("SOCKBROKER_TLS_KEY"));
+		return sb__open(target, ca, sb__env("SOCKBROKER_TLS_CERT"),
+				sb__env("SOCKBROKER_TLS_KEY"));
 	return sb__open(target, NULL, NULL, NULL);
 }
 

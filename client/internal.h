@@ -93,6 +93,15 @@ struct sb__status {
 };
 
 /**
+ * sb__env_creds() - the credentials sb_open() uses for gRPC target @tgt:
+ * TLS from $SOCKBROKER_TLS_CA (and _CERT, _KEY for mutual TLS) for a TCP
+ * target when the CA is set, insecure otherwise. For callers that make
+ * their own channel (sbctl's raw calls). Return: them (the caller
+ * releases them), or NULL with the error set when a file is unreadable.
+ */
+grpc_channel_credentials *sb__env_creds(const char *tgt);
+
+/**
  * sb__unary_on() - one unary RPC on @ch, with @token as sb-session (NULL:
  * none); otherwise as sb__unary(). @st, when not NULL, gets the status.
  */

@@ -36,7 +36,7 @@ start=$(date +%s)
 
 # What sockbrokerd and sbctl load at run time (ldd of both), nothing else;
 # inotify-tools for the reload-on-change entrypoint.
-runtime="libgrpc29,libprotobuf-c1,libyaml-0-2,libmnl0,libsystemd0,inotify-tools"
+runtime="libgrpc29,libprotobuf-c1,libyaml-0-2,libmnl0,libsystemd0,libmicrohttpd12,inotify-tools"
 uid=10001
 # The non-root user and the socket directory it owns are made here rather
 # than in the Containerfile so that the podman build runs no command;

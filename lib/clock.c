@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT
- * clock.c - the monotonic clock in milliseconds, and time arithmetic that
+ * clock.c - the monotonic clock in milliseconds (and microseconds), and time arithmetic that
  * saturates instead of wrapping.
  */
 #include <stdint.h>
@@ -14,6 +14,14 @@ int64_t sb__now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t sb__now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 int64_t sb__ms_add(int64_t now, int64_t ms)

@@ -14,6 +14,10 @@ struct timeval;
 /** sb__now_ms() - CLOCK_MONOTONIC in ms. Thread-safe; never fails. */
 int64_t sb__now_ms(void);
 
+/** sb__now_us() - CLOCK_MONOTONIC in us, for durations. Thread-safe; never
+ *  fails. */
+int64_t sb__now_us(void);
+
 /** sb__ms_add() - @now + @ms (ms >= 0), or INT64_MAX ("no deadline") when
  *  the sum does not fit. */
 int64_t sb__ms_add(int64_t now, int64_t ms);

@@ -500,12 +500,59 @@ static int sb__yconfine(struct sb__yctx *y, yaml_node_t *m, struct sb__confine_c
 	return 0;
 }
 
+/* metrics: { listen: "127.0.0.1:9464", allow_remote: false } */
+static int sb__ymetrics(struct sb__yctx *y, yaml_node_t *m, struct sb__metrics_cfg *c)
+{
+	static const char *const keys[] = { "listen", "allow_remote" };
+	yaml_node_t *listen = NULL;
+	yaml_node_pair_t *p;
+	unsigned seen = 0;
+	struct sb__metrics_cfg n;
+
+	memset(&n, 0, sizeof(n));
+	if (m->type != YAML_MAPPING_NODE)
+		return sb__yfail(y, m, "%s: expected a mapping of listen, allow_remote",
+				 "metrics");
+	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+		yaml_node_t *v;
+		int k = sb__ykey(y, p, "metrics", keys, 2, &seen, &v);
+		const char *val;
+
+		if (k < 0)
+			return -EINVAL;
+		if (k == 1) {
+			if (sb__ybool(y, v, "metrics.allow_remote", &n.allow_remote) < 0)
+				return -EINVAL;
+			continue;
+		}
+		val = sb__yscalar(v);
+		if (!val || strlen(val) >= sizeof(n.text) || sb__ytcp_addr(val, &n.addr) < 0)
+			return sb__yfail(y, v, "%s: expected \"A.B.C.D:PORT\" or \"[IPV6]:PORT\" "
+					 "with a literal address and a port 0..65535 (0: any "
+					 "free port)", "metrics.listen");
+		snprintf(n.text, sizeof(n.text), "%s", val);
+		listen = v;
+	}
+	if (!listen)
+		return sb__yfail(y, m, "%s: missing listen (\"127.0.0.1:9464\", say)", "metrics");
+	/* The page has no authentication and names every identity and rule:
+	 * off the host only when the operator says so. */
+	if (!sb__is_loopback(&n.addr) && !n.allow_remote)
+		return sb__yfail(y, listen, "%s: \"%s\" is not a loopback address; the "
+				 "page is plaintext without authentication and names every "
+				 "identity and rule: set allow_remote: true to serve it there",
+				 "metrics.listen", n.text);
+	n.enabled = 1;
+	*c = n;
+	return 0;
+}
+
 /* The top level of the document, into @c (a copy of the caller's). */
 static int sb__ydoc(struct sb__yctx *y, yaml_node_t *root, struct sb__config *c,
 		    struct sb__policy **policy)
 {
 	static const char *const keys[] = { "listen", "limits", "log_level", "policy",
-					    "confine" };
+					    "confine", "metrics" };
 	yaml_node_pair_t *p;
 	unsigned seen = 0;
 	int ret;
@@ -514,10 +561,11 @@ static int sb__ydoc(struct sb__yctx *y, yaml_node_t *root, struct sb__config *c,
 	 * caller's); listen, when present, replaces both listener lists. */
 	if (root->type != YAML_MAPPING_NODE)
 		return sb__yfail(y, root, "%s: the file is a mapping of sections "
-				 "(listen, limits, log_level, policy, confine)", "top level");
+				 "(listen, limits, log_level, policy, confine, metrics)",
+				 "top level");
 	for (p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
 		yaml_node_t *v;
-		int k = sb__ykey(y, p, "", keys, 5, &seen, &v);
+		int k = sb__ykey(y, p, "", keys, 6, &seen, &v);
 
 		if (k < 0)
 			return -EINVAL;
@@ -533,6 +581,9 @@ static int sb__ydoc(struct sb__yctx *y, yaml_node_t *root, struct sb__config *c,
 			break;
 		case 4:
 			ret = sb__yconfine(y, v, &c->confine);
+			break;
+		case 5:
+			ret = sb__ymetrics(y, v, &c->metrics);
 			break;
 		default:
 			ret = sb__policy_from_yaml(y->doc, v, "policy", policy, y->err,

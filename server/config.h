@@ -98,6 +98,16 @@ struct sb__confine_cfg {
 			     * SCM_CREDENTIALS (default 0: the kernel's EPERM) */
 };
 
+/* The `metrics:` section: an HTTP listener serving /metrics (metrics.c).
+ * Loopback only unless allow_remote: the page is plaintext without
+ * authentication and names every identity and rule. */
+struct sb__metrics_cfg {
+	int enabled;         /* 1: a listen address was given */
+	char text[64];       /* as written: "127.0.0.1:9464" */
+	struct sb__addr addr;
+	int allow_remote;    /* 1: a non-loopback address is accepted */
+};
+
 /*
  * The whole configuration. Plain data apart from @policy, which is owned
  * (one reference) by the struct: copying the struct shares it, so a copy
@@ -112,6 +122,7 @@ struct sb__config {
 	struct sb__limits limits;
 	int log_level;                    /* enum sb__log_level */
 	struct sb__confine_cfg confine;
+	struct sb__metrics_cfg metrics;
 	struct sb__policy *policy;        /* owned; NULL denies everything */
 };
 

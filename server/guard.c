@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "guard.h"
@@ -13,15 +14,31 @@
 
 static pthread_rwlock_t sb__glock = PTHREAD_RWLOCK_INITIALIZER;
 static struct sb__policy *sb__gpol;
+/* The counters of each rule of sb__gpol, by index, and of "default";
+ * looked up when the policy is put in force, so that a decision only adds. */
+static struct sb__rulerec **sb__grecs;
+static struct sb__rulerec *sb__gdefault;
 
 void sb__guard_set(struct sb__policy *p)
 {
+	struct sb__rulerec **recs = NULL, **old_recs;
 	struct sb__policy *old;
+	size_t i, n = sb__policy_rule_count(p);
 
+	if (!sb__gdefault)
+		sb__gdefault = sb__rulerec_of("default");
+	/* Out of memory, the rules' decisions go uncounted (never refused). */
+	if (n)
+		recs = calloc(n, sizeof(*recs));
+	for (i = 0; recs && i < n; i++)
+		recs[i] = sb__rulerec_of(sb__policy_rule_name(p, i));
 	pthread_rwlock_wrlock(&sb__glock);
 	old = sb__gpol;
+	old_recs = sb__grecs;
 	sb__gpol = p;
+	sb__grecs = recs;
 	pthread_rwlock_unlock(&sb__glock);
+	free(old_recs);
 	if (old)
 		sb__policy_free(old);
 }
@@ -84,6 +101,7 @@ int sb__guard_decide(const struct sb__identity *id, const struct sb__pol_req *re
 {
 	struct sb__pol_req rq = *req, *r = &rq;
 	struct sb__pol_decision d;
+	struct sb__rulerec *rec;
 
 	if (r->op == SB__POL_BIND)
 		r->port_start = sb__guard_port_start();
@@ -93,6 +111,9 @@ int sb__guard_decide(const struct sb__identity *id, const struct sb__pol_req *re
 		sb__policy_check(sb__gpol, id, r, &d);
 	else
 		snprintf(d.rule, sizeof(d.rule), "default");
+	rec = !sb__gpol || d.index < 0 ? sb__gdefault : sb__grecs ? sb__grecs[d.index] : NULL;
+	if (rec)
+		sb__stats_rule(rec, d.allow);
 	pthread_rwlock_unlock(&sb__glock);
 	v->allow = d.allow;
 	snprintf(v->rule, sizeof(v->rule), "%s%s%s", d.rule, d.why ? ": " : "",

@@ -22,6 +22,7 @@
 #include "isolation.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "ops.h"
 #include "pool.h"
 #include "reactor.h"
@@ -193,11 +194,13 @@ static void sb__reload(const char *path)
 	sb__log_set_level(sb__verbose ? SB__LOG_DEBUG : (enum sb__log_level)nc.log_level);
 	sb__limits_diff(&sb__live.limits, &nc.limits, lim, sizeof(lim));
 	sb__info("SIGHUP: %s reloaded: policy rules %zu -> %zu in force for new "
-		 "calls; limits: %s; listeners: %s; confine: %s", path,
+		 "calls; limits: %s; listeners: %s; confine: %s; metrics: %s", path,
 		 sb__policy_rule_count(sb__live.policy), sb__policy_rule_count(nc.policy),
 		 lim, sb__listeners_differ(&sb__live, &nc) ?
 		 "changed in the file, apply at restart" : "unchanged",
-		 sb__confine_differs(&sb__live, &nc));
+		 sb__confine_differs(&sb__live, &nc),
+		 memcmp(&sb__live.metrics, &nc.metrics, sizeof(nc.metrics)) ?
+		 "changed in the file, apply at restart" : "unchanged");
 	/* What stays fixed until a restart stays as it was started. */
 	nc.limits.max_message_bytes = sb__live.limits.max_message_bytes;
 	nc.limits.resolver_threads = sb__live.limits.resolver_threads;
@@ -206,6 +209,7 @@ static void sb__reload(const char *path)
 	memcpy(nc.tcp_listen, sb__live.tcp_listen, sizeof(nc.tcp_listen));
 	nc.n_tcp_listen = sb__live.n_tcp_listen;
 	nc.confine = sb__live.confine;
+	nc.metrics = sb__live.metrics;
 	sb__config_free(&sb__live);
 	sb__live = nc;
 }
@@ -264,6 +268,13 @@ static int sb__check_config(const char *path, const struct sb__config *cli)
 	for (i = 0; i < cfg.n_tcp_listen; i++)
 		printf("listen tcp %s (%s)\n", cfg.tcp_listen[i].text,
 		       cfg.tcp_listen[i].insecure ? "plaintext, loopback only" : "mutual TLS");
+	if (cfg.metrics.enabled)
+		printf("metrics http://%s/metrics (%s; %d connections, %d-byte requests, %d s "
+		       "idle)\n", cfg.metrics.text, cfg.metrics.allow_remote ?
+		       "allow_remote: reachable beyond loopback" : "loopback only",
+		       SB__METRICS_CONNS, SB__METRICS_REQ_BYTES, SB__METRICS_TIMEOUT_S);
+	else
+		printf("metrics off (no metrics section)\n");
 	for (i = 0; i < sb__limit_count(); i++)
 		printf("limit %s %u\n", sb__limit_name(i),
 		       (unsigned)sb__limit_value(&cfg.limits, i));
@@ -378,6 +389,10 @@ int main(int argc, char **argv)
 		sb__die("cannot index the descriptor files for reflection");
 	if (sb__listeners_open(&cfg, err, sizeof(err)) < 0)
 		sb__die("cannot listen: %s", err);
+	if (sb__metrics_open(&cfg.metrics, err, sizeof(err)) < 0) {
+		sb__listeners_close();
+		sb__die("cannot listen: %s", err);
+	}
 	/* Start-up is done with what needs privileges; no thread exists yet
 	 * (isolation.c's stages). */
 	sb__rpc_read_tls(&cfg);
@@ -386,7 +401,8 @@ int main(int argc, char **argv)
 		sb__die("cannot confine the broker: %s", err);
 	}
 	if (sb__reactor_start() < 0 || sb__pool_start(cfg.limits.resolver_threads) < 0 ||
-	    sb__rpc_start(&cfg) < 0 || sb__listeners_start() < 0) {
+	    sb__rpc_start(&cfg) < 0 || sb__listeners_start() < 0 || sb__metrics_start() < 0) {
+		sb__metrics_stop();
 		sb__listeners_close();
 		sb__die("start-up failed: %s", strerror(errno));
 	}
@@ -417,6 +433,7 @@ int main(int argc, char **argv)
 	/* Sessions end first (their parked calls fail with EBADF), then the
 	 * reactor and the resolver pool finish what they hold while the
 	 * completion queue still runs; gRPC stops last. */
+	sb__metrics_stop();
 	sb__listeners_close();
 	sb__sessions_end_all();
 	sb__reactor_stop();

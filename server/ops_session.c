@@ -14,6 +14,7 @@
 #include "ops.h"
 #include "reactor.h"
 #include "stats.h"
+#include "stats_reply.h"
 
 static void sb__session_ctx_free(void *ctx)
 {
@@ -86,74 +87,25 @@ void sb__h_close_session(struct sb__call *c, void *req)
 	sb__call_reply(c, &rep.base);
 }
 
-/* Counters per identity: all of them for root and the broker's owner,
- * the caller's own otherwise (identities are not everyone's business). */
-static SBPB(IdentityStats) *sb__stats_identities(struct sb__call *c,
-						 SBPB(GetStatsReply) *rep)
-{
-	SBPB(IdentityStats) *ids;
-	struct sb__idrec *recs[SB__IDREC_MAX];
-	struct sb__idrec *own = c->ident.known ? sb__idrec_of(&c->ident) : NULL;
-	int all = c->ident.known && (c->ident.uid == 0 || c->ident.uid == geteuid());
-	size_t n = sb__idrec_list(recs, SB__IDREC_MAX), i, k = 0;
-
-	ids = calloc(n ? n : 1, sizeof(*ids));
-	rep->identities = calloc(n ? n : 1, sizeof(*rep->identities));
-	if (!ids || !rep->identities)
-		return ids;
-	for (i = 0; i < n; i++) {
-		if (!all && recs[i] != own)
-			continue;
-		sockbroker__v1__identity_stats__init(&ids[k]);
-		ids[k].identity = recs[i]->key;
-		ids[k].sessions_open = atomic_load(&recs[i]->sessions_open);
-		ids[k].sockets_open = atomic_load(&recs[i]->sockets_open);
-		ids[k].calls = atomic_load(&recs[i]->calls);
-		ids[k].denied = atomic_load(&recs[i]->denied);
-		ids[k].limited = atomic_load(&recs[i]->limited);
-		ids[k].connections_open = atomic_load(&recs[i]->connections_open);
-		ids[k].connections_refused = atomic_load(&recs[i]->connections_refused);
-		ids[k].bytes_held = atomic_load(&recs[i]->bytes_held);
-		rep->identities[k] = &ids[k];
-		k++;
-	}
-	rep->n_identities = k;
-	return ids;
-}
-
+/* Counters per identity and per rule: all of them for root and the
+ * broker's owner on a plain local listener, the caller's own record
+ * otherwise (identities and the policy's rules are not everyone's
+ * business). Behind a listener identity uid 0 is a workload's root (every
+ * pod's), not the host's. */
 void sb__h_get_stats(struct sb__call *c, void *req)
 {
-	SBPB(GetStatsReply) rep = SOCKBROKER__V1__GET_STATS_REPLY__INIT;
-	SBPB(IdentityStats) *ids;
-	struct sb__conn_stats cs;
-	struct sb__stats st;
+	int all = c->ident.known && !c->ident.listener[0] &&
+		  strcmp(c->ident.transport, "tcp") &&
+		  (c->ident.uid == 0 || c->ident.uid == geteuid());
+	struct sb__stats_snap s;
 
 	(void)req;
-	sb__stats_read(&st);
-	sb__sessions_count(&rep.sessions_open, &rep.sockets_open);
-	rep.uptime_ms = (uint64_t)(sb__now_ms() - st.started_ms);
-	rep.sessions_total = st.sessions_total;
-	rep.sockets_total = st.sockets_total;
-	rep.calls_total = st.calls_total;
-	rep.calls_failed = st.calls_failed;
-	rep.bytes_sent = st.bytes_sent;
-	rep.bytes_received = st.bytes_received;
-	rep.datagrams_dropped = st.datagrams_dropped;
-	rep.waits_parked = sb__reactor_parked();
-	rep.policy_denied = st.policy_denied;
-	sb__conn_stats(&cs);
-	rep.connections_open = cs.open;
-	rep.connections_refused_policy = cs.refused_policy;
-	rep.connections_refused_limit = cs.refused_limit;
-	rep.connections_idle_closed = cs.idle_closed;
-	rep.connections_dropped_emfile = cs.dropped_emfile;
-	rep.limits_hit = st.limits_hit;
-	rep.bytes_held = sb__bytes_held();
-	sb__bytes_limits(&rep.max_session_bytes, &rep.max_identity_bytes);
-	ids = sb__stats_identities(c, &rep);
-	sb__call_reply(c, &rep.base);
-	free(rep.identities);
-	free(ids);
+	if (sb__stats_snap_take(&s, &c->ident, all) < 0)
+		sb__call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, ENOMEM,
+			      "out of memory for the statistics");
+	else
+		sb__call_reply(c, &s.rep.base);
+	sb__stats_snap_free(&s);
 }
 
 /* The services the health check knows: "" (the broker) and ours. */

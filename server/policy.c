@@ -251,6 +251,11 @@ size_t sb__policy_rule_count(const struct sb__policy *p)
 	return p ? p->n : 0;
 }
 
+const char *sb__policy_rule_name(const struct sb__policy *p, size_t i)
+{
+	return p && i < p->n ? p->rules[i].name : NULL;
+}
+
 struct sb__policy *sb__policy_alloc(size_t n)
 {
 	struct sb__policy *p = calloc(1, sizeof(*p));
@@ -642,6 +647,7 @@ int sb__policy_check(const struct sb__policy *p, const struct sb__identity *id,
 	int type;
 
 	d->allow = 0;
+	d->index = -1;
 	snprintf(d->rule, sizeof(d->rule), "default");
 	d->why = "no rule allows it";
 	if (!p || !id || !r || (unsigned)r->op >= SB__POL_COUNT) {
@@ -669,6 +675,7 @@ int sb__policy_check(const struct sb__policy *p, const struct sb__identity *id,
 			continue;
 		}
 		d->allow = ru->allow;
+		d->index = (long)i;
 		snprintf(d->rule, sizeof(d->rule), "%s", ru->name);
 		d->why = ru->allow ? "allowed" : "denied by the rule";
 		return d->allow;

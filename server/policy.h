@@ -136,6 +136,7 @@ struct sb__pol_req {
 struct sb__pol_decision {
 	int allow;
 	char rule[64];     /* the deciding rule's name, or "default" */
+	long index;        /* the deciding rule's index, -1 for "default" */
 	const char *why;   /* static text for the log and the status message,
 			    * e.g. "no rule allows it"; never NULL */
 };
@@ -198,6 +199,10 @@ int sb__policy_describe(const struct sb__policy *p, size_t i, char *buf, size_t 
 
 /** sb__policy_rule_count() - number of rules, for the log. */
 size_t sb__policy_rule_count(const struct sb__policy *p);
+
+/** sb__policy_rule_name() - the name of rule @i of @p, for its counters;
+ *  NULL when out of range. Lives as long as @p. */
+const char *sb__policy_rule_name(const struct sb__policy *p, size_t i);
 
 /* What a policy can make the broker ask of the kernel (a bit each). */
 enum sb__pol_need_bit {

@@ -202,6 +202,9 @@ static void sb__finish(struct sb__call *c, grpc_status_code code, int err,
 		return;
 	}
 	sb__stats_call(code == GRPC_STATUS_OK);
+	if (c->method != &sb__unregistered)
+		sb__stats_method_call((size_t)(c->method - sb__methods), code == GRPC_STATUS_OK,
+				      (uint64_t)(sb__now_us() - c->started_us));
 	/* A session call counts on its session's record: no lookup on the
 	 * hot path. */
 	if (c->session)
@@ -448,6 +451,7 @@ static void sb__on_new(struct sb__call *c, int ok)
 		sb__call_unref(c);
 		return;
 	}
+	c->started_us = sb__now_us();
 	sb__request(c->method == &sb__unregistered ? NULL : c->method);
 	/* One ref for RECV_CLOSE_ON_SERVER, one for the final batch. */
 	atomic_store(&c->refs, 2);
@@ -640,6 +644,9 @@ int sb__rpc_start(const struct sb__config *cfg)
 	sb__srv = grpc_server_create(&ch, NULL);
 	grpc_server_register_completion_queue(sb__srv, sb__cq, NULL);
 	for (m = sb__methods; m->path; m++) {
+		/* Every method has its latency histogram (stats.h). */
+		if (m - sb__methods >= SB__STATS_METHODS)
+			return -E2BIG;
 		m->registered = grpc_server_register_method(
 			sb__srv, m->path, NULL,
 			m->kind == SB__BIDI_STREAM ? GRPC_SRM_PAYLOAD_NONE

@@ -66,6 +66,7 @@ struct sb__call {
 	grpc_call *call;
 	const struct sb__method *method;     /* NULL: unregistered method */
 	gpr_timespec deadline;
+	int64_t started_us;                  /* taken (sb__now_us()), for latency */
 	grpc_call_details details;           /* unregistered calls only */
 	grpc_metadata_array md;              /* request metadata */
 	grpc_byte_buffer *payload;           /* request, owned */

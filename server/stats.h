@@ -53,4 +53,58 @@ void sb__stats_id_call(struct sb__idrec *r);
 /** sb__idrec_list() - the records, up to @max. Return: how many. */
 size_t sb__idrec_list(struct sb__idrec **out, size_t max);
 
+/*
+ * Call latencies per method: a histogram each, of the time from the broker
+ * taking a call to its status being queued. The hot path adds to counters
+ * of its thread's shard (relaxed atomics, no lock), GetStats sums the
+ * shards. Methods are the registry's indexes (methods.c), below
+ * SB__STATS_METHODS.
+ */
+#define SB__STATS_METHODS 64
+#define SB__LAT_BOUNDS 21  /* bucket upper bounds; one more bucket above them */
+
+/** sb__lat_bounds_us - the bounds, in microseconds, ascending. */
+extern const uint64_t sb__lat_bounds_us[SB__LAT_BOUNDS];
+
+struct sb__method_stats {
+	uint64_t calls, failed, sum_us;
+	uint64_t buckets[SB__LAT_BOUNDS + 1];  /* per bucket, not cumulative */
+};
+
+/** sb__stats_method_call() - count a finished call of method @m that took
+ *  @us, with status OK when @ok. Thread-safe, lock-free; @m out of range
+ *  is ignored. */
+void sb__stats_method_call(size_t m, int ok, uint64_t us);
+
+/** sb__stats_method_read() - the sum of the shards of method @m (zeros
+ *  when out of range). A call counted meanwhile may show in some fields
+ *  only: the figures are a scrape's, not a transaction's. */
+void sb__stats_method_read(size_t m, struct sb__method_stats *out);
+
+/* Decisions of one policy rule name ("default": no rule applied). Records
+ * live as long as the broker, so a rule's counters go on across reloads;
+ * past SB__RULEREC_MAX names the rest share the record "other". */
+#define SB__RULEREC_MAX 1024
+
+struct sb__rulerec {
+	char name[64];
+	atomic_uint_fast64_t allowed, denied;
+};
+
+/** sb__rulerec_of() - the record of rule name @name, created on first use
+ *  (takes a lock: call it when a policy is put in force, not per
+ *  decision). Return: never NULL. */
+struct sb__rulerec *sb__rulerec_of(const char *name);
+
+/** sb__stats_rule() - count a decision on @r. Thread-safe, lock-free. */
+void sb__stats_rule(struct sb__rulerec *r, int allow);
+
+/** sb__rulerec_list() - the records, up to @max. Return: how many. */
+size_t sb__rulerec_list(struct sb__rulerec **out, size_t max);
+
+/** sb__stats_memory() - the broker's resident set (from /proc/self/statm)
+ *  and the bytes malloc has handed out and not taken back; 0 for what
+ *  cannot be read. */
+void sb__stats_memory(uint64_t *rss_bytes, uint64_t *heap_bytes);
+
 #endif /* SB_SERVER_STATS_H */

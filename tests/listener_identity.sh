@@ -7,7 +7,8 @@
 #  - batch.sock (identity batch): names only, its connect is refused by
 #    policy naming the rule "default";
 #  - plain.sock (no identity): no rule serves it, the connection is refused;
-#  - GetStats counts each identity apart ("listener:web/uid:N");
+#  - GetStats counts each identity apart ("listener:web/uid:N"), and
+#    each sees its own record alone;
 #  - --check-config shows the identities; a TCP or abstract listener with
 #    an identity, and a bad name, are refused.
 #   listener_identity.sh SOCKBROKERD SBCTL
@@ -82,12 +83,17 @@ if via plain hostname >"$T/plain.out" 2>&1; then
 else
 	ok "through plain.sock (no identity): not served"
 fi
+# Each listener's callers are counted apart and see their own record only
+# (uid 0 behind a listener identity is a workload's root, not the host's).
 via web stats >"$T/stats.out" 2>&1
-if grep -q "listener:web/uid:$(id -u)" "$T/stats.out" &&
-   grep -q "listener:batch/uid:$(id -u)" "$T/stats.out"; then
-	ok "GetStats counts listener:web/uid:$(id -u) and listener:batch/uid:$(id -u) apart"
+via batch stats >"$T/stats-b.out" 2>&1
+if grep -q "^identity listener:web/uid:$(id -u):" "$T/stats.out" &&
+   ! grep -q "listener:batch" "$T/stats.out" &&
+   grep -q "^identity listener:batch/uid:$(id -u):" "$T/stats-b.out" &&
+   ! grep -q "listener:web" "$T/stats-b.out"; then
+	ok "GetStats counts listener:web/uid:$(id -u) and listener:batch/uid:$(id -u) apart, each sees its own"
 else
-	fail "GetStats identities:"; cat "$T/stats.out"
+	fail "GetStats identities:"; cat "$T/stats.out" "$T/stats-b.out"
 fi
 
 # ---- what the configuration refuses

@@ -12,6 +12,7 @@
 #include <pb_encode.h>
 
 #include "grpc/health/v1/health.pb.h"
+#include "promtext.h"
 #include "rawcall.h"
 #include "sbctl.h"
 #include "sockbroker/v1/sockbroker.pb.h"
@@ -20,167 +21,295 @@
 
 /* ---- stats ---- */
 
-struct sbctl_idents {
-	sockbroker_v1_IdentityStats *v;
-	size_t n;
+/* The repeated messages of GetStatsReply, decoded one by one. */
+struct sbctl_list {
+	void *v;
+	size_t n, size;
+	const pb_msgdesc_t *desc;
 };
 
-static bool sbctl_dec_ident(pb_istream_t *s, const pb_field_t *f, void **arg)
+struct sbctl_stats_lists {
+	struct sbctl_list ids, methods, rules;
+};
+
+static bool sbctl_dec_item(pb_istream_t *s, const pb_field_t *f, void **arg)
 {
-	struct sbctl_idents *l = *arg;
-	sockbroker_v1_IdentityStats *v;
+	struct sbctl_list *l = *arg;
+	char *v;
 
 	(void)f;
-	v = realloc(l->v, (l->n + 1) * sizeof(*v));
+	/* Bounded by the message size the client accepts; still, no more
+	 * records than a broker can have. */
+	if (l->n >= 65536)
+		return false;
+	v = realloc(l->v, (l->n + 1) * l->size);
 	if (!v)
 		return false;
 	l->v = v;
-	memset(&v[l->n], 0, sizeof(*v));
-	if (!pb_decode(s, sockbroker_v1_IdentityStats_fields, &v[l->n]))
+	memset(v + l->n * l->size, 0, l->size);
+	if (!pb_decode(s, l->desc, v + l->n * l->size))
 		return false;
 	l->n++;
 	return true;
 }
 
-/*
- * One counter of GetStatsReply: its key in the text and JSON output, and
- * its Prometheus name, type and help. A counter of a reason shares a name
- * with its siblings and tells them apart by a "reason" label.
- */
-struct sbctl_stat {
-	const char *key;
-	size_t off;          /* in sockbroker_v1_GetStatsReply */
-	const char *metric;  /* sockbroker_<metric> */
-	const char *type;    /* "counter" or "gauge" */
-	const char *reason;  /* label value, or NULL */
-	const char *help;
-};
+static void *sbctl_item(const struct sbctl_list *l, size_t i)
+{
+	return (char *)l->v + i * l->size;
+}
 
-#define SBCTL_ST(k, m, t, r, h) { #k, offsetof(sockbroker_v1_GetStatsReply, k), m, t, r, h }
-static const struct sbctl_stat sbctl_stats[] = {
-	SBCTL_ST(uptime_ms, "uptime_seconds", "gauge", NULL, "Time since the broker started."),
-	SBCTL_ST(sessions_open, "sessions_open", "gauge", NULL, "Sessions open now."),
-	SBCTL_ST(sessions_total, "sessions_total", "counter", NULL, "Sessions opened."),
-	SBCTL_ST(sockets_open, "sockets_open", "gauge", NULL, "Broker sockets open now."),
-	SBCTL_ST(sockets_total, "sockets_total", "counter", NULL, "Broker sockets opened."),
-	SBCTL_ST(calls_total, "calls_total", "counter", NULL, "Calls served."),
-	SBCTL_ST(calls_failed, "calls_failed_total", "counter", NULL,
-		 "Calls that ended with a status other than OK."),
-	SBCTL_ST(bytes_sent, "sent_bytes_total", "counter", NULL, "Bytes sent on broker sockets."),
-	SBCTL_ST(bytes_received, "received_bytes_total", "counter", NULL,
-		 "Bytes received on broker sockets."),
-	SBCTL_ST(datagrams_dropped, "datagrams_dropped_total", "counter", NULL,
-		 "Datagrams the kernel dropped on broker sockets."),
-	SBCTL_ST(waits_parked, "waits_parked", "gauge", NULL, "Calls waiting in the reactor now."),
-	SBCTL_ST(policy_denied, "policy_denied_total", "counter", NULL, "Requests the policy refused."),
-	SBCTL_ST(limits_hit, "limits_hit_total", "counter", NULL, "Requests refused by a limit."),
-	SBCTL_ST(bytes_held, "held_bytes", "gauge", NULL, "Buffer bytes held for callers now."),
-	SBCTL_ST(max_session_bytes, "max_session_bytes", "gauge", NULL,
-		 "The limit of bytes held for one session."),
-	SBCTL_ST(max_identity_bytes, "max_identity_bytes", "gauge", NULL,
-		 "The limit of bytes held for one identity."),
-	SBCTL_ST(connections_open, "connections_open", "gauge", NULL,
-		 "Local connections open now."),
-	SBCTL_ST(connections_refused_policy, "connections_refused_total", "counter", "policy",
-		 "Local connections refused at accept."),
-	SBCTL_ST(connections_refused_limit, "connections_refused_total", "counter", "limit",
-		 "Local connections refused at accept."),
-	SBCTL_ST(connections_idle_closed, "connections_idle_closed_total", "counter", NULL,
-		 "Local connections closed for making no call."),
-	SBCTL_ST(connections_dropped_emfile, "connections_refused_total", "counter", "emfile",
-		 "Local connections refused at accept."),
-};
-
-/* The same per identity (IdentityStats), labelled identity="...". */
-struct sbctl_istat {
+/* Field name -> offset, for promtext.c's accessor and the listings. */
+struct sbctl_field {
 	const char *key;
 	size_t off;
-	const char *metric, *type, *help;
 };
 
-#define SBCTL_IST(k, m, t, h) { #k, offsetof(sockbroker_v1_IdentityStats, k), m, t, h }
-static const struct sbctl_istat sbctl_istats[] = {
-	SBCTL_IST(sessions_open, "identity_sessions_open", "gauge", "Sessions open now, per identity."),
-	SBCTL_IST(sockets_open, "identity_sockets_open", "gauge", "Sockets open now, per identity."),
-	SBCTL_IST(calls, "identity_calls_total", "counter", "Calls served, per identity."),
-	SBCTL_IST(denied, "identity_denied_total", "counter", "Requests refused by the policy, per identity."),
-	SBCTL_IST(limited, "identity_limited_total", "counter", "Requests refused by a limit, per identity."),
-	SBCTL_IST(bytes_held, "identity_held_bytes", "gauge", "Buffer bytes held now, per identity."),
-	SBCTL_IST(connections_open, "identity_connections_open", "gauge",
-		  "Local connections open now, per identity."),
-	SBCTL_IST(connections_refused, "identity_connections_refused_total", "counter",
-		  "Local connections refused at accept, per identity."),
+#define SBCTL_F(T, k) { #k, offsetof(T, k) }
+static const struct sbctl_field sbctl_reply_fields[] = {
+	SBCTL_F(sockbroker_v1_GetStatsReply, uptime_ms),
+	SBCTL_F(sockbroker_v1_GetStatsReply, sessions_open),
+	SBCTL_F(sockbroker_v1_GetStatsReply, sessions_total),
+	SBCTL_F(sockbroker_v1_GetStatsReply, sockets_open),
+	SBCTL_F(sockbroker_v1_GetStatsReply, sockets_total),
+	SBCTL_F(sockbroker_v1_GetStatsReply, calls_total),
+	SBCTL_F(sockbroker_v1_GetStatsReply, calls_failed),
+	SBCTL_F(sockbroker_v1_GetStatsReply, bytes_sent),
+	SBCTL_F(sockbroker_v1_GetStatsReply, bytes_received),
+	SBCTL_F(sockbroker_v1_GetStatsReply, datagrams_dropped),
+	SBCTL_F(sockbroker_v1_GetStatsReply, waits_parked),
+	SBCTL_F(sockbroker_v1_GetStatsReply, policy_denied),
+	SBCTL_F(sockbroker_v1_GetStatsReply, limits_hit),
+	SBCTL_F(sockbroker_v1_GetStatsReply, bytes_held),
+	SBCTL_F(sockbroker_v1_GetStatsReply, max_session_bytes),
+	SBCTL_F(sockbroker_v1_GetStatsReply, max_identity_bytes),
+	SBCTL_F(sockbroker_v1_GetStatsReply, connections_open),
+	SBCTL_F(sockbroker_v1_GetStatsReply, connections_refused_policy),
+	SBCTL_F(sockbroker_v1_GetStatsReply, connections_refused_limit),
+	SBCTL_F(sockbroker_v1_GetStatsReply, connections_idle_closed),
+	SBCTL_F(sockbroker_v1_GetStatsReply, connections_dropped_emfile),
+	SBCTL_F(sockbroker_v1_GetStatsReply, rss_bytes),
+	SBCTL_F(sockbroker_v1_GetStatsReply, heap_bytes),
+	{ NULL, 0 },
 };
 
-#define SBCTL_N(a) (sizeof(a) / sizeof((a)[0]))
+static const struct sbctl_field sbctl_ident_fields[] = {
+	SBCTL_F(sockbroker_v1_IdentityStats, sessions_open),
+	SBCTL_F(sockbroker_v1_IdentityStats, sockets_open),
+	SBCTL_F(sockbroker_v1_IdentityStats, calls),
+	SBCTL_F(sockbroker_v1_IdentityStats, denied),
+	SBCTL_F(sockbroker_v1_IdentityStats, limited),
+	SBCTL_F(sockbroker_v1_IdentityStats, bytes_held),
+	SBCTL_F(sockbroker_v1_IdentityStats, connections_open),
+	SBCTL_F(sockbroker_v1_IdentityStats, connections_refused),
+	{ NULL, 0 },
+};
 
-static uint64_t sbctl_u64(const void *msg, size_t off)
+static const struct sbctl_field sbctl_method_fields[] = {
+	SBCTL_F(sockbroker_v1_MethodStats, calls),
+	SBCTL_F(sockbroker_v1_MethodStats, failed),
+	SBCTL_F(sockbroker_v1_MethodStats, duration_us_sum),
+	{ NULL, 0 },
+};
+
+static const struct sbctl_field sbctl_rule_fields[] = {
+	SBCTL_F(sockbroker_v1_RuleStats, allowed),
+	SBCTL_F(sockbroker_v1_RuleStats, denied),
+	{ NULL, 0 },
+};
+
+static const struct sbctl_field *const sbctl_fields_of[] = {
+	[SB__PROM_REPLY] = sbctl_reply_fields,
+	[SB__PROM_IDENTITY] = sbctl_ident_fields,
+	[SB__PROM_METHOD] = sbctl_method_fields,
+	[SB__PROM_RULE] = sbctl_rule_fields,
+};
+
+static uint64_t sbctl_get(const void *obj, enum sb__prom_kind kind, const char *key)
 {
+	const struct sbctl_field *f;
 	uint64_t v;
 
-	memcpy(&v, (const char *)msg + off, sizeof(v));
-	return v;
+	for (f = sbctl_fields_of[kind]; f->key; f++)
+		if (!strcmp(f->key, key)) {
+			memcpy(&v, (const char *)obj + f->off, sizeof(v));
+			return v;
+		}
+	return 0;
 }
 
-/* A label value as the text format wants it: \\, \" and \n escaped. */
-static void sbctl_prom_label(const char *v)
+static const char *sbctl_name(const void *obj, enum sb__prom_kind kind)
 {
-	for (; *v; v++) {
-		if (*v == '\\' || *v == '"')
-			printf("\\%c", *v);
-		else if (*v == '\n')
-			fputs("\\n", stdout);
-		else
-			putchar(*v);
-	}
+	if (kind == SB__PROM_IDENTITY)
+		return ((const sockbroker_v1_IdentityStats *)obj)->identity;
+	if (kind == SB__PROM_METHOD)
+		return ((const sockbroker_v1_MethodStats *)obj)->method;
+	if (kind == SB__PROM_RULE)
+		return ((const sockbroker_v1_RuleStats *)obj)->rule;
+	return "";
 }
 
-/* The Prometheus text exposition format (version 0.0.4), every family
- * once with its HELP and TYPE, for a textfile collector or a scraper. */
-static void sbctl_stats_prometheus(const sockbroker_v1_GetStatsReply *rep,
-				   const struct sbctl_idents *ids)
+static const uint64_t *sbctl_buckets(const void *m, size_t *n)
 {
-	size_t i, k;
+	const sockbroker_v1_MethodStats *ms = m;
 
-	/* A family's samples must stand together: each family once, at its
-	 * first row, with every row of the same name. */
-	for (i = 0; i < SBCTL_N(sbctl_stats); i++) {
-		const struct sbctl_stat *f = &sbctl_stats[i];
+	*n = ms->buckets_count;
+	return ms->buckets;
+}
 
-		for (k = 0; k < i; k++)
-			if (!strcmp(sbctl_stats[k].metric, f->metric))
-				break;
-		if (k < i)
-			continue;
-		printf("# HELP sockbroker_%s %s\n# TYPE sockbroker_%s %s\n", f->metric,
-		       f->help, f->metric, f->type);
-		for (k = i; k < SBCTL_N(sbctl_stats); k++) {
-			const struct sbctl_stat *g = &sbctl_stats[k];
-			uint64_t v = sbctl_u64(rep, g->off);
+/* The lists as arrays of pointers, as promtext.c takes them. */
+static const void **sbctl_ptrs(const struct sbctl_list *l)
+{
+	const void **p = calloc(l->n ? l->n : 1, sizeof(*p));
+	size_t i;
 
-			if (strcmp(g->metric, f->metric))
-				continue;
-			if (!strcmp(g->key, "uptime_ms"))
-				printf("sockbroker_%s %llu.%03llu\n", g->metric,
-				       (unsigned long long)(v / 1000),
-				       (unsigned long long)(v % 1000));
-			else if (g->reason)
-				printf("sockbroker_%s{reason=\"%s\"} %llu\n", g->metric,
-				       g->reason, (unsigned long long)v);
-			else
-				printf("sockbroker_%s %llu\n", g->metric, (unsigned long long)v);
-		}
+	for (i = 0; p && i < l->n; i++)
+		p[i] = sbctl_item(l, i);
+	return p;
+}
+
+static int sbctl_stats_prometheus(const sockbroker_v1_GetStatsReply *rep,
+				  const struct sbctl_stats_lists *ls)
+{
+	struct sb__prom_in in;
+	const void **ids = sbctl_ptrs(&ls->ids), **ms = sbctl_ptrs(&ls->methods),
+		   **rs = sbctl_ptrs(&ls->rules);
+	int ret = -ENOMEM;
+
+	if (ids && ms && rs) {
+		memset(&in, 0, sizeof(in));
+		in.reply = rep;
+		in.ids = ids;
+		in.n_ids = ls->ids.n;
+		in.methods = ms;
+		in.n_methods = ls->methods.n;
+		in.rules = rs;
+		in.n_rules = ls->rules.n;
+		in.bounds_us = rep->latency_bounds_us;
+		in.n_bounds = rep->latency_bounds_us_count;
+		in.get = sbctl_get;
+		in.name = sbctl_name;
+		in.buckets = sbctl_buckets;
+		ret = sb__prom_write(stdout, &in);
 	}
-	for (k = 0; k < SBCTL_N(sbctl_istats); k++) {
-		const struct sbctl_istat *f = &sbctl_istats[k];
+	free(ids);
+	free(ms);
+	free(rs);
+	return ret;
+}
 
-		printf("# HELP sockbroker_%s %s\n# TYPE sockbroker_%s %s\n", f->metric, f->help,
-		       f->metric, f->type);
-		for (i = 0; i < ids->n; i++) {
-			printf("sockbroker_%s{identity=\"", f->metric);
-			sbctl_prom_label(ids->v[i].identity);
-			printf("\"} %llu\n", (unsigned long long)sbctl_u64(&ids->v[i], f->off));
-		}
+static void sbctl_json_u64s(struct sbctl_json *j, const char *key, const uint64_t *v, size_t n)
+{
+	size_t i;
+
+	sbctl_json_begin_arr(j, key);
+	for (i = 0; i < n; i++)
+		sbctl_json_unum(j, NULL, v[i]);
+	sbctl_json_end_arr(j);
+}
+
+static void sbctl_stats_json(const sockbroker_v1_GetStatsReply *rep,
+			     const struct sbctl_stats_lists *ls)
+{
+	const struct sbctl_field *f;
+	struct sbctl_json j;
+	size_t i;
+
+	sbctl_json_init(&j, stdout, 1);
+	sbctl_json_begin_obj(&j, NULL);
+	for (f = sbctl_reply_fields; f->key; f++)
+		sbctl_json_unum(&j, f->key, sbctl_get(rep, SB__PROM_REPLY, f->key));
+	sbctl_json_begin_arr(&j, "identities");
+	for (i = 0; i < ls->ids.n; i++) {
+		const sockbroker_v1_IdentityStats *id = sbctl_item(&ls->ids, i);
+
+		sbctl_json_begin_obj(&j, NULL);
+		sbctl_json_str(&j, "identity", id->identity);
+		for (f = sbctl_ident_fields; f->key; f++)
+			sbctl_json_unum(&j, f->key, sbctl_get(id, SB__PROM_IDENTITY, f->key));
+		sbctl_json_end_obj(&j);
+	}
+	sbctl_json_end_arr(&j);
+	sbctl_json_u64s(&j, "latency_bounds_us", rep->latency_bounds_us,
+			rep->latency_bounds_us_count);
+	sbctl_json_begin_arr(&j, "methods");
+	for (i = 0; i < ls->methods.n; i++) {
+		const sockbroker_v1_MethodStats *m = sbctl_item(&ls->methods, i);
+
+		sbctl_json_begin_obj(&j, NULL);
+		sbctl_json_str(&j, "method", m->method);
+		for (f = sbctl_method_fields; f->key; f++)
+			sbctl_json_unum(&j, f->key, sbctl_get(m, SB__PROM_METHOD, f->key));
+		sbctl_json_u64s(&j, "buckets", m->buckets, m->buckets_count);
+		sbctl_json_end_obj(&j);
+	}
+	sbctl_json_end_arr(&j);
+	sbctl_json_begin_arr(&j, "rules");
+	for (i = 0; i < ls->rules.n; i++) {
+		const sockbroker_v1_RuleStats *r = sbctl_item(&ls->rules, i);
+
+		sbctl_json_begin_obj(&j, NULL);
+		sbctl_json_str(&j, "rule", r->rule);
+		for (f = sbctl_rule_fields; f->key; f++)
+			sbctl_json_unum(&j, f->key, sbctl_get(r, SB__PROM_RULE, f->key));
+		sbctl_json_end_obj(&j);
+	}
+	sbctl_json_end_arr(&j);
+	sbctl_json_end_obj(&j);
+	sbctl_json_done(&j);
+}
+
+/* "KEY=1,2,3" after a blank, or "1,2,3" after ": " when @key is NULL. */
+static void sbctl_u64s(const char *key, const uint64_t *v, size_t n)
+{
+	size_t i;
+
+	if (key)
+		printf(" %s=", key);
+	else
+		fputs(": ", stdout);
+	for (i = 0; i < n; i++)
+		printf("%s%llu", i ? "," : "", (unsigned long long)v[i]);
+}
+
+static void sbctl_stats_text(const sockbroker_v1_GetStatsReply *rep,
+			     const struct sbctl_stats_lists *ls)
+{
+	const struct sbctl_field *f;
+	size_t i;
+
+	for (f = sbctl_reply_fields; f->key; f++)
+		printf("%s: %llu\n", f->key,
+		       (unsigned long long)sbctl_get(rep, SB__PROM_REPLY, f->key));
+	for (i = 0; i < ls->ids.n; i++) {
+		const sockbroker_v1_IdentityStats *id = sbctl_item(&ls->ids, i);
+
+		printf("identity %s:", id->identity);
+		for (f = sbctl_ident_fields; f->key; f++)
+			printf(" %s=%llu", f->key,
+			       (unsigned long long)sbctl_get(id, SB__PROM_IDENTITY, f->key));
+		putchar('\n');
+	}
+	fputs("latency_bounds_us", stdout);
+	sbctl_u64s(NULL, rep->latency_bounds_us, rep->latency_bounds_us_count);
+	putchar('\n');
+	for (i = 0; i < ls->methods.n; i++) {
+		const sockbroker_v1_MethodStats *m = sbctl_item(&ls->methods, i);
+
+		printf("method %s:", m->method);
+		for (f = sbctl_method_fields; f->key; f++)
+			printf(" %s=%llu", f->key,
+			       (unsigned long long)sbctl_get(m, SB__PROM_METHOD, f->key));
+		sbctl_u64s("buckets", m->buckets, m->buckets_count);
+		putchar('\n');
+	}
+	for (i = 0; i < ls->rules.n; i++) {
+		const sockbroker_v1_RuleStats *r = sbctl_item(&ls->rules, i);
+
+		printf("rule %s:", r->rule);
+		for (f = sbctl_rule_fields; f->key; f++)
+			printf(" %s=%llu", f->key,
+			       (unsigned long long)sbctl_get(r, SB__PROM_RULE, f->key));
+		putchar('\n');
 	}
 }
 
@@ -193,11 +322,13 @@ int sbctl_cmd_stats(const struct sbctl_cmd *cmd, int argc, char **argv)
 	};
 	sockbroker_v1_GetStatsRequest req = sockbroker_v1_GetStatsRequest_init_zero;
 	sockbroker_v1_GetStatsReply rep = sockbroker_v1_GetStatsReply_init_zero;
-	struct sbctl_idents ids = { NULL, 0 };
+	struct sbctl_stats_lists ls = {
+		{ NULL, 0, sizeof(sockbroker_v1_IdentityStats), sockbroker_v1_IdentityStats_fields },
+		{ NULL, 0, sizeof(sockbroker_v1_MethodStats), sockbroker_v1_MethodStats_fields },
+		{ NULL, 0, sizeof(sockbroker_v1_RuleStats), sockbroker_v1_RuleStats_fields },
+	};
 	struct sbctl_raw_status st;
-	struct sbctl_json j;
 	int opt, rc, prom = 0;
-	size_t i, k;
 
 	while ((opt = getopt_long(argc, argv, SBCTL_COMMON_SHORT "P", opts, NULL)) != -1) {
 		if (opt == 'P') {
@@ -211,50 +342,36 @@ int sbctl_cmd_stats(const struct sbctl_cmd *cmd, int argc, char **argv)
 		return sbctl_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
 	if (prom && sbctl.json)
 		return sbctl_usage_error(cmd, "--prometheus and --json are two formats: one");
-	rep.identities.funcs.decode = sbctl_dec_ident;
-	rep.identities.arg = &ids;
+	rep.identities.funcs.decode = sbctl_dec_item;
+	rep.identities.arg = &ls.ids;
+	rep.methods.funcs.decode = sbctl_dec_item;
+	rep.methods.arg = &ls.methods;
+	rep.rules.funcs.decode = sbctl_dec_item;
+	rep.rules.arg = &ls.rules;
 	if (sbctl_raw_call(sbctl_target(), "/sockbroker.v1.SocketBroker/GetStats",
 			   &sockbroker_v1_GetStatsRequest_msg, &req,
 			   &sockbroker_v1_GetStatsReply_msg, &rep, SBCTL_OPS_TIMEOUT_MS, &st) < 0) {
-		free(ids.v);
-		return sbctl_raw_fail("stats", sbctl_target(), &st);
+		rc = sbctl_raw_fail("stats", sbctl_target(), &st);
+		goto out;
 	}
 	if (prom) {
-		sbctl_stats_prometheus(&rep, &ids);
+		if (sbctl_stats_prometheus(&rep, &ls) == -ENOMEM) {
+			rc = sbctl_fail_plain(ENOMEM, "stats");
+			goto out;
+		}
 	} else if (sbctl.json) {
-		sbctl_json_init(&j, stdout, 1);
-		sbctl_json_begin_obj(&j, NULL);
-		for (i = 0; i < SBCTL_N(sbctl_stats); i++)
-			sbctl_json_unum(&j, sbctl_stats[i].key, sbctl_u64(&rep, sbctl_stats[i].off));
-		sbctl_json_begin_arr(&j, "identities");
-		for (i = 0; i < ids.n; i++) {
-			sbctl_json_begin_obj(&j, NULL);
-			sbctl_json_str(&j, "identity", ids.v[i].identity);
-			for (k = 0; k < SBCTL_N(sbctl_istats); k++)
-				sbctl_json_unum(&j, sbctl_istats[k].key,
-						sbctl_u64(&ids.v[i], sbctl_istats[k].off));
-			sbctl_json_end_obj(&j);
-		}
-		sbctl_json_end_arr(&j);
-		sbctl_json_end_obj(&j);
-		sbctl_json_done(&j);
+		sbctl_stats_json(&rep, &ls);
 	} else {
-		for (i = 0; i < SBCTL_N(sbctl_stats); i++)
-			printf("%s: %llu\n", sbctl_stats[i].key,
-			       (unsigned long long)sbctl_u64(&rep, sbctl_stats[i].off));
-		for (i = 0; i < ids.n; i++) {
-			printf("identity %s:", ids.v[i].identity);
-			for (k = 0; k < SBCTL_N(sbctl_istats); k++)
-				printf(" %s=%llu", sbctl_istats[k].key,
-				       (unsigned long long)sbctl_u64(&ids.v[i], sbctl_istats[k].off));
-			putchar('\n');
-		}
+		sbctl_stats_text(&rep, &ls);
 	}
 	if (fflush(stdout) != 0 || ferror(stdout))
 		rc = sbctl_fail_plain(EPIPE, "write stdout");
 	else
 		rc = SBCTL_OK;
-	free(ids.v);
+out:
+	free(ls.ids.v);
+	free(ls.methods.v);
+	free(ls.rules.v);
 	return rc;
 }
 

@@ -78,10 +78,16 @@ int sbctl_raw_call(const char *target, const char *method,
 	arg.value.integer = -1;
 	args.num_args = 1;
 	args.args = &arg;
-	creds = grpc_insecure_credentials_create();
-	ch = grpc_channel_create(tgt, creds, &args);
-	grpc_channel_credentials_release(creds);
-	if (!ch) {
+	/* TLS as sb_open() has it ($SOCKBROKER_TLS_*): stats and health of
+	 * a remote broker over mutual TLS too. */
+	creds = sb__env_creds(tgt);
+	ch = creds ? grpc_channel_create(tgt, creds, &args) : NULL;
+	if (creds)
+		grpc_channel_credentials_release(creds);
+	if (!creds) {
+		rc = sbctl_local_fail(st, "broker", sb_last_error() ? sb_last_error()
+						   : "cannot read the TLS files");
+	} else if (!ch) {
 		rc = sbctl_local_fail(st, tgt, "invalid broker target");
 	} else {
 		/* libsockbroker's own unary call, without a session. */

@@ -94,6 +94,8 @@
 	X(InterfaceEvent, interface_event) \
 	X(GetStatsRequest, get_stats_request) \
 	X(IdentityStats, identity_stats) \
+	X(MethodStats, method_stats) \
+	X(RuleStats, rule_stats) \
 	X(GetStatsReply, get_stats_reply)
 
 #endif /* SB_TESTS_WIRE_COMPAT_LIST_H */

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # manifests.sh - every manifest of deploy/kubernetes checked offline: each
 # document against Kubernetes' schemas for its apiVersion and kind
-# (validate.mjs, kubernetes-models), and each ConfigMap's sockbrokerd.yaml
+# (validate.mjs, kubernetes-models; a field its type does not have is an
+# error), and each ConfigMap's sockbrokerd.yaml
 # by sockbrokerd --check-config. A manifest made wrong on purpose must be
 # refused, so that a check that passes everything is caught. Then the
 # DaemonSet's configuration runs in a real broker (its /run/sockbroker
@@ -71,8 +72,16 @@ if [ -f "$ds" ]; then
 		workloads/fetcher connect 127.0.0.1 9
 	expect "batch: names" 0 "." workloads/batch hostname
 	expect "batch: no connect" 1 'EACCES.*"default' workloads/batch connect 127.0.0.1 443
-	expect "GetStats counts each workload apart" 0 "listener:fetcher/uid:$(id -u)" \
-		workloads/batch stats
+	expect "GetStats counts each workload apart" 0 "^identity listener:fetcher/uid:$(id -u):" \
+		workloads/fetcher stats
+	# A pod's root is no host root: a workload sees its own record only.
+	_out=$(via workloads/batch stats </dev/null)
+	if echo "$_out" | grep -q "^identity listener:batch/uid:$(id -u):" &&
+	   ! echo "$_out" | grep -q "listener:fetcher" && ! echo "$_out" | grep -q "^rule "; then
+		ok "daemonset: batch's GetStats shows batch alone, no rules"
+	else
+		fail "daemonset: batch's GetStats shows another workload or the rules: $_out"
+	fi
 fi
 
 # ---- the check refuses what is wrong
@@ -81,7 +90,12 @@ sed 's/periodSeconds: 10/periodSeconds: "ten"/' "$src/deploy/kubernetes/sidecar.
 printf 'apiVersion: apps/v1\nkind: DaemonSet\nmetadata: { name: x }\nspec:\n  template: {}\n' \
 	>"$T/bad/required.yaml"
 printf 'apiVersion: v1\nkind: Pood\nmetadata: { name: x }\n' >"$T/bad/kind.yaml"
-for b in type required kind; do
+# Misspelt keys, at the top, deep in a pod template, in a list of volumes.
+sed 's/^spec:/spek:/' "$src/deploy/kubernetes/sidecar.yaml" >"$T/bad/field-top.yaml"
+sed 's/periodSeconds: 10/periodSecond: 10/' "$src/deploy/kubernetes/sidecar.yaml" \
+	>"$T/bad/field-probe.yaml"
+sed 's/hostPath:/hostPth:/' "$src/deploy/kubernetes/daemonset.yaml" >"$T/bad/field-volume.yaml"
+for b in type required kind field-top field-probe field-volume; do
 	if node "$v" "$T/bad" "$T/bad/$b.yaml" >"$T/bad.out" 2>&1; then
 		fail "a manifest with a wrong $b passed:"; cat "$T/bad.out"
 	else

@@ -31,7 +31,7 @@ for key in uptime_ms sessions_open sessions_total sockets_open sockets_total cal
 	calls_failed bytes_sent bytes_received datagrams_dropped waits_parked policy_denied \
 	limits_hit bytes_held max_session_bytes max_identity_bytes connections_open \
 	connections_refused_policy connections_refused_limit connections_idle_closed \
-	connections_dropped_emfile; do
+	connections_dropped_emfile rss_bytes heap_bytes; do
 	if grep -Eq "^$key: [0-9]+$" "$T/s1"; then ok "stats has '$key: N'"
 	else fail "stats has '$key: N'"; cat "$T/s1"; fi
 done
@@ -40,13 +40,34 @@ timeout 20 "$SBCTL" --json stats >"$T/s2.json"
 check "stats --json exits 0" [ $? -eq 0 ]
 if "$PY" - "$T/s1" "$T/s2.json" <<'EOF'
 import json, sys
-before = dict(l.split(": ", 1) for l in open(sys.argv[1]).read().splitlines()
-              if not l.startswith("identity "))
+lines = open(sys.argv[1]).read().splitlines()
+before = dict(l.split(": ", 1) for l in lines
+              if not l.startswith(("identity ", "method ", "rule ", "latency_bounds_us:")))
 after = json.load(open(sys.argv[2]))
 bad = [k for k in before if k not in after or not isinstance(after[k], int)]
 if bad or not isinstance(after.get("identities"), list):
     print("  missing or not numbers:", bad, after)
     sys.exit(1)
+# The latency histograms: the bounds, and a line per method called.
+bounds = [l for l in lines if l.startswith("latency_bounds_us: ")]
+if not bounds or [int(x) for x in bounds[0].split(": ")[1].split(",")] != \
+        after["latency_bounds_us"]:
+    print("  latency_bounds_us:", bounds, after.get("latency_bounds_us"))
+    sys.exit(1)
+if not any(l.startswith("method /grpc.health.v1.Health/Check: calls=")
+           for l in lines):
+    print("  no method line for the health checks"); sys.exit(1)
+for m in after["methods"]:
+    if set(m) != {"method", "calls", "failed", "duration_us_sum", "buckets"} or \
+            sum(m["buckets"]) != m["calls"] or \
+            len(m["buckets"]) != len(after["latency_bounds_us"]) + 1:
+        print("  method object:", m); sys.exit(1)
+# Root sees the rules' counters; "owner" decided our calls.
+rules = {r["rule"]: r for r in after["rules"]}
+if "default" not in rules or not any(l.startswith("rule default: allowed=") for l in lines):
+    print("  rules:", after["rules"]); sys.exit(1)
+if after["rss_bytes"] < 1 << 20 or after["heap_bytes"] == 0:
+    print("  memory:", after["rss_bytes"], after["heap_bytes"]); sys.exit(1)
 # One more session (hostname) at least, and more calls.
 if after["sessions_total"] <= int(before["sessions_total"]) or \
         after["calls_total"] <= int(before["calls_total"]):
