@@ -9,8 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "log.h"
 #include "ascaller.h"
+#include "log.h"
 #include "ops.h"
 #include "sock.h"
 #include "stats.h"
@@ -54,8 +54,15 @@ static int sb__socket_allowed(struct sb__call *c, int fam, int type, int proto)
 {
 	struct sb__pol_req r = { .op = SB__POL_SOCKET, .family = fam, .type = type,
 				 .protocol = proto };
+	struct sb__verdict v;
+	int err;
 
-	return sb__op_check(c, &r);
+	if (sb__guard_decide(&c->ident, &r, &v))
+		return 0;
+	err = strstr(v.rule, SB__POL_WHY_FAMILY) ? EAFNOSUPPORT : EACCES;
+	sb__call_fail(c, GRPC_STATUS_PERMISSION_DENIED, err,
+		      "%s: refused by policy rule \"%s\"", v.what, v.rule);
+	return -err;
 }
 
 void sb__h_socket(struct sb__call *c, void *req)

@@ -621,8 +621,10 @@ static const char *sb__unnamed(const struct sb__rule *ru, const struct sb__pol_r
 	if ((bit & SB__OPS_SOCK) &&
 	    !sb__int_in(sb__plain_families, SB__N(sb__plain_families), r->family) &&
 	    !sb__int_in(ru->families, ru->n_families, r->family))
-		return "sockets of families other than unix, inet and inet6 (packet, "
-		       "netlink, ...) are allowed only by a rule naming the family";
+		return r->family == AF_PACKET || r->family == AF_NETLINK
+		       ? "packet and netlink sockets are allowed only by a rule naming "
+			 "the family"
+		       : SB__POL_WHY_FAMILY;
 	if ((bit & SB__OPS_SOCK) && sb__int_in(sb__named_types, SB__N(sb__named_types), type) &&
 	    !sb__int_in(ru->types, ru->n_types, type))
 		return "raw sockets are allowed only by a rule naming the type";

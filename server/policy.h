@@ -133,6 +133,13 @@ struct sb__pol_req {
 				      * 0 or less reads as 1024 */
 };
 
+/* The why of a refusal for an unnamed family (rule 6a) other than packet
+ * and netlink (those are EACCES, as every refusal): Socket and SocketPair
+ * report it as EAFNOSUPPORT, as the kernel reports a family it lacks,
+ * since to the caller the family is not there. */
+#define SB__POL_WHY_FAMILY "sockets of families other than unix, inet, inet6, " \
+	"packet and netlink are allowed only by a rule naming the family"
+
 struct sb__pol_decision {
 	int allow;
 	char rule[64];     /* the deciding rule's name, or "default" */

@@ -4,13 +4,14 @@
  * allows socket() for no other family than those its policy names
  * (server/isolation.c):
  *  - a broker whose rule allows root everything, naming no family: AF_ALG
- *    and AF_VSOCK sockets are EACCES, a TCP socket is made;
+ *    and AF_VSOCK sockets are EAFNOSUPPORT (the family is not offered, as
+ *    the kernel says for one it lacks), a TCP socket is made;
  *  - a broker whose rule names alg: an AF_ALG socket is made (unless the
  *    kernel has no AF_ALG: then EAFNOSUPPORT, from the kernel), AF_VSOCK
- *    is still EACCES;
+ *    is still EAFNOSUPPORT;
  *  - SIGHUP with a file that names vsock too is refused (the filter
  *    cannot take the family back; the log says so) and AF_VSOCK stays
- *    EACCES; the broker keeps serving.
+ *    EAFNOSUPPORT; the broker keeps serving.
  */
 #include <errno.h>
 #include <signal.h>
@@ -38,6 +39,8 @@
 	"    match: { uid: 0 }\n" \
 	"    action: allow\n"
 
+/* A family no rule names is not there for the caller: EAFNOSUPPORT, as
+ * the kernel says for a family it lacks. */
 static int refused(sb_client *c, int family, int type)
 {
 	int s;
@@ -46,7 +49,7 @@ static int refused(sb_client *c, int family, int type)
 	s = sb_socket(c, family, type, 0);
 	if (s >= 0)
 		sb_close(c, s);
-	return s < 0 && errno == EACCES;
+	return s < 0 && errno == EAFNOSUPPORT;
 }
 
 /* The whole log of @b (malloc'd), or NULL. */
@@ -103,9 +106,9 @@ int main(void)
 	if (!CHECK(ca && cb, "sb_open: %s", strerror(errno)))
 		goto out;
 
-	CHECK(refused(ca, AF_ALG, SOCK_SEQPACKET), "no family named: AF_ALG is EACCES (%s)",
+	CHECK(refused(ca, AF_ALG, SOCK_SEQPACKET), "no family named: AF_ALG is EAFNOSUPPORT (%s)",
 	      strerror(errno));
-	CHECK(refused(ca, AF_VSOCK, SOCK_STREAM), "no family named: AF_VSOCK is EACCES (%s)",
+	CHECK(refused(ca, AF_VSOCK, SOCK_STREAM), "no family named: AF_VSOCK is EAFNOSUPPORT (%s)",
 	      strerror(errno));
 	s = sb_socket(ca, AF_INET, SOCK_STREAM, 0);
 	CHECK(s >= 0, "no family named: AF_INET is made: %s", strerror(errno));
@@ -120,7 +123,7 @@ int main(void)
 		CHECK(s >= 0, "alg named: AF_ALG is made: %s %s", strerror(errno), it_sberr());
 	if (s >= 0)
 		sb_close(cb, s);
-	CHECK(refused(cb, AF_VSOCK, SOCK_STREAM), "alg named: AF_VSOCK is EACCES (%s)",
+	CHECK(refused(cb, AF_VSOCK, SOCK_STREAM), "alg named: AF_VSOCK is EAFNOSUPPORT (%s)",
 	      strerror(errno));
 
 	/* A reload naming another family: refused, nothing changes. A
@@ -140,7 +143,7 @@ int main(void)
 		CHECK(log_says(&b, "socket family 40"),
 		      "the reload naming vsock is refused, naming the family");
 		CHECK(refused(cb, AF_VSOCK, SOCK_STREAM),
-		      "after the refused reload: AF_VSOCK is still EACCES (%s)", strerror(errno));
+		      "after the refused reload: AF_VSOCK is still EAFNOSUPPORT (%s)", strerror(errno));
 		s = sb_socket(cb, AF_INET, SOCK_STREAM, 0);
 		CHECK(s >= 0, "the broker serves on: %s", strerror(errno));
 		if (s >= 0)
