@@ -368,6 +368,8 @@ static void sb__dial_fail(struct sb__dial *st, struct sb__call *c)
 			      st->refused_what, st->refused_rule);
 		return;
 	}
+	if (sb__op_out_of_fds(c, st->last_err))
+		return;
 	rep.error = SB_ERRNO(st->last_err ? st->last_err : EADDRNOTAVAIL);
 	rep.attempts = st->attempts;
 	sb__call_reply(c, &rep.base);
@@ -727,8 +729,9 @@ void sb__h_dial(struct sb__call *c, void *req)
 	st->io.fd = epoll_create1(EPOLL_CLOEXEC);
 	st->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (st->io.fd < 0 || st->tfd < 0 || sb__epoll_add(st->io.fd, st->tfd, EPOLLIN) < 0) {
-		sb__call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, ENOMEM,
-			      "dial: cannot make its wait set");
+		if (!sb__op_out_of_fds(c, errno))
+			sb__call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, ENOMEM,
+				      "dial: cannot make its wait set");
 		goto out;
 	}
 	if (addr.kind != SB__ADDR_NONE) {

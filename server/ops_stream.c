@@ -227,6 +227,10 @@ static void sb__astream_next(struct sb__astream *st)
 				      "out of memory");
 		return;
 	}
+	/* The connection stays queued; the stream ends, as the listener
+	 * would stay readable and wake it again and again. */
+	if (fd < 0 && sb__op_out_of_fds(c, -fd))
+		return;
 	if (fd < 0) {
 		/* A fatal error: its event is the last one. */
 		ev.error = SB_ERRNO(-fd);

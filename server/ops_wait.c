@@ -185,6 +185,9 @@ static int sb__accept_try(struct sb__call *c, struct sb__sock *k, int nonblock,
 	fd = sb__sock_accept(k->fd, &peer);
 	if (fd == -EAGAIN)
 		return 0;
+	/* The connection stays queued for an accept once fds are free. */
+	if (fd < 0 && sb__op_out_of_fds(c, -fd))
+		return 1;
 	if (fd < 0) {
 		rep.error = SB_ERRNO(-fd);
 		sb__call_reply(c, &rep.base);
