@@ -131,6 +131,13 @@ static sb_client *sb__open(const char *target, const char *ca, const char *cert,
 		errno = rc;
 		return NULL;
 	}
+	rc = pthread_mutex_init(&c->lease_lock, NULL);
+	if (rc) {
+		pthread_mutex_destroy(&c->lock);
+		free(c);
+		errno = rc;
+		return NULL;
+	}
 	grpc_init();
 	/* Replies may be as large as the caller's buffers. */
 	args[0].type = GRPC_ARG_INTEGER;
@@ -166,6 +173,7 @@ fail:
 	if (c->channel)
 		grpc_channel_destroy(c->channel);
 	sb__handoff_free(c);
+	pthread_mutex_destroy(&c->lease_lock);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 	grpc_shutdown();
@@ -207,6 +215,7 @@ void sb_close_client(sb_client *c)
 	grpc_channel_destroy(c->channel);
 	sb__slots_free(c);
 	sb__handoff_free(c);
+	pthread_mutex_destroy(&c->lease_lock);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 	grpc_shutdown();

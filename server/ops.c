@@ -132,6 +132,16 @@ void sb__op_limit_sockets(struct sb__call *c)
 			      c->session->max_sockets);
 }
 
+int sb__op_session_gone(struct sb__call *c)
+{
+	if (!c->session || !atomic_load(&c->session->ended))
+		return 0;
+	sb__call_fail(c, GRPC_STATUS_UNAVAILABLE, ECONNRESET,
+		      "the session ended (the broker is stopping, or its lease ended): "
+		      "its sockets are closed");
+	return 1;
+}
+
 int sb__op_out_of_fds(struct sb__call *c, int err)
 {
 	if (err != EMFILE && err != ENFILE)

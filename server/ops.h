@@ -70,6 +70,16 @@ void sb__op_limit(struct sb__call *call, int err, const char *name);
 void sb__op_limit_sockets(struct sb__call *call);
 
 /**
+ * sb__op_session_gone() - a wait on a socket ended because the socket was
+ * closed: when that was its session's end (the lease ended, the broker is
+ * stopping), fail the call with UNAVAILABLE and ECONNRESET, as the client
+ * library reports a broker that went away (sockbroker.h rule 8), rather
+ * than as a close by the caller.
+ * Return: 1 when the call was failed, 0 when the session lives.
+ */
+int sb__op_session_gone(struct sb__call *call);
+
+/**
  * sb__op_out_of_fds() - when @err (a positive errno from a call that makes
  * a descriptor in the broker: socket, socketpair, accept, Dial's wait set)
  * is EMFILE or ENFILE, the broker's own descriptor table (RLIMIT_NOFILE)

@@ -85,6 +85,9 @@ static int sb__stream_park(struct sb__call *c, struct sb__sock *k, void *st,
 /* End a stream for a reason given by the reactor. */
 static void sb__stream_woken_end(struct sb__call *c, enum sb__wake why)
 {
+	/* Closed or cancelled by the session's end: the broker went away. */
+	if (why != SB__WAKE_TIMEOUT && sb__op_session_gone(c))
+		return;
 	switch (why) {
 	case SB__WAKE_CANCELLED:
 		sb__call_fail(c, GRPC_STATUS_CANCELLED, ECANCELED, "cancelled");

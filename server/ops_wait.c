@@ -24,6 +24,10 @@
 /* Common end of a parked wait for reasons other than readiness. */
 static int sb__wait_abort(struct sb__waiter *w, enum sb__wake why)
 {
+	/* Closed or cancelled by the session's end (a Poll holds no socket:
+	 * the reactor's stop cancels it): the broker went away. */
+	if (sb__op_session_gone(w->call))
+		return 1;
 	if (why == SB__WAKE_CANCELLED)
 		sb__call_fail(w->call, GRPC_STATUS_CANCELLED, ECANCELED,
 			      "the caller cancelled the call");

@@ -28,6 +28,12 @@
  *     EINPROGRESS come back at once. The *_timeout variants bound a wait.
  *  7. sb_close_client() ends the session; the broker closes every socket of
  *     the session, also when the process exits or is killed without it.
+ *  8. When the broker goes away (a crash, a stop, a restart), the session
+ *     and all its sockets are gone: every call that needs the session,
+ *     blocked or new, fails with ECONNRESET, also once a restarted broker
+ *     answers again; sb_close_client() still frees the client. Open a new
+ *     one with sb_open(). Calls that need no session (names, interfaces)
+ *     work again once the broker is back.
  */
 #ifndef SOCKBROKER_H
 #define SOCKBROKER_H
