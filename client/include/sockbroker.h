@@ -34,6 +34,10 @@
  *     answers again; sb_close_client() still frees the client. Open a new
  *     one with sb_open(). Calls that need no session (names, interfaces)
  *     work again once the broker is back.
+ *  9. Signals do not interrupt calls: when a handler returns, a blocking
+ *     call goes on waiting (with or without SA_RESTART) and never fails
+ *     with EINTR for it; a timeout keeps its deadline. To end a wait early,
+ *     close its socket from another thread (rule 5) or use a timeout.
  */
 #ifndef SOCKBROKER_H
 #define SOCKBROKER_H
