@@ -10,9 +10,12 @@
  * SocketPair, Accept (a connection queued on A's listener), AcceptStream,
  * Dial (to a native listener) and a plain Connect's socket fails with
  * EMFILE and a message that names the broker's descriptors (gRPC status
- * 8), within 2 s each; session B meanwhile echoes over its UDP pair and
- * GetStats answers. A's sockets are closed: the queued connection is
- * accepted, Dial connects, and Socket works again. The limit is restored
+ * 8), within 2 s each; a first hand-off (its side connection cannot be
+ * accepted, the broker drops it) fails with ECONNRESET (H2) within 5 s,
+ * and works once descriptors are free; session B
+ * meanwhile echoes over its UDP pair and GetStats answers. A's sockets are closed: the queued connection is
+ * accepted, Dial connects, the hand-off gives a working fd, and Socket
+ * works again. The limit is restored
  * and the broker's fd count ends where it started.
  *
  * ENFILE (the host's fs.file-max) is not provoked: that table is the whole
@@ -83,7 +86,8 @@ int main(void)
 	struct sockaddr_storage ss, nat;
 	socklen_t len, nlen;
 	struct rlimit rl, saved;
-	int fill[MAX_FILL], nfill = 0, i, fds0, high0, lim, l, pb[2], nl, cfd, s, rc;
+	int fill[MAX_FILL], nfill = 0, i, fds0, high0, lim, l, pb[2], nl, cfd, s, rc, ho, hopeer,
+	    herr;
 	char port[16], host[] = "127.0.0.1";
 	sb_client *a, *bc;
 	grpc_channel *ch;
@@ -106,6 +110,10 @@ int main(void)
 	nl = it_native_listener(AF_INET, host, &nat, &nlen);
 	snprintf(port, sizeof(port), "%u", it_port(&nat));
 	CHECK(udp_echo(bc, pb, "before"), "B's echo before the limit");
+	/* A connected socket for a hand-off under exhaustion. */
+	ho = sb_tcp_connect(a, host, port, NULL, NULL, 2000);
+	hopeer = it_native_accept(nl, NULL, NULL, 2000);
+	CHECK(ho >= 0 && hopeer >= 0, "a connected socket for the hand-off: %s", it_sberr());
 	st = it_stats(ch);
 	if (st)
 		sockbroker__v1__get_stats_reply__free_unpacked(st, NULL);
@@ -162,6 +170,19 @@ int main(void)
 	t0 = it_now_ms();
 	out_of_fds("Dial", sb_tcp_connect(a, host, port, NULL, NULL, 2000), t0);
 
+	/* Hand-off: its first use opens a side connection, which the broker
+	 * cannot accept now: a clear error, the socket stays in the broker. */
+	t0 = it_now_ms();
+	rc = sb_handoff(a, ho);
+	herr = errno;
+	CHECK(rc < 0 && it_now_ms() - t0 < 5000 && herr == ECONNRESET,
+	      "hand-off with the broker out of fds: rc %d errno %s (%s) after %lld ms; want "
+	      "-1 ECONNRESET (sockbroker.h H2: the channel broke) within 5 s", rc, strerror(herr), it_sberr(),
+	      (long long)(it_now_ms() - t0));
+	if (rc >= 0)
+		close(rc);
+	it_note("hand-off out of fds: %s (%s)", strerror(herr), it_sberr());
+
 	/* B is served meanwhile. */
 	CHECK(udp_echo(bc, pb, "during"), "B's echo with the broker out of fds: %s", it_sberr());
 	st = it_stats(ch);
@@ -199,6 +220,15 @@ int main(void)
 			close(nfd);
 		sb_close(a, rc);
 	}
+	rc = sb_handoff(a, ho);
+	CHECK(rc >= 0, "hand-off after fds were freed: %s (%s)", strerror(errno), it_sberr());
+	if (rc >= 0) {
+		char c1 = 0;
+
+		CHECK(write(rc, "h", 1) == 1 && it_read_full(hopeer, &c1, 1, 2000) == 0 &&
+		      c1 == 'h', "the handed-off fd carries data");
+		close(rc);
+	}
 	rc = sb_socket(a, AF_INET, SOCK_STREAM, 0);
 	CHECK(rc >= 0, "Socket after fds were freed: %s", it_sberr());
 	if (rc >= 0)
@@ -208,6 +238,8 @@ int main(void)
 	CHECK(prlimit(b.pid, RLIMIT_NOFILE, &saved, NULL) == 0, "restore the limit");
 	if (cfd >= 0)
 		close(cfd);
+	if (hopeer >= 0)
+		close(hopeer);
 	close(nl);
 	{
 		int64_t until = it_now_ms() + 3000;
