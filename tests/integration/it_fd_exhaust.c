@@ -6,17 +6,17 @@
  *
  * Two sessions (A, B) are opened and given sockets first; then the
  * broker's RLIMIT_NOFILE is lowered (prlimit on its pid) so that 6
- * descriptor numbers are free below it. Session A fills the rest with sockets; then each of Socket,
- * SocketPair, Accept (a connection queued on A's listener), AcceptStream,
- * Dial (to a native listener) and a plain Connect's socket fails with
- * EMFILE and a message that names the broker's descriptors (gRPC status
- * 8), within 2 s each; a first hand-off (its side connection cannot be
- * accepted, the broker drops it) fails with ECONNRESET (H2) within 5 s,
- * and works once descriptors are free; session B
- * meanwhile echoes over its UDP pair and GetStats answers. A's sockets are closed: the queued connection is
- * accepted, Dial connects, the hand-off gives a working fd, and Socket
- * works again. The limit is restored
- * and the broker's fd count ends where it started.
+ * descriptor numbers are free below it. Session A fills them with
+ * sockets; then each of Socket, SocketPair, Accept (a connection queued
+ * on A's listener), AcceptStream and Dial (to a native listener) fails
+ * with EMFILE and a message that names the broker's descriptors (gRPC
+ * status 8), within 2 s each; a first hand-off (its side connection
+ * cannot be accepted, the broker drops it) fails with ECONNRESET (H2)
+ * within 5 s. Session B meanwhile echoes over its UDP pair and GetStats
+ * answers. A's sockets are closed: the queued connection is accepted,
+ * Dial connects, the hand-off gives a working fd, and Socket works
+ * again. The limit is restored and the broker's fd count ends where it
+ * started.
  *
  * ENFILE (the host's fs.file-max) is not provoked: that table is the whole
  * machine's, shared with every other process on it, and cannot be lowered
