@@ -183,7 +183,7 @@ int main(void)
 			(unsigned long)rl.rlim_cur, SESSIONS, 3 * SESSIONS);
 	if (it_broker_start(&b, cfg) < 0)
 		return 1;
-	it_watchdog(&b, 110 + (unsigned)rounds / 2);
+	it_watchdog(&b, 100 + 5 * (unsigned)rounds);
 	target = b.target;
 	ch = it_channel(&b);
 	{
