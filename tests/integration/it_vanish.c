@@ -11,8 +11,9 @@
  *  pipe:    a Pipe on a TCP connection to a native peer, with data in
  *           flight both ways (the child writes 1 MiB chunks, the peer
  *           writes all the time).
- * After each kill, within 5 s: no session, socket or parked call in
- * GetStats, bytes_held 0, the broker's fds no more than before the case.
+ * Each case runs once unchecked (warm-up), then again checked: after each
+ * kill, within 5 s, no session, socket or parked call in GetStats,
+ * bytes_held 0, the broker's fds no more than before the case.
  *
  * Then a consumer that stops reading (this process): a RecvStream on a
  * UDP socket flooded with 20,000 datagrams of 1 KiB, and a RecvStream on
@@ -142,7 +143,7 @@ static long rss_kib(pid_t pid)
 
 /* Run case @which in a child, kill it at its point, check the broker. */
 static void one_case(struct it_broker *b, grpc_channel *ch, const char *self,
-		     const char *which)
+		     const char *which, int check)
 {
 	int rp[2], fds0, fds1, nl = -1, peer = -1, ufd = -1, k;
 	struct sockaddr_storage nat;
@@ -213,11 +214,13 @@ static void one_case(struct it_broker *b, grpc_channel *ch, const char *self,
 	until = it_now_ms() + 5000;
 	while (!quiet(ch, &held) && it_now_ms() < until)
 		it_sleep_ms(50);
-	CHECK(quiet(ch, &held), "case %s: sessions, sockets, parked calls or bytes held "
-	      "(%lld) left 5 s after the kill", which, held);
 	until = it_now_ms() + 3000;
 	while ((fds1 = it_count_fds(b->pid)) > fds0 && it_now_ms() < until)
 		it_sleep_ms(50);
+	if (!check)
+		goto out;
+	CHECK(quiet(ch, &held), "case %s: sessions, sockets, parked calls or bytes held "
+	      "(%lld) left 5 s after the kill", which, held);
 	CHECK(fds1 <= fds0, "case %s: broker fds %d after, %d before", which, fds1, fds0);
 	it_note("case %s: killed at its point; fds %d -> %d, bytes_held %lld", which, fds0,
 		fds1, held);
@@ -339,14 +342,13 @@ int main(int argc, char **argv)
 		return 1;
 	it_watchdog(&b, 55);
 	ch = it_channel(&b);
-	/* One session first: what gRPC makes once is there before counting. */
-	{
-		sb_client *c = sb_open(b.target);
-
-		sb_close_client(c);
-	}
+	/* Each case once unchecked first: what gRPC makes once under such
+	 * load (and keeps: a descriptor of its pollers, seen once) is there
+	 * before counting. */
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		one_case(&b, ch, argv[0], cases[i]);
+		one_case(&b, ch, argv[0], cases[i], 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		one_case(&b, ch, argv[0], cases[i], 1);
 	stalled(&b, ch);
 	grpc_channel_destroy(ch);
 	CHECK(it_broker_stop(&b) == 0, "the broker did not stop cleanly");
