@@ -131,8 +131,16 @@ static sb_client *sb__open(const char *target, const char *ca, const char *cert,
 		errno = rc;
 		return NULL;
 	}
+	rc = pthread_mutex_init(&c->lease_lock, NULL);
+	if (rc) {
+		pthread_mutex_destroy(&c->lock);
+		free(c);
+		errno = rc;
+		return NULL;
+	}
 	rc = sb__dial_init(c);
 	if (rc < 0) {
+		pthread_mutex_destroy(&c->lease_lock);
 		pthread_mutex_destroy(&c->lock);
 		free(c);
 		errno = -rc;
@@ -174,6 +182,7 @@ fail:
 		grpc_channel_destroy(c->channel);
 	sb__handoff_free(c);
 	sb__dial_free(c);
+	pthread_mutex_destroy(&c->lease_lock);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 	grpc_shutdown();
@@ -234,6 +243,7 @@ void sb_close_client(sb_client *c)
 	grpc_channel_destroy(c->channel);
 	sb__slots_free(c);
 	sb__handoff_free(c);
+	pthread_mutex_destroy(&c->lease_lock);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 	grpc_shutdown();

@@ -121,7 +121,9 @@ static int sb__ho_open(sb_client *c)
 	}
 	if (connect(fd, (struct sockaddr *)&sun, (socklen_t)len) < 0 ||
 	    send(fd, hello, sizeof(hello), MSG_NOSIGNAL) != (ssize_t)sizeof(hello)) {
-		sb__fail(errno, "hand-off channel: cannot reach the broker: %s",
+		/* H2: the channel broke, whatever the broker's end did to it
+		 * (closed it at once when out of descriptors: EPIPE). */
+		sb__fail(ECONNRESET, "hand-off channel: cannot reach the broker: %s",
 			 strerror(errno));
 		goto out;
 	}

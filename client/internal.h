@@ -38,6 +38,9 @@ struct sb_client {
 	grpc_metadata_array lease_trailing;
 	grpc_status_code lease_status;
 	grpc_slice lease_details;
+	pthread_mutex_t lease_lock;   /* guards lease_over and its pluck */
+	int lease_over;               /* the lease's status came: the broker
+				       * ended the session or went away */
 
 	pthread_mutex_t lock;         /* guards slots */
 	struct sb__slot *slots;       /* index = socket number */
@@ -128,6 +131,15 @@ int sb__fail(int err, const char *fmt, ...)
 void sb__set_error(const char *msg);
 /** sb__status_errno() - errno for a gRPC status without sb-errno. */
 int sb__status_errno(grpc_status_code st);
+
+/**
+ * sb__session_lost() - after a session call failed with @err: when the
+ * lease of @c has ended (the broker went away, was restarted, or ended the
+ * session), the session and its sockets are gone whatever the call was
+ * told: ECONNRESET (sockbroker.h rules 2 and 8), with sb_last_error saying so.
+ * Thread-safe. Return: the errno to report (@err when the lease is live).
+ */
+int sb__session_lost(sb_client *c, int err);
 
 /** sb__session_open() / sb__session_close() - the lease (rpc.c). */
 int sb__session_open(sb_client *c, const char *name);

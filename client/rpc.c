@@ -245,12 +245,47 @@ out:
 	return rc;
 }
 
+/* Whether the lease's status has come; takes it when it is there. */
+static int sb__lease_ended(sb_client *c)
+{
+	int over;
+
+	pthread_mutex_lock(&c->lease_lock);
+	if (!c->lease_over && c->lease &&
+	    grpc_completion_queue_pluck(c->lease_cq, &c->lease_status,
+					gpr_now(GPR_CLOCK_REALTIME), NULL).type ==
+	    GRPC_OP_COMPLETE)
+		c->lease_over = 1;
+	over = c->lease_over;
+	pthread_mutex_unlock(&c->lease_lock);
+	return over;
+}
+
+int sb__session_lost(sb_client *c, int err)
+{
+	/* Only the answers a dead session gets: the broker unreachable, or
+	 * one that does not know the session (a restarted broker). */
+	if ((err != EACCES && err != ECONNRESET) || !c->token[0] || !sb__lease_ended(c))
+		return err;
+	sb__fail(ECONNRESET, "the session ended: the broker went away or was restarted "
+		 "(lease status %d: %.*s); its sockets are gone, sb_open() a new one",
+		 (int)c->lease_status, (int)GRPC_SLICE_LENGTH(c->lease_details),
+		 (const char *)GRPC_SLICE_START_PTR(c->lease_details));
+	return ECONNRESET;
+}
+
 int sb__unary(sb_client *c, const char *method, enum sb__call_kind kind,
 	      const pb_msgdesc_t *req_fields, const void *req,
 	      const pb_msgdesc_t *rep_fields, void *rep, int64_t timeout_ms)
 {
-	return sb__unary_on(c->channel, kind == SB__SESSION ? c->token : NULL, method,
-			    req_fields, req, rep_fields, rep, timeout_ms, NULL);
+	int rc = sb__unary_on(c->channel, kind == SB__SESSION ? c->token : NULL, method,
+			      req_fields, req, rep_fields, rep, timeout_ms, NULL);
+
+	if (rc < 0 && kind == SB__SESSION) {
+		rc = -sb__session_lost(c, -rc);
+		errno = -rc;
+	}
+	return rc;
 }
 
 int sb__session_open(sb_client *c, const char *name)
@@ -361,8 +396,10 @@ void sb__session_close(sb_client *c)
 		sb__unary(c, "/sockbroker.v1.SocketBroker/CloseSession", SB__SESSION,
 			  &sockbroker_v1_CloseSessionRequest_msg, &req,
 			  &sockbroker_v1_CloseSessionReply_msg, &rep, SB__LEASE_END_MS);
-		ev = grpc_completion_queue_pluck(c->lease_cq, &c->lease_status,
-						 sb__deadline(SB__LEASE_END_MS), NULL);
+		ev.type = GRPC_OP_COMPLETE;
+		if (!c->lease_over)
+			ev = grpc_completion_queue_pluck(c->lease_cq, &c->lease_status,
+							 sb__deadline(SB__LEASE_END_MS), NULL);
 		if (ev.type == GRPC_QUEUE_TIMEOUT) {
 			grpc_call_cancel(c->lease, NULL);
 			grpc_completion_queue_pluck(c->lease_cq, &c->lease_status,

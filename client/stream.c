@@ -238,7 +238,8 @@ int sb__stream_error(struct sb__stream *st)
 		return -EIO;
 	if (st->status == GRPC_STATUS_OK)
 		return 0;
-	return -sb__call_errno(st->status, &st->trailing, &st->details, "stream");
+	return -sb__session_lost(st->c, sb__call_errno(st->status, &st->trailing,
+						      &st->details, "stream"));
 }
 
 int sb__stream_finish(struct sb__stream *st)

@@ -132,6 +132,27 @@ void sb__op_limit_sockets(struct sb__call *c)
 			      c->session->max_sockets);
 }
 
+int sb__op_session_gone(struct sb__call *c)
+{
+	if (!c->session || !atomic_load(&c->session->ended))
+		return 0;
+	sb__call_fail(c, GRPC_STATUS_UNAVAILABLE, ECONNRESET,
+		      "the session ended (the broker is stopping, or its lease ended): "
+		      "its sockets are closed");
+	return 1;
+}
+
+int sb__op_out_of_fds(struct sb__call *c, int err)
+{
+	if (err != EMFILE && err != ENFILE)
+		return 0;
+	sb__call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, err,
+		      "the broker is out of file descriptors (%s): retry when "
+		      "other sockets are closed",
+		      err == EMFILE ? "EMFILE, its RLIMIT_NOFILE" : "ENFILE, the host's fs.file-max");
+	return 1;
+}
+
 int64_t sb__op_deadline(struct sb__call *c, const struct sb__sock *k,
 			uint32_t timeout_ms, int optname, int *by_opt)
 {

@@ -70,6 +70,26 @@ void sb__op_limit(struct sb__call *call, int err, const char *name);
 void sb__op_limit_sockets(struct sb__call *call);
 
 /**
+ * sb__op_session_gone() - a wait on a socket ended because the socket was
+ * closed: when that was its session's end (the lease ended, the broker is
+ * stopping), fail the call with UNAVAILABLE and ECONNRESET, as the client
+ * library reports a broker that went away (sockbroker.h rule 8), rather
+ * than as a close by the caller.
+ * Return: 1 when the call was failed, 0 when the session lives.
+ */
+int sb__op_session_gone(struct sb__call *call);
+
+/**
+ * sb__op_out_of_fds() - when @err (a positive errno from a call that makes
+ * a descriptor in the broker: socket, socketpair, accept, Dial's wait set)
+ * is EMFILE or ENFILE, the broker's own descriptor table (RLIMIT_NOFILE)
+ * or the host's is full: not the caller's doing, and not a lasting answer
+ * about its request. Fail the call with RESOURCE_EXHAUSTED and that errno.
+ * Return: 1 when the call was failed, 0 for any other @err (untouched).
+ */
+int sb__op_out_of_fds(struct sb__call *call, int err);
+
+/**
  * sb__op_accept_wait() - count one more accept waiting in the call's
  * session (Accept parked, or an AcceptStream) against max_pending_accepts,
  * and take a session reference for the waiter.

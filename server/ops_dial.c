@@ -426,6 +426,8 @@ static void sb__dial_fail(struct sb__dial *st, struct sb__call *c)
 			      st->refused_what, st->refused_rule);
 		return;
 	}
+	if (sb__op_out_of_fds(c, st->last_err))
+		return;
 	rep.error = SB_ERRNO(st->last_err ? st->last_err : EADDRNOTAVAIL);
 	rep.attempts = st->attempts;
 	sb__dial_reply(st, c, &rep.base);
@@ -728,9 +730,15 @@ static int sb__dial_defer(struct sb__dial *st, struct sb__call *c,
 	strcpy(g->service, r->service);
 	g->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	st->gai = g;
-	if (g->evfd < 0 || sb__dial_waitset(st) < 0 ||
-	    sb__epoll_add(st->io.fd, g->evfd, EPOLLIN) < 0)
-		goto nomem;
+	if (g->evfd < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	ret = sb__dial_waitset(st);
+	if (ret == 0)
+		ret = sb__epoll_add(st->io.fd, g->evfd, EPOLLIN);
+	if (ret < 0)
+		goto fail;
 	atomic_fetch_add(&g->refs, 1);
 	if (sb__pool_submit(sb__dial_gai_job, g) < 0) {
 		atomic_fetch_sub(&g->refs, 1);
@@ -743,8 +751,10 @@ static int sb__dial_defer(struct sb__dial *st, struct sb__call *c,
 	return 0;
 nomem:
 	ret = -ENOMEM;
-	sb__call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, ENOMEM,
-		      "dial: cannot start the resolution");
+fail:
+	if (!sb__op_out_of_fds(c, -ret))
+		sb__call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, ENOMEM,
+			      "dial: cannot start the resolution");
 	return ret;
 }
 

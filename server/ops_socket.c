@@ -79,6 +79,8 @@ void sb__h_socket(struct sb__call *c, void *req)
 	if (sb__socket_allowed(c, fam, type, proto) < 0)
 		return;
 	fd = sb__sock_open(fam, type, proto);
+	if (fd < 0 && sb__op_out_of_fds(c, -fd))
+		return;
 	if (fd < 0) {
 		rep.error = SB_ERRNO(-fd);
 		sb__call_reply(c, &rep.base);
@@ -109,6 +111,8 @@ void sb__h_socketpair(struct sb__call *c, void *req)
 	if (sb__socket_allowed(c, fam, type, proto) < 0)
 		return;
 	ret = sb__sock_pair(fam, type, proto, sv);
+	if (ret < 0 && sb__op_out_of_fds(c, -ret))
+		return;
 	if (ret < 0) {
 		rep.error = SB_ERRNO(-ret);
 		sb__call_reply(c, &rep.base);

@@ -85,6 +85,9 @@ static int sb__stream_park(struct sb__call *c, struct sb__sock *k, void *st,
 /* End a stream for a reason given by the reactor. */
 static void sb__stream_woken_end(struct sb__call *c, enum sb__wake why)
 {
+	/* Closed or cancelled by the session's end: the broker went away. */
+	if (why != SB__WAKE_TIMEOUT && sb__op_session_gone(c))
+		return;
 	switch (why) {
 	case SB__WAKE_CANCELLED:
 		sb__call_fail(c, GRPC_STATUS_CANCELLED, ECANCELED, "cancelled");
@@ -227,6 +230,10 @@ static void sb__astream_next(struct sb__astream *st)
 				      "out of memory");
 		return;
 	}
+	/* The connection stays queued; the stream ends, as the listener
+	 * would stay readable and wake it again and again. */
+	if (fd < 0 && sb__op_out_of_fds(c, -fd))
+		return;
 	if (fd < 0) {
 		/* A fatal error: its event is the last one. */
 		ev.error = SB_ERRNO(-fd);

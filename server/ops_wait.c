@@ -25,6 +25,10 @@
 /* Common end of a parked wait for reasons other than readiness. */
 static int sb__wait_abort(struct sb__waiter *w, enum sb__wake why)
 {
+	/* Closed or cancelled by the session's end (a Poll holds no socket:
+	 * the reactor's stop cancels it): the broker went away. */
+	if (sb__op_session_gone(w->call))
+		return 1;
 	if (why == SB__WAKE_CANCELLED)
 		sb__call_fail(w->call, GRPC_STATUS_CANCELLED, ECANCELED,
 			      "the caller cancelled the call");
@@ -186,6 +190,9 @@ static int sb__accept_try(struct sb__call *c, struct sb__sock *k, int nonblock,
 	fd = sb__sock_accept(k->fd, &peer);
 	if (fd == -EAGAIN)
 		return 0;
+	/* The connection stays queued for an accept once fds are free. */
+	if (fd < 0 && sb__op_out_of_fds(c, -fd))
+		return 1;
 	if (fd < 0) {
 		rep.error = SB_ERRNO(-fd);
 		sb__call_reply(c, &rep.base);

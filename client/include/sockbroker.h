@@ -28,6 +28,16 @@
  *     EINPROGRESS come back at once. The *_timeout variants bound a wait.
  *  7. sb_close_client() ends the session; the broker closes every socket of
  *     the session, also when the process exits or is killed without it.
+ *  8. When the broker goes away (a crash, a stop, a restart), the session
+ *     and all its sockets are gone: every call that needs the session,
+ *     blocked or new, fails with ECONNRESET, also once a restarted broker
+ *     answers again; sb_close_client() still frees the client. Open a new
+ *     one with sb_open(). Calls that need no session (names, interfaces)
+ *     work again once the broker is back.
+ *  9. Signals do not interrupt calls: when a handler returns, a blocking
+ *     call goes on waiting (with or without SA_RESTART) and never fails
+ *     with EINTR for it; a timeout keeps its deadline. To end a wait early,
+ *     close its socket from another thread (rule 5) or use a timeout.
  */
 #ifndef SOCKBROKER_H
 #define SOCKBROKER_H

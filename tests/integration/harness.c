@@ -179,7 +179,9 @@ static int it_connectable(const char *path)
 
 uint64_t it_broker_drop_caps;
 
-int it_broker_start(struct it_broker *b, const char *config_yaml)
+/* Run the broker of @b (its paths and config already set) and wait until
+ * its socket accepts connections. Return: 0, or -1 (printed, b->pid 0). */
+static int it_broker_spawn(struct it_broker *b)
 {
 	char listen_arg[sizeof(b->sock) + 8];
 	const char *argv[8];
@@ -187,41 +189,21 @@ int it_broker_start(struct it_broker *b, const char *config_yaml)
 	int argc = 0, logfd, status, i;
 	pid_t parent = getpid();
 
-	memset(b, 0, sizeof(*b));
-	signal(SIGPIPE, SIG_IGN);
-	snprintf(b->dir, sizeof(b->dir), "/tmp/sb-it-XXXXXX");
-	if (!mkdtemp(b->dir)) {
-		perror("harness: mkdtemp");
-		b->dir[0] = 0;
-		return -1;
-	}
-	snprintf(b->sock, sizeof(b->sock), "%s/broker.sock", b->dir);
-	snprintf(b->target, sizeof(b->target), "unix:%s", b->sock);
-	snprintf(b->log, sizeof(b->log), "%s/broker.log", b->dir);
 	snprintf(listen_arg, sizeof(listen_arg), "unix:%s", b->sock);
-
 	argv[argc++] = SB_BROKERD_PATH;
 	argv[argc++] = "--verbose";
 	argv[argc++] = "--listen";
 	argv[argc++] = listen_arg;
-	if (config_yaml) {
-		FILE *f;
-
-		snprintf(b->config, sizeof(b->config), "%s/config.yaml", b->dir);
-		f = fopen(b->config, "we");
-		if (!f || fputs(config_yaml, f) < 0 || fclose(f) != 0) {
-			perror("harness: writing config");
-			goto fail;
-		}
+	if (b->config[0]) {
 		argv[argc++] = "--config";
 		argv[argc++] = b->config;
 	}
 	argv[argc] = NULL;
 
-	logfd = open(b->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	logfd = open(b->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (logfd < 0) {
 		perror("harness: broker log");
-		goto fail;
+		return -1;
 	}
 	fflush(NULL);
 	b->pid = fork();
@@ -229,7 +211,7 @@ int it_broker_start(struct it_broker *b, const char *config_yaml)
 		perror("harness: fork");
 		close(logfd);
 		b->pid = 0;
-		goto fail;
+		return -1;
 	}
 	if (b->pid == 0) {
 		int devnull = open("/dev/null", O_RDONLY);
@@ -250,7 +232,6 @@ int it_broker_start(struct it_broker *b, const char *config_yaml)
 		_exit(127);
 	}
 	close(logfd);
-	it_current = b;
 
 	until = it_now_ms() + START_WAIT_MS;
 	while (it_now_ms() < until) {
@@ -259,7 +240,7 @@ int it_broker_start(struct it_broker *b, const char *config_yaml)
 			       (unsigned)status);
 			b->pid = 0;
 			it_print_log(b);
-			goto fail;
+			return -1;
 		}
 		if (it_connectable(b->sock))
 			return 0;
@@ -270,10 +251,61 @@ int it_broker_start(struct it_broker *b, const char *config_yaml)
 	kill(b->pid, SIGKILL);
 	waitpid(b->pid, &status, 0);
 	b->pid = 0;
+	return -1;
+}
+
+int it_broker_start(struct it_broker *b, const char *config_yaml)
+{
+	memset(b, 0, sizeof(*b));
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(b->dir, sizeof(b->dir), "/tmp/sb-it-XXXXXX");
+	if (!mkdtemp(b->dir)) {
+		perror("harness: mkdtemp");
+		b->dir[0] = 0;
+		return -1;
+	}
+	snprintf(b->sock, sizeof(b->sock), "%s/broker.sock", b->dir);
+	snprintf(b->target, sizeof(b->target), "unix:%s", b->sock);
+	snprintf(b->log, sizeof(b->log), "%s/broker.log", b->dir);
+	if (config_yaml) {
+		FILE *f;
+
+		snprintf(b->config, sizeof(b->config), "%s/config.yaml", b->dir);
+		f = fopen(b->config, "we");
+		if (!f || fputs(config_yaml, f) < 0 || fclose(f) != 0) {
+			perror("harness: writing config");
+			goto fail;
+		}
+	}
+	it_current = b;
+	if (it_broker_spawn(b) == 0)
+		return 0;
 fail:
 	it_rmtree(b->dir);
 	it_current = NULL;
 	return -1;
+}
+
+int it_broker_restart(struct it_broker *b, int sig)
+{
+	int64_t until = it_now_ms() + STOP_WAIT_MS;
+	int status;
+
+	if (b->pid > 0) {
+		kill(b->pid, sig);
+		while (waitpid(b->pid, &status, WNOHANG) != b->pid) {
+			if (it_now_ms() > until) {
+				printf("harness: sockbrokerd did not end within %d ms of signal "
+				       "%d; SIGKILL\n", STOP_WAIT_MS, sig);
+				kill(b->pid, SIGKILL);
+				waitpid(b->pid, &status, 0);
+				break;
+			}
+			it_sleep_ms(5);
+		}
+		b->pid = 0;
+	}
+	return it_broker_spawn(b);
 }
 
 /* The port in the first "listening on tcp HOST:PORT (" line, or 0. */

@@ -119,6 +119,15 @@ int it_broker_start(struct it_broker *b, const char *config_yaml);
 int it_broker_stop(struct it_broker *b);
 
 /**
+ * it_broker_restart() - end the broker of @b with @sig (SIGKILL: a crash,
+ * SIGTERM: a clean stop; SIGKILL after 5 s) and start it again on the same
+ * socket path with the same config, waiting as it_broker_start() does.
+ * Its log is appended to. Forks after gRPC may be in use: the child only
+ * execs. Return: 0, or -1 (printed; b->pid is then 0).
+ */
+int it_broker_restart(struct it_broker *b, int sig);
+
+/**
  * it_broker_tcp_port() - the port of the broker's first TCP listener, as
  * its log names it ("listening on tcp HOST:PORT"; waits up to 5 s for the
  * line), so that a config can ask
