@@ -110,6 +110,8 @@ int sbr_block_signals(sigset_t *set);
  * @sock:   our copy of the program's socket
  * @domain, @type, @protocol: of @sock (SO_DOMAIN, SO_TYPE, SO_PROTOCOL)
  * @ino:    @sock's inode
+ * @bound:  a broker socket bound for @sock (a bind before connect), owned
+ *          by whoever answers the call; -1 when none
  */
 struct sbr_call {
 	const struct seccomp_notif *req;
@@ -120,6 +122,7 @@ struct sbr_call {
 	int type;
 	int protocol;
 	ino_t ino;
+	int bound;
 };
 
 struct sbr_sup;
@@ -172,6 +175,9 @@ void sbr_udp_free(struct sbr_udp *u);
  *  (EACCES: the policy). */
 int sbr_relay_connect(sb_client *c, int helper_fd, const char *host, const char *port,
 		      int timeout_ms);
+/** sbr_relay_socket() - relay the broker's connected TCP socket @s (taken
+ *  over: closed here on failure too), as sbr_relay_connect() does. */
+int sbr_relay_socket(sb_client *c, int helper_fd, int s);
 /* Relayed connections still using the session. */
 extern atomic_int sbr_relays_active;
 

@@ -412,9 +412,48 @@ static int sbr_broker_bind(struct sbr_sup *sup, const struct sbr_call *call,
 	return s;
 }
 
+/*
+ * connect() of a socket the program bound first (curl --local-port, nc -p,
+ * a client picking its source address): the broker's socket bound then
+ * (under the bind policy) connects (under the connect policy), so that the
+ * connection has the local end the program chose. @call->bound is taken
+ * over. A failed connect closes it: a retry is dialled without that end.
+ */
+static int sbr_tcp_connect_bound(struct sbr_sup *sup, struct sbr_call *call,
+				 const struct sockaddr_storage *ss, socklen_t len, int timeout_ms)
+{
+	int s = call->bound, fd, rc;
+
+	call->bound = -1;
+	rc = timeout_ms > 0 ? sb_connect_timeout(sup->c, s, (const struct sockaddr *)ss, len,
+						 timeout_ms)
+			    : sb_connect(sup->c, s, (const struct sockaddr *)ss, len);
+	if (rc < 0) {
+		rc = -errno;
+		sbr_log("connect from the bound end: %s",
+			sb_last_error() ? sb_last_error() : strerror(-rc));
+		goto fail;
+	}
+	if (sbr_remote)
+		return (fd = sbr_relay_socket(sup->c, sup->sb->helper_fd, s)) < 0
+			       ? fd : sbr_install(sup, call, fd);
+	fd = sb_handoff(sup->c, s);
+	if (fd < 0) {
+		rc = -errno;
+		sbr_log("hand-off: %s", sb_last_error() ? sb_last_error() : strerror(-rc));
+		goto fail;
+	}
+	sbr_log("connect from the bound end: fd %d", call->fdnum);
+	return sbr_install(sup, call, fd);
+fail:
+	if (sb_close(sup->c, s) < 0)
+		sbr_log("close: %s", strerror(errno));
+	return rc;
+}
+
 /* connect() of an IPv4/IPv6 stream socket: Dial with hand-off. Runs in a
  * worker thread: touches nothing of @sup's but the session and the fds. */
-static int sbr_tcp_connect(struct sbr_sup *sup, const struct sbr_call *call)
+static int sbr_tcp_connect(struct sbr_sup *sup, struct sbr_call *call)
 {
 	struct sockaddr_storage ss;
 	char host[INET6_ADDRSTRLEN + 16], port[8];
@@ -443,6 +482,8 @@ static int sbr_tcp_connect(struct sbr_sup *sup, const struct sbr_call *call)
 	    (tv.tv_sec || tv.tv_usec))
 		timeout_ms = tv.tv_sec > 86400 ? 86400000
 					      : (int)(tv.tv_sec * 1000 + tv.tv_usec / 1000) + 1;
+	if (call->bound >= 0)
+		return sbr_tcp_connect_bound(sup, call, &ss, (socklen_t)len, timeout_ms);
 	/* A remote broker cannot hand fds over: the connection is relayed. */
 	if (sbr_remote) {
 		fd = sbr_relay_connect(sup->c, sup->sb->helper_fd, host, port, timeout_ms);
@@ -561,6 +602,15 @@ fail:
 	return s;
 }
 
+/* A bound broker socket a call took over and did not use (a refused or
+ * malformed connect) goes. */
+static void sbr_drop_bound(struct sbr_sup *sup, struct sbr_call *call)
+{
+	if (call->bound >= 0 && sb_close(sup->c, call->bound) < 0)
+		sbr_log("close of broker socket %d: %s", call->bound, strerror(errno));
+	call->bound = -1;
+}
+
 static void *sbr_worker_main(void *arg)
 {
 	struct sbr_worker *w = arg;
@@ -568,6 +618,7 @@ static void *sbr_worker_main(void *arg)
 
 	if (rc < 0 && rc != -ENOENT)
 		sbr_answer(w->sup, &w->req, -1, -rc, 0);
+	sbr_drop_bound(w->sup, &w->call);
 	close(w->call.sock);
 	close(w->call.pidfd);
 	atomic_fetch_sub(&w->sup->busy, 1);
@@ -607,7 +658,7 @@ static int sbr_connect_async(struct sbr_sup *sup, struct sbr_call *call)
 	pthread_attr_destroy(&at);
 	if (rc)
 		goto fail;
-	call->sock = call->pidfd = -1;
+	call->sock = call->pidfd = call->bound = -1;
 	return 0;
 fail:
 	atomic_fetch_sub(&sup->busy, 1);
@@ -627,11 +678,12 @@ static int sbr_dispatch(struct sbr_sup *sup, struct sbr_call *call)
 
 	if (call->type == SOCK_STREAM) {
 		if (nr == SYS_connect) {
-			/* A bind before connect got a broker socket; Dial picks
-			 * the local end itself, so that one goes. */
+			/* A bind before connect got a broker socket: it connects. */
 			b = sbr_bound_find(sup, call->ino);
-			if (b)
-				sbr_bound_drop(sup, b);
+			if (b) {
+				call->bound = b->s;
+				b->s = -1;
+			}
 			if (sbr_connect_async(sup, call) == 0)
 				return 0;
 			return sbr_tcp_connect(sup, call);
@@ -653,7 +705,7 @@ static int sbr_dispatch(struct sbr_sup *sup, struct sbr_call *call)
 
 static void sbr_handle(struct sbr_sup *sup, const struct seccomp_notif *req)
 {
-	struct sbr_call call = { .req = req, .pidfd = -1, .sock = -1 };
+	struct sbr_call call = { .req = req, .pidfd = -1, .sock = -1, .bound = -1 };
 	struct stat st;
 	socklen_t l;
 	int rc;
@@ -709,6 +761,7 @@ out:
 		sbr_answer(sup, req, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
 	else if (rc < 0 && rc != -ENOENT && rc != -ESRCH)
 		sbr_answer(sup, req, -1, -rc, 0);
+	sbr_drop_bound(sup, &call);
 	if (call.sock >= 0)
 		close(call.sock);
 	if (call.pidfd >= 0)
