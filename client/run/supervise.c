@@ -23,8 +23,8 @@
  * decides those. It is for what cannot leave the sandbox: Unix and netlink
  * sockets (their family never changes, and they live in the sandbox's own
  * namespaces), sends on stream sockets (a connected TCP socket ignores a
- * destination, and an unconnected one is in the sandbox's namespace) and a
- * datagram socket's bind (an address of the sandbox). Datagrams: udp.c. Should the
+ * destination, and an unconnected one is in the sandbox's namespace).
+ * Datagrams: udp.c. Should the
  * program swap the fd between our check and the kernel's action, it can
  * only swap in another socket of its own namespace or one we installed,
  * and those are all connected TCP sockets or listeners: the kernel itself

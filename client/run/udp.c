@@ -20,6 +20,10 @@
  *    broker to D (policy "sendto" again). The destination is the relay's
  *    own address, which the kernel holds: nothing of the program's memory
  *    is read twice.
+ *  - bind(A) is notified: the broker binds the flow's socket to A (policy
+ *    "bind"), so that a server in the sandbox is reached on the host at A.
+ *  - sendmsg's ancillary data goes to the broker with the datagram
+ *    (sb_sendmsg: a source address is judged as a bind).
  *  - Replies: each flow has a thread reading the broker socket (RecvStream);
  *    a datagram from S is sent into the sandbox from a relay bound to S, so
  *    the program sees its true source address (resolvers check it).
@@ -36,6 +40,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -54,6 +59,9 @@
 #define SBR_UDP_MAXDATA 65535
 /* sendmmsg(2) and sendmsg(2) take at most UIO_MAXIOV entries. */
 #define SBR_UDP_MAXIOV 1024
+/* Control data of one message, at most (net.core.optmem_max's default is
+ * larger; no message the broker carries needs more). */
+#define SBR_UDP_MAXCTL 1024
 
 struct sbr_relay {
 	int fd; /* -1: free */
@@ -73,6 +81,12 @@ struct sbr_flow {
 	atomic_int stop;
 	atomic_int done;
 	int64_t last;
+	/* A flow made by the program's bind (a server): kept while the
+	 * program's socket @ino lives in process @tgid at @fdnum, idle or not. */
+	int bound;
+	pid_t tgid;
+	int fdnum;
+	ino_t ino;
 };
 
 struct sbr_udp {
@@ -80,6 +94,7 @@ struct sbr_udp {
 	int helper_fd;
 	pthread_mutex_t lock;
 	unsigned char *buf; /* the supervisor's thread's data buffer */
+	unsigned char ctl[SBR_UDP_MAXCTL] __attribute__((aligned(8))); /* and control */
 	struct sbr_relay relays[SBR_UDP_RELAYS];
 	struct sbr_flow flows[SBR_UDP_FLOWS];
 };
@@ -156,11 +171,57 @@ static int sbr_relay_get(struct sbr_udp *u, const struct sockaddr_storage *addr)
 	return fd;
 }
 
+/* Does the program still hold the socket a bound flow was made for? */
+static int sbr_flow_live(const struct sbr_flow *f)
+{
+	char path[64], link[64], want[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)f->tgid, f->fdnum);
+	snprintf(want, sizeof(want), "socket:[%lu]", (unsigned long)f->ino);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return 0;
+	link[n] = '\0';
+	return strcmp(link, want) == 0;
+}
+
+static int sbr_is_wildcard(const struct sockaddr_storage *a)
+{
+	static const struct in6_addr any6 = IN6ADDR_ANY_INIT;
+
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr == htonl(INADDR_ANY);
+	return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, &any6, sizeof(any6));
+}
+
+/**
+ * sbr_deliver_to() - where in the sandbox a datagram for flow @f goes: the
+ * program's address, except that a socket bound to the wildcard gets it at
+ * the address it was sent to on the host (@src->local, when the broker
+ * said), so that IP_PKTINFO tells a server the address a client used.
+ */
+static void sbr_deliver_to(const struct sbr_flow *f, const struct sb_udp_source *src,
+			   struct sockaddr_storage *to)
+{
+	*to = f->peer;
+	if (!sbr_is_wildcard(&f->peer) || !src->locallen ||
+	    src->local.ss_family != f->peer.ss_family)
+		return;
+	if (to->ss_family == AF_INET)
+		((struct sockaddr_in *)to)->sin_addr =
+			((const struct sockaddr_in *)&src->local)->sin_addr;
+	else
+		((struct sockaddr_in6 *)to)->sin6_addr =
+			((const struct sockaddr_in6 *)&src->local)->sin6_addr;
+}
+
 static void *sbr_flow_main(void *arg)
 {
 	struct sbr_flow *f = arg;
 	struct sbr_udp *u = f->u;
 	struct sb_udp_source src;
+	struct sockaddr_storage to;
 	unsigned char *buf = malloc(SBR_UDP_MAXDATA);
 	sb_receiver *r = NULL;
 	int trunc, fd, idle;
@@ -178,6 +239,10 @@ static void *sbr_flow_main(void *arg)
 				break;
 			pthread_mutex_lock(&u->lock);
 			idle = sbr_now_ms() - f->last > SBR_UDP_IDLE_MS;
+			if (idle && f->bound && sbr_flow_live(f)) {
+				f->last = sbr_now_ms();
+				idle = 0;
+			}
 			pthread_mutex_unlock(&u->lock);
 			if (idle)
 				break;
@@ -188,9 +253,10 @@ static void *sbr_flow_main(void *arg)
 		pthread_mutex_lock(&u->lock);
 		f->last = sbr_now_ms();
 		fd = sbr_relay_get(u, &src.peer);
+		sbr_deliver_to(f, &src, &to);
 		/* A full socket buffer drops the datagram, as the network may. */
 		if (fd >= 0 && sendto(fd, buf, (size_t)n, MSG_DONTWAIT,
-				      (struct sockaddr *)&f->peer, f->peerlen) < 0)
+				      (struct sockaddr *)&to, f->peerlen) < 0)
 			sbr_log("datagram into the sandbox dropped: %s", strerror(errno));
 		pthread_mutex_unlock(&u->lock);
 	}
@@ -209,6 +275,36 @@ static void sbr_flow_retire(struct sbr_udp *u, struct sbr_flow *f)
 		sbr_log("close of broker socket %d: %s", f->s, strerror(errno));
 	f->used = 0;
 	f->started = 0;
+}
+
+/**
+ * sbr_flow_add() - a new flow of program address @peer with broker socket
+ * @s (taken over on success). Supervisor's thread only.
+ * Return: the flow, or NULL with errno ENOBUFS (all in use).
+ */
+static struct sbr_flow *sbr_flow_add(struct sbr_udp *u, const struct sockaddr_storage *peer,
+				     socklen_t peerlen, int s)
+{
+	struct sbr_flow *f = NULL;
+	int i;
+
+	pthread_mutex_lock(&u->lock);
+	for (i = 0; i < SBR_UDP_FLOWS && !f; i++)
+		if (!u->flows[i].used)
+			f = &u->flows[i];
+	if (f) {
+		memset(f, 0, sizeof(*f));
+		f->u = u;
+		f->used = 1;
+		f->peer = *peer;
+		f->peerlen = peerlen;
+		f->s = s;
+		f->last = sbr_now_ms();
+	}
+	pthread_mutex_unlock(&u->lock);
+	if (!f)
+		errno = ENOBUFS;
+	return f;
 }
 
 /**
@@ -239,27 +335,23 @@ static struct sbr_flow *sbr_flow_get(struct sbr_udp *u, const struct sockaddr_st
 		}
 		if (!x->used && !f)
 			f = x;
-		if (x->used && (!lru || x->last < lru->last))
+		/* A server's flow is not taken from it while it lives. */
+		if (x->used && !x->bound && (!lru || x->last < lru->last))
 			lru = x;
 	}
 	pthread_mutex_unlock(&u->lock);
 	if (!f) {
-		atomic_store(&lru->stop, 1);
+		if (lru)
+			atomic_store(&lru->stop, 1);
 		errno = ENOBUFS;
 		return NULL;
 	}
 	s = sb_socket(u->c, peer->ss_family, SOCK_DGRAM, 0);
 	if (s < 0)
 		return NULL;
-	pthread_mutex_lock(&u->lock);
-	memset(f, 0, sizeof(*f));
-	f->u = u;
-	f->used = 1;
-	f->peer = *peer;
-	f->peerlen = peerlen;
-	f->s = s;
-	f->last = sbr_now_ms();
-	pthread_mutex_unlock(&u->lock);
+	f = sbr_flow_add(u, peer, peerlen, s);
+	if (!f && sb_close(u->c, s) < 0)
+		sbr_log("close: %s", strerror(errno));
 	return f;
 }
 
@@ -299,8 +391,13 @@ static int sbr_local_addr(const struct sbr_call *call, struct sockaddr_storage *
  * broker. Return: bytes sent, or -errno (EACCES: the policy).
  */
 static ssize_t sbr_udp_send(struct sbr_udp *u, const struct sbr_call *call, const void *buf,
-			    size_t len, const struct sockaddr_storage *dst)
+			    size_t len, const struct sockaddr_storage *dst, void *ctl,
+			    size_t ctllen)
 {
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr mh = { .msg_name = (void *)dst, .msg_namelen = sbr_addr_len(dst->ss_family),
+			     .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+			     .msg_controllen = ctllen };
 	struct sockaddr_storage p;
 	struct sbr_flow *f;
 	socklen_t plen;
@@ -319,8 +416,14 @@ static ssize_t sbr_udp_send(struct sbr_udp *u, const struct sbr_call *call, cons
 	pthread_mutex_unlock(&u->lock);
 	if (rc < 0)
 		return rc;
-	n = sb_sendto(u->c, f->s, buf, len, 0, (const struct sockaddr *)dst,
-		      sbr_addr_len(dst->ss_family));
+	/* Ancillary data goes as the broker sends it (sb_sendmsg: a source
+	 * address or interface is judged as a bind, TOS/TTL/hop limit pass,
+	 * anything else is refused with its errno). */
+	if (ctllen)
+		n = sb_sendmsg(u->c, f->s, &mh, 0);
+	else
+		n = sb_sendto(u->c, f->s, buf, len, 0, (const struct sockaddr *)dst,
+			      sbr_addr_len(dst->ss_family));
 	if (n < 0) {
 		rc = -errno;
 		sbr_log("datagram refused: %s", sb_last_error() ? sb_last_error() : strerror(-rc));
@@ -359,6 +462,15 @@ static ssize_t sbr_udp_msg(struct sbr_udp *u, const struct sbr_call *call, uint6
 		return rc;
 	if (mh.msg_iovlen > SBR_UDP_MAXIOV)
 		return -EMSGSIZE;
+	/* The kernel's own bound on a message's control data. */
+	if (mh.msg_controllen > SBR_UDP_MAXCTL)
+		return -ENOBUFS;
+	if (mh.msg_controllen && (!mh.msg_control || mh.msg_controllen < sizeof(struct cmsghdr)))
+		return -EINVAL;
+	if (mh.msg_controllen &&
+	    (rc = sbr_read_mem(call->req->pid, (uint64_t)(uintptr_t)mh.msg_control, u->ctl,
+			       mh.msg_controllen)) < 0)
+		return rc;
 	if (mh.msg_name && mh.msg_namelen) {
 		rc = sbr_read_sockaddr(call, (uint64_t)(uintptr_t)mh.msg_name, mh.msg_namelen, &dst);
 		if (rc >= 0)
@@ -381,7 +493,8 @@ static ssize_t sbr_udp_msg(struct sbr_udp *u, const struct sbr_call *call, uint6
 			return rc;
 		total += iov[i].iov_len;
 	}
-	return sbr_udp_send(u, call, u->buf, total, &dst);
+	return sbr_udp_send(u, call, u->buf, total, &dst, mh.msg_controllen ? u->ctl : NULL,
+			    mh.msg_controllen);
 }
 
 /* sendmmsg(2): each message as sendmsg, its msg_len written back; the
@@ -463,6 +576,115 @@ static int sbr_udp_connect(struct sbr_udp *u, struct sbr_sup *sup, const struct 
 	return 0;
 }
 
+/* The process (thread group) of thread @tid, or @tid when unknown. */
+static pid_t sbr_tgid_of(pid_t tid)
+{
+	char path[64], line[128];
+	pid_t tgid = tid;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return tid;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "Tgid:", 5)) {
+			tgid = (pid_t)atoi(line + 5);
+			break;
+		}
+	fclose(f);
+	return tgid;
+}
+
+/*
+ * bind(2) of a datagram socket: a server (or a client choosing its port).
+ * The broker binds a UDP socket of the host at that address under its bind
+ * policy (EACCES, EADDRINUSE as bind(2) says them), and the program's
+ * socket is bound in the sandbox to the address the broker got (the port
+ * it picked for port 0). That broker socket is the flow of the program's
+ * address from then on: datagrams to it on the host come into the sandbox
+ * from their true source (a relay bound to it), and the program's replies
+ * leave from it.
+ */
+static int sbr_udp_bind(struct sbr_udp *u, struct sbr_sup *sup, const struct sbr_call *call)
+{
+	struct sockaddr_storage ss, got;
+	socklen_t gl = sizeof(got), l;
+	struct sbr_flow *f = NULL;
+	int len, rc, s, v, i, one = 1;
+
+	len = sbr_read_sockaddr(call, call->req->data.args[1], call->req->data.args[2], &ss);
+	if (len < 0)
+		return len;
+	if (!sbr_still_valid(sup, call->req))
+		return -ENOENT;
+	rc = sbr_check_inet(call->domain, &ss, len);
+	if (rc < 0)
+		return rc;
+	memset(&got, 0, sizeof(got));
+	if (getsockname(call->sock, (struct sockaddr *)&got, &gl) == 0 &&
+	    ((struct sockaddr_in *)&got)->sin_port != 0)
+		return -EINVAL; /* bound already, as the kernel says */
+	s = sb_socket(u->c, call->domain, SOCK_DGRAM, 0);
+	if (s < 0)
+		return -errno;
+	l = sizeof(v);
+	if (getsockopt(call->sock, SOL_SOCKET, SO_REUSEADDR, &v, &l) == 0 && v &&
+	    sb_setsockopt(u->c, s, SOL_SOCKET, SO_REUSEADDR, &v, sizeof(v)) < 0)
+		sbr_log("SO_REUSEADDR: %s", sb_last_error());
+	l = sizeof(v);
+	if (call->domain == AF_INET6 &&
+	    getsockopt(call->sock, IPPROTO_IPV6, IPV6_V6ONLY, &v, &l) == 0 &&
+	    sb_setsockopt(u->c, s, IPPROTO_IPV6, IPV6_V6ONLY, &v, sizeof(v)) < 0)
+		sbr_log("IPV6_V6ONLY: %s", sb_last_error());
+	gl = sizeof(got);
+	if (sb_bind(u->c, s, (struct sockaddr *)&ss, (socklen_t)len) < 0 ||
+	    sb_getsockname(u->c, s, (struct sockaddr *)&got, &gl) < 0) {
+		rc = -errno;
+		sbr_log("datagram bind refused: %s",
+			sb_last_error() ? sb_last_error() : strerror(-rc));
+		goto fail;
+	}
+	/* A host address is not on the sandbox's loopback: bind it anyway. */
+	if (setsockopt(call->sock, call->domain == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP,
+		       call->domain == AF_INET6 ? IPV6_FREEBIND : IP_FREEBIND, &one,
+		       sizeof(one)) < 0 ||
+	    bind(call->sock, (struct sockaddr *)&got, gl) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	/* A flow left by an earlier socket of that address goes first. */
+	pthread_mutex_lock(&u->lock);
+	for (i = 0; i < SBR_UDP_FLOWS && !f; i++)
+		if (u->flows[i].used && sbr_same_addr(&u->flows[i].peer, &got))
+			f = &u->flows[i];
+	pthread_mutex_unlock(&u->lock);
+	if (f) {
+		atomic_store(&f->stop, 1);
+		sbr_flow_retire(u, f);
+	}
+	f = sbr_flow_add(u, &got, gl, s);
+	if (!f) {
+		rc = -errno;
+		goto fail;
+	}
+	s = -1;
+	pthread_mutex_lock(&u->lock);
+	f->bound = 1;
+	f->tgid = sbr_tgid_of(call->req->pid);
+	f->fdnum = call->fdnum;
+	f->ino = call->ino;
+	pthread_mutex_unlock(&u->lock);
+	sbr_flow_start(f);
+	sbr_log("datagram bind on fd %d", call->fdnum);
+	sbr_answer(sup, call->req, 0, 0, 0);
+	return 0;
+fail:
+	if (s >= 0 && sb_close(u->c, s) < 0)
+		sbr_log("close: %s", strerror(errno));
+	return rc;
+}
+
 int sbr_udp_call(struct sbr_udp *u, struct sbr_sup *sup, const struct sbr_call *call)
 {
 	const struct seccomp_data *d = &call->req->data;
@@ -474,7 +696,7 @@ int sbr_udp_call(struct sbr_udp *u, struct sbr_sup *sup, const struct sbr_call *
 	case SYS_connect:
 		return sbr_udp_connect(u, sup, call);
 	case SYS_bind:
-		return 1; /* an address of the sandbox: reaches nothing outside */
+		return sbr_udp_bind(u, sup, call);
 	case SYS_listen:
 		return -EOPNOTSUPP;
 	case SYS_sendto:
@@ -494,7 +716,7 @@ int sbr_udp_call(struct sbr_udp *u, struct sbr_sup *sup, const struct sbr_call *
 			return rc;
 		if (!sbr_still_valid(sup, call->req))
 			return -ENOENT;
-		n = sbr_udp_send(u, call, u->buf, (size_t)d->args[2], &dst);
+		n = sbr_udp_send(u, call, u->buf, (size_t)d->args[2], &dst, NULL, 0);
 		break;
 	case SYS_sendmsg:
 		n = sbr_udp_msg(u, call, d->args[1]);
