@@ -24,11 +24,11 @@
  * sockets (their family never changes, and they live in the sandbox's own
  * namespaces), sends on stream sockets (a connected TCP socket ignores a
  * destination, and an unconnected one is in the sandbox's namespace).
- * Datagrams: udp.c. Should the
- * program swap the fd between our check and the kernel's action, it can
- * only swap in another socket of its own namespace or one we installed,
- * and those are all connected TCP sockets or listeners: the kernel itself
- * refuses to re-point them (EISCONN, EINVAL).
+ * Datagrams: udp.c. Should the program swap the fd between our check and
+ * the kernel's action, it can only swap in another socket of its own
+ * namespace or one we installed, and those are all connected TCP sockets
+ * or listeners: the kernel itself refuses to re-point them (EISCONN,
+ * EINVAL).
  *
  * Notifications are answered in this thread, one at a time, except TCP
  * connects: a worker thread each (up to SBR_WORKERS), so that a slow one
