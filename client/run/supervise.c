@@ -103,6 +103,7 @@ struct sbr_sup {
 	sb_client *c;
 	struct sbr_sandbox *sb;
 	struct sbr_udp *udp;
+	struct sbr_raw *raw;
 	atomic_int busy; /* workers running */
 	struct sbr_bound bound[SBR_MAX_BOUND];
 	struct sbr_worker workers[SBR_WORKERS];
@@ -694,9 +695,10 @@ static int sbr_dispatch(struct sbr_sup *sup, struct sbr_call *call)
 			return sbr_tcp_listen(sup, call);
 		return 1; /* a send (see the file's comment) */
 	}
-	/* Datagrams: UDP only (udp.c). A ping socket's echo requests would be
-	 * sent as UDP by the broker's socket: refused. */
-	if (call->type != SOCK_DGRAM || call->protocol != IPPROTO_UDP)
+	/* Datagrams: UDP (udp.c) and raw ICMP (raw.c). A ping socket's echo
+	 * requests would be sent as UDP by the broker's socket: refused. */
+	if ((call->type != SOCK_DGRAM || call->protocol != IPPROTO_UDP) &&
+	    call->type != SOCK_RAW)
 		return -EACCES;
 	if (!sup->udp)
 		return -ENETUNREACH;
@@ -713,6 +715,11 @@ static void sbr_handle(struct sbr_sup *sup, const struct seccomp_notif *req)
 	/* The filter lets nothing else through; never act on another ABI. */
 	if (req->data.arch != AUDIT_ARCH_X86_64) {
 		rc = -ENOSYS;
+		goto out;
+	}
+	/* socket(2) is notified for raw sockets only (the filter). */
+	if (req->data.nr == SYS_socket) {
+		rc = sbr_raw_socket(sup->raw, req);
 		goto out;
 	}
 	call.fdnum = (int)(uint32_t)req->data.args[0];
@@ -820,7 +827,8 @@ int sbr_supervise(struct sbr_sandbox *sb, sb_client *c, int *busy)
 			;
 		return SBR_EXIT_FAIL;
 	}
-	sup.udp = sbr_udp_new(c, sb->helper_fd);
+	sup.raw = sbr_raw_new(c, sb->helper_fd, sb->notify_fd);
+	sup.udp = sbr_udp_new(c, sb->helper_fd, sup.raw);
 	if (!sup.udp)
 		sbr_err("no datagram relay (out of memory): datagrams fail with ENETUNREACH");
 	while (status < 0) {
@@ -869,6 +877,7 @@ int sbr_supervise(struct sbr_sandbox *sb, sb_client *c, int *busy)
 		if (sup.bound[i].s >= 0)
 			sbr_bound_drop(&sup, &sup.bound[i]);
 	sbr_udp_free(sup.udp);
+	sbr_raw_free(sup.raw);
 	close(sfd);
 	/* A connect still in a worker holds the session: the caller must not
 	 * close it under the worker, and exits instead (the broker ends the

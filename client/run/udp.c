@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT
  * udp.c - datagrams of the sandboxed program, under the broker's policy
- * for every datagram.
+ * for every datagram (and the sends of its raw sockets, read here and
+ * sent by raw.c).
  *
  * The broker never hands off a datagram socket (sockbroker.h H1): with the
  * fd, a program could send anywhere. So the program's UDP socket stays in
@@ -92,6 +93,7 @@ struct sbr_flow {
 struct sbr_udp {
 	sb_client *c;
 	int helper_fd;
+	struct sbr_raw *raw;
 	pthread_mutex_t lock;
 	unsigned char *buf; /* the supervisor's thread's data buffer */
 	unsigned char ctl[SBR_UDP_MAXCTL] __attribute__((aligned(8))); /* and control */
@@ -404,6 +406,10 @@ static ssize_t sbr_udp_send(struct sbr_udp *u, const struct sbr_call *call, cons
 	ssize_t n;
 	int rc;
 
+	if (call->type == SOCK_RAW) {
+		p = *dst;
+		return sbr_raw_send(u->raw, call, buf, len, &p, ctl, ctllen);
+	}
 	rc = sbr_local_addr(call, &p, &plen);
 	if (rc < 0)
 		return rc;
@@ -692,6 +698,11 @@ int sbr_udp_call(struct sbr_udp *u, struct sbr_sup *sup, const struct sbr_call *
 	int64_t n;
 	int rc;
 
+	/* A raw socket is never connected (send(2) would not be notified);
+	 * its bind and listen are the sandbox's own (raw.c). */
+	if (call->type == SOCK_RAW && (d->nr == SYS_connect || d->nr == SYS_bind ||
+				       d->nr == SYS_listen))
+		return d->nr == SYS_connect ? -EOPNOTSUPP : 1;
 	switch (d->nr) {
 	case SYS_connect:
 		return sbr_udp_connect(u, sup, call);
@@ -794,7 +805,7 @@ void sbr_udp_relay_ready(struct sbr_udp *u, int fd)
 	}
 }
 
-struct sbr_udp *sbr_udp_new(sb_client *c, int helper_fd)
+struct sbr_udp *sbr_udp_new(sb_client *c, int helper_fd, struct sbr_raw *raw)
 {
 	struct sbr_udp *u = calloc(1, sizeof(*u));
 	int i;
@@ -809,6 +820,7 @@ struct sbr_udp *sbr_udp_new(sb_client *c, int helper_fd)
 	}
 	u->c = c;
 	u->helper_fd = helper_fd;
+	u->raw = raw;
 	for (i = 0; i < SBR_UDP_RELAYS; i++)
 		u->relays[i].fd = -1;
 	return u;
