@@ -603,7 +603,8 @@ static pid_t sbr_tgid_of(pid_t tid)
 }
 
 /*
- * bind(2) of a datagram socket: a server (or a client choosing its port).
+ * bind(2) of a datagram socket: a server (or a client choosing its port or
+ * source address; the wildcard at port 0 stays in the sandbox).
  * The broker binds a UDP socket of the host at that address under its bind
  * policy (EACCES, EADDRINUSE as bind(2) says them), and the program's
  * socket is bound in the sandbox to the address the broker got (the port
@@ -627,6 +628,15 @@ static int sbr_udp_bind(struct sbr_udp *u, struct sbr_sup *sup, const struct sbr
 	rc = sbr_check_inet(call->domain, &ss, len);
 	if (rc < 0)
 		return rc;
+	/* The wildcard at port 0 is what a first send binds implicitly (musl's
+	 * resolver asks for it): no server, nothing to decide. Bound here with
+	 * our copy of the address, in the sandbox only. */
+	if (sbr_is_wildcard(&ss) && ((struct sockaddr_in *)&ss)->sin_port == 0) {
+		if (bind(call->sock, (struct sockaddr *)&ss, (socklen_t)len) < 0)
+			return -errno;
+		sbr_answer(sup, call->req, 0, 0, 0);
+		return 0;
+	}
 	memset(&got, 0, sizeof(got));
 	if (getsockname(call->sock, (struct sockaddr *)&got, &gl) == 0 &&
 	    ((struct sockaddr_in *)&got)->sin_port != 0)

@@ -11,7 +11,11 @@ EXTRA_RULES="  - name: deny-source
     match: { any: true }
     action: deny
     ops: [bind]
-    bind: [127.0.0.9/32]"
+    bind: [127.0.0.9/32]
+  - name: nobody-binds-nothing
+    match: { uid: [65534] }
+    action: deny
+    ops: [bind]"
 . "$(dirname "$0")/lib.sh"
 
 # udp_server NAME ADDR PORT: an upper-casing echo server inside the sandbox
@@ -175,6 +179,30 @@ check "refused: a source the bind policy denies (EACCES), an interface no rule n
 	[ "$got" = "13 13 13 95 22" ]
 check "the denied server received nothing" [ "$(cat "$T/denied.count")" = "0" ]
 check "the server got only the two allowed datagrams" [ "$(cat "$T/anc.count")" = "2" ]
+
+# A client binding the wildcard at port 0 (musl's resolver does) needs no
+# bind rule: that is the bind its first send would do. Any other bind does.
+if command -v setpriv >/dev/null 2>&1; then
+	chmod 666 "$SOCK"
+	got=$(setpriv --reuid=65534 --regid=65534 --clear-groups $RUN "$PY" -c "
+import socket
+r = []
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(5)
+s.bind(('0.0.0.0', 0))
+s.sendto(b'w', ('127.0.0.1', $UPORT))
+r.append(s.recv(100).decode().split()[0])
+for a in [('127.0.0.1', 0), ('0.0.0.0', $(free_port))]:
+    try:
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM).bind(a)
+        r.append('bound')
+    except OSError as e:
+        r.append(str(e.errno))
+print(' '.join(r))")
+	chmod 600 "$SOCK"
+	check "no bind rule: the wildcard at port 0 works, an address or a port is EACCES (got: $got)" \
+		[ "$got" = "w 13 13" ]
+fi
 
 ask 127.0.0.1 "$P1" quit >/dev/null
 finish
