@@ -85,6 +85,43 @@ got=$(ask 127.0.0.1 "$P3" zero)
 check "a server bound to port 0 is reached on the port getsockname() told it ($P3; got: $got)" \
 	[ "${got%% *}" = "ZERO" ]
 
+# socat and an IPv6 server: asked until they answer (at most 10 s).
+ask_until() {
+	"$PY" -c "
+import socket, sys, time
+fam = socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET
+c = socket.socket(fam, socket.SOCK_DGRAM)
+c.settimeout(0.2)
+end = time.time() + 10
+while time.time() < end:
+    c.sendto(sys.argv[3].encode(), (sys.argv[1], int(sys.argv[2])))
+    try:
+        d, a = c.recvfrom(100)
+        print(d.decode().strip(), a[0], a[1] == int(sys.argv[2]))
+        break
+    except (socket.timeout, ConnectionRefusedError):
+        pass
+else:
+    print('timeout')" "$@"
+}
+P4=$(free_port)
+$RUN socat -T 5 UDP-RECVFROM:"$P4",bind=127.0.0.1 SYSTEM:'tr a-z A-Z' >"$T/socat.out" 2>&1 &
+bg $!
+got=$(ask_until 127.0.0.1 "$P4" socat)
+check "socat UDP-RECVFROM inside answers from outside (got: $got)" [ "$got" = "SOCAT 127.0.0.1 True" ]
+if "$PY" -c "import socket; socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).bind(('::1', 0))" 2>/dev/null; then
+	P5=$(free_port)
+	$RUN "$PY" -c "
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.bind(('::1', int(sys.argv[1])))
+d, a = s.recvfrom(100)
+s.sendto(d.upper() + b' ' + a[0].encode(), a)" "$P5" >"$T/six.out" 2>&1 &
+	bg $!
+	got=$(ask_until ::1 "$P5" six)
+	check "an IPv6 UDP server inside on ::1 (got: $got)" [ "$got" = "SIX ::1 ::1 True" ]
+fi
+
 got=$($RUN "$PY" -c "
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
