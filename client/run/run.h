@@ -181,10 +181,12 @@ struct sbr_udp *sbr_udp_new(sb_client *c, int helper_fd, struct sbr_raw *raw);
 /** sbr_udp_call() - answer a call on an IPv4/IPv6 datagram or raw socket.
  *  Return: 0 (answered), 1 (let the kernel go on), or -errno. */
 int sbr_udp_call(struct sbr_udp *u, struct sbr_sup *sup, const struct sbr_call *call);
-/** sbr_udp_pollfds() - the relay sockets to poll for POLLIN into @pf (at
- *  most @max). Return: how many. */
+/** sbr_udp_pollfds() - what to poll for POLLIN into @pf (at most @max):
+ *  the relay sockets, and a wake-up that is readable when a relay is made
+ *  after this call. Return: how many. */
 size_t sbr_udp_pollfds(struct sbr_udp *u, struct pollfd *pf, size_t max);
-/** sbr_udp_relay_ready() - datagrams the program sent to relay @fd. */
+/** sbr_udp_relay_ready() - datagrams the program sent to relay @fd (or
+ *  the wake-up: nothing to do). */
 void sbr_udp_relay_ready(struct sbr_udp *u, int fd);
 /** sbr_udp_free() - stop every flow, close every socket, free @u (NULL ok). */
 void sbr_udp_free(struct sbr_udp *u);

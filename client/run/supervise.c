@@ -82,31 +82,31 @@ struct sbr_bound {
 	int s;
 };
 
-/* Connects in progress at once in worker threads; more wait their turn in
- * the supervisor's thread. */
-#define SBR_WORKERS 32
-
-/**
- * struct sbr_worker - a TCP connect answered by a thread of its own
- * @busy: taken; cleared by the thread as its last access to the slot
- * @req:  the notification (a copy: the supervisor's buffer is reused)
- * @call: with @req; the thread owns its fds
- */
-struct sbr_worker {
-	struct sbr_sup *sup;
-	atomic_int busy;
-	struct seccomp_notif req;
-	struct sbr_call call;
-};
+/* Threads receiving notifications, at most: each answers what it received
+ * itself, so that a connect is answered without a hand-over to another
+ * thread (at 1,000s of connects a second, a thread made per connect or
+ * woken for it costed as much as the broker's Dial). One is kept idle
+ * while others wait for connects, so up to SBR_RECEIVERS - 1 slow connects
+ * (SYNs unanswered: minutes) hold up only the program's threads that
+ * called them. */
+#define SBR_RECEIVERS 33
+/* Started with the supervisor: the second receives while the first waits
+ * for a connect, the common case of a program connecting one at a time. */
+#define SBR_RECEIVERS_START 2
 
 struct sbr_sup {
 	sb_client *c;
 	struct sbr_sandbox *sb;
 	struct sbr_udp *udp;
 	struct sbr_raw *raw;
-	atomic_int busy; /* workers running */
+	/* Everything but a TCP connect is answered under @serial, one at a
+	 * time, as one thread would (the bound table, udp.c's and raw.c's
+	 * state); a connect takes it only to look at the bound table. */
+	pthread_mutex_t serial;
+	atomic_int busy;      /* notifications being answered */
+	atomic_int idle;      /* receivers waiting for one */
+	atomic_int receivers; /* receivers started */
 	struct sbr_bound bound[SBR_MAX_BOUND];
-	struct sbr_worker workers[SBR_WORKERS];
 };
 
 int sbr_answer(struct sbr_sup *sup, const struct seccomp_notif *req,
@@ -612,83 +612,41 @@ static void sbr_drop_bound(struct sbr_sup *sup, struct sbr_call *call)
 	call->bound = -1;
 }
 
-static void *sbr_worker_main(void *arg)
-{
-	struct sbr_worker *w = arg;
-	int rc = sbr_tcp_connect(w->sup, &w->call);
-
-	if (rc < 0 && rc != -ENOENT)
-		sbr_answer(w->sup, &w->req, -1, -rc, 0);
-	sbr_drop_bound(w->sup, &w->call);
-	close(w->call.sock);
-	close(w->call.pidfd);
-	atomic_fetch_sub(&w->sup->busy, 1);
-	/* The last access to the slot: it may be taken again from here on. */
-	atomic_store(&w->busy, 0);
-	return NULL;
-}
+static int sbr_dispatch_serial(struct sbr_sup *sup, struct sbr_call *call);
 
 /**
- * sbr_connect_async() - hand a TCP connect to a worker thread, so that a
- * slow connection (SYNs unanswered: minutes) holds up only the thread that
- * called connect(2), not the program's other calls. On success the worker
- * owns @call's fds. Return: 0, or -1 (no free worker: answer it here).
- */
-static int sbr_connect_async(struct sbr_sup *sup, struct sbr_call *call)
-{
-	pthread_attr_t at;
-	struct sbr_worker *w = NULL;
-	pthread_t t;
-	int i, rc;
-
-	for (i = 0; i < SBR_WORKERS && !w; i++)
-		if (!atomic_load(&sup->workers[i].busy))
-			w = &sup->workers[i];
-	if (!w)
-		return -1;
-	w->sup = sup;
-	w->req = *call->req;
-	w->call = *call;
-	w->call.req = &w->req;
-	atomic_store(&w->busy, 1);
-	atomic_fetch_add(&sup->busy, 1);
-	if (pthread_attr_init(&at))
-		goto fail;
-	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-	rc = pthread_create(&t, &at, sbr_worker_main, w);
-	pthread_attr_destroy(&at);
-	if (rc)
-		goto fail;
-	call->sock = call->pidfd = call->bound = -1;
-	return 0;
-fail:
-	atomic_fetch_sub(&sup->busy, 1);
-	atomic_store(&w->busy, 0);
-	return -1;
-}
-
-/**
- * sbr_dispatch() - answer one call on an IPv4/IPv6 socket.
- * Return: 0 (answered, or a worker answers), 1 (let the kernel go on), or
- * -errno for the program.
+ * sbr_dispatch() - answer one call on an IPv4/IPv6 socket; a TCP connect
+ * without @sup->serial, anything else under it.
+ * Return: 0 (answered), 1 (let the kernel go on), or -errno for the
+ * program.
  */
 static int sbr_dispatch(struct sbr_sup *sup, struct sbr_call *call)
 {
 	struct sbr_bound *b;
+	int nr = call->req->data.nr, rc;
+
+	if (call->type == SOCK_STREAM && nr == SYS_connect) {
+		/* A bind before connect got a broker socket: it connects. */
+		pthread_mutex_lock(&sup->serial);
+		b = sbr_bound_find(sup, call->ino);
+		if (b) {
+			call->bound = b->s;
+			b->s = -1;
+		}
+		pthread_mutex_unlock(&sup->serial);
+		return sbr_tcp_connect(sup, call);
+	}
+	pthread_mutex_lock(&sup->serial);
+	rc = sbr_dispatch_serial(sup, call);
+	pthread_mutex_unlock(&sup->serial);
+	return rc;
+}
+/* sbr_dispatch()'s calls under @sup->serial. */
+static int sbr_dispatch_serial(struct sbr_sup *sup, struct sbr_call *call)
+{
 	int nr = call->req->data.nr;
 
 	if (call->type == SOCK_STREAM) {
-		if (nr == SYS_connect) {
-			/* A bind before connect got a broker socket: it connects. */
-			b = sbr_bound_find(sup, call->ino);
-			if (b) {
-				call->bound = b->s;
-				b->s = -1;
-			}
-			if (sbr_connect_async(sup, call) == 0)
-				return 0;
-			return sbr_tcp_connect(sup, call);
-		}
 		if (nr == SYS_bind)
 			return sbr_tcp_bind(sup, call);
 		if (nr == SYS_listen)
@@ -719,7 +677,9 @@ static void sbr_handle(struct sbr_sup *sup, const struct seccomp_notif *req)
 	}
 	/* socket(2) is notified for raw sockets only (the filter). */
 	if (req->data.nr == SYS_socket) {
+		pthread_mutex_lock(&sup->serial);
 		rc = sbr_raw_socket(sup->raw, req);
+		pthread_mutex_unlock(&sup->serial);
 		goto out;
 	}
 	call.fdnum = (int)(uint32_t)req->data.args[0];
@@ -775,6 +735,59 @@ out:
 		close(call.pidfd);
 }
 
+static int sbr_receiver_start(struct sbr_sup *sup);
+
+/* A receiver: takes notifications and answers them (see SBR_RECEIVERS).
+ * Ends only with the process: once the program is gone no notification
+ * comes, and it waits in the kernel touching nothing. */
+static void *sbr_receiver_main(void *arg)
+{
+	struct sbr_sup *sup = arg;
+	struct seccomp_notif req;
+
+	for (;;) {
+		memset(&req, 0, sizeof(req));
+		if (ioctl(sup->sb->notify_fd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) {
+			/* ENOENT: the caller was killed before we got it. */
+			if (errno == EINTR || errno == ENOENT)
+				continue;
+			break;
+		}
+		atomic_fetch_add(&sup->busy, 1);
+		if (atomic_fetch_sub(&sup->idle, 1) == 1 &&
+		    atomic_load(&sup->receivers) < SBR_RECEIVERS && sbr_receiver_start(sup) < 0)
+			sbr_log("no thread for another receiver: a slow connect holds the "
+				"next calls");
+		sbr_handle(sup, &req);
+		atomic_fetch_add(&sup->idle, 1);
+		atomic_fetch_sub(&sup->busy, 1);
+	}
+	atomic_fetch_sub(&sup->idle, 1);
+	return NULL;
+}
+
+/* One more receiver (detached). Return: 0 or -1. */
+static int sbr_receiver_start(struct sbr_sup *sup)
+{
+	pthread_attr_t at;
+	pthread_t t;
+	int rc;
+
+	if (pthread_attr_init(&at))
+		return -1;
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	atomic_fetch_add(&sup->receivers, 1);
+	atomic_fetch_add(&sup->idle, 1);
+	rc = pthread_create(&t, &at, sbr_receiver_main, sup);
+	pthread_attr_destroy(&at);
+	if (rc) {
+		atomic_fetch_sub(&sup->idle, 1);
+		atomic_fetch_sub(&sup->receivers, 1);
+		return -1;
+	}
+	return 0;
+}
+
 /* Signals forwarded to the program. Those the terminal sends reach it
  * directly (it is in our process group): only those sent to us by a
  * process are forwarded, so that none arrives twice. */
@@ -803,12 +816,11 @@ static int sbr_status(int st)
 
 int sbr_supervise(struct sbr_sandbox *sb, sb_client *c, int *busy)
 {
-	static struct sbr_sup sup; /* big, and workers may outlive this frame */
-	struct seccomp_notif req;
+	static struct sbr_sup sup; /* big, and receivers outlive this frame */
 	struct signalfd_siginfo si;
-	struct pollfd pf[2 + SBR_UDP_RELAYS];
+	struct pollfd pf[1 + SBR_UDP_RELAYS];
 	sigset_t set;
-	int i, st, sfd, hup = 0, status = -1;
+	int i, st, sfd, status = -1;
 	size_t nrelay, k;
 	pid_t w;
 
@@ -820,7 +832,7 @@ int sbr_supervise(struct sbr_sandbox *sb, sb_client *c, int *busy)
 	sigemptyset(&set);
 	sigprocmask(SIG_BLOCK, NULL, &set);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sfd < 0) {
+	if (sfd < 0 || pthread_mutex_init(&sup.serial, NULL)) {
 		sbr_err("signalfd: %s", strerror(errno));
 		kill(sb->pid, SIGKILL);
 		while (waitpid(sb->pid, &st, 0) < 0 && errno == EINTR)
@@ -831,33 +843,36 @@ int sbr_supervise(struct sbr_sandbox *sb, sb_client *c, int *busy)
 	sup.udp = sbr_udp_new(c, sb->helper_fd, sup.raw);
 	if (!sup.udp)
 		sbr_err("no datagram relay (out of memory): datagrams fail with ENETUNREACH");
+	/* Receivers answer the notifications; this thread forwards signals,
+	 * reaps the program and moves the datagrams of udp.c's relays. */
+	for (i = 0; i < SBR_RECEIVERS_START; i++) {
+		if (sbr_receiver_start(&sup) == 0)
+			continue;
+		if (i > 0)
+			break;
+		sbr_err("cannot start a thread: %s", strerror(errno));
+		kill(sb->pid, SIGKILL);
+	}
 	while (status < 0) {
 		pf[0].fd = sfd;
 		pf[0].events = POLLIN;
-		/* Once every task of the filter is gone the listener hangs up:
-		 * from then on only SIGCHLD matters (poll ignores fd -1). */
-		pf[1].fd = hup ? -1 : sb->notify_fd;
-		pf[1].events = POLLIN;
-		pf[0].revents = pf[1].revents = 0;
-		nrelay = sup.udp ? sbr_udp_pollfds(sup.udp, pf + 2, sizeof(pf) / sizeof(pf[0]) - 2) : 0;
-		if (poll(pf, 2 + nrelay, -1) < 0) {
+		pf[0].revents = 0;
+		pthread_mutex_lock(&sup.serial);
+		nrelay = sup.udp ? sbr_udp_pollfds(sup.udp, pf + 1, sizeof(pf) / sizeof(pf[0]) - 1)
+				 : 0;
+		pthread_mutex_unlock(&sup.serial);
+		if (poll(pf, 1 + nrelay, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			sbr_err("poll: %s", strerror(errno));
 			kill(sb->pid, SIGKILL);
 			pf[0].revents = POLLIN;
 		}
-		if (pf[1].revents & POLLIN) {
-			memset(&req, 0, sizeof(req));
-			if (ioctl(sb->notify_fd, SECCOMP_IOCTL_NOTIF_RECV, &req) == 0)
-				sbr_handle(&sup, &req);
-		} else if (pf[1].revents & (POLLHUP | POLLERR)) {
-			/* Not closed: a worker may still answer on it. */
-			hup = 1;
-		}
+		pthread_mutex_lock(&sup.serial);
 		for (k = 0; k < nrelay; k++)
-			if (pf[2 + k].revents & POLLIN)
-				sbr_udp_relay_ready(sup.udp, pf[2 + k].fd);
+			if (pf[1 + k].revents & POLLIN)
+				sbr_udp_relay_ready(sup.udp, pf[1 + k].fd);
+		pthread_mutex_unlock(&sup.serial);
 		if (!(pf[0].revents & POLLIN))
 			continue;
 		while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
@@ -872,16 +887,21 @@ int sbr_supervise(struct sbr_sandbox *sb, sb_client *c, int *busy)
 	}
 	/* The broker sockets still bound and never listened on go with the
 	 * session; closing them here keeps the count right for a long-lived
-	 * caller of this function. */
+	 * caller of this function. Under @serial, and gone for a receiver
+	 * still answering a call of a thread that was killed. */
+	pthread_mutex_lock(&sup.serial);
 	for (i = 0; i < SBR_MAX_BOUND; i++)
 		if (sup.bound[i].s >= 0)
 			sbr_bound_drop(&sup, &sup.bound[i]);
 	sbr_udp_free(sup.udp);
 	sbr_raw_free(sup.raw);
+	sup.udp = NULL;
+	sup.raw = NULL;
+	pthread_mutex_unlock(&sup.serial);
 	close(sfd);
-	/* A connect still in a worker holds the session: the caller must not
-	 * close it under the worker, and exits instead (the broker ends the
-	 * session when this process is gone). */
+	/* A connect still being answered holds the session: the caller must
+	 * not close it under the receiver, and exits instead (the broker ends
+	 * the session when this process is gone). */
 	*busy = atomic_load(&sup.busy) != 0;
 	return status;
 }

@@ -44,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -94,6 +95,7 @@ struct sbr_udp {
 	sb_client *c;
 	int helper_fd;
 	struct sbr_raw *raw;
+	int wake_fd; /* eventfd: written when a relay is made */
 	pthread_mutex_t lock;
 	unsigned char *buf; /* the supervisor's thread's data buffer */
 	unsigned char ctl[SBR_UDP_MAXCTL] __attribute__((aligned(8))); /* and control */
@@ -170,6 +172,9 @@ static int sbr_relay_get(struct sbr_udp *u, const struct sockaddr_storage *addr)
 	r->addr = *addr;
 	r->len = sbr_addr_len(addr->ss_family);
 	r->last = sbr_now_ms();
+	/* The supervisor's thread polls the relays: a new one to look at. */
+	if (write(u->wake_fd, &(uint64_t){ 1 }, sizeof(uint64_t)) < 0 && errno != EAGAIN)
+		sbr_log("relay wake-up: %s", strerror(errno));
 	return fd;
 }
 
@@ -756,9 +761,19 @@ int sbr_udp_call(struct sbr_udp *u, struct sbr_sup *sup, const struct sbr_call *
 
 size_t sbr_udp_pollfds(struct sbr_udp *u, struct pollfd *pf, size_t max)
 {
+	uint64_t v;
 	size_t n = 0;
 	int i;
 
+	if (!max)
+		return 0;
+	/* First the wake-up of relays made from now on. */
+	if (read(u->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		sbr_log("relay wake-up: %s", strerror(errno));
+	pf[n].fd = u->wake_fd;
+	pf[n].events = POLLIN;
+	pf[n].revents = 0;
+	n++;
 	pthread_mutex_lock(&u->lock);
 	for (i = 0; i < SBR_UDP_RELAYS && n < max; i++) {
 		if (u->relays[i].fd < 0)
@@ -780,6 +795,8 @@ void sbr_udp_relay_ready(struct sbr_udp *u, int fd)
 	ssize_t n;
 	int i, k, found;
 
+	if (fd == u->wake_fd)
+		return; /* polled again with the new relay */
 	/* A bounded batch per wake-up, so that notifications are not starved. */
 	for (k = 0; k < 64; k++) {
 		/* Under the lock, and only when @fd is still a relay: a flow
@@ -823,7 +840,10 @@ struct sbr_udp *sbr_udp_new(sb_client *c, int helper_fd, struct sbr_raw *raw)
 	if (!u)
 		return NULL;
 	u->buf = malloc(SBR_UDP_MAXDATA);
-	if (!u->buf || pthread_mutex_init(&u->lock, NULL)) {
+	u->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (!u->buf || u->wake_fd < 0 || pthread_mutex_init(&u->lock, NULL)) {
+		if (u->wake_fd >= 0)
+			close(u->wake_fd);
 		free(u->buf);
 		free(u);
 		return NULL;
@@ -852,6 +872,7 @@ void sbr_udp_free(struct sbr_udp *u)
 		if (u->relays[i].fd >= 0)
 			close(u->relays[i].fd);
 	pthread_mutex_destroy(&u->lock);
+	close(u->wake_fd);
 	free(u->buf);
 	free(u);
 }
