@@ -106,6 +106,7 @@ struct sbr_sup {
 	atomic_int busy;      /* notifications being answered */
 	atomic_int idle;      /* receivers waiting for one */
 	atomic_int receivers; /* receivers started */
+	const struct sbr_defaults *defaults; /* [enum sbr_ref] */
 	struct sbr_bound bound[SBR_MAX_BOUND];
 };
 
@@ -221,27 +222,65 @@ static const struct {
 	{ SOL_SOCKET, SO_SNDTIMEO, sizeof(struct timeval) },
 };
 
-/**
- * sbr_copy_opts() - set on @fd the options of the program's socket @from
- * that differ from a fresh socket of the sandbox (@ref). Best effort: an
- * option the kernel refuses here is one the program could not have either.
- */
-static void sbr_copy_opts(int from, int ref, int fd, int family)
-{
-	unsigned char a[32], b[32];
-	socklen_t la, lb;
-	size_t i;
-	int va, vb;
+#define SBR_N_INT_OPTS (sizeof(sbr_int_opts) / sizeof(sbr_int_opts[0]))
+#define SBR_N_BLOB_OPTS (sizeof(sbr_blob_opts) / sizeof(sbr_blob_opts[0]))
 
+/**
+ * struct sbr_defaults - the option values of a fresh socket of the sandbox
+ * (a reference socket, enum sbr_ref), read once before any receiver runs
+ * and only read afterwards: a connect then reads only the program's.
+ * @known: 0 where the reference socket did not answer (nothing is copied)
+ */
+struct sbr_defaults {
+	int known;
+	int ints[SBR_N_INT_OPTS];
+	int int_ok[SBR_N_INT_OPTS];
+	unsigned char blobs[SBR_N_BLOB_OPTS][32];
+	socklen_t blob_len[SBR_N_BLOB_OPTS];
+};
+
+static void sbr_defaults_read(int ref, struct sbr_defaults *d)
+{
+	socklen_t l;
+	size_t i;
+
+	memset(d, 0, sizeof(*d));
 	if (ref < 0)
 		return;
-	for (i = 0; i < sizeof(sbr_int_opts) / sizeof(sbr_int_opts[0]); i++) {
-		if (sbr_int_opts[i].family && sbr_int_opts[i].family != family)
+	for (i = 0; i < SBR_N_INT_OPTS; i++) {
+		l = sizeof(int);
+		d->int_ok[i] = getsockopt(ref, sbr_int_opts[i].level, sbr_int_opts[i].name,
+					  &d->ints[i], &l) == 0;
+	}
+	for (i = 0; i < SBR_N_BLOB_OPTS; i++) {
+		l = sbr_blob_opts[i].len;
+		if (getsockopt(ref, sbr_blob_opts[i].level, sbr_blob_opts[i].name, d->blobs[i],
+			       &l) == 0)
+			d->blob_len[i] = l;
+	}
+	d->known = 1;
+}
+
+/**
+ * sbr_copy_opts() - set on @fd the options of the program's socket @from
+ * that differ from a fresh socket of the sandbox (@d). Best effort: an
+ * option the kernel refuses here is one the program could not have either.
+ */
+static void sbr_copy_opts(int from, const struct sbr_defaults *d, int fd, int family)
+{
+	unsigned char a[32];
+	socklen_t la;
+	size_t i;
+	int va;
+
+	if (!d->known)
+		return;
+	for (i = 0; i < SBR_N_INT_OPTS; i++) {
+		if ((sbr_int_opts[i].family && sbr_int_opts[i].family != family) || !d->int_ok[i])
 			continue;
-		la = lb = sizeof(int);
+		la = sizeof(int);
 		if (getsockopt(from, sbr_int_opts[i].level, sbr_int_opts[i].name, &va, &la) < 0 ||
-		    getsockopt(ref, sbr_int_opts[i].level, sbr_int_opts[i].name, &vb, &lb) < 0 ||
-		    va == vb)
+		    va == d->ints[i])
 			continue;
 		/* The kernel reports twice the buffer size it was given. */
 		if (sbr_int_opts[i].level == SOL_SOCKET &&
@@ -251,23 +290,17 @@ static void sbr_copy_opts(int from, int ref, int fd, int family)
 			sbr_log("option %d/%d not copied: %s", sbr_int_opts[i].level,
 				sbr_int_opts[i].name, strerror(errno));
 	}
-	for (i = 0; i < sizeof(sbr_blob_opts) / sizeof(sbr_blob_opts[0]); i++) {
-		la = lb = sbr_blob_opts[i].len;
+	for (i = 0; i < SBR_N_BLOB_OPTS; i++) {
+		la = sbr_blob_opts[i].len;
 		memset(a, 0, sizeof(a));
-		memset(b, 0, sizeof(b));
-		if (getsockopt(from, sbr_blob_opts[i].level, sbr_blob_opts[i].name, a, &la) < 0 ||
-		    getsockopt(ref, sbr_blob_opts[i].level, sbr_blob_opts[i].name, b, &lb) < 0 ||
-		    la != lb || !memcmp(a, b, la))
+		if (!d->blob_len[i] ||
+		    getsockopt(from, sbr_blob_opts[i].level, sbr_blob_opts[i].name, a, &la) < 0 ||
+		    la != d->blob_len[i] || !memcmp(a, d->blobs[i], la))
 			continue;
 		if (setsockopt(fd, sbr_blob_opts[i].level, sbr_blob_opts[i].name, a, la) < 0)
 			sbr_log("option %d/%d not copied: %s", sbr_blob_opts[i].level,
 				sbr_blob_opts[i].name, strerror(errno));
 	}
-}
-
-static int sbr_ref_for(const struct sbr_sup *sup, int family)
-{
-	return sup->sb->ref[family == AF_INET6 ? SBR_REF_TCP6 : SBR_REF_TCP4];
 }
 
 /**
@@ -282,7 +315,8 @@ static int sbr_install(struct sbr_sup *sup, const struct sbr_call *call, int fd)
 	int fl = fcntl(call->sock, F_GETFL);
 	int rc = 0;
 
-	sbr_copy_opts(call->sock, sbr_ref_for(sup, call->domain), fd, call->domain);
+	sbr_copy_opts(call->sock, &sup->defaults[call->domain == AF_INET6 ? SBR_REF_TCP6 : SBR_REF_TCP4],
+		      fd, call->domain);
 	/* File status flags belong to the open file, which goes with the fd. */
 	if (fl >= 0 && (fl & O_NONBLOCK)) {
 		int ffl = fcntl(fd, F_GETFL);
@@ -817,6 +851,7 @@ static int sbr_status(int st)
 int sbr_supervise(struct sbr_sandbox *sb, sb_client *c, int *busy)
 {
 	static struct sbr_sup sup; /* big, and receivers outlive this frame */
+	static struct sbr_defaults defaults[SBR_REF_N];
 	struct signalfd_siginfo si;
 	struct pollfd pf[1 + SBR_UDP_RELAYS];
 	sigset_t set;
@@ -828,6 +863,9 @@ int sbr_supervise(struct sbr_sandbox *sb, sb_client *c, int *busy)
 	sup.sb = sb;
 	for (i = 0; i < SBR_MAX_BOUND; i++)
 		sup.bound[i].s = -1;
+	for (i = 0; i < SBR_REF_N; i++)
+		sbr_defaults_read(sb->ref[i], &defaults[i]);
+	sup.defaults = defaults;
 	*busy = 0;
 	sigemptyset(&set);
 	sigprocmask(SIG_BLOCK, NULL, &set);
