@@ -92,8 +92,8 @@ void sbr_sandbox_close(struct sbr_sandbox *sb);
  * sbr_supervise() - answer the filter's notifications with the broker
  * until the program exits; forwards signals to it. Once only.
  * @sb:   the running sandbox
- * @c:    the broker session (used from this thread and workers)
- * @busy: set to 1 when a worker still uses @c: do not close @c or @sb
+ * @c:    the broker session (used from this thread and the receivers)
+ * @busy: set to 1 when a receiver still uses @c: do not close @c or @sb
  *        then, exit the process (_exit) instead
  * Return: the exit status for the runner: CMD's, or 128 + the signal
  *         that killed it.

@@ -30,9 +30,11 @@
  * or listeners: the kernel itself refuses to re-point them (EISCONN,
  * EINVAL).
  *
- * Notifications are answered in this thread, one at a time, except TCP
- * connects: a worker thread each (up to SBR_WORKERS), so that a slow one
- * holds up only the program's thread that called connect(2).
+ * Notifications are answered by receiver threads (SBR_RECEIVERS), each
+ * answering what it received itself: TCP connects at once, so that a slow
+ * one holds up only the program's thread that called connect(2), and
+ * everything else under one mutex, one at a time. The supervisor's own
+ * thread forwards signals, reaps the program and polls the UDP relays.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -487,7 +489,8 @@ fail:
 }
 
 /* connect() of an IPv4/IPv6 stream socket: Dial with hand-off. Runs in a
- * worker thread: touches nothing of @sup's but the session and the fds. */
+ * receiver without @sup->serial: touches nothing of @sup's but the session
+ * and the fds. */
 static int sbr_tcp_connect(struct sbr_sup *sup, struct sbr_call *call)
 {
 	struct sockaddr_storage ss;
