@@ -32,8 +32,10 @@
  * (sandbox.c); they are bound with IP(V6)_FREEBIND.
  *
  * Locking: one mutex over relays and flows; broker calls are made outside
- * it, except a flow's creation. Only the supervisor's thread creates or
- * retires flows; a flow thread only ends itself (done) and delivers.
+ * it, except a flow's creation. Every function of run.h here is called
+ * under the supervisor's serial mutex (supervise.c), one at a time: only
+ * those calls create or retire flows and use @buf and @ctl; a flow thread
+ * only ends itself (done) and delivers.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -97,7 +99,7 @@ struct sbr_udp {
 	struct sbr_raw *raw;
 	int wake_fd; /* eventfd: written when a relay is made */
 	pthread_mutex_t lock;
-	unsigned char *buf; /* the supervisor's thread's data buffer */
+	unsigned char *buf; /* the data buffer of the calls (serial) */
 	unsigned char ctl[SBR_UDP_MAXCTL] __attribute__((aligned(8))); /* and control */
 	struct sbr_relay relays[SBR_UDP_RELAYS];
 	struct sbr_flow flows[SBR_UDP_FLOWS];
@@ -172,7 +174,7 @@ static int sbr_relay_get(struct sbr_udp *u, const struct sockaddr_storage *addr)
 	r->addr = *addr;
 	r->len = sbr_addr_len(addr->ss_family);
 	r->last = sbr_now_ms();
-	/* The supervisor's thread polls the relays: a new one to look at. */
+	/* The supervisor's thread polls the relays: one more to look at. */
 	if (write(u->wake_fd, &(uint64_t){ 1 }, sizeof(uint64_t)) < 0 && errno != EAGAIN)
 		sbr_log("relay wake-up: %s", strerror(errno));
 	return fd;
@@ -286,7 +288,7 @@ static void sbr_flow_retire(struct sbr_udp *u, struct sbr_flow *f)
 
 /**
  * sbr_flow_add() - a new flow of program address @peer with broker socket
- * @s (taken over on success). Supervisor's thread only.
+ * @s (taken over on success). Under the serial mutex only.
  * Return: the flow, or NULL with errno ENOBUFS (all in use).
  */
 static struct sbr_flow *sbr_flow_add(struct sbr_udp *u, const struct sockaddr_storage *peer,
@@ -316,7 +318,7 @@ static struct sbr_flow *sbr_flow_add(struct sbr_udp *u, const struct sockaddr_st
 
 /**
  * sbr_flow_get() - the flow of program address @peer, made when missing.
- * Supervisor's thread only. Return: the flow, or NULL with errno (ENOBUFS:
+ * Under the serial mutex only. Return: the flow, or NULL with errno (ENOBUFS:
  * all in use; the least recently used is told to stop, for the next try).
  */
 static struct sbr_flow *sbr_flow_get(struct sbr_udp *u, const struct sockaddr_storage *peer,
