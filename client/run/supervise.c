@@ -856,7 +856,7 @@ int sbr_supervise(struct sbr_sandbox *sb, sb_client *c, int *busy)
 	static struct sbr_sup sup; /* big, and receivers outlive this frame */
 	static struct sbr_defaults defaults[SBR_REF_N];
 	struct signalfd_siginfo si;
-	struct pollfd pf[1 + SBR_UDP_RELAYS];
+	struct pollfd pf[2 + SBR_UDP_RELAYS]; /* signals, the relays' wake-up, relays */
 	sigset_t set;
 	int i, st, sfd, status = -1;
 	size_t nrelay, k;
