@@ -27,7 +27,10 @@
  *    (sb_sendmsg: a source address is judged as a bind).
  *  - Replies: each flow has a thread reading the broker socket (RecvStream);
  *    a datagram from S is sent into the sandbox from a relay bound to S, so
- *    the program sees its true source address (resolvers check it).
+ *    the program sees its true source address (resolvers check it). Where
+ *    a socket of the program holds S in the sandbox (it talks to its own
+ *    server through the host), the datagram is injected with a header
+ *    naming S, through a raw socket of the sandbox.
  * Relay sockets are made in the sandbox's namespace by the socket factory
  * (sandbox.c); they are bound with IP(V6)_FREEBIND.
  *
@@ -66,6 +69,8 @@
 /* Control data of one message, at most (net.core.optmem_max's default is
  * larger; no message the broker carries needs more). */
 #define SBR_UDP_MAXCTL 1024
+/* An injected datagram: IPv6 and UDP headers and the most data. */
+#define SBR_UDP_INJECT (40 + 8 + SBR_UDP_MAXDATA)
 
 struct sbr_relay {
 	int fd; /* -1: free */
@@ -98,6 +103,8 @@ struct sbr_udp {
 	int helper_fd;
 	struct sbr_raw *raw;
 	int wake_fd; /* eventfd: written when a relay is made */
+	int inject[2]; /* raw IPv4, IPv6 sockets of sbr_inject(), -1 until used */
+	unsigned char *inject_buf; /* its packet (under the lock) */
 	pthread_mutex_t lock;
 	unsigned char *buf; /* the data buffer of the calls (serial) */
 	unsigned char ctl[SBR_UDP_MAXCTL] __attribute__((aligned(8))); /* and control */
@@ -225,6 +232,102 @@ static void sbr_deliver_to(const struct sbr_flow *f, const struct sb_udp_source 
 			((const struct sockaddr_in6 *)&src->local)->sin6_addr;
 }
 
+/* The Internet checksum of @len bytes at @p, added to @sum. */
+static uint32_t sbr_csum_add(uint32_t sum, const void *p, size_t len)
+{
+	const unsigned char *b = p;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(b[i] << 8 | b[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)(b[len - 1] << 8);
+	return sum;
+}
+
+static uint16_t sbr_csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/**
+ * sbr_inject() - a UDP datagram from @from to @to into the sandbox, header
+ * and all, through a raw socket of the sandbox (IPPROTO_RAW: the factory
+ * has CAP_NET_RAW there). For a source no relay can be bound to. Called
+ * with the lock held. Return: 0 or -1 with errno.
+ */
+static int sbr_inject(struct sbr_udp *u, const struct sockaddr_storage *from,
+		      const struct sockaddr_storage *to, const void *data, size_t len)
+{
+	unsigned char *pkt = u->inject_buf;
+	struct sockaddr_storage dst;
+	int v6 = to->ss_family == AF_INET6, *fd = &u->inject[v6];
+	size_t hl = v6 ? 40 : 20, ulen = 8 + len;
+	uint32_t sum;
+	uint16_t c;
+
+	if (from->ss_family != to->ss_family || ulen > 0xffff || hl + ulen > SBR_UDP_INJECT) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	if (*fd < 0) {
+		*fd = sbr_factory_socket(u->helper_fd, to->ss_family, SBR_FACTORY_HDRINCL);
+		if (*fd < 0) {
+			errno = -*fd;
+			*fd = -1;
+			return -1;
+		}
+	}
+	memset(pkt, 0, hl + 8);
+	if (v6) {
+		const struct sockaddr_in6 *f6 = (const void *)from, *t6 = (const void *)to;
+
+		pkt[0] = 0x60;
+		pkt[4] = (unsigned char)(ulen >> 8);
+		pkt[5] = (unsigned char)ulen;
+		pkt[6] = IPPROTO_UDP;
+		pkt[7] = 64;
+		memcpy(pkt + 8, &f6->sin6_addr, 16);
+		memcpy(pkt + 24, &t6->sin6_addr, 16);
+		memcpy(pkt + hl, &f6->sin6_port, 2);
+		memcpy(pkt + hl + 2, &t6->sin6_port, 2);
+	} else {
+		const struct sockaddr_in *f4 = (const void *)from, *t4 = (const void *)to;
+
+		/* The kernel fills in the length, the id and the checksum. */
+		pkt[0] = 0x45;
+		pkt[8] = 64;
+		pkt[9] = IPPROTO_UDP;
+		memcpy(pkt + 12, &f4->sin_addr, 4);
+		memcpy(pkt + 16, &t4->sin_addr, 4);
+		memcpy(pkt + hl, &f4->sin_port, 2);
+		memcpy(pkt + hl + 2, &t4->sin_port, 2);
+	}
+	pkt[hl + 4] = (unsigned char)(ulen >> 8);
+	pkt[hl + 5] = (unsigned char)ulen;
+	memcpy(pkt + hl + 8, data, len);
+	/* The UDP checksum over the pseudo-header (source and destination
+	 * addresses, protocol, length), the header and the data. */
+	sum = sbr_csum_add(0, v6 ? pkt + 8 : pkt + 12, v6 ? 32 : 8);
+	sum += IPPROTO_UDP + (uint32_t)ulen;
+	sum = sbr_csum_add(sum, pkt + hl, ulen);
+	c = sbr_csum_fold(sum);
+	if (!c)
+		c = 0xffff;
+	pkt[hl + 6] = (unsigned char)(c >> 8);
+	pkt[hl + 7] = (unsigned char)c;
+	/* A raw IPv6 socket reads the port as a protocol: none. */
+	dst = *to;
+	if (v6)
+		((struct sockaddr_in6 *)&dst)->sin6_port = 0;
+	else
+		((struct sockaddr_in *)&dst)->sin_port = 0;
+	return sendto(*fd, pkt, hl + ulen, MSG_DONTWAIT, (const struct sockaddr *)&dst,
+		      sbr_addr_len(to->ss_family)) < 0 ? -1 : 0;
+}
+
 static void *sbr_flow_main(void *arg)
 {
 	struct sbr_flow *f = arg;
@@ -266,6 +369,11 @@ static void *sbr_flow_main(void *arg)
 		/* A full socket buffer drops the datagram, as the network may. */
 		if (fd >= 0 && sendto(fd, buf, (size_t)n, MSG_DONTWAIT,
 				      (struct sockaddr *)&to, f->peerlen) < 0)
+			sbr_log("datagram into the sandbox dropped: %s", strerror(errno));
+		/* The source is an address a socket of the program holds in the
+		 * sandbox (it talks to itself through the host): no relay can
+		 * be bound there, the datagram is injected with its header. */
+		if (fd == -EADDRINUSE && sbr_inject(u, &src.peer, &to, buf, (size_t)n) < 0)
 			sbr_log("datagram into the sandbox dropped: %s", strerror(errno));
 		pthread_mutex_unlock(&u->lock);
 	}
@@ -423,11 +531,12 @@ static ssize_t sbr_udp_send(struct sbr_udp *u, const struct sbr_call *call, cons
 	f = sbr_flow_get(u, &p, plen);
 	if (!f)
 		return -errno;
-	/* The relay first, so that no reply can come before it exists. */
+	/* The relay first, so that no reply can come before it exists (none
+	 * where a socket of the program holds @dst: replies are injected). */
 	pthread_mutex_lock(&u->lock);
 	rc = sbr_relay_get(u, dst);
 	pthread_mutex_unlock(&u->lock);
-	if (rc < 0)
+	if (rc < 0 && rc != -EADDRINUSE)
 		return rc;
 	/* Ancillary data goes as the broker sends it (sb_sendmsg: a source
 	 * address or interface is judged as a bind, TOS/TTL/hop limit pass,
@@ -842,10 +951,13 @@ struct sbr_udp *sbr_udp_new(sb_client *c, int helper_fd, struct sbr_raw *raw)
 	if (!u)
 		return NULL;
 	u->buf = malloc(SBR_UDP_MAXDATA);
+	u->inject_buf = malloc(SBR_UDP_INJECT);
+	u->inject[0] = u->inject[1] = -1;
 	u->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (!u->buf || u->wake_fd < 0 || pthread_mutex_init(&u->lock, NULL)) {
+	if (!u->buf || !u->inject_buf || u->wake_fd < 0 || pthread_mutex_init(&u->lock, NULL)) {
 		if (u->wake_fd >= 0)
 			close(u->wake_fd);
+		free(u->inject_buf);
 		free(u->buf);
 		free(u);
 		return NULL;
@@ -875,6 +987,10 @@ void sbr_udp_free(struct sbr_udp *u)
 			close(u->relays[i].fd);
 	pthread_mutex_destroy(&u->lock);
 	close(u->wake_fd);
+	for (i = 0; i < 2; i++)
+		if (u->inject[i] >= 0)
+			close(u->inject[i]);
+	free(u->inject_buf);
 	free(u->buf);
 	free(u);
 }
