@@ -20,7 +20,7 @@ while True:
     c, a = s.accept()
     with open(sys.argv[2], 'a') as f:
         f.write('%d\n' % a[1])
-    c.settimeout(5)
+    c.settimeout(30)
     try:
         c.recv(4096)
         c.sendall(b'HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nhi')
