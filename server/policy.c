@@ -665,6 +665,11 @@ int sb__policy_check(const struct sb__policy *p, const struct sb__identity *id,
 			return 0;
 		}
 		sb__normalize(r->addr, r->op != SB__POL_BIND, &na);
+		/* A raw socket has no port: the number in its address is
+		 * ignored (IPv4) or names a protocol (IPv6), and must not match
+		 * a rule's ports list. */
+		if (type == SOCK_RAW)
+			na.port = 0;
 	}
 	for (i = 0; i < p->n; i++) {
 		const struct sb__rule *ru = &p->rules[i];

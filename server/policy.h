@@ -46,7 +46,9 @@
  *     directory callers cannot write to. An address of a kind that no
  *     entry of a list can name (a Unix address against a list of CIDRs, a
  *     link-layer address) does not match that list; an address without a
- *     port (Unix) does not match a `ports` list.
+ *     port (Unix) does not match a `ports` list. A raw socket has no port:
+ *     the number in its address is judged as port 0 (it would only match
+ *     a list holding 0).
  *  6. Named-only: the broker never lends its privileges (it holds
  *     capabilities its callers lack, and the kernel checks the broker's).
  *     An allow rule that does not name what follows does not apply to a

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <mntent.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -55,7 +56,8 @@ static void sbr_usage(FILE *f)
 	      "                       " SB_DEFAULT_TARGET "); over TCP (HOST:PORT,\n"
 	      "                       TLS from $SOCKBROKER_TLS_CA/_CERT/_KEY) the\n"
 	      "                       connections are relayed, slower\n"
-	      "  -c, --cgroup PATH    move into cgroup v2 PATH (under /sys/fs/cgroup)\n"
+	      "  -c, --cgroup PATH    move into cgroup v2 PATH (under the cgroup2 mount:\n"
+	      "                       /sys/fs/cgroup, or /sys/fs/cgroup/unified)\n"
 	      "                       first, so that the broker's cgroup rules match\n"
 	      "  -v, --verbose        say what the broker did for each call\n"
 	      "  -h, --help           this text\n"
@@ -72,17 +74,48 @@ static int sbr_target_local(const char *t)
 	return t[0] == '/' || !strncmp(t, "unix:", 5) || !strncmp(t, "unix-abstract:", 14);
 }
 
+/* Where the cgroup v2 hierarchy is mounted: /sys/fs/cgroup on a unified
+ * host, /sys/fs/cgroup/unified on a hybrid one (cgroup v1 controllers
+ * beside it). The first cgroup2 mount of /proc/self/mounts, into @dir. */
+static int sbr_cgroup2_root(char *dir, size_t len)
+{
+	FILE *f = setmntent("/proc/self/mounts", "re");
+	struct mntent *m;
+	int rc = -1;
+
+	if (!f)
+		return -1;
+	while ((m = getmntent(f)) != NULL) {
+		if (strcmp(m->mnt_type, "cgroup2") != 0)
+			continue;
+		if (strlen(m->mnt_dir) < len) {
+			strcpy(dir, m->mnt_dir);
+			rc = 0;
+		}
+		break;
+	}
+	endmntent(f);
+	return rc;
+}
+
 static int sbr_enter_cgroup(const char *path)
 {
 	const char *dots = strstr(path, "/..");
-	char file[4096];
+	char file[4096], root[1024];
 	int fd, rc = 0;
 
 	if (path[0] != '/' || (dots && (dots[3] == '/' || dots[3] == '\0'))) {
 		sbr_err("--cgroup: '%s' is not an absolute cgroup path", path);
 		return -1;
 	}
-	if (snprintf(file, sizeof(file), "/sys/fs/cgroup%s/cgroup.procs", path) >=
+	if (sbr_cgroup2_root(root, sizeof(root)) < 0) {
+		sbr_err("--cgroup: no cgroup v2 hierarchy is mounted (mount -t cgroup2 "
+			"none /sys/fs/cgroup/unified, or boot with the unified hierarchy)");
+		return -1;
+	}
+	if (strcmp(path, "/") == 0)
+		path = "";
+	if (snprintf(file, sizeof(file), "%s%s/cgroup.procs", root, path) >=
 	    (int)sizeof(file)) {
 		sbr_err("--cgroup: path too long");
 		return -1;

@@ -127,19 +127,26 @@ out:
 int sbr_relay_connect(sb_client *c, int helper_fd, const char *host, const char *port,
 		      int timeout_ms)
 {
+	int s = sb_tcp_connect(c, host, port, NULL, NULL, timeout_ms);
+
+	if (s < 0)
+		return -errno;
+	return sbr_relay_socket(c, helper_fd, s);
+}
+
+int sbr_relay_socket(sb_client *c, int helper_fd, int s)
+{
 	struct sbr_conn *k = calloc(1, sizeof(*k));
 	pthread_attr_t at;
 	pthread_t down;
 	int sv[2] = { -1, -1 }, rc;
 
-	if (!k)
+	if (!k) {
+		if (sb_close(c, s) < 0)
+			sbr_log("relay: close: %s", strerror(errno));
 		return -ENOMEM;
-	k->s = sb_tcp_connect(c, host, port, NULL, NULL, timeout_ms);
-	if (k->s < 0) {
-		rc = -errno;
-		free(k);
-		return rc;
 	}
+	k->s = s;
 	k->c = c;
 	k->p = sb_pipe_open(c, k->s);
 	if (!k->p) {

@@ -11,7 +11,8 @@
  * of the host's namespace that the program ever holds comes from the
  * supervisor, and is a TCP socket the broker connected or a listener the
  * broker bound, both decided under the broker's policy. Datagrams never
- * get a socket of the host: the supervisor sends each one (udp.c).
+ * get a socket of the host: the supervisor sends each one (udp.c), also
+ * those of raw ICMP sockets (raw.c).
  */
 #ifndef SBR_RUN_H
 #define SBR_RUN_H
@@ -64,10 +65,15 @@ struct sbr_sandbox {
  */
 int sbr_sandbox_start(char *const argv[], struct sbr_sandbox *sb);
 
+/* sbr_factory_socket()'s @type for a raw IPv4 socket of IPPROTO_RAW (the
+ * program's packets carry their own header: IP_HDRINCL). */
+#define SBR_FACTORY_HDRINCL 0x100
+
 /**
  * sbr_factory_socket() - a new socket of the sandbox's network namespace,
  * made by its socket factory (@helper_fd, struct sbr_sandbox).
- * @family: AF_INET or AF_INET6; @type: SOCK_DGRAM or SOCK_STREAM
+ * @family: AF_INET or AF_INET6; @type: SOCK_DGRAM, SOCK_STREAM, SOCK_RAW
+ *          (of IPPROTO_ICMP, IPPROTO_ICMPV6) or SBR_FACTORY_HDRINCL
  * Thread-safe. Return: the fd (close-on-exec), or -errno.
  */
 int sbr_factory_socket(int helper_fd, int family, int type);
@@ -86,8 +92,8 @@ void sbr_sandbox_close(struct sbr_sandbox *sb);
  * sbr_supervise() - answer the filter's notifications with the broker
  * until the program exits; forwards signals to it. Once only.
  * @sb:   the running sandbox
- * @c:    the broker session (used from this thread and workers)
- * @busy: set to 1 when a worker still uses @c: do not close @c or @sb
+ * @c:    the broker session (used from this thread and the receivers)
+ * @busy: set to 1 when a receiver still uses @c: do not close @c or @sb
  *        then, exit the process (_exit) instead
  * Return: the exit status for the runner: CMD's, or 128 + the signal
  *         that killed it.
@@ -110,6 +116,8 @@ int sbr_block_signals(sigset_t *set);
  * @sock:   our copy of the program's socket
  * @domain, @type, @protocol: of @sock (SO_DOMAIN, SO_TYPE, SO_PROTOCOL)
  * @ino:    @sock's inode
+ * @bound:  a broker socket bound for @sock (a bind before connect), owned
+ *          by whoever answers the call; -1 when none
  */
 struct sbr_call {
 	const struct seccomp_notif *req;
@@ -120,6 +128,7 @@ struct sbr_call {
 	int type;
 	int protocol;
 	ino_t ino;
+	int bound;
 };
 
 struct sbr_sup;
@@ -146,20 +155,38 @@ int sbr_read_sockaddr(const struct sbr_call *call, uint64_t ptr, uint64_t len_ar
  *  as the kernel does. Return: 0, -EAFNOSUPPORT or -EINVAL. */
 int sbr_check_inet(int domain, const struct sockaddr_storage *ss, int len);
 
+/* raw.c: raw ICMP sockets (see there). */
+struct sbr_raw;
+
+/** sbr_raw_new() - the raw sockets of a sandbox. Return: it, or NULL. */
+struct sbr_raw *sbr_raw_new(sb_client *c, int helper_fd, int notify_fd);
+/** sbr_raw_socket() - answer socket(2) of a raw socket (@r may be NULL).
+ *  Return: 0 (answered with the new fd), or -errno for the program. */
+int sbr_raw_socket(struct sbr_raw *r, const struct seccomp_notif *req);
+/** sbr_raw_send() - one ICMP message of the program's raw socket to @dst
+ *  (its port is cleared), by the broker. Return: bytes sent or -errno. */
+ssize_t sbr_raw_send(struct sbr_raw *r, const struct sbr_call *call, const void *buf,
+		     size_t len, struct sockaddr_storage *dst, void *ctl, size_t ctllen);
+/** sbr_raw_free() - stop the receive threads, close everything (NULL ok). */
+void sbr_raw_free(struct sbr_raw *r);
+
 /* udp.c: datagrams (see there). At most this many relay sockets. */
 #define SBR_UDP_RELAYS 128
 struct sbr_udp;
 struct pollfd;
 
-/** sbr_udp_new() - the datagram relay of a sandbox. Return: it, or NULL. */
-struct sbr_udp *sbr_udp_new(sb_client *c, int helper_fd);
-/** sbr_udp_call() - answer a call on an IPv4/IPv6 datagram socket.
+/** sbr_udp_new() - the datagram relay of a sandbox; sends of raw sockets
+ *  go to @raw (may be NULL). Return: it, or NULL. */
+struct sbr_udp *sbr_udp_new(sb_client *c, int helper_fd, struct sbr_raw *raw);
+/** sbr_udp_call() - answer a call on an IPv4/IPv6 datagram or raw socket.
  *  Return: 0 (answered), 1 (let the kernel go on), or -errno. */
 int sbr_udp_call(struct sbr_udp *u, struct sbr_sup *sup, const struct sbr_call *call);
-/** sbr_udp_pollfds() - the relay sockets to poll for POLLIN into @pf (at
- *  most @max). Return: how many. */
+/** sbr_udp_pollfds() - what to poll for POLLIN into @pf (at most @max):
+ *  the relay sockets, and a wake-up that is readable when a relay is made
+ *  after this call. Return: how many. */
 size_t sbr_udp_pollfds(struct sbr_udp *u, struct pollfd *pf, size_t max);
-/** sbr_udp_relay_ready() - datagrams the program sent to relay @fd. */
+/** sbr_udp_relay_ready() - datagrams the program sent to relay @fd (or
+ *  the wake-up: nothing to do). */
 void sbr_udp_relay_ready(struct sbr_udp *u, int fd);
 /** sbr_udp_free() - stop every flow, close every socket, free @u (NULL ok). */
 void sbr_udp_free(struct sbr_udp *u);
@@ -172,6 +199,9 @@ void sbr_udp_free(struct sbr_udp *u);
  *  (EACCES: the policy). */
 int sbr_relay_connect(sb_client *c, int helper_fd, const char *host, const char *port,
 		      int timeout_ms);
+/** sbr_relay_socket() - relay the broker's connected TCP socket @s (taken
+ *  over: closed here on failure too), as sbr_relay_connect() does. */
+int sbr_relay_socket(sb_client *c, int helper_fd, int s);
 /* Relayed connections still using the session. */
 extern atomic_int sbr_relays_active;
 

@@ -351,23 +351,21 @@ static scmp_filter_ctx sbr_filter_build(void)
 	c[0] = SCMP_A0(SCMP_CMP_GE, AF_MAX);
 	if (sbr_rule(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1, c) < 0)
 		goto fail;
-	/* IPv4/IPv6: stream and datagram only. Raw sockets (and the old
-	 * SOCK_PACKET) get what an unprivileged process gets: EPERM. The
-	 * broker hands off no raw socket (sockbroker.h H1), so there is no
-	 * policy that could name them here. */
+	/* IPv4/IPv6: stream, datagram, and raw sockets, which the supervisor
+	 * makes when the broker's policy names them (raw.c; EPERM otherwise,
+	 * what an unprivileged process gets). The old SOCK_PACKET is EPERM. */
 	for (t = 0; t < 16; t++) {
+		uint32_t act = t == SOCK_RAW ? SCMP_ACT_NOTIFY
+			       : SCMP_ACT_ERRNO(t == SOCK_PACKET ? EPERM : ESOCKTNOSUPPORT);
+
 		if (t == SOCK_STREAM || t == SOCK_DGRAM)
 			continue;
 		c[1] = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, (scmp_datum_t)t);
 		c[0] = SCMP_A0(SCMP_CMP_EQ, AF_INET);
-		if (sbr_rule(ctx, SCMP_ACT_ERRNO(t == SOCK_RAW || t == SOCK_PACKET ? EPERM
-									 : ESOCKTNOSUPPORT),
-			     SCMP_SYS(socket), 2, c) < 0)
+		if (sbr_rule(ctx, act, SCMP_SYS(socket), 2, c) < 0)
 			goto fail;
 		c[0] = SCMP_A0(SCMP_CMP_EQ, AF_INET6);
-		if (sbr_rule(ctx, SCMP_ACT_ERRNO(t == SOCK_RAW || t == SOCK_PACKET ? EPERM
-									 : ESOCKTNOSUPPORT),
-			     SCMP_SYS(socket), 2, c) < 0)
+		if (sbr_rule(ctx, act, SCMP_SYS(socket), 2, c) < 0)
 			goto fail;
 	}
 	return ctx;
@@ -440,8 +438,9 @@ static __attribute__((noreturn)) void sbr_child(int sync, pid_t parent, int ipv6
 
 /* The socket factory: a process of the supervisor's (not under the filter,
  * not the program's child) in the sandbox's user and network namespaces,
- * making sockets there on request (udp.c's relays, relay.c's TCP pairs). It can make
- * nothing but sockets of the sandbox's empty namespace. */
+ * making sockets there on request (udp.c's relays, relay.c's TCP pairs,
+ * raw.c's sockets: it has CAP_NET_RAW in the sandbox's namespace). It can
+ * make nothing but sockets of the sandbox's empty namespace. */
 static __attribute__((noreturn)) void sbr_factory(int ch)
 {
 	union {
@@ -462,9 +461,16 @@ static __attribute__((noreturn)) void sbr_factory(int ch)
 		if (n != 1)
 			_exit(0);
 		fam = (ask & 0xf) == 6 ? AF_INET6 : AF_INET;
-		s = socket(fam, ((ask & 0x10) ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+		if (ask & 0x20) /* raw: ICMP, ICMPv6, or IPv4 with its header */
+			s = socket(fam, SOCK_RAW | SOCK_CLOEXEC,
+				   (ask & 0x40) ? IPPROTO_RAW
+				   : fam == AF_INET6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
+		else
+			s = socket(fam, ((ask & 0x10) ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC,
+				   0);
 		err = s < 0 ? errno : 0;
-		if (s >= 0 && fam == AF_INET6 &&
+		/* (IPV6_V6ONLY is for sockets with ports.) */
+		if (s >= 0 && fam == AF_INET6 && !(ask & 0x20) &&
 		    setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
 			err = errno;
 		if (s >= 0 && !err) {
@@ -535,7 +541,9 @@ int sbr_factory_socket(int helper_fd, int family, int type)
 		struct cmsghdr align;
 	} cm;
 	unsigned char ask = (unsigned char)((family == AF_INET6 ? 6 : 4) |
-					    (type == SOCK_STREAM ? 0x10 : 0));
+					    (type == SOCK_STREAM ? 0x10 : 0) |
+					    (type == SOCK_RAW ? 0x20 : 0) |
+					    (type == SBR_FACTORY_HDRINCL ? 0x60 : 0));
 	int err = 0, fd = -1;
 	struct iovec iov = { .iov_base = &err, .iov_len = sizeof(err) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,

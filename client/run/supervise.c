@@ -23,16 +23,18 @@
  * decides those. It is for what cannot leave the sandbox: Unix and netlink
  * sockets (their family never changes, and they live in the sandbox's own
  * namespaces), sends on stream sockets (a connected TCP socket ignores a
- * destination, and an unconnected one is in the sandbox's namespace) and a
- * datagram socket's bind (an address of the sandbox). Datagrams: udp.c. Should the
- * program swap the fd between our check and the kernel's action, it can
- * only swap in another socket of its own namespace or one we installed,
- * and those are all connected TCP sockets or listeners: the kernel itself
- * refuses to re-point them (EISCONN, EINVAL).
+ * destination, and an unconnected one is in the sandbox's namespace).
+ * Datagrams: udp.c. Should the program swap the fd between our check and
+ * the kernel's action, it can only swap in another socket of its own
+ * namespace or one we installed, and those are all connected TCP sockets
+ * or listeners: the kernel itself refuses to re-point them (EISCONN,
+ * EINVAL).
  *
- * Notifications are answered in this thread, one at a time, except TCP
- * connects: a worker thread each (up to SBR_WORKERS), so that a slow one
- * holds up only the program's thread that called connect(2).
+ * Notifications are answered by receiver threads (SBR_RECEIVERS), each
+ * answering what it received itself: TCP connects at once, so that a slow
+ * one holds up only the program's thread that called connect(2), and
+ * everything else under one mutex, one at a time. The supervisor's own
+ * thread forwards signals, reaps the program and polls the UDP relays.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -82,30 +84,32 @@ struct sbr_bound {
 	int s;
 };
 
-/* Connects in progress at once in worker threads; more wait their turn in
- * the supervisor's thread. */
-#define SBR_WORKERS 32
-
-/**
- * struct sbr_worker - a TCP connect answered by a thread of its own
- * @busy: taken; cleared by the thread as its last access to the slot
- * @req:  the notification (a copy: the supervisor's buffer is reused)
- * @call: with @req; the thread owns its fds
- */
-struct sbr_worker {
-	struct sbr_sup *sup;
-	atomic_int busy;
-	struct seccomp_notif req;
-	struct sbr_call call;
-};
+/* Threads receiving notifications, at most: each answers what it received
+ * itself, so that a connect is answered without a hand-over to another
+ * thread (at 1,000s of connects a second, a thread made per connect or
+ * woken for it costed as much as the broker's Dial). One is kept idle
+ * while others wait for connects, so up to SBR_RECEIVERS - 1 slow connects
+ * (SYNs unanswered: minutes) hold up only the program's threads that
+ * called them. */
+#define SBR_RECEIVERS 33
+/* Started with the supervisor: the second receives while the first waits
+ * for a connect, the common case of a program connecting one at a time. */
+#define SBR_RECEIVERS_START 2
 
 struct sbr_sup {
 	sb_client *c;
 	struct sbr_sandbox *sb;
 	struct sbr_udp *udp;
-	atomic_int busy; /* workers running */
+	struct sbr_raw *raw;
+	/* Everything but a TCP connect is answered under @serial, one at a
+	 * time, as one thread would (the bound table, udp.c's and raw.c's
+	 * state); a connect takes it only to look at the bound table. */
+	pthread_mutex_t serial;
+	atomic_int busy;      /* notifications being answered */
+	atomic_int idle;      /* receivers waiting for one */
+	atomic_int receivers; /* receivers started */
+	const struct sbr_defaults *defaults; /* [enum sbr_ref] */
 	struct sbr_bound bound[SBR_MAX_BOUND];
-	struct sbr_worker workers[SBR_WORKERS];
 };
 
 int sbr_answer(struct sbr_sup *sup, const struct seccomp_notif *req,
@@ -220,27 +224,65 @@ static const struct {
 	{ SOL_SOCKET, SO_SNDTIMEO, sizeof(struct timeval) },
 };
 
-/**
- * sbr_copy_opts() - set on @fd the options of the program's socket @from
- * that differ from a fresh socket of the sandbox (@ref). Best effort: an
- * option the kernel refuses here is one the program could not have either.
- */
-static void sbr_copy_opts(int from, int ref, int fd, int family)
-{
-	unsigned char a[32], b[32];
-	socklen_t la, lb;
-	size_t i;
-	int va, vb;
+#define SBR_N_INT_OPTS (sizeof(sbr_int_opts) / sizeof(sbr_int_opts[0]))
+#define SBR_N_BLOB_OPTS (sizeof(sbr_blob_opts) / sizeof(sbr_blob_opts[0]))
 
+/**
+ * struct sbr_defaults - the option values of a fresh socket of the sandbox
+ * (a reference socket, enum sbr_ref), read once before any receiver runs
+ * and only read afterwards: a connect then reads only the program's.
+ * @known: 0 where the reference socket did not answer (nothing is copied)
+ */
+struct sbr_defaults {
+	int known;
+	int ints[SBR_N_INT_OPTS];
+	int int_ok[SBR_N_INT_OPTS];
+	unsigned char blobs[SBR_N_BLOB_OPTS][32];
+	socklen_t blob_len[SBR_N_BLOB_OPTS];
+};
+
+static void sbr_defaults_read(int ref, struct sbr_defaults *d)
+{
+	socklen_t l;
+	size_t i;
+
+	memset(d, 0, sizeof(*d));
 	if (ref < 0)
 		return;
-	for (i = 0; i < sizeof(sbr_int_opts) / sizeof(sbr_int_opts[0]); i++) {
-		if (sbr_int_opts[i].family && sbr_int_opts[i].family != family)
+	for (i = 0; i < SBR_N_INT_OPTS; i++) {
+		l = sizeof(int);
+		d->int_ok[i] = getsockopt(ref, sbr_int_opts[i].level, sbr_int_opts[i].name,
+					  &d->ints[i], &l) == 0;
+	}
+	for (i = 0; i < SBR_N_BLOB_OPTS; i++) {
+		l = sbr_blob_opts[i].len;
+		if (getsockopt(ref, sbr_blob_opts[i].level, sbr_blob_opts[i].name, d->blobs[i],
+			       &l) == 0)
+			d->blob_len[i] = l;
+	}
+	d->known = 1;
+}
+
+/**
+ * sbr_copy_opts() - set on @fd the options of the program's socket @from
+ * that differ from a fresh socket of the sandbox (@d). Best effort: an
+ * option the kernel refuses here is one the program could not have either.
+ */
+static void sbr_copy_opts(int from, const struct sbr_defaults *d, int fd, int family)
+{
+	unsigned char a[32];
+	socklen_t la;
+	size_t i;
+	int va;
+
+	if (!d->known)
+		return;
+	for (i = 0; i < SBR_N_INT_OPTS; i++) {
+		if ((sbr_int_opts[i].family && sbr_int_opts[i].family != family) || !d->int_ok[i])
 			continue;
-		la = lb = sizeof(int);
+		la = sizeof(int);
 		if (getsockopt(from, sbr_int_opts[i].level, sbr_int_opts[i].name, &va, &la) < 0 ||
-		    getsockopt(ref, sbr_int_opts[i].level, sbr_int_opts[i].name, &vb, &lb) < 0 ||
-		    va == vb)
+		    va == d->ints[i])
 			continue;
 		/* The kernel reports twice the buffer size it was given. */
 		if (sbr_int_opts[i].level == SOL_SOCKET &&
@@ -250,23 +292,17 @@ static void sbr_copy_opts(int from, int ref, int fd, int family)
 			sbr_log("option %d/%d not copied: %s", sbr_int_opts[i].level,
 				sbr_int_opts[i].name, strerror(errno));
 	}
-	for (i = 0; i < sizeof(sbr_blob_opts) / sizeof(sbr_blob_opts[0]); i++) {
-		la = lb = sbr_blob_opts[i].len;
+	for (i = 0; i < SBR_N_BLOB_OPTS; i++) {
+		la = sbr_blob_opts[i].len;
 		memset(a, 0, sizeof(a));
-		memset(b, 0, sizeof(b));
-		if (getsockopt(from, sbr_blob_opts[i].level, sbr_blob_opts[i].name, a, &la) < 0 ||
-		    getsockopt(ref, sbr_blob_opts[i].level, sbr_blob_opts[i].name, b, &lb) < 0 ||
-		    la != lb || !memcmp(a, b, la))
+		if (!d->blob_len[i] ||
+		    getsockopt(from, sbr_blob_opts[i].level, sbr_blob_opts[i].name, a, &la) < 0 ||
+		    la != d->blob_len[i] || !memcmp(a, d->blobs[i], la))
 			continue;
 		if (setsockopt(fd, sbr_blob_opts[i].level, sbr_blob_opts[i].name, a, la) < 0)
 			sbr_log("option %d/%d not copied: %s", sbr_blob_opts[i].level,
 				sbr_blob_opts[i].name, strerror(errno));
 	}
-}
-
-static int sbr_ref_for(const struct sbr_sup *sup, int family)
-{
-	return sup->sb->ref[family == AF_INET6 ? SBR_REF_TCP6 : SBR_REF_TCP4];
 }
 
 /**
@@ -281,7 +317,8 @@ static int sbr_install(struct sbr_sup *sup, const struct sbr_call *call, int fd)
 	int fl = fcntl(call->sock, F_GETFL);
 	int rc = 0;
 
-	sbr_copy_opts(call->sock, sbr_ref_for(sup, call->domain), fd, call->domain);
+	sbr_copy_opts(call->sock, &sup->defaults[call->domain == AF_INET6 ? SBR_REF_TCP6 : SBR_REF_TCP4],
+		      fd, call->domain);
 	/* File status flags belong to the open file, which goes with the fd. */
 	if (fl >= 0 && (fl & O_NONBLOCK)) {
 		int ffl = fcntl(fd, F_GETFL);
@@ -412,9 +449,49 @@ static int sbr_broker_bind(struct sbr_sup *sup, const struct sbr_call *call,
 	return s;
 }
 
+/*
+ * connect() of a socket the program bound first (curl --local-port, nc -p,
+ * a client picking its source address): the broker's socket bound then
+ * (under the bind policy) connects (under the connect policy), so that the
+ * connection has the local end the program chose. @call->bound is taken
+ * over. A failed connect closes it: a retry is dialled without that end.
+ */
+static int sbr_tcp_connect_bound(struct sbr_sup *sup, struct sbr_call *call,
+				 const struct sockaddr_storage *ss, socklen_t len, int timeout_ms)
+{
+	int s = call->bound, fd, rc;
+
+	call->bound = -1;
+	rc = timeout_ms > 0 ? sb_connect_timeout(sup->c, s, (const struct sockaddr *)ss, len,
+						 timeout_ms)
+			    : sb_connect(sup->c, s, (const struct sockaddr *)ss, len);
+	if (rc < 0) {
+		rc = -errno;
+		sbr_log("connect from the bound end: %s",
+			sb_last_error() ? sb_last_error() : strerror(-rc));
+		goto fail;
+	}
+	if (sbr_remote)
+		return (fd = sbr_relay_socket(sup->c, sup->sb->helper_fd, s)) < 0
+			       ? fd : sbr_install(sup, call, fd);
+	fd = sb_handoff(sup->c, s);
+	if (fd < 0) {
+		rc = -errno;
+		sbr_log("hand-off: %s", sb_last_error() ? sb_last_error() : strerror(-rc));
+		goto fail;
+	}
+	sbr_log("connect from the bound end: fd %d", call->fdnum);
+	return sbr_install(sup, call, fd);
+fail:
+	if (sb_close(sup->c, s) < 0)
+		sbr_log("close: %s", strerror(errno));
+	return rc;
+}
+
 /* connect() of an IPv4/IPv6 stream socket: Dial with hand-off. Runs in a
- * worker thread: touches nothing of @sup's but the session and the fds. */
-static int sbr_tcp_connect(struct sbr_sup *sup, const struct sbr_call *call)
+ * receiver without @sup->serial: touches nothing of @sup's but the session
+ * and the fds. */
+static int sbr_tcp_connect(struct sbr_sup *sup, struct sbr_call *call)
 {
 	struct sockaddr_storage ss;
 	char host[INET6_ADDRSTRLEN + 16], port[8];
@@ -443,6 +520,8 @@ static int sbr_tcp_connect(struct sbr_sup *sup, const struct sbr_call *call)
 	    (tv.tv_sec || tv.tv_usec))
 		timeout_ms = tv.tv_sec > 86400 ? 86400000
 					      : (int)(tv.tv_sec * 1000 + tv.tv_usec / 1000) + 1;
+	if (call->bound >= 0)
+		return sbr_tcp_connect_bound(sup, call, &ss, (socklen_t)len, timeout_ms);
 	/* A remote broker cannot hand fds over: the connection is relayed. */
 	if (sbr_remote) {
 		fd = sbr_relay_connect(sup->c, sup->sb->helper_fd, host, port, timeout_ms);
@@ -561,90 +640,60 @@ fail:
 	return s;
 }
 
-static void *sbr_worker_main(void *arg)
+/* A bound broker socket a call took over and did not use (a refused or
+ * malformed connect) goes. */
+static void sbr_drop_bound(struct sbr_sup *sup, struct sbr_call *call)
 {
-	struct sbr_worker *w = arg;
-	int rc = sbr_tcp_connect(w->sup, &w->call);
-
-	if (rc < 0 && rc != -ENOENT)
-		sbr_answer(w->sup, &w->req, -1, -rc, 0);
-	close(w->call.sock);
-	close(w->call.pidfd);
-	atomic_fetch_sub(&w->sup->busy, 1);
-	/* The last access to the slot: it may be taken again from here on. */
-	atomic_store(&w->busy, 0);
-	return NULL;
+	if (call->bound >= 0 && sb_close(sup->c, call->bound) < 0)
+		sbr_log("close of broker socket %d: %s", call->bound, strerror(errno));
+	call->bound = -1;
 }
 
-/**
- * sbr_connect_async() - hand a TCP connect to a worker thread, so that a
- * slow connection (SYNs unanswered: minutes) holds up only the thread that
- * called connect(2), not the program's other calls. On success the worker
- * owns @call's fds. Return: 0, or -1 (no free worker: answer it here).
- */
-static int sbr_connect_async(struct sbr_sup *sup, struct sbr_call *call)
-{
-	pthread_attr_t at;
-	struct sbr_worker *w = NULL;
-	pthread_t t;
-	int i, rc;
-
-	for (i = 0; i < SBR_WORKERS && !w; i++)
-		if (!atomic_load(&sup->workers[i].busy))
-			w = &sup->workers[i];
-	if (!w)
-		return -1;
-	w->sup = sup;
-	w->req = *call->req;
-	w->call = *call;
-	w->call.req = &w->req;
-	atomic_store(&w->busy, 1);
-	atomic_fetch_add(&sup->busy, 1);
-	if (pthread_attr_init(&at))
-		goto fail;
-	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-	rc = pthread_create(&t, &at, sbr_worker_main, w);
-	pthread_attr_destroy(&at);
-	if (rc)
-		goto fail;
-	call->sock = call->pidfd = -1;
-	return 0;
-fail:
-	atomic_fetch_sub(&sup->busy, 1);
-	atomic_store(&w->busy, 0);
-	return -1;
-}
+static int sbr_dispatch_serial(struct sbr_sup *sup, struct sbr_call *call);
 
 /**
- * sbr_dispatch() - answer one call on an IPv4/IPv6 socket.
- * Return: 0 (answered, or a worker answers), 1 (let the kernel go on), or
- * -errno for the program.
+ * sbr_dispatch() - answer one call on an IPv4/IPv6 socket; a TCP connect
+ * without @sup->serial, anything else under it.
+ * Return: 0 (answered), 1 (let the kernel go on), or -errno for the
+ * program.
  */
 static int sbr_dispatch(struct sbr_sup *sup, struct sbr_call *call)
 {
 	struct sbr_bound *b;
+	int nr = call->req->data.nr, rc;
+
+	if (call->type == SOCK_STREAM && nr == SYS_connect) {
+		/* A bind before connect got a broker socket: it connects. */
+		pthread_mutex_lock(&sup->serial);
+		b = sbr_bound_find(sup, call->ino);
+		if (b) {
+			call->bound = b->s;
+			b->s = -1;
+		}
+		pthread_mutex_unlock(&sup->serial);
+		return sbr_tcp_connect(sup, call);
+	}
+	pthread_mutex_lock(&sup->serial);
+	rc = sbr_dispatch_serial(sup, call);
+	pthread_mutex_unlock(&sup->serial);
+	return rc;
+}
+/* sbr_dispatch()'s calls under @sup->serial. */
+static int sbr_dispatch_serial(struct sbr_sup *sup, struct sbr_call *call)
+{
 	int nr = call->req->data.nr;
 
 	if (call->type == SOCK_STREAM) {
-		if (nr == SYS_connect) {
-			/* A bind before connect got a broker socket; Dial picks
-			 * the local end itself, so that one goes. */
-			b = sbr_bound_find(sup, call->ino);
-			if (b)
-				sbr_bound_drop(sup, b);
-			if (sbr_connect_async(sup, call) == 0)
-				return 0;
-			return sbr_tcp_connect(sup, call);
-		}
 		if (nr == SYS_bind)
 			return sbr_tcp_bind(sup, call);
 		if (nr == SYS_listen)
 			return sbr_tcp_listen(sup, call);
 		return 1; /* a send (see the file's comment) */
 	}
-	/* Datagrams: UDP only (udp.c). A ping socket's echo requests would be
-	 * sent as UDP by the broker's socket: refused. */
-	if (call->type != SOCK_DGRAM || call->protocol != IPPROTO_UDP)
+	/* Datagrams: UDP (udp.c) and raw ICMP (raw.c). A ping socket's echo
+	 * requests would be sent as UDP by the broker's socket: refused. */
+	if ((call->type != SOCK_DGRAM || call->protocol != IPPROTO_UDP) &&
+	    call->type != SOCK_RAW)
 		return -EACCES;
 	if (!sup->udp)
 		return -ENETUNREACH;
@@ -653,7 +702,7 @@ static int sbr_dispatch(struct sbr_sup *sup, struct sbr_call *call)
 
 static void sbr_handle(struct sbr_sup *sup, const struct seccomp_notif *req)
 {
-	struct sbr_call call = { .req = req, .pidfd = -1, .sock = -1 };
+	struct sbr_call call = { .req = req, .pidfd = -1, .sock = -1, .bound = -1 };
 	struct stat st;
 	socklen_t l;
 	int rc;
@@ -661,6 +710,13 @@ static void sbr_handle(struct sbr_sup *sup, const struct seccomp_notif *req)
 	/* The filter lets nothing else through; never act on another ABI. */
 	if (req->data.arch != AUDIT_ARCH_X86_64) {
 		rc = -ENOSYS;
+		goto out;
+	}
+	/* socket(2) is notified for raw sockets only (the filter). */
+	if (req->data.nr == SYS_socket) {
+		pthread_mutex_lock(&sup->serial);
+		rc = sbr_raw_socket(sup->raw, req);
+		pthread_mutex_unlock(&sup->serial);
 		goto out;
 	}
 	call.fdnum = (int)(uint32_t)req->data.args[0];
@@ -709,10 +765,64 @@ out:
 		sbr_answer(sup, req, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
 	else if (rc < 0 && rc != -ENOENT && rc != -ESRCH)
 		sbr_answer(sup, req, -1, -rc, 0);
+	sbr_drop_bound(sup, &call);
 	if (call.sock >= 0)
 		close(call.sock);
 	if (call.pidfd >= 0)
 		close(call.pidfd);
+}
+
+static int sbr_receiver_start(struct sbr_sup *sup);
+
+/* A receiver: takes notifications and answers them (see SBR_RECEIVERS).
+ * Ends only with the process: once the program is gone no notification
+ * comes, and it waits in the kernel touching nothing. */
+static void *sbr_receiver_main(void *arg)
+{
+	struct sbr_sup *sup = arg;
+	struct seccomp_notif req;
+
+	for (;;) {
+		memset(&req, 0, sizeof(req));
+		if (ioctl(sup->sb->notify_fd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) {
+			/* ENOENT: the caller was killed before we got it. */
+			if (errno == EINTR || errno == ENOENT)
+				continue;
+			break;
+		}
+		atomic_fetch_add(&sup->busy, 1);
+		if (atomic_fetch_sub(&sup->idle, 1) == 1 &&
+		    atomic_load(&sup->receivers) < SBR_RECEIVERS && sbr_receiver_start(sup) < 0)
+			sbr_log("no thread for another receiver: a slow connect holds the "
+				"next calls");
+		sbr_handle(sup, &req);
+		atomic_fetch_add(&sup->idle, 1);
+		atomic_fetch_sub(&sup->busy, 1);
+	}
+	atomic_fetch_sub(&sup->idle, 1);
+	return NULL;
+}
+
+/* One more receiver (detached). Return: 0 or -1. */
+static int sbr_receiver_start(struct sbr_sup *sup)
+{
+	pthread_attr_t at;
+	pthread_t t;
+	int rc;
+
+	if (pthread_attr_init(&at))
+		return -1;
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	atomic_fetch_add(&sup->receivers, 1);
+	atomic_fetch_add(&sup->idle, 1);
+	rc = pthread_create(&t, &at, sbr_receiver_main, sup);
+	pthread_attr_destroy(&at);
+	if (rc) {
+		atomic_fetch_sub(&sup->idle, 1);
+		atomic_fetch_sub(&sup->receivers, 1);
+		return -1;
+	}
+	return 0;
 }
 
 /* Signals forwarded to the program. Those the terminal sends reach it
@@ -743,12 +853,12 @@ static int sbr_status(int st)
 
 int sbr_supervise(struct sbr_sandbox *sb, sb_client *c, int *busy)
 {
-	static struct sbr_sup sup; /* big, and workers may outlive this frame */
-	struct seccomp_notif req;
+	static struct sbr_sup sup; /* big, and receivers outlive this frame */
+	static struct sbr_defaults defaults[SBR_REF_N];
 	struct signalfd_siginfo si;
-	struct pollfd pf[2 + SBR_UDP_RELAYS];
+	struct pollfd pf[2 + SBR_UDP_RELAYS]; /* signals, the relays' wake-up, relays */
 	sigset_t set;
-	int i, st, sfd, hup = 0, status = -1;
+	int i, st, sfd, status = -1;
 	size_t nrelay, k;
 	pid_t w;
 
@@ -756,47 +866,54 @@ int sbr_supervise(struct sbr_sandbox *sb, sb_client *c, int *busy)
 	sup.sb = sb;
 	for (i = 0; i < SBR_MAX_BOUND; i++)
 		sup.bound[i].s = -1;
+	for (i = 0; i < SBR_REF_N; i++)
+		sbr_defaults_read(sb->ref[i], &defaults[i]);
+	sup.defaults = defaults;
 	*busy = 0;
 	sigemptyset(&set);
 	sigprocmask(SIG_BLOCK, NULL, &set);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sfd < 0) {
+	if (sfd < 0 || pthread_mutex_init(&sup.serial, NULL)) {
 		sbr_err("signalfd: %s", strerror(errno));
 		kill(sb->pid, SIGKILL);
 		while (waitpid(sb->pid, &st, 0) < 0 && errno == EINTR)
 			;
 		return SBR_EXIT_FAIL;
 	}
-	sup.udp = sbr_udp_new(c, sb->helper_fd);
+	sup.raw = sbr_raw_new(c, sb->helper_fd, sb->notify_fd);
+	sup.udp = sbr_udp_new(c, sb->helper_fd, sup.raw);
 	if (!sup.udp)
 		sbr_err("no datagram relay (out of memory): datagrams fail with ENETUNREACH");
+	/* Receivers answer the notifications; this thread forwards signals,
+	 * reaps the program and moves the datagrams of udp.c's relays. */
+	for (i = 0; i < SBR_RECEIVERS_START; i++) {
+		if (sbr_receiver_start(&sup) == 0)
+			continue;
+		if (i > 0)
+			break;
+		sbr_err("cannot start a thread: %s", strerror(errno));
+		kill(sb->pid, SIGKILL);
+	}
 	while (status < 0) {
 		pf[0].fd = sfd;
 		pf[0].events = POLLIN;
-		/* Once every task of the filter is gone the listener hangs up:
-		 * from then on only SIGCHLD matters (poll ignores fd -1). */
-		pf[1].fd = hup ? -1 : sb->notify_fd;
-		pf[1].events = POLLIN;
-		pf[0].revents = pf[1].revents = 0;
-		nrelay = sup.udp ? sbr_udp_pollfds(sup.udp, pf + 2, sizeof(pf) / sizeof(pf[0]) - 2) : 0;
-		if (poll(pf, 2 + nrelay, -1) < 0) {
+		pf[0].revents = 0;
+		pthread_mutex_lock(&sup.serial);
+		nrelay = sup.udp ? sbr_udp_pollfds(sup.udp, pf + 1, sizeof(pf) / sizeof(pf[0]) - 1)
+				 : 0;
+		pthread_mutex_unlock(&sup.serial);
+		if (poll(pf, 1 + nrelay, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			sbr_err("poll: %s", strerror(errno));
 			kill(sb->pid, SIGKILL);
 			pf[0].revents = POLLIN;
 		}
-		if (pf[1].revents & POLLIN) {
-			memset(&req, 0, sizeof(req));
-			if (ioctl(sb->notify_fd, SECCOMP_IOCTL_NOTIF_RECV, &req) == 0)
-				sbr_handle(&sup, &req);
-		} else if (pf[1].revents & (POLLHUP | POLLERR)) {
-			/* Not closed: a worker may still answer on it. */
-			hup = 1;
-		}
+		pthread_mutex_lock(&sup.serial);
 		for (k = 0; k < nrelay; k++)
-			if (pf[2 + k].revents & POLLIN)
-				sbr_udp_relay_ready(sup.udp, pf[2 + k].fd);
+			if (pf[1 + k].revents & POLLIN)
+				sbr_udp_relay_ready(sup.udp, pf[1 + k].fd);
+		pthread_mutex_unlock(&sup.serial);
 		if (!(pf[0].revents & POLLIN))
 			continue;
 		while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
@@ -811,15 +928,21 @@ int sbr_supervise(struct sbr_sandbox *sb, sb_client *c, int *busy)
 	}
 	/* The broker sockets still bound and never listened on go with the
 	 * session; closing them here keeps the count right for a long-lived
-	 * caller of this function. */
+	 * caller of this function. Under @serial, and gone for a receiver
+	 * still answering a call of a thread that was killed. */
+	pthread_mutex_lock(&sup.serial);
 	for (i = 0; i < SBR_MAX_BOUND; i++)
 		if (sup.bound[i].s >= 0)
 			sbr_bound_drop(&sup, &sup.bound[i]);
 	sbr_udp_free(sup.udp);
+	sbr_raw_free(sup.raw);
+	sup.udp = NULL;
+	sup.raw = NULL;
+	pthread_mutex_unlock(&sup.serial);
 	close(sfd);
-	/* A connect still in a worker holds the session: the caller must not
-	 * close it under the worker, and exits instead (the broker ends the
-	 * session when this process is gone). */
+	/* A connect still being answered holds the session: the caller must
+	 * not close it under the receiver, and exits instead (the broker ends
+	 * the session when this process is gone). */
 	*busy = atomic_load(&sup.busy) != 0;
 	return status;
 }

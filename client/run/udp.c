@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT
  * udp.c - datagrams of the sandboxed program, under the broker's policy
- * for every datagram.
+ * for every datagram (and the sends of its raw sockets, read here and
+ * sent by raw.c).
  *
  * The broker never hands off a datagram socket (sockbroker.h H1): with the
  * fd, a program could send anywhere. So the program's UDP socket stays in
@@ -20,15 +21,24 @@
  *    broker to D (policy "sendto" again). The destination is the relay's
  *    own address, which the kernel holds: nothing of the program's memory
  *    is read twice.
+ *  - bind(A) is notified: the broker binds the flow's socket to A (policy
+ *    "bind"), so that a server in the sandbox is reached on the host at A.
+ *  - sendmsg's ancillary data goes to the broker with the datagram
+ *    (sb_sendmsg: a source address is judged as a bind).
  *  - Replies: each flow has a thread reading the broker socket (RecvStream);
  *    a datagram from S is sent into the sandbox from a relay bound to S, so
- *    the program sees its true source address (resolvers check it).
+ *    the program sees its true source address (resolvers check it). Where
+ *    a socket of the program holds S in the sandbox (it talks to its own
+ *    server through the host), the datagram is injected with a header
+ *    naming S, through a raw socket of the sandbox.
  * Relay sockets are made in the sandbox's namespace by the socket factory
  * (sandbox.c); they are bound with IP(V6)_FREEBIND.
  *
  * Locking: one mutex over relays and flows; broker calls are made outside
- * it, except a flow's creation. Only the supervisor's thread creates or
- * retires flows; a flow thread only ends itself (done) and delivers.
+ * it, except a flow's creation. Every function of run.h here is called
+ * under the supervisor's serial mutex (supervise.c), one at a time: only
+ * those calls create or retire flows and use @buf and @ctl; a flow thread
+ * only ends itself (done) and delivers.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,8 +46,10 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -54,6 +66,11 @@
 #define SBR_UDP_MAXDATA 65535
 /* sendmmsg(2) and sendmsg(2) take at most UIO_MAXIOV entries. */
 #define SBR_UDP_MAXIOV 1024
+/* Control data of one message, at most (net.core.optmem_max's default is
+ * larger; no message the broker carries needs more). */
+#define SBR_UDP_MAXCTL 1024
+/* An injected datagram: IPv6 and UDP headers and the most data. */
+#define SBR_UDP_INJECT (40 + 8 + SBR_UDP_MAXDATA)
 
 struct sbr_relay {
 	int fd; /* -1: free */
@@ -73,13 +90,24 @@ struct sbr_flow {
 	atomic_int stop;
 	atomic_int done;
 	int64_t last;
+	/* A flow made by the program's bind (a server): kept while the
+	 * program's socket @ino lives in process @tgid at @fdnum, idle or not. */
+	int bound;
+	pid_t tgid;
+	int fdnum;
+	ino_t ino;
 };
 
 struct sbr_udp {
 	sb_client *c;
 	int helper_fd;
+	struct sbr_raw *raw;
+	int wake_fd; /* eventfd: written when a relay is made */
+	int inject[2]; /* raw IPv4, IPv6 sockets of sbr_inject(), -1 until used */
+	unsigned char *inject_buf; /* its packet (under the lock) */
 	pthread_mutex_t lock;
-	unsigned char *buf; /* the supervisor's thread's data buffer */
+	unsigned char *buf; /* the data buffer of the calls (serial) */
+	unsigned char ctl[SBR_UDP_MAXCTL] __attribute__((aligned(8))); /* and control */
 	struct sbr_relay relays[SBR_UDP_RELAYS];
 	struct sbr_flow flows[SBR_UDP_FLOWS];
 };
@@ -153,7 +181,151 @@ static int sbr_relay_get(struct sbr_udp *u, const struct sockaddr_storage *addr)
 	r->addr = *addr;
 	r->len = sbr_addr_len(addr->ss_family);
 	r->last = sbr_now_ms();
+	/* The supervisor's thread polls the relays: one more to look at. */
+	if (write(u->wake_fd, &(uint64_t){ 1 }, sizeof(uint64_t)) < 0 && errno != EAGAIN)
+		sbr_log("relay wake-up: %s", strerror(errno));
 	return fd;
+}
+
+/* Does the program still hold the socket a bound flow was made for? */
+static int sbr_flow_live(const struct sbr_flow *f)
+{
+	char path[64], link[64], want[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)f->tgid, f->fdnum);
+	snprintf(want, sizeof(want), "socket:[%lu]", (unsigned long)f->ino);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return 0;
+	link[n] = '\0';
+	return strcmp(link, want) == 0;
+}
+
+static int sbr_is_wildcard(const struct sockaddr_storage *a)
+{
+	static const struct in6_addr any6 = IN6ADDR_ANY_INIT;
+
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr == htonl(INADDR_ANY);
+	return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, &any6, sizeof(any6));
+}
+
+/**
+ * sbr_deliver_to() - where in the sandbox a datagram for flow @f goes: the
+ * program's address, except that a socket bound to the wildcard gets it at
+ * the address it was sent to on the host (@src->local, when the broker
+ * said), so that IP_PKTINFO tells a server the address a client used.
+ */
+static void sbr_deliver_to(const struct sbr_flow *f, const struct sb_udp_source *src,
+			   struct sockaddr_storage *to)
+{
+	*to = f->peer;
+	if (!sbr_is_wildcard(&f->peer) || !src->locallen ||
+	    src->local.ss_family != f->peer.ss_family)
+		return;
+	if (to->ss_family == AF_INET)
+		((struct sockaddr_in *)to)->sin_addr =
+			((const struct sockaddr_in *)&src->local)->sin_addr;
+	else
+		((struct sockaddr_in6 *)to)->sin6_addr =
+			((const struct sockaddr_in6 *)&src->local)->sin6_addr;
+}
+
+/* The Internet checksum of @len bytes at @p, added to @sum. */
+static uint32_t sbr_csum_add(uint32_t sum, const void *p, size_t len)
+{
+	const unsigned char *b = p;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(b[i] << 8 | b[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)(b[len - 1] << 8);
+	return sum;
+}
+
+static uint16_t sbr_csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/**
+ * sbr_inject() - a UDP datagram from @from to @to into the sandbox, header
+ * and all, through a raw socket of the sandbox (IPPROTO_RAW: the factory
+ * has CAP_NET_RAW there). For a source no relay can be bound to. Called
+ * with the lock held. Return: 0 or -1 with errno.
+ */
+static int sbr_inject(struct sbr_udp *u, const struct sockaddr_storage *from,
+		      const struct sockaddr_storage *to, const void *data, size_t len)
+{
+	unsigned char *pkt = u->inject_buf;
+	struct sockaddr_storage dst;
+	int v6 = to->ss_family == AF_INET6, *fd = &u->inject[v6];
+	size_t hl = v6 ? 40 : 20, ulen = 8 + len;
+	uint32_t sum;
+	uint16_t c;
+
+	if (from->ss_family != to->ss_family || ulen > 0xffff || hl + ulen > SBR_UDP_INJECT) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	if (*fd < 0) {
+		*fd = sbr_factory_socket(u->helper_fd, to->ss_family, SBR_FACTORY_HDRINCL);
+		if (*fd < 0) {
+			errno = -*fd;
+			*fd = -1;
+			return -1;
+		}
+	}
+	memset(pkt, 0, hl + 8);
+	if (v6) {
+		const struct sockaddr_in6 *f6 = (const void *)from, *t6 = (const void *)to;
+
+		pkt[0] = 0x60;
+		pkt[4] = (unsigned char)(ulen >> 8);
+		pkt[5] = (unsigned char)ulen;
+		pkt[6] = IPPROTO_UDP;
+		pkt[7] = 64;
+		memcpy(pkt + 8, &f6->sin6_addr, 16);
+		memcpy(pkt + 24, &t6->sin6_addr, 16);
+		memcpy(pkt + hl, &f6->sin6_port, 2);
+		memcpy(pkt + hl + 2, &t6->sin6_port, 2);
+	} else {
+		const struct sockaddr_in *f4 = (const void *)from, *t4 = (const void *)to;
+
+		/* The kernel fills in the length, the id and the checksum. */
+		pkt[0] = 0x45;
+		pkt[8] = 64;
+		pkt[9] = IPPROTO_UDP;
+		memcpy(pkt + 12, &f4->sin_addr, 4);
+		memcpy(pkt + 16, &t4->sin_addr, 4);
+		memcpy(pkt + hl, &f4->sin_port, 2);
+		memcpy(pkt + hl + 2, &t4->sin_port, 2);
+	}
+	pkt[hl + 4] = (unsigned char)(ulen >> 8);
+	pkt[hl + 5] = (unsigned char)ulen;
+	memcpy(pkt + hl + 8, data, len);
+	/* The UDP checksum over the pseudo-header (source and destination
+	 * addresses, protocol, length), the header and the data. */
+	sum = sbr_csum_add(0, v6 ? pkt + 8 : pkt + 12, v6 ? 32 : 8);
+	sum += IPPROTO_UDP + (uint32_t)ulen;
+	sum = sbr_csum_add(sum, pkt + hl, ulen);
+	c = sbr_csum_fold(sum);
+	if (!c)
+		c = 0xffff;
+	pkt[hl + 6] = (unsigned char)(c >> 8);
+	pkt[hl + 7] = (unsigned char)c;
+	/* A raw IPv6 socket reads the port as a protocol: none. */
+	dst = *to;
+	if (v6)
+		((struct sockaddr_in6 *)&dst)->sin6_port = 0;
+	else
+		((struct sockaddr_in *)&dst)->sin_port = 0;
+	return sendto(*fd, pkt, hl + ulen, MSG_DONTWAIT, (const struct sockaddr *)&dst,
+		      sbr_addr_len(to->ss_family)) < 0 ? -1 : 0;
 }
 
 static void *sbr_flow_main(void *arg)
@@ -161,6 +333,7 @@ static void *sbr_flow_main(void *arg)
 	struct sbr_flow *f = arg;
 	struct sbr_udp *u = f->u;
 	struct sb_udp_source src;
+	struct sockaddr_storage to;
 	unsigned char *buf = malloc(SBR_UDP_MAXDATA);
 	sb_receiver *r = NULL;
 	int trunc, fd, idle;
@@ -178,6 +351,10 @@ static void *sbr_flow_main(void *arg)
 				break;
 			pthread_mutex_lock(&u->lock);
 			idle = sbr_now_ms() - f->last > SBR_UDP_IDLE_MS;
+			if (idle && f->bound && sbr_flow_live(f)) {
+				f->last = sbr_now_ms();
+				idle = 0;
+			}
 			pthread_mutex_unlock(&u->lock);
 			if (idle)
 				break;
@@ -188,9 +365,15 @@ static void *sbr_flow_main(void *arg)
 		pthread_mutex_lock(&u->lock);
 		f->last = sbr_now_ms();
 		fd = sbr_relay_get(u, &src.peer);
+		sbr_deliver_to(f, &src, &to);
 		/* A full socket buffer drops the datagram, as the network may. */
 		if (fd >= 0 && sendto(fd, buf, (size_t)n, MSG_DONTWAIT,
-				      (struct sockaddr *)&f->peer, f->peerlen) < 0)
+				      (struct sockaddr *)&to, f->peerlen) < 0)
+			sbr_log("datagram into the sandbox dropped: %s", strerror(errno));
+		/* The source is an address a socket of the program holds in the
+		 * sandbox (it talks to itself through the host): no relay can
+		 * be bound there, the datagram is injected with its header. */
+		if (fd == -EADDRINUSE && sbr_inject(u, &src.peer, &to, buf, (size_t)n) < 0)
 			sbr_log("datagram into the sandbox dropped: %s", strerror(errno));
 		pthread_mutex_unlock(&u->lock);
 	}
@@ -212,8 +395,38 @@ static void sbr_flow_retire(struct sbr_udp *u, struct sbr_flow *f)
 }
 
 /**
+ * sbr_flow_add() - a new flow of program address @peer with broker socket
+ * @s (taken over on success). Under the serial mutex only.
+ * Return: the flow, or NULL with errno ENOBUFS (all in use).
+ */
+static struct sbr_flow *sbr_flow_add(struct sbr_udp *u, const struct sockaddr_storage *peer,
+				     socklen_t peerlen, int s)
+{
+	struct sbr_flow *f = NULL;
+	int i;
+
+	pthread_mutex_lock(&u->lock);
+	for (i = 0; i < SBR_UDP_FLOWS && !f; i++)
+		if (!u->flows[i].used)
+			f = &u->flows[i];
+	if (f) {
+		memset(f, 0, sizeof(*f));
+		f->u = u;
+		f->used = 1;
+		f->peer = *peer;
+		f->peerlen = peerlen;
+		f->s = s;
+		f->last = sbr_now_ms();
+	}
+	pthread_mutex_unlock(&u->lock);
+	if (!f)
+		errno = ENOBUFS;
+	return f;
+}
+
+/**
  * sbr_flow_get() - the flow of program address @peer, made when missing.
- * Supervisor's thread only. Return: the flow, or NULL with errno (ENOBUFS:
+ * Under the serial mutex only. Return: the flow, or NULL with errno (ENOBUFS:
  * all in use; the least recently used is told to stop, for the next try).
  */
 static struct sbr_flow *sbr_flow_get(struct sbr_udp *u, const struct sockaddr_storage *peer,
@@ -239,27 +452,23 @@ static struct sbr_flow *sbr_flow_get(struct sbr_udp *u, const struct sockaddr_st
 		}
 		if (!x->used && !f)
 			f = x;
-		if (x->used && (!lru || x->last < lru->last))
+		/* A server's flow is not taken from it while it lives. */
+		if (x->used && !x->bound && (!lru || x->last < lru->last))
 			lru = x;
 	}
 	pthread_mutex_unlock(&u->lock);
 	if (!f) {
-		atomic_store(&lru->stop, 1);
+		if (lru)
+			atomic_store(&lru->stop, 1);
 		errno = ENOBUFS;
 		return NULL;
 	}
 	s = sb_socket(u->c, peer->ss_family, SOCK_DGRAM, 0);
 	if (s < 0)
 		return NULL;
-	pthread_mutex_lock(&u->lock);
-	memset(f, 0, sizeof(*f));
-	f->u = u;
-	f->used = 1;
-	f->peer = *peer;
-	f->peerlen = peerlen;
-	f->s = s;
-	f->last = sbr_now_ms();
-	pthread_mutex_unlock(&u->lock);
+	f = sbr_flow_add(u, peer, peerlen, s);
+	if (!f && sb_close(u->c, s) < 0)
+		sbr_log("close: %s", strerror(errno));
 	return f;
 }
 
@@ -299,28 +508,44 @@ static int sbr_local_addr(const struct sbr_call *call, struct sockaddr_storage *
  * broker. Return: bytes sent, or -errno (EACCES: the policy).
  */
 static ssize_t sbr_udp_send(struct sbr_udp *u, const struct sbr_call *call, const void *buf,
-			    size_t len, const struct sockaddr_storage *dst)
+			    size_t len, const struct sockaddr_storage *dst, void *ctl,
+			    size_t ctllen)
 {
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr mh = { .msg_name = (void *)dst, .msg_namelen = sbr_addr_len(dst->ss_family),
+			     .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+			     .msg_controllen = ctllen };
 	struct sockaddr_storage p;
 	struct sbr_flow *f;
 	socklen_t plen;
 	ssize_t n;
 	int rc;
 
+	if (call->type == SOCK_RAW) {
+		p = *dst;
+		return sbr_raw_send(u->raw, call, buf, len, &p, ctl, ctllen);
+	}
 	rc = sbr_local_addr(call, &p, &plen);
 	if (rc < 0)
 		return rc;
 	f = sbr_flow_get(u, &p, plen);
 	if (!f)
 		return -errno;
-	/* The relay first, so that no reply can come before it exists. */
+	/* The relay first, so that no reply can come before it exists (none
+	 * where a socket of the program holds @dst: replies are injected). */
 	pthread_mutex_lock(&u->lock);
 	rc = sbr_relay_get(u, dst);
 	pthread_mutex_unlock(&u->lock);
-	if (rc < 0)
+	if (rc < 0 && rc != -EADDRINUSE)
 		return rc;
-	n = sb_sendto(u->c, f->s, buf, len, 0, (const struct sockaddr *)dst,
-		      sbr_addr_len(dst->ss_family));
+	/* Ancillary data goes as the broker sends it (sb_sendmsg: a source
+	 * address or interface is judged as a bind, TOS/TTL/hop limit pass,
+	 * anything else is refused with its errno). */
+	if (ctllen)
+		n = sb_sendmsg(u->c, f->s, &mh, 0);
+	else
+		n = sb_sendto(u->c, f->s, buf, len, 0, (const struct sockaddr *)dst,
+			      sbr_addr_len(dst->ss_family));
 	if (n < 0) {
 		rc = -errno;
 		sbr_log("datagram refused: %s", sb_last_error() ? sb_last_error() : strerror(-rc));
@@ -359,6 +584,15 @@ static ssize_t sbr_udp_msg(struct sbr_udp *u, const struct sbr_call *call, uint6
 		return rc;
 	if (mh.msg_iovlen > SBR_UDP_MAXIOV)
 		return -EMSGSIZE;
+	/* The kernel's own bound on a message's control data. */
+	if (mh.msg_controllen > SBR_UDP_MAXCTL)
+		return -ENOBUFS;
+	if (mh.msg_controllen && (!mh.msg_control || mh.msg_controllen < sizeof(struct cmsghdr)))
+		return -EINVAL;
+	if (mh.msg_controllen &&
+	    (rc = sbr_read_mem(call->req->pid, (uint64_t)(uintptr_t)mh.msg_control, u->ctl,
+			       mh.msg_controllen)) < 0)
+		return rc;
 	if (mh.msg_name && mh.msg_namelen) {
 		rc = sbr_read_sockaddr(call, (uint64_t)(uintptr_t)mh.msg_name, mh.msg_namelen, &dst);
 		if (rc >= 0)
@@ -381,7 +615,8 @@ static ssize_t sbr_udp_msg(struct sbr_udp *u, const struct sbr_call *call, uint6
 			return rc;
 		total += iov[i].iov_len;
 	}
-	return sbr_udp_send(u, call, u->buf, total, &dst);
+	return sbr_udp_send(u, call, u->buf, total, &dst, mh.msg_controllen ? u->ctl : NULL,
+			    mh.msg_controllen);
 }
 
 /* sendmmsg(2): each message as sendmsg, its msg_len written back; the
@@ -463,6 +698,125 @@ static int sbr_udp_connect(struct sbr_udp *u, struct sbr_sup *sup, const struct 
 	return 0;
 }
 
+/* The process (thread group) of thread @tid, or @tid when unknown. */
+static pid_t sbr_tgid_of(pid_t tid)
+{
+	char path[64], line[128];
+	pid_t tgid = tid;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return tid;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "Tgid:", 5)) {
+			tgid = (pid_t)atoi(line + 5);
+			break;
+		}
+	fclose(f);
+	return tgid;
+}
+
+/*
+ * bind(2) of a datagram socket: a server (or a client choosing its port or
+ * source address; the wildcard at port 0 stays in the sandbox).
+ * The broker binds a UDP socket of the host at that address under its bind
+ * policy (EACCES, EADDRINUSE as bind(2) says them), and the program's
+ * socket is bound in the sandbox to the address the broker got (the port
+ * it picked for port 0). That broker socket is the flow of the program's
+ * address from then on: datagrams to it on the host come into the sandbox
+ * from their true source (a relay bound to it), and the program's replies
+ * leave from it.
+ */
+static int sbr_udp_bind(struct sbr_udp *u, struct sbr_sup *sup, const struct sbr_call *call)
+{
+	struct sockaddr_storage ss, got;
+	socklen_t gl = sizeof(got), l;
+	struct sbr_flow *f = NULL;
+	int len, rc, s, v, i, one = 1;
+
+	len = sbr_read_sockaddr(call, call->req->data.args[1], call->req->data.args[2], &ss);
+	if (len < 0)
+		return len;
+	if (!sbr_still_valid(sup, call->req))
+		return -ENOENT;
+	rc = sbr_check_inet(call->domain, &ss, len);
+	if (rc < 0)
+		return rc;
+	/* The wildcard at port 0 is what a first send binds implicitly (musl's
+	 * resolver asks for it): no server, nothing to decide. Bound here with
+	 * our copy of the address, in the sandbox only. */
+	if (sbr_is_wildcard(&ss) && ((struct sockaddr_in *)&ss)->sin_port == 0) {
+		if (bind(call->sock, (struct sockaddr *)&ss, (socklen_t)len) < 0)
+			return -errno;
+		sbr_answer(sup, call->req, 0, 0, 0);
+		return 0;
+	}
+	memset(&got, 0, sizeof(got));
+	if (getsockname(call->sock, (struct sockaddr *)&got, &gl) == 0 &&
+	    ((struct sockaddr_in *)&got)->sin_port != 0)
+		return -EINVAL; /* bound already, as the kernel says */
+	s = sb_socket(u->c, call->domain, SOCK_DGRAM, 0);
+	if (s < 0)
+		return -errno;
+	l = sizeof(v);
+	if (getsockopt(call->sock, SOL_SOCKET, SO_REUSEADDR, &v, &l) == 0 && v &&
+	    sb_setsockopt(u->c, s, SOL_SOCKET, SO_REUSEADDR, &v, sizeof(v)) < 0)
+		sbr_log("SO_REUSEADDR: %s", sb_last_error());
+	l = sizeof(v);
+	if (call->domain == AF_INET6 &&
+	    getsockopt(call->sock, IPPROTO_IPV6, IPV6_V6ONLY, &v, &l) == 0 &&
+	    sb_setsockopt(u->c, s, IPPROTO_IPV6, IPV6_V6ONLY, &v, sizeof(v)) < 0)
+		sbr_log("IPV6_V6ONLY: %s", sb_last_error());
+	gl = sizeof(got);
+	if (sb_bind(u->c, s, (struct sockaddr *)&ss, (socklen_t)len) < 0 ||
+	    sb_getsockname(u->c, s, (struct sockaddr *)&got, &gl) < 0) {
+		rc = -errno;
+		sbr_log("datagram bind refused: %s",
+			sb_last_error() ? sb_last_error() : strerror(-rc));
+		goto fail;
+	}
+	/* A host address is not on the sandbox's loopback: bind it anyway. */
+	if (setsockopt(call->sock, call->domain == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP,
+		       call->domain == AF_INET6 ? IPV6_FREEBIND : IP_FREEBIND, &one,
+		       sizeof(one)) < 0 ||
+	    bind(call->sock, (struct sockaddr *)&got, gl) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	/* A flow left by an earlier socket of that address goes first. */
+	pthread_mutex_lock(&u->lock);
+	for (i = 0; i < SBR_UDP_FLOWS && !f; i++)
+		if (u->flows[i].used && sbr_same_addr(&u->flows[i].peer, &got))
+			f = &u->flows[i];
+	pthread_mutex_unlock(&u->lock);
+	if (f) {
+		atomic_store(&f->stop, 1);
+		sbr_flow_retire(u, f);
+	}
+	f = sbr_flow_add(u, &got, gl, s);
+	if (!f) {
+		rc = -errno;
+		goto fail;
+	}
+	s = -1;
+	pthread_mutex_lock(&u->lock);
+	f->bound = 1;
+	f->tgid = sbr_tgid_of(call->req->pid);
+	f->fdnum = call->fdnum;
+	f->ino = call->ino;
+	pthread_mutex_unlock(&u->lock);
+	sbr_flow_start(f);
+	sbr_log("datagram bind on fd %d", call->fdnum);
+	sbr_answer(sup, call->req, 0, 0, 0);
+	return 0;
+fail:
+	if (s >= 0 && sb_close(u->c, s) < 0)
+		sbr_log("close: %s", strerror(errno));
+	return rc;
+}
+
 int sbr_udp_call(struct sbr_udp *u, struct sbr_sup *sup, const struct sbr_call *call)
 {
 	const struct seccomp_data *d = &call->req->data;
@@ -470,11 +824,16 @@ int sbr_udp_call(struct sbr_udp *u, struct sbr_sup *sup, const struct sbr_call *
 	int64_t n;
 	int rc;
 
+	/* A raw socket is never connected (send(2) would not be notified);
+	 * its bind and listen are the sandbox's own (raw.c). */
+	if (call->type == SOCK_RAW && (d->nr == SYS_connect || d->nr == SYS_bind ||
+				       d->nr == SYS_listen))
+		return d->nr == SYS_connect ? -EOPNOTSUPP : 1;
 	switch (d->nr) {
 	case SYS_connect:
 		return sbr_udp_connect(u, sup, call);
 	case SYS_bind:
-		return 1; /* an address of the sandbox: reaches nothing outside */
+		return sbr_udp_bind(u, sup, call);
 	case SYS_listen:
 		return -EOPNOTSUPP;
 	case SYS_sendto:
@@ -494,7 +853,7 @@ int sbr_udp_call(struct sbr_udp *u, struct sbr_sup *sup, const struct sbr_call *
 			return rc;
 		if (!sbr_still_valid(sup, call->req))
 			return -ENOENT;
-		n = sbr_udp_send(u, call, u->buf, (size_t)d->args[2], &dst);
+		n = sbr_udp_send(u, call, u->buf, (size_t)d->args[2], &dst, NULL, 0);
 		break;
 	case SYS_sendmsg:
 		n = sbr_udp_msg(u, call, d->args[1]);
@@ -513,9 +872,19 @@ int sbr_udp_call(struct sbr_udp *u, struct sbr_sup *sup, const struct sbr_call *
 
 size_t sbr_udp_pollfds(struct sbr_udp *u, struct pollfd *pf, size_t max)
 {
+	uint64_t v;
 	size_t n = 0;
 	int i;
 
+	if (!max)
+		return 0;
+	/* First the wake-up of relays made from now on. */
+	if (read(u->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		sbr_log("relay wake-up: %s", strerror(errno));
+	pf[n].fd = u->wake_fd;
+	pf[n].events = POLLIN;
+	pf[n].revents = 0;
+	n++;
 	pthread_mutex_lock(&u->lock);
 	for (i = 0; i < SBR_UDP_RELAYS && n < max; i++) {
 		if (u->relays[i].fd < 0)
@@ -537,6 +906,8 @@ void sbr_udp_relay_ready(struct sbr_udp *u, int fd)
 	ssize_t n;
 	int i, k, found;
 
+	if (fd == u->wake_fd)
+		return; /* polled again with the new relay */
 	/* A bounded batch per wake-up, so that notifications are not starved. */
 	for (k = 0; k < 64; k++) {
 		/* Under the lock, and only when @fd is still a relay: a flow
@@ -572,7 +943,7 @@ void sbr_udp_relay_ready(struct sbr_udp *u, int fd)
 	}
 }
 
-struct sbr_udp *sbr_udp_new(sb_client *c, int helper_fd)
+struct sbr_udp *sbr_udp_new(sb_client *c, int helper_fd, struct sbr_raw *raw)
 {
 	struct sbr_udp *u = calloc(1, sizeof(*u));
 	int i;
@@ -580,13 +951,20 @@ struct sbr_udp *sbr_udp_new(sb_client *c, int helper_fd)
 	if (!u)
 		return NULL;
 	u->buf = malloc(SBR_UDP_MAXDATA);
-	if (!u->buf || pthread_mutex_init(&u->lock, NULL)) {
+	u->inject_buf = malloc(SBR_UDP_INJECT);
+	u->inject[0] = u->inject[1] = -1;
+	u->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (!u->buf || !u->inject_buf || u->wake_fd < 0 || pthread_mutex_init(&u->lock, NULL)) {
+		if (u->wake_fd >= 0)
+			close(u->wake_fd);
+		free(u->inject_buf);
 		free(u->buf);
 		free(u);
 		return NULL;
 	}
 	u->c = c;
 	u->helper_fd = helper_fd;
+	u->raw = raw;
 	for (i = 0; i < SBR_UDP_RELAYS; i++)
 		u->relays[i].fd = -1;
 	return u;
@@ -608,6 +986,11 @@ void sbr_udp_free(struct sbr_udp *u)
 		if (u->relays[i].fd >= 0)
 			close(u->relays[i].fd);
 	pthread_mutex_destroy(&u->lock);
+	close(u->wake_fd);
+	for (i = 0; i < 2; i++)
+		if (u->inject[i] >= 0)
+			close(u->inject[i]);
+	free(u->inject_buf);
 	free(u->buf);
 	free(u);
 }

@@ -7,7 +7,8 @@
 # runner with --broker and "--"), and starts the broker with a policy
 # written to $T/policy.yaml: connect to $DENY_PORT and bind of
 # $DENY_BIND_PORT refused, everything else allowed to the invoking user
-# (and to uid 65534).
+# (and to uid 65534). A script may set EXTRA_RULES (YAML list items,
+# two-space indented) before sourcing: they come first.
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../sbctl/lib.sh" "$1" "$2" "$3"
 RUNNER=${4:?usage: $0 SOCKBROKERD SBCTL PYTHON3 SOCKBROKER-RUN ESCAPE [FETCH]}
@@ -21,6 +22,7 @@ DENY_PORT=$(free_port)
 DENY_BIND_PORT=$(free_port)
 cat >"$T/policy.yaml" <<EOP
 policy:
+${EXTRA_RULES:-}
   - name: deny-port
     match: { any: true }
     action: deny

@@ -151,6 +151,43 @@ check "another thread's connect completes while one hangs (got: $got)" \
 check "the runner exits at once with the program (status $rc, ${took}s)" \
 	[ $rc -eq 0 ] && [ $took -lt 10 ]
 
+# Many threads connect at once while some hang, with datagrams and binds
+# between them (the calls other than connect are answered one at a time):
+# every fetch completes and the UDP answers come back.
+got=$($RUN "$PY" -c "
+import socket, threading, urllib.request, os
+ok = []
+def hang():
+    try:
+        socket.create_connection(('127.0.0.1', $HANG_PORT), timeout=30)
+    except OSError:
+        pass
+def fetch():
+    for _ in range(5):
+        b = urllib.request.urlopen('$URL/hello.txt', timeout=20).read().decode().strip()
+        ok.append(b == 'hello from outside')
+def udp():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(('127.0.0.1', 0))
+    p = s.getsockname()
+    c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    c.settimeout(10)
+    c.sendto(b'x', p)
+    ok.append(s.recvfrom(10)[0] == b'x')
+ts = [threading.Thread(target=hang, daemon=True) for _ in range(8)]
+for t in ts:
+    t.start()
+ts = [threading.Thread(target=fetch) for _ in range(24)] + \
+     [threading.Thread(target=udp) for _ in range(8)]
+for t in ts:
+    t.start()
+for t in ts:
+    t.join(40)
+print(len(ok), all(ok), flush=True)
+os._exit(0)")
+check "24 threads fetching 5 times each and 8 UDP binds while 8 connects hang (got: $got)" \
+	[ "$got" = "128 True" ]
+
 # ---- an unprivileged caller: a user namespace of its own ----
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
 	chmod 666 "$SOCK"

@@ -446,6 +446,27 @@ static void test_ports(void)
 	r = areq(SB__POL_BIND, &b80, SOCK_STREAM);
 	EXPECT(p, &u0, &r, 0, "default");
 	sb__policy_free(p);
+
+	/* a raw socket has no port: one in its address matches no ports list */
+	p = pol("- name: raw-to-443\n"
+		"  match: { uid: 1000 }\n"
+		"  action: allow\n"
+		"  types: [raw]\n"
+		"  destinations: [192.0.2.0/24]\n"
+		"  ports: [443]\n"
+		"- name: raw-to-0\n"
+		"  match: { uid: 1001 }\n"
+		"  action: allow\n"
+		"  types: [raw]\n"
+		"  destinations: [192.0.2.0/24]\n"
+		"  ports: [0]\n");
+	r = areq(SB__POL_SENDTO, &b80, SOCK_RAW);
+	EXPECT(p, &u0, &r, 0, "default");
+	r = areq(SB__POL_CONNECT, &b80, SOCK_RAW);
+	EXPECT(p, &u0, &r, 0, "default");
+	r = areq(SB__POL_SENDTO, &b80, SOCK_RAW);
+	EXPECT(p, &u1, &r, 1, "raw-to-0");
+	sb__policy_free(p);
 }
 
 /* ---- addresses ----------------------------------------------------------- */
