@@ -116,11 +116,14 @@ int sb__guard_decide(const struct sb__identity *id, const struct sb__pol_req *re
 		sb__stats_rule(rec, d.allow);
 	pthread_rwlock_unlock(&sb__glock);
 	v->allow = d.allow;
+	/* The words are for refusals (the log, the status message): an
+	 * allowed request, the common case, formats nothing. */
+	v->rule[0] = v->what[0] = 0;
+	if (d.allow)
+		return 1;
 	snprintf(v->rule, sizeof(v->rule), "%s%s%s", d.rule, d.why ? ": " : "",
 		 d.why ? d.why : "");
 	sb__guard_what(r, v->what, sizeof(v->what));
-	if (d.allow)
-		return 1;
 	sb__stats_denied(id);
 	sb__info("policy: uid %u pid %d: %s refused by rule \"%s\"%s%s",
 		 (unsigned)id->uid, (int)id->pid, v->what, d.rule, d.why ? ": " : "",

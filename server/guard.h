@@ -23,8 +23,9 @@ int sb__guard_serves(const struct sb__identity *id);
 /* A decision, with what a refusal's message needs. */
 struct sb__verdict {
 	int allow;
-	char rule[256];   /* the deciding rule's name, and why */
-	char what[200];   /* the request in words ("connect 10.0.0.1:80") */
+	char rule[256];   /* the deciding rule's name, and why; "" if allowed */
+	char what[200];   /* the request in words ("connect 10.0.0.1:80");
+			   * "" if allowed */
 };
 
 /**
