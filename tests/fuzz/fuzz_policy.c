@@ -664,6 +664,10 @@ static int sb__ref_check(const struct sb__policy *p, const struct sb__identity *
 		if (!r->addr)
 			return 0;
 		sb__ref_norm(r->addr, r->op != SB__POL_BIND, &n);
+		/* Rule 5: a raw socket's address has no port (IPv4 ignores
+		 * it, IPv6 reads a protocol there): no ports list holds it. */
+		if (type == SOCK_RAW)
+			n.port = 0;
 	}
 	for (i = 0; i < p->n; i++) {
 		const struct sb__rule *ru = &p->rules[i];

@@ -1031,3 +1031,22 @@ int it_count_fds(pid_t pid)
 	closedir(dir);
 	return n;
 }
+
+long it_proc_status(pid_t pid, const char *key)
+{
+	char path[64], line[256];
+	size_t n = strlen(key);
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n)) {
+			v = strtol(line + n, NULL, 10);
+			break;
+		}
+	if (f)
+		fclose(f);
+	return v;
+}

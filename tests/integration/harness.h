@@ -241,6 +241,10 @@ int it_native_accept(int lfd, struct sockaddr_storage *peer, socklen_t *len, int
  *  (/proc/PID/fd), or -1. */
 int it_count_fds(pid_t pid);
 
+/** it_proc_status() - the decimal number after @key ("VmRSS:",
+ *  "Threads:", "VmSize:") in /proc/@pid/status, or -1. */
+long it_proc_status(pid_t pid, const char *key);
+
 /** it_fill() - deterministic test bytes. */
 void it_fill(void *buf, size_t n, unsigned seed);
 

@@ -63,18 +63,7 @@ static void count(struct tally *t, int ok)
 
 static long vm_kib(pid_t pid, const char *key)
 {
-	char path[64], line[256];
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, strlen(key)))
-			v = strtol(line + strlen(key), NULL, 10);
-	if (f)
-		fclose(f);
-	return v;
+	return it_proc_status(pid, key);
 }
 
 static int alive(pid_t pid)

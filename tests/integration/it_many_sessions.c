@@ -134,18 +134,7 @@ static int cmp64(const void *a, const void *b)
 
 static long rss_kib(pid_t pid)
 {
-	char path[64], line[256];
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "VmRSS:", 6))
-			v = strtol(line + 6, NULL, 10);
-	if (f)
-		fclose(f);
-	return v;
+	return it_proc_status(pid, "VmRSS:");
 }
 
 static uint64_t sessions_open(grpc_channel *ch)

@@ -58,19 +58,7 @@ static uint64_t held(const char *key)
 
 static long vm_size_kb(pid_t pid)
 {
-	char path[64], line[256];
-	long kb = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmSize: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
+	return it_proc_status(pid, "VmSize:");
 }
 
 /* A UDP socket of the broker bound to 127.0.0.1; its address in @a. */

@@ -64,19 +64,7 @@ static void pattern(unsigned char *buf, size_t i)
 /* The broker's VmRSS in KiB, or -1. */
 static long rss_kb(pid_t pid)
 {
-	char path[64], line[256];
-	long kb = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
+	return it_proc_status(pid, "VmRSS:");
 }
 
 static void *writer_main(void *arg)

@@ -127,18 +127,7 @@ static int quiet(grpc_channel *ch, long long *held)
 
 static long rss_kib(pid_t pid)
 {
-	char path[64], line[256];
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "VmRSS:", 6))
-			v = strtol(line + 6, NULL, 10);
-	if (f)
-		fclose(f);
-	return v;
+	return it_proc_status(pid, "VmRSS:");
 }
 
 /* Run case @which in a child, kill it at its point, check the broker. */
