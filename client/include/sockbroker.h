@@ -555,7 +555,10 @@ int sb_acceptor_next(sb_acceptor *a, struct sockaddr *peer, socklen_t *peerlen,
 /** sb_acceptor_close() - end the stream and free @a (NULL is fine). */
 void sb_acceptor_close(sb_acceptor *a);
 
-/** A RecvStream on one datagram socket (with packet info). */
+/** A RecvStream on one datagram socket: IPv4, IPv6 (with packet info:
+ *  the destination address and interface in sb_udp_source) or Unix (no
+ *  packet info; descriptors sent with a datagram are closed by the broker:
+ *  take them with sb_recvmsg instead). */
 typedef struct sb_receiver sb_receiver;
 
 /** sb_receiver_open() - Return: the iterator, or NULL with errno. */
