@@ -10,9 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <linux/sockios.h>
 
 #include "clock.h"
 #include "handoff.h"
@@ -236,10 +239,22 @@ static int sb__set_nonblock(int fd, int on)
 	return fl;
 }
 
+/* Descriptors a socket received wait on the channel only while it holds
+ * at most this many unread bytes: each message takes 768 of them (its
+ * buffer), so about 5 messages, 1,265 descriptors at most. They count
+ * against the broker's user until read (the kernel's in-flight limit is
+ * RLIMIT_NOFILE), and the full 64 KiB buffer would hold about 170 messages:
+ * 43,000 descriptors of one caller that never reads. A caller takes them
+ * at once (the reply names them), so a short queue is enough. */
+#define SB__HO_FDS_UNREAD 4096
+
 /* Send the descriptors of @fds (@n) as one tagged message over @s's
- * channel. Return: 0 with *@tag set, -ENOTCONN, -ENOBUFS. */
-static int sb__chan_send(struct sb__session *s, const int *fds, size_t n, uint64_t *tag)
+ * channel; with @bounded, only while SB__HO_FDS_UNREAD holds.
+ * Return: 0 with *@tag set, -ENOTCONN, -ENOBUFS. */
+static int sb__chan_send(struct sb__session *s, const int *fds, size_t n, int bounded,
+			 uint64_t *tag)
 {
+	int unread = 0;
 	union {
 		char buf[CMSG_SPACE(SB__SCM_MAX_FD * sizeof(int))];
 		struct cmsghdr align;
@@ -264,6 +279,9 @@ static int sb__chan_send(struct sb__session *s, const int *fds, size_t n, uint64
 	pthread_mutex_lock(&sb__ho_lock);
 	if (!s->ho_bound) {
 		ret = -ENOTCONN;
+	} else if (bounded && ioctl(s->ho_fd, SIOCOUTQ, &unread) == 0 &&
+		   unread > SB__HO_FDS_UNREAD) {
+		ret = -ENOBUFS;
 	} else if (sendmsg(s->ho_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) !=
 		   (ssize_t)sizeof(payload)) {
 		ret = errno == EAGAIN ? -ENOBUFS : -ENOTCONN;
@@ -286,7 +304,7 @@ int sb__handoff_send(struct sb__session *s, int fd, int nonblock, uint64_t *tag)
 	fl = sb__set_nonblock(fd, nonblock);
 	if (fl < 0)
 		return fl;
-	ret = sb__chan_send(s, &fd, 1, tag);
+	ret = sb__chan_send(s, &fd, 1, 0, tag);
 	if (ret < 0)
 		(void)fcntl(fd, F_SETFL, fl);
 	return ret;
@@ -297,7 +315,7 @@ int sb__handoff_send_fds(struct sb__session *s, const struct sb__fdset *set,
 {
 	if (!set->n || set->n > SB__SCM_MAX_FD)
 		return -EINVAL;
-	return sb__chan_send(s, set->fd, set->n, tag);
+	return sb__chan_send(s, set->fd, set->n, 1, tag);
 }
 
 int sb__handoff_take_fds(struct sb__session *s, uint64_t tag, uint32_t n,

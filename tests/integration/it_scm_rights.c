@@ -26,7 +26,9 @@
  *    (FAILED_PRECONDITION, ECONNRESET) and the channel is closed; a wrong
  *    count likewise; another session cannot take a session's message
  *    (ENOTCONN without a channel, ECONNRESET with its own) and the owner
- *    still can; then it writes fds it never announces and dies (SIGKILL);
+ *    still can; a session that never reads its channel has at most a few
+ *    messages of received fds waiting there, the rest are closed with
+ *    MSG_CTRUNC; then it writes fds it never announces and dies (SIGKILL);
  *  - gid 65533: sb_sendmsg with fds is EACCES and nothing arrives; fds sent
  *    to its socket are closed with MSG_CTRUNC.
  * After the children the broker has no more open fds than before.
@@ -610,6 +612,33 @@ static grpc_status_code raw_send(grpc_channel *ch, const struct it_session *s, u
 	return st;
 }
 
+/* A raw Recv of one byte with want_fds. Return: the fd count of the
+ * reply, or -1; *@ctrunc: MSG_CTRUNC in its flags. */
+static int raw_recv(grpc_channel *ch, const struct it_session *s, uint64_t h, int *ctrunc)
+{
+	Sockbroker__V1__RecvRequest req = SOCKBROKER__V1__RECV_REQUEST__INIT;
+	Sockbroker__V1__RecvReply *rep;
+	struct it_reply r;
+	int ret = -1;
+
+	req.handle = h;
+	req.max_bytes = 1;
+	req.want_fds = 1;
+	if (it_call(ch, IT_SVC "Recv", &req.base, s->token, 3000, &r) < 0)
+		return -1;
+	if (r.status == GRPC_STATUS_OK) {
+		rep = sockbroker__v1__recv_reply__unpack(NULL, r.len, r.data);
+		if (rep && !rep->error && rep->data.len == 1) {
+			ret = (int)rep->fd_count;
+			*ctrunc = (rep->flags & SOCKBROKER__V1__MSG_FLAG__MSG_CTRUNC) != 0;
+		}
+		if (rep)
+			sockbroker__v1__recv_reply__free_unpacked(rep, NULL);
+	}
+	it_reply_free(&r);
+	return ret;
+}
+
 static int child_raw(const char *target, const char *sock)
 {
 	struct it_session sa, sb;
@@ -662,6 +691,27 @@ static int child_raw(const char *target, const char *sock)
 	st = raw_send(ch, &sa, ha[0], 7, 1, &err, &ms);
 	CHECK(st == GRPC_STATUS_OK && err == 0, "A's own Send with its message: %s errno %d",
 	      it_status_name(st), err);
+
+	/* A caller that never reads its channel: a few messages of received
+	 * descriptors wait there, then they are closed with MSG_CTRUNC. */
+	{
+		int i, n, ct = 0, passed = 0, cut = 0;
+
+		for (i = 0; i < 20; i++) {
+			if (i && (raw_put(cha, 100 + (uint64_t)i, p, 2) < 0 ||
+				  raw_send(ch, &sa, ha[0], 100 + (uint64_t)i, 2, &err, &ms) !=
+				  GRPC_STATUS_OK))
+				break;
+			n = raw_recv(ch, &sa, ha[1], &ct);
+			if (n < 0)
+				break;
+			passed += n > 0; /* the first: A's message above, 1 fd */
+			cut += n == 0 && ct;
+		}
+		CHECK(i == 20 && passed >= 1 && passed <= 8 && passed + cut == 20,
+		      "an unread channel: %d receptions, %d passed, %d closed (want 1..8 "
+		      "passed, the rest closed)", i, passed, cut);
+	}
 
 	/* Written, never announced, then killed. */
 	CHECK(raw_put(cha, 11, p, 2) == 0 && raw_put(cha, 12, p, 1) == 0,
