@@ -16,7 +16,7 @@
  *    MSG_CTRUNC, the other two closed everywhere (their pipes' writers see
  *    EPIPE), and no fd left in the caller or the broker;
  *  - 253 (SCM_MAX_FD) pass; 254 are EINVAL, a closed fd EBADF, UDP EINVAL,
- *    nothing sent; the rate of one-fd round trips is printed;
+ *    nothing sent; the rates of 1-fd and 253-fd round trips are printed;
  *  - a session over TCP: sb_sendmsg is EOPNOTSUPP, and descriptors it
  *    receives are closed with MSG_CTRUNC;
  *  - RecvStream (sb_receiver) on a Unix datagram socket works (no packet
@@ -172,13 +172,13 @@ static void broker_to_broker(sb_client *c, int from, int to, int cloexec, const 
 
 	if (!CHECK(pairs_open(&ps) == 0, "pipe: %s", strerror(errno)))
 		return;
+	/* One blocking, one non-blocking: neither changes on the way. */
 	fl0 = fcntl(ps.p[0], F_GETFL);
-	fl1 = fcntl(ps.q[0], F_GETFL);
+	fl1 = fcntl(ps.q[0], F_GETFL) | O_NONBLOCK;
+	CHECK(fcntl(ps.q[0], F_SETFL, fl1) == 0, "O_NONBLOCK: %s", strerror(errno));
 	msg_fds(&mh, &iov, &x, &u, ps.send, 2);
 	n = sb_sendmsg(c, from, &mh, 0);
 	CHECK(n == 1, "%s: sb_sendmsg %zd %s (%s)", what, n, strerror(errno), it_sberr());
-	CHECK(fcntl(ps.p[0], F_GETFL) == fl0 && fcntl(ps.q[0], F_GETFL) == fl1,
-	      "%s: the sender's file status flags changed", what);
 	memset(&rh, 0, sizeof(rh));
 	riov.iov_base = &y;
 	riov.iov_len = 1;
@@ -190,7 +190,12 @@ static void broker_to_broker(sb_client *c, int from, int to, int cloexec, const 
 	CHECK(n == 1 && y == 'x', "%s: sb_recvmsg %zd %s (%s)", what, n, strerror(errno),
 	      it_sberr());
 	CHECK(!(rh.msg_flags & MSG_CTRUNC), "%s: MSG_CTRUNC", what);
-	check_got(&ps, got, msg_got(&rh, got, 4), cloexec, what);
+	CHECK(fcntl(ps.p[0], F_GETFL) == fl0 && fcntl(ps.q[0], F_GETFL) == fl1,
+	      "%s: file status flags changed on the way", what);
+	n = (ssize_t)msg_got(&rh, got, 4);
+	CHECK(n == 2 && fcntl(got[0], F_GETFL) == fl0 && fcntl(got[1], F_GETFL) == fl1,
+	      "%s: the received fds' file status flags differ", what);
+	check_got(&ps, got, (size_t)n, cloexec, what);
 	pairs_close(&ps);
 }
 
@@ -401,6 +406,68 @@ static void rate(sb_client *c, int from, int to)
 	it_note("%d one-fd sendmsg+recvmsg round trips in %lld ms: %.0f fds/s", done,
 		(long long)(it_now_ms() - t0),
 		done * 1000.0 / (double)(it_now_ms() - t0 ? it_now_ms() - t0 : 1));
+	/* The same calls without descriptors, for the ratio in this run. */
+	t0 = it_now_ms();
+	end = t0 + 3000;
+	for (i = 0; i < 2000 && it_now_ms() < end; i++)
+		if (sb_send(c, from, &x, 1, 0) != 1 || sb_recv(c, to, &y, 1, 0) != 1)
+			break;
+	it_note("%d one-byte send+recv round trips without fds in %lld ms: %.0f/s", i,
+		(long long)(it_now_ms() - t0),
+		i * 1000.0 / (double)(it_now_ms() - t0 ? it_now_ms() - t0 : 1));
+	close(p[0]);
+	close(p[1]);
+}
+
+/* The same with 253 fds a message. */
+static void rate_many(sb_client *c, int from, int to)
+{
+	static int many[MANY], got[MANY + 1];
+	union ctlbuf u, r;
+	struct iovec iov, riov;
+	struct msghdr mh, rh;
+	char x = 'r', y;
+	int p[2], i, k, done = 0, ok = 1;
+	size_t n = 0;
+	int64_t t0, end, ms;
+
+	if (!CHECK(pipe(p) == 0, "pipe: %s", strerror(errno)))
+		return;
+	for (i = 0; i < MANY; i++)
+		ok &= (many[i] = fcntl(p[0], F_DUPFD_CLOEXEC, 0)) >= 0;
+	if (!CHECK(ok, "dup: %s", strerror(errno)))
+		goto out;
+	t0 = it_now_ms();
+	end = t0 + 3000;
+	for (i = 0; i < 300 && it_now_ms() < end; i++) {
+		msg_fds(&mh, &iov, &x, &u, many, MANY);
+		if (sb_sendmsg(c, from, &mh, 0) != 1)
+			break;
+		memset(&rh, 0, sizeof(rh));
+		riov.iov_base = &y;
+		riov.iov_len = 1;
+		rh.msg_iov = &riov;
+		rh.msg_iovlen = 1;
+		rh.msg_control = r.b;
+		rh.msg_controllen = sizeof(r.b);
+		if (sb_recvmsg(c, to, &rh, MSG_CMSG_CLOEXEC) != 1)
+			break;
+		n = msg_got(&rh, got, MANY + 1);
+		for (k = 0; k < (int)n; k++)
+			close(got[k]);
+		if (n != MANY)
+			break;
+		done++;
+	}
+	ms = it_now_ms() - t0;
+	CHECK(done == i && done > 0, "rate: 253-fd round trip %d failed (%zu fds): %s (%s)",
+	      done, n, strerror(errno), it_sberr());
+	it_note("%d 253-fd sendmsg+recvmsg round trips in %lld ms: %.0f fds/s", done,
+		(long long)ms, done * (double)MANY * 1000.0 / (double)(ms ? ms : 1));
+out:
+	for (i = 0; i < MANY; i++)
+		if (many[i] >= 0)
+			close(many[i]);
 	close(p[0]);
 	close(p[1]);
 }
@@ -911,6 +978,7 @@ int main(int argc, char **argv)
 	if (sv[0] >= 0) {
 		limits(c, sv[0], sv[1]);
 		rate(c, sv[0], sv[1]);
+		rate_many(c, sv[0], sv[1]);
 	}
 
 	/* A second client: its fds go to its own sockets only. */
