@@ -5,7 +5,7 @@
  *
  * Policy: root allow; uid 65534 gid 65534 socket and handoff; uid 65534
  * gid 65533 socket and connect to the test's directory, no handoff;
- * anyone (the TCP session) socket.
+ * anyone (the TCP session) socket and connect to /tmp/.
  * Root checks:
  *  - a pipe and a socket pass both ways over a broker socketpair (stream
  *    and datagram), over a broker Unix stream socket to a native peer and
@@ -17,8 +17,9 @@
  *    EPIPE), and no fd left in the caller or the broker;
  *  - 253 (SCM_MAX_FD) pass; 254 are EINVAL, a closed fd EBADF, UDP EINVAL,
  *    nothing sent; the rates of 1-fd and 253-fd round trips are printed;
- *  - a session over TCP: sb_sendmsg is EOPNOTSUPP, and descriptors it
- *    receives are closed with MSG_CTRUNC;
+ *  - a session over TCP: sb_sendmsg is EOPNOTSUPP at once, a raw Send
+ *    naming descriptors FAILED_PRECONDITION (EOPNOTSUPP), and descriptors
+ *    its Unix socket receives are closed with MSG_CTRUNC;
  *  - RecvStream (sb_receiver) on a Unix datagram socket works (no packet
  *    info asked) and closes the descriptors sent with a datagram.
  * Uid 65534 children (raw protocol, then the library):
@@ -472,9 +473,76 @@ out:
 	close(p[1]);
 }
 
-/* A session over TCP: no sending fds, and fds received are closed. */
+/* Over TCP, descriptors a broker socket receives are closed, MSG_CTRUNC. */
+static void tcp_receives(sb_client *ct)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	union ctlbuf u, r;
+	struct iovec iov, riov;
+	struct msghdr mh, rh;
+	int lfd, nfd = -1, s, p[2] = { -1, -1 }, got[4];
+	char y = 0;
+	ssize_t n;
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s/tcp.sock", b.dir);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	s = sb_socket(ct, AF_UNIX, SOCK_STREAM, 0);
+	if (!CHECK(lfd >= 0 && bind(lfd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+		   listen(lfd, 1) == 0 && s >= 0 &&
+		   sb_connect(ct, s, (struct sockaddr *)&a, sizeof(a)) == 0,
+		   "TCP session: Unix connect: %s (%s)", strerror(errno), it_sberr()))
+		goto out;
+	nfd = it_native_accept(lfd, NULL, NULL, 3000);
+	if (!CHECK(nfd >= 0 && pipe(p) == 0, "accept: %s", strerror(errno)))
+		goto out;
+	msg_fds(&mh, &iov, "v", &u, p, 1);
+	CHECK(sendmsg(nfd, &mh, MSG_NOSIGNAL) == 1, "sendmsg: %s", strerror(errno));
+	close(p[0]);
+	p[0] = -1;
+	memset(&rh, 0, sizeof(rh));
+	riov.iov_base = &y;
+	riov.iov_len = 1;
+	rh.msg_iov = &riov;
+	rh.msg_iovlen = 1;
+	rh.msg_control = r.b;
+	rh.msg_controllen = sizeof(r.b);
+	n = sb_recvmsg(ct, s, &rh, 0);
+	CHECK(n == 1 && y == 'v' && (rh.msg_flags & MSG_CTRUNC) && msg_got(&rh, got, 4) == 0,
+	      "TCP session: sb_recvmsg %zd, flags 0x%x, %zu fds (want MSG_CTRUNC, none)", n,
+	      (unsigned)rh.msg_flags, msg_got(&rh, got, 4));
+	signal(SIGPIPE, SIG_IGN);
+	errno = 0;
+	CHECK(write(p[1], "w", 1) < 0 && errno == EPIPE,
+	      "TCP session: the descriptor was kept somewhere: %s", strerror(errno));
+out:
+	if (s >= 0)
+		sb_close(ct, s);
+	if (nfd >= 0)
+		close(nfd);
+	if (lfd >= 0)
+		close(lfd);
+	if (p[0] >= 0)
+		close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+}
+
+static int raw_pair(grpc_channel *ch, const struct it_session *s, uint64_t *h);
+static grpc_status_code raw_send(grpc_channel *ch, const struct it_session *s, uint64_t h,
+				 uint64_t tag, uint32_t n, int *err, int64_t *ms);
+
+/* A session over TCP: no sending fds, from the library (at once) or
+ * asked for raw (the broker's FAILED_PRECONDITION). */
 static void tcp_session(void)
 {
+	struct it_broker tb;
+	struct it_session rs;
+	grpc_channel *ch;
+	grpc_status_code st;
+	uint64_t h[2];
+	int64_t ms = 0;
+	int err = 0;
+
 	char tcp[64], y = 0;
 	union ctlbuf u;
 	struct iovec iov;
@@ -500,10 +568,24 @@ static void tcp_session(void)
 	      "TCP session: the refused sendmsg sent something");
 	sb_close(ct, sv[0]);
 	sb_close(ct, sv[1]);
+	tcp_receives(ct);
 	close(p[0]);
 	close(p[1]);
 out:
 	sb_close_client(ct);
+
+	memset(&tb, 0, sizeof(tb));
+	snprintf(tb.target, sizeof(tb.target), "%s", tcp);
+	ch = it_channel(&tb);
+	if (CHECK(it_session_open(ch, &rs, 3000) == 0 && raw_pair(ch, &rs, h) == 0,
+		  "raw session over TCP")) {
+		st = raw_send(ch, &rs, h[0], 1, 1, &err, &ms);
+		CHECK(st == GRPC_STATUS_FAILED_PRECONDITION && err == EOPNOTSUPP,
+		      "raw Send with descriptors over TCP: %s errno %d, want "
+		      "FAILED_PRECONDITION EOPNOTSUPP", it_status_name(st), err);
+		it_session_close(&rs);
+	}
+	grpc_channel_destroy(ch);
 }
 
 /* RecvStream on a Unix datagram socket: no pktinfo asked, fds closed. */
@@ -927,7 +1009,8 @@ int main(int argc, char **argv)
 		 "  - name: anyone\n"
 		 "    match: { any: true }\n"
 		 "    action: allow\n"
-		 "    ops: [socket]\n",
+		 "    ops: [socket, connect]\n"
+		 "    destinations: [\"unix:/tmp/\"]\n",
 		 IT_NOBODY, IT_NOBODY, IT_NOBODY, IT_NOBODY - 1);
 	c = it_setup(&b, cfg, 120);
 	if (chmod(b.dir, 0755) < 0 || chmod(b.sock, 0666) < 0)
