@@ -17,6 +17,7 @@
  *    EPIPE), and no fd left in the caller or the broker;
  *  - 253 (SCM_MAX_FD) pass; 254 are EINVAL, a closed fd EBADF, UDP EINVAL,
  *    nothing sent; the rates of 1-fd and 253-fd round trips are printed;
+ *  - four threads of one client pass fds at once, each gets its own back;
  *  - a session over TCP: sb_sendmsg is EOPNOTSUPP at once, a raw Send
  *    naming descriptors FAILED_PRECONDITION (EOPNOTSUPP), and descriptors
  *    its Unix socket receives are closed with MSG_CTRUNC;
@@ -35,6 +36,7 @@
  * After the children the broker has no more open fds than before.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -418,6 +420,89 @@ static void rate(sb_client *c, int from, int to)
 		i * 1000.0 / (double)(it_now_ms() - t0 ? it_now_ms() - t0 : 1));
 	close(p[0]);
 	close(p[1]);
+}
+
+/* Threads of one client, each on its own socketpair: every fd comes back
+ * to the thread that sent it (tags; sends serialized on the channel). */
+struct thr {
+	sb_client *c;
+	int sv[2];
+	int rounds, bad;
+	char id;
+};
+
+static void *thr_main(void *arg)
+{
+	struct thr *t = arg;
+	union ctlbuf u, r;
+	struct iovec iov, riov;
+	struct msghdr mh, rh;
+	int p[2], got[4], i;
+	char x, y;
+	int64_t end = it_now_ms() + 10000;
+
+	if (pipe(p) < 0) {
+		t->bad++;
+		return NULL;
+	}
+	for (i = 0; i < 200 && it_now_ms() < end; i++) {
+		x = t->id;
+		msg_fds(&mh, &iov, &x, &u, p, 1);
+		memset(&rh, 0, sizeof(rh));
+		riov.iov_base = &y;
+		riov.iov_len = 1;
+		rh.msg_iov = &riov;
+		rh.msg_iovlen = 1;
+		rh.msg_control = r.b;
+		rh.msg_controllen = sizeof(r.b);
+		if (sb_sendmsg(t->c, t->sv[0], &mh, 0) != 1 ||
+		    sb_recvmsg(t->c, t->sv[1], &rh, MSG_CMSG_CLOEXEC) != 1 ||
+		    msg_got(&rh, got, 4) != 1) {
+			t->bad++;
+			break;
+		}
+		/* The fd must be this thread's pipe: a byte written on our
+		 * pipe comes out of it. */
+		if (write(p[1], &x, 1) != 1 || it_read_some(got[0], &y, 1, 3000) != 1 ||
+		    y != t->id)
+			t->bad++;
+		close(got[0]);
+		t->rounds++;
+	}
+	close(p[0]);
+	close(p[1]);
+	return NULL;
+}
+
+static void threads(sb_client *c)
+{
+	struct thr t[4];
+	pthread_t th[4];
+	int i, n = 0;
+
+	for (i = 0; i < 4; i++) {
+		memset(&t[i], 0, sizeof(t[i]));
+		t[i].c = c;
+		t[i].id = (char)('A' + i);
+		if (!CHECK(sb_socketpair(c, AF_UNIX, i % 2 ? SOCK_DGRAM : SOCK_STREAM, 0,
+					 t[i].sv) == 0, "threads: socketpair: %s", strerror(errno)))
+			return;
+	}
+	for (i = 0; i < 4; i++)
+		if (pthread_create(&th[i], NULL, thr_main, &t[i]) == 0)
+			n++;
+		else
+			break;
+	while (n)
+		pthread_join(th[--n], NULL);
+	for (i = 0; i < 4; i++) {
+		CHECK(t[i].rounds > 0 && !t[i].bad, "thread %c: %d rounds, %d wrong", t[i].id,
+		      t[i].rounds, t[i].bad);
+		sb_close(c, t[i].sv[0]);
+		sb_close(c, t[i].sv[1]);
+	}
+	it_note("4 threads: %d, %d, %d, %d fd round trips, each fd its own", t[0].rounds,
+		t[1].rounds, t[2].rounds, t[3].rounds);
 }
 
 /* The same with 253 fds a message. */
@@ -1062,6 +1147,7 @@ int main(int argc, char **argv)
 		limits(c, sv[0], sv[1]);
 		rate(c, sv[0], sv[1]);
 		rate_many(c, sv[0], sv[1]);
+		threads(c);
 	}
 
 	/* A second client: its fds go to its own sockets only. */
