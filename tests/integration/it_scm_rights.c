@@ -30,7 +30,8 @@
  *    (ENOTCONN without a channel, ECONNRESET with its own) and the owner
  *    still can; a session that never reads its channel has at most a few
  *    messages of received fds waiting there, the rest are closed with
- *    MSG_CTRUNC; then it writes fds it never announces and dies (SIGKILL);
+ *    MSG_CTRUNC; then it writes fds it never announces, leaves a blocking
+ *    sb_sendmsg with fds waiting on a full socket, and dies (SIGKILL);
  *  - gid 65533: sb_sendmsg with fds is EACCES and nothing arrives; fds sent
  *    to its socket are closed with MSG_CTRUNC.
  * After the children the broker has no more open fds than before.
@@ -38,6 +39,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -873,6 +875,52 @@ static int raw_recv(grpc_channel *ch, const struct it_session *s, uint64_t h, in
 	return ret;
 }
 
+/* A blocking sb_sendmsg with descriptors that waits in the broker. */
+struct parked {
+	sb_client *c;
+	int s, fd;
+	atomic_int done;
+};
+
+static void *parked_main(void *arg)
+{
+	struct parked *pk = arg;
+	union ctlbuf u;
+	struct iovec iov;
+	struct msghdr mh;
+
+	msg_fds(&mh, &iov, "q", &u, &pk->fd, 1);
+	(void)sb_sendmsg(pk->c, pk->s, &mh, 0);
+	atomic_store(&pk->done, 1);
+	return NULL;
+}
+
+/* Park a blocking sb_sendmsg with descriptors on a full socket of a new
+ * client of uid 65534. Return: 0 when it is waiting. */
+static int park_sendmsg(const char *target, int fd)
+{
+	static struct parked pk;
+	static char big[65536];
+	pthread_t th;
+	int sv[2], i;
+
+	pk.c = sb_open(target);
+	if (!pk.c || sb_socketpair(pk.c, AF_UNIX, SOCK_STREAM, 0, sv) < 0 ||
+	    sb_set_nonblock(pk.c, sv[0], 1) < 0)
+		return -1;
+	for (i = 0; i < 256; i++)
+		if (sb_send(pk.c, sv[0], big, sizeof(big), 0) < 0)
+			break;
+	if (i == 256 || errno != EAGAIN || sb_set_nonblock(pk.c, sv[0], 0) < 0)
+		return -1;
+	pk.s = sv[0];
+	pk.fd = fd;
+	if (pthread_create(&th, NULL, parked_main, &pk) != 0)
+		return -1;
+	it_sleep_ms(500);
+	return atomic_load(&pk.done) ? -1 : 0;
+}
+
 static int child_raw(const char *target, const char *sock)
 {
 	struct it_session sa, sb;
@@ -947,9 +995,12 @@ static int child_raw(const char *target, const char *sock)
 		      "passed, the rest closed)", i, passed, cut);
 	}
 
-	/* Written, never announced, then killed. */
+	/* Written, never announced, a sendmsg waiting with its descriptors
+	 * in the broker, then killed. */
 	CHECK(raw_put(cha, 11, p, 2) == 0 && raw_put(cha, 12, p, 1) == 0,
 	      "uid 65534: unannounced messages written");
+	CHECK(park_sendmsg(target, p[1]) == 0, "uid 65534: sb_sendmsg with descriptors did "
+	      "not wait on a full socket: %s (%s)", strerror(errno), it_sberr());
 	fflush(stdout);
 	if (it_failures())
 		return it_result();
