@@ -83,7 +83,7 @@ int sb__handoff_send_fds(struct sb__session *s, const struct sb__fdset *set,
  * sb__handoff_release_fds().
  * Return: 0; -ENOTCONN (no channel); -ECONNRESET (no such message: missing,
  * another tag or count, too many; the channel is closed: out of step);
- * -ETOOMANYREFS (the session holds descriptors of another Send: the
+ * -ETOOMANYREFS (the session would hold more than SB__SCM_MAX_FD: the
  * message is taken and its descriptors closed, the channel stays in step).
  */
 int sb__handoff_take_fds(struct sb__session *s, uint64_t tag, uint32_t n,

@@ -64,7 +64,7 @@ int sb__op_handoff_take(struct sb__call *c, uint64_t tag, uint32_t n,
 			      SB__SCM_MAX_FD);
 	else if (ret == -ETOOMANYREFS)
 		sb__op_limit(c, ETOOMANYREFS, "descriptors held for one session's "
-			     "sends (253: one sendmsg with descriptors waits at a time)");
+			     "waiting sends (253 in all)");
 	else if (ret < 0)
 		sb__call_fail(c, GRPC_STATUS_INTERNAL, -ret, "hand-off: %s", strerror(-ret));
 	return ret;

@@ -354,6 +354,15 @@ static ssize_t sb__send_once(struct sb__wsend *st, struct sb__call *c, int fd,
 	return n;
 }
 
+/* Reply to a Send: its descriptors are closed and their hold given back
+ * first, so that the caller's next Send finds the hold free (the reactor
+ * destroys a waiter only after its step). */
+static void sb__wsend_reply(struct sb__wsend *st, struct sb__call *c, int err, size_t sent)
+{
+	sb__wsend_fds_done(st);
+	sb__send_reply(c, err, sent);
+}
+
 /* Return: 1 finished, 0 would block. */
 static int sb__send_try(struct sb__wsend *st, struct sb__call *c, int fd)
 {
@@ -366,9 +375,9 @@ static int sb__send_try(struct sb__wsend *st, struct sb__call *c, int fd)
 		if (n < 0) {
 			/* After a partial send, POSIX reports the count. */
 			if (st->done)
-				sb__send_reply(c, 0, st->done);
+				sb__wsend_reply(st, c, 0, st->done);
 			else
-				sb__send_reply(c, (int)-n, 0);
+				sb__wsend_reply(st, c, (int)-n, 0);
 			return 1;
 		}
 		st->done += (size_t)n;
@@ -377,7 +386,7 @@ static int sb__send_try(struct sb__wsend *st, struct sb__call *c, int fd)
 		st->ctllen = 0;
 		sb__wsend_fds_done(st);
 	} while (st->stream && st->done < st->len);
-	sb__send_reply(c, 0, st->done);
+	sb__wsend_reply(st, c, 0, st->done);
 	return 1;
 }
 
@@ -389,9 +398,10 @@ static int sb__send_step(struct sb__waiter *w, enum sb__wake why)
 	case SB__WAKE_READY:
 		return sb__send_try(st, w->call, w->sock->fd);
 	case SB__WAKE_TIMEOUT:
-		sb__send_reply(w->call, st->done ? 0 : EAGAIN, st->done);
+		sb__wsend_reply(st, w->call, st->done ? 0 : EAGAIN, st->done);
 		return 1;
 	default:
+		sb__wsend_fds_done(st);
 		return sb__wait_abort(w, why);
 	}
 }
@@ -552,7 +562,7 @@ void sb__h_send(struct sb__call *c, void *req)
 	if (sb__send_try(st, c, k->fd))
 		goto out;
 	if (atomic_load(&k->nonblock) || (flags & MSG_DONTWAIT)) {
-		sb__send_reply(c, st->done ? 0 : EAGAIN, st->done);
+		sb__wsend_reply(st, c, st->done ? 0 : EAGAIN, st->done);
 		goto out;
 	}
 	st->w.step = sb__send_step;

@@ -379,8 +379,8 @@ int sb_last_eai(void);
  *      MSG_CTRUNC set). sb_sendmsg calls with descriptors of one client
  *      are serialized (each writes its message on the channel, then makes
  *      its call), a blocking one until it sends; the broker holds at most
- *      253 descriptors of a session's sendmsg at a time (another is
- *      ETOOMANYREFS). RecvStream (sb_receiver, sb_udp_server_loop) and Pipe
+ *      253 descriptors of a session's waiting sendmsg calls in all (more
+ *      is ETOOMANYREFS). RecvStream (sb_receiver, sb_udp_server_loop) and Pipe
  *      never carry descriptors: the broker closes them.
  */
 

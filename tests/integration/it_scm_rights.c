@@ -28,7 +28,9 @@
  *    (FAILED_PRECONDITION, ECONNRESET) and the channel is closed; a wrong
  *    count likewise; another session cannot take a session's message
  *    (ENOTCONN without a channel, ECONNRESET with its own) and the owner
- *    still can; a session that never reads its channel has at most a few
+ *    still can; one more fd while a Send waits holding 253 is
+ *    RESOURCE_EXHAUSTED (ETOOMANYREFS), and works again after it;
+ *    a session that never reads its channel has at most a few
  *    messages of received fds waiting there, the rest are closed with
  *    MSG_CTRUNC; then it writes fds it never announces, leaves a blocking
  *    sb_sendmsg with fds waiting on a full socket, and dies (SIGKILL);
@@ -819,8 +821,12 @@ static int raw_pair(grpc_channel *ch, const struct it_session *s, uint64_t *h)
 
 /* A raw Send of one byte naming @tag/@n. Return: the status; *@err the
  * errno of the status (or of the reply), *@ms how long it took. */
-static grpc_status_code raw_send(grpc_channel *ch, const struct it_session *s, uint64_t h,
-				 uint64_t tag, uint32_t n, int *err, int64_t *ms)
+/* A raw Send of @len bytes of @data naming @tag/@n, answered within
+ * @wait_ms. Return: the status; *@err the errno of the status, or of the
+ * reply (-1 for any errno there); *@ms how long it took. */
+static grpc_status_code raw_send_data(grpc_channel *ch, const struct it_session *s,
+				      uint64_t h, const void *data, size_t len, uint64_t tag,
+				      uint32_t n, int wait_ms, int *err, int64_t *ms)
 {
 	Sockbroker__V1__SendRequest req = SOCKBROKER__V1__SEND_REQUEST__INIT;
 	Sockbroker__V1__SendReply *rep;
@@ -829,11 +835,12 @@ static grpc_status_code raw_send(grpc_channel *ch, const struct it_session *s, u
 	int64_t t0 = it_now_ms();
 
 	req.handle = h;
-	req.data.data = (uint8_t *)"z";
-	req.data.len = 1;
+	req.data.data = (uint8_t *)data;
+	req.data.len = len;
 	req.fd_tag = tag;
 	req.fd_count = n;
-	if (it_call(ch, IT_SVC "Send", &req.base, s->token, 5000, &r) < 0)
+	req.timeout_ms = (uint32_t)wait_ms;
+	if (it_call(ch, IT_SVC "Send", &req.base, s->token, wait_ms + 3000, &r) < 0)
 		return GRPC_STATUS_DEADLINE_EXCEEDED;
 	*ms = it_now_ms() - t0;
 	st = r.status;
@@ -921,6 +928,92 @@ static int park_sendmsg(const char *target, int fd)
 	return atomic_load(&pk.done) ? -1 : 0;
 }
 
+static grpc_status_code raw_send(grpc_channel *ch, const struct it_session *s, uint64_t h,
+				 uint64_t tag, uint32_t n, int *err, int64_t *ms)
+{
+	return raw_send_data(ch, s, h, "z", 1, tag, n, 2000, err, ms);
+}
+
+/* A raw Send that waits in the broker holding its descriptors. */
+struct raw_wait {
+	grpc_channel *ch;
+	const struct it_session *s;
+	uint64_t h;
+	int err;
+	grpc_status_code st;
+};
+
+static void *raw_wait_main(void *arg)
+{
+	struct raw_wait *rw = arg;
+	int64_t ms;
+
+	rw->st = raw_send_data(rw->ch, rw->s, rw->h, "w", 1, 21, MANY, 1500, &rw->err, &ms);
+	return NULL;
+}
+
+/* A session's waiting Sends hold at most 253 descriptors in all. */
+static void raw_hold(grpc_channel *ch, const struct it_session *sa, int cha, uint64_t other,
+		     int fd)
+{
+	static int many[MANY];
+	Sockbroker__V1__SocketPairRequest req = SOCKBROKER__V1__SOCKET_PAIR_REQUEST__INIT;
+	Sockbroker__V1__SetNonBlockingRequest nb = SOCKBROKER__V1__SET_NON_BLOCKING_REQUEST__INIT;
+	Sockbroker__V1__SocketPairReply *rep = NULL;
+	static char big[32768];
+	struct raw_wait rw;
+	struct it_reply r;
+	grpc_status_code st;
+	pthread_t th;
+	int i, err = 0;
+	int64_t ms;
+
+	req.family = SOCKBROKER__V1__ADDRESS_FAMILY__AF_UNIX;
+	req.type = SOCKBROKER__V1__SOCKET_TYPE__SOCK_STREAM;
+	req.nonblock = 1;
+	if (it_call(ch, IT_SVC "SocketPair", &req.base, sa->token, 3000, &r) == 0 &&
+	    r.status == GRPC_STATUS_OK)
+		rep = sockbroker__v1__socket_pair_reply__unpack(NULL, r.len, r.data);
+	it_reply_free(&r);
+	if (!CHECK(rep && !rep->error, "raw non-blocking socketpair"))
+		goto out;
+	/* Fill it, then make it blocking. */
+	for (i = 0; i < 256; i++)
+		if (raw_send_data(ch, sa, rep->handle0, big, sizeof(big), 0, 0, 1000, &err,
+				  &ms) != GRPC_STATUS_OK || err)
+			break;
+	nb.handle = rep->handle0;
+	CHECK(i < 256 && it_call(ch, IT_SVC "SetNonBlocking", &nb.base, sa->token, 3000,
+				 &r) == 0 && r.status == GRPC_STATUS_OK,
+	      "raw: fill and make blocking (%d sends)", i);
+	it_reply_free(&r);
+	rw.ch = ch;
+	rw.s = sa;
+	rw.h = rep->handle0;
+	for (i = 0; i < MANY; i++)
+		many[i] = fd;
+	if (!CHECK(raw_put(cha, 21, many, MANY) == 0 &&
+		   pthread_create(&th, NULL, raw_wait_main, &rw) == 0, "raw: waiting Send"))
+		goto out;
+	it_sleep_ms(400);
+	CHECK(raw_put(cha, 22, &fd, 1) == 0, "raw: second message");
+	st = raw_send(ch, sa, other, 22, 1, &err, &ms);
+	CHECK(st == GRPC_STATUS_RESOURCE_EXHAUSTED && err == ETOOMANYREFS,
+	      "one more descriptor while a Send waits with 253: %s errno %d, want "
+	      "RESOURCE_EXHAUSTED ETOOMANYREFS", it_status_name(st), err);
+	pthread_join(th, NULL);
+	CHECK(rw.st == GRPC_STATUS_OK && rw.err == -1, "the waiting Send: %s errno %d, want "
+	      "EAGAIN in its reply", it_status_name(rw.st), rw.err);
+	/* Its hold is back, and the channel stayed in step. */
+	CHECK(raw_put(cha, 23, &fd, 1) == 0, "raw: third message");
+	st = raw_send(ch, sa, other, 23, 1, &err, &ms);
+	CHECK(st == GRPC_STATUS_OK && err == 0, "a Send with descriptors after the wait: %s "
+	      "errno %d", it_status_name(st), err);
+out:
+	if (rep)
+		sockbroker__v1__socket_pair_reply__free_unpacked(rep, NULL);
+}
+
 static int child_raw(const char *target, const char *sock)
 {
 	struct it_session sa, sb;
@@ -973,6 +1066,8 @@ static int child_raw(const char *target, const char *sock)
 	st = raw_send(ch, &sa, ha[0], 7, 1, &err, &ms);
 	CHECK(st == GRPC_STATUS_OK && err == 0, "A's own Send with its message: %s errno %d",
 	      it_status_name(st), err);
+
+	raw_hold(ch, &sa, cha, ha[0], p[0]);
 
 	/* A caller that never reads its channel: a few messages of received
 	 * descriptors wait there, then they are closed with MSG_CTRUNC. */
