@@ -120,7 +120,8 @@ int sb__dial_call(sb_client *c, const sockbroker_v1_DialRequest *req,
 
 /* One Dial; @req is filled but for what every dial shares.
  * Return: the new socket number, or -1. */
-static int sb__dial(sb_client *c, sockbroker_v1_DialRequest *req, const char *what)
+static int sb__dial(sb_client *c, sockbroker_v1_DialRequest *req, int family,
+		    const char *what)
 {
 	sockbroker_v1_DialReply rep = sockbroker_v1_DialReply_init_zero;
 	int s, eai;
@@ -138,7 +139,7 @@ static int sb__dial(sb_client *c, sockbroker_v1_DialRequest *req, const char *wh
 	}
 	if (sb__reply(rep.error) < 0)
 		return -1;
-	s = sb__slot_alloc(c, rep.handle, SOCK_STREAM, 0);
+	s = sb__slot_alloc(c, rep.handle, family, SOCK_STREAM, 0);
 	if (s < 0) {
 		sb__handle_drop(c, rep.handle);
 		return sb__err(s);
@@ -242,7 +243,7 @@ int sb_tcp_connect_opts(sb_client *c, const char *host, const char *port, int fa
 	req.options.funcs.encode = sb__enc_opts;
 	req.options.arg = &d;
 	snprintf(what, sizeof(what), "%s, %s", host, port);
-	ret = sb__dial(c, &req, what);
+	ret = sb__dial(c, &req, 0, what);
 out:
 	free(d.o);
 	return ret;
@@ -281,5 +282,5 @@ int sb_unix_connect(sb_client *c, const char *path)
 	if (rc < 0)
 		return sb__fail(-rc, "bad Unix address %s", path);
 	req.has_address = true;
-	return sb__dial(c, &req, path);
+	return sb__dial(c, &req, AF_UNIX, path);
 }

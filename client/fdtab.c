@@ -10,7 +10,7 @@
 
 #define SB__FIRST_SOCKET 3
 
-int sb__slot_alloc(sb_client *c, uint64_t handle, int type, int nonblock)
+int sb__slot_alloc(sb_client *c, uint64_t handle, int family, int type, int nonblock)
 {
 	int s, rc;
 
@@ -37,6 +37,7 @@ int sb__slot_alloc(sb_client *c, uint64_t handle, int type, int nonblock)
 		c->nslots = n;
 	}
 	c->slots[s].handle = handle;
+	c->slots[s].family = family;
 	c->slots[s].type = type;
 	c->slots[s].nonblock = nonblock;
 	rc = s;

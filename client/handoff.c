@@ -32,12 +32,18 @@ int sb__handoff_init(sb_client *c, const char *target)
 	if (!c->target)
 		return -ENOMEM;
 	rc = pthread_mutex_init(&c->ho_lock, NULL);
+	if (rc)
+		goto fail;
+	rc = pthread_mutex_init(&c->ho_send_lock, NULL);
 	if (rc) {
-		free(c->target);
-		c->target = NULL;
-		return -rc;
+		pthread_mutex_destroy(&c->ho_lock);
+		goto fail;
 	}
 	return 0;
+fail:
+	free(c->target);
+	c->target = NULL;
+	return -rc;
 }
 
 void sb__handoff_free(sb_client *c)
@@ -47,7 +53,8 @@ void sb__handoff_free(sb_client *c)
 	if (c->ho_fd >= 0)
 		close(c->ho_fd);
 	while (c->ho_n)
-		close(c->ho_stash[--c->ho_n].fd);
+		sb__fdset_close(&c->ho_stash[--c->ho_n].set);
+	pthread_mutex_destroy(&c->ho_send_lock);
 	pthread_mutex_destroy(&c->ho_lock);
 	free(c->target);
 	c->target = NULL;
@@ -103,15 +110,16 @@ static int sb__ho_open(sb_client *c)
 	int32_t err = 0;
 	int fd = -1, len, rc = -1;
 
+	/* A TCP target is refused here, without a call. */
+	len = sb__ho_addr(c->target, &sun);
+	if (len < 0)
+		return sb__fail(-len, "the broker target %s is not a Unix socket: file "
+				"descriptors cannot travel over it", c->target);
 	if (SB__CALL(c, HandoffTicket, req, rep, SB__HO_WAIT_MS) < 0)
 		return -1;
 	if (rep.ticket.size != SB__HO_TICKET_LEN)
 		return sb__fail(EPROTO, "the broker sent a ticket of %u bytes",
 				(unsigned)rep.ticket.size);
-	len = sb__ho_addr(c->target, &sun);
-	if (len < 0)
-		return sb__fail(-len, "the broker target %s is not a Unix socket: fds "
-				"cannot travel over it", c->target);
 	memcpy(hello, SB__HO_MAGIC, SB__HO_MAGIC_LEN);
 	memcpy(hello + SB__HO_MAGIC_LEN, rep.ticket.bytes, SB__HO_TICKET_LEN);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -155,24 +163,52 @@ int sb__handoff_channel(sb_client *c)
 	return rc;
 }
 
-/* One message off the channel. Caller holds ho_lock. Return: the fd with
- * *@tag, or -errno (the channel is then closed). */
-static int sb__ho_recv(sb_client *c, uint64_t *tag)
+/* Wait for @fd to be writable. Return: 0, or -ETIMEDOUT / -errno. */
+static int sb__ho_wait_out(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	int n;
+
+	do
+		n = poll(&p, 1, SB__HO_WAIT_MS);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	return n ? 0 : -ETIMEDOUT;
+}
+
+/* Close the channel. Caller holds ho_lock. */
+static void sb__ho_close(sb_client *c)
+{
+	if (c->ho_fd >= 0)
+		close(c->ho_fd);
+	c->ho_fd = -1;
+}
+
+void sb__handoff_reset(sb_client *c)
+{
+	pthread_mutex_lock(&c->ho_lock);
+	sb__ho_close(c);
+	pthread_mutex_unlock(&c->ho_lock);
+}
+
+/* One message off the channel into @set (empty). Caller holds ho_lock.
+ * Return: 0 with *@tag, or -errno (the channel is then closed). */
+static int sb__ho_recv(sb_client *c, uint64_t *tag, struct sb__fdset *set)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(SB__SCM_MAX_FD * sizeof(int))];
 		struct cmsghdr align;
 	} u;
 	uint64_t payload[2] = { 0, 0 };
 	struct iovec iov = { .iov_base = payload, .iov_len = sizeof(payload) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
 			     .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *cm;
 	ssize_t n;
-	int fd = -1, rc;
+	int rc;
 
-	/* The fd is usually there already (it is sent before the reply that
-	 * names it): try first, poll only when it is not. */
+	/* The fds are usually there already (they are sent before the reply
+	 * that names them): try first, poll only when they are not. */
 	n = recvmsg(c->ho_fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 	if (n < 0 && errno == EAGAIN) {
 		rc = sb__ho_wait(c->ho_fd);
@@ -180,57 +216,118 @@ static int sb__ho_recv(sb_client *c, uint64_t *tag)
 			return rc;
 		n = recvmsg(c->ho_fd, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL);
 	}
-	cm = CMSG_FIRSTHDR(&mh);
-	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-	    cm->cmsg_len == CMSG_LEN(sizeof(int)))
-		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-	if (n == (ssize_t)sizeof(payload) && fd >= 0 && !(mh.msg_flags & MSG_CTRUNC)) {
+	if (n > 0)
+		sb__cmsg_parse_fds(&mh, NULL, 0, set);
+	if (n == (ssize_t)sizeof(payload) && set->n && payload[1] == set->n &&
+	    !(mh.msg_flags & MSG_CTRUNC)) {
 		*tag = payload[0];
-		return fd;
+		return 0;
 	}
-	if (fd >= 0)
-		close(fd);
+	sb__fdset_close(set);
 	/* Out of step or closed: the broker binds a new channel later. */
-	close(c->ho_fd);
-	c->ho_fd = -1;
+	sb__ho_close(c);
 	return n < 0 ? -errno : -ECONNRESET;
 }
 
-int sb__handoff_take(sb_client *c, uint64_t tag)
+int sb__handoff_take_set(sb_client *c, uint64_t tag, uint32_t n, struct sb__fdset *set)
 {
 	uint64_t got = 0;
-	int i, fd = -1;
+	int i, rc = -ECONNRESET;
 
 	pthread_mutex_lock(&c->ho_lock);
 	for (i = 0; i < c->ho_n; i++)
 		if (c->ho_stash[i].tag == tag) {
-			fd = c->ho_stash[i].fd;
+			*set = c->ho_stash[i].set;
 			c->ho_stash[i] = c->ho_stash[--c->ho_n];
+			rc = 0;
 			goto out;
 		}
 	while (c->ho_fd >= 0) {
-		fd = sb__ho_recv(c, &got);
-		if (fd < 0 || got == tag)
+		rc = sb__ho_recv(c, &got, set);
+		if (rc < 0 || got == tag)
 			break;
 		/* Another thread's: keep it for that thread, dropping the
 		 * oldest when full (its call was cancelled long ago). */
 		if (c->ho_n == SB__HO_STASH) {
-			close(c->ho_stash[0].fd);
+			sb__fdset_close(&c->ho_stash[0].set);
 			memmove(c->ho_stash, c->ho_stash + 1,
 				(SB__HO_STASH - 1) * sizeof(c->ho_stash[0]));
 			c->ho_n--;
 		}
 		c->ho_stash[c->ho_n].tag = got;
-		c->ho_stash[c->ho_n].fd = fd;
+		c->ho_stash[c->ho_n].set = *set;
 		c->ho_n++;
-		fd = -1;
+		set->n = 0;
+		rc = -ECONNRESET;
 	}
 out:
 	pthread_mutex_unlock(&c->ho_lock);
-	if (fd < 0)
-		return sb__fail(fd == -1 ? ECONNRESET : -fd,
-				"the handed fd did not arrive on the hand-off channel");
-	return fd;
+	if (rc == 0 && set->n != n) {
+		sb__fdset_close(set);
+		rc = -EPROTO;
+	}
+	return rc;
+}
+
+int sb__handoff_take(sb_client *c, uint64_t tag)
+{
+	struct sb__fdset set = { .n = 0 };
+	int rc = sb__handoff_take_set(c, tag, 1, &set);
+
+	if (rc < 0)
+		return sb__fail(-rc, "the handed fd did not arrive on the hand-off channel");
+	return set.fd[0];
+}
+
+int sb__handoff_give(sb_client *c, const struct sb__fdset *set, uint64_t *tag)
+{
+	union {
+		char buf[CMSG_SPACE(SB__SCM_MAX_FD * sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	uint64_t payload[2] = { 0, set->n };
+	struct iovec iov = { .iov_base = payload, .iov_len = sizeof(payload) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			     .msg_controllen = CMSG_SPACE(set->n * sizeof(int)) };
+	struct cmsghdr *cm;
+	ssize_t n;
+	int rc = 0;
+
+	memset(&u, 0, sizeof(u));
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(set->n * sizeof(int));
+	memcpy(CMSG_DATA(cm), set->fd, set->n * sizeof(int));
+	pthread_mutex_lock(&c->ho_lock);
+	if (c->ho_fd < 0) {
+		rc = -ENOTCONN;
+		goto out;
+	}
+	payload[0] = ++c->ho_next_tag;
+	/* The channel's own fd never waits: the caller's descriptors keep
+	 * their flags (they are only copied), and a full channel is a
+	 * bounded wait. */
+	for (;;) {
+		n = sendmsg(c->ho_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n == (ssize_t)sizeof(payload))
+			break;
+		if (n >= 0) {	/* a stream cut a 16-byte message: out of step */
+			rc = -ECONNRESET;
+		} else if (errno == EAGAIN) {
+			rc = sb__ho_wait_out(c->ho_fd);
+			if (rc == 0)
+				continue;
+		} else {
+			rc = -errno;
+		}
+		sb__ho_close(c);
+		goto out;
+	}
+	*tag = payload[0];
+out:
+	pthread_mutex_unlock(&c->ho_lock);
+	return rc;
 }
 
 int sb_handoff(sb_client *c, int s)

@@ -23,6 +23,7 @@
 /* One socket number's entry. */
 struct sb__slot {
 	uint64_t handle; /* 0: free */
+	int family;      /* native AF_UNIX, AF_INET, ...; 0: not known */
 	int type;        /* native SOCK_STREAM, SOCK_DGRAM, ... */
 	int nonblock;    /* 1 when calls never wait */
 };
@@ -47,11 +48,14 @@ struct sb_client {
 	int nslots;
 
 	char *target;                 /* the gRPC target, for the side channel */
+	pthread_mutex_t ho_send_lock; /* one sendmsg with descriptors at a
+				       * time: its message, then its call */
 	pthread_mutex_t ho_lock;      /* guards the hand-off fields below */
 	int ho_fd;                    /* the side channel, or -1 */
+	uint64_t ho_next_tag;         /* of the messages this client writes */
 	struct {
 		uint64_t tag;
-		int fd;
+		struct sb__fdset set;
 	} ho_stash[SB__HO_STASH];     /* fds received for other threads */
 	int ho_n;
 
@@ -164,11 +168,27 @@ int sb__handoff_channel(sb_client *c);
  *  reply, so it is there). Return: it (close-on-exec), or -1 with errno. */
 int sb__handoff_take(sb_client *c, uint64_t tag);
 
+/** sb__handoff_take_set() - the @n descriptors the broker sent with @tag
+ *  (Hand-off rule 6: a socket received them) into @set, which must be
+ *  empty. They are close-on-exec and the caller's.
+ *  Return: 0 or -errno (the channel broke; the next call binds another). */
+int sb__handoff_take_set(sb_client *c, uint64_t tag, uint32_t n, struct sb__fdset *set);
+
+/** sb__handoff_give() - write the descriptors of @set (the program's: the
+ *  kernel copies them) on the channel as one message, its tag in *@tag,
+ *  for the next Send to name (hold ho_send_lock until that call is
+ *  answered). Return: 0 or -errno (the channel is then closed). */
+int sb__handoff_give(sb_client *c, const struct sb__fdset *set, uint64_t *tag);
+
+/** sb__handoff_reset() - close the channel (the broker closed its end or
+ *  it is out of step); the next hand-off binds a new one. */
+void sb__handoff_reset(sb_client *c);
+
 /* ---- fdtab.c ---- */
 
 /** sb__slot_alloc() - lowest free number for @handle. Return: it, or
  *  -EMFILE / -ENOMEM. */
-int sb__slot_alloc(sb_client *c, uint64_t handle, int type, int nonblock);
+int sb__slot_alloc(sb_client *c, uint64_t handle, int family, int type, int nonblock);
 /** sb__slot_get() - copy of the entry of @s. Return: 0 or -EBADF. */
 int sb__slot_get(sb_client *c, int s, struct sb__slot *out);
 /** sb__slot_set_nonblock() - Return: 0 or -EBADF. */

@@ -43,7 +43,8 @@ static int sb__iter_ended(struct sb__stream *st)
 struct sb_acceptor {
 	struct sb__stream st;
 	sb_client *c;
-	int type;   /* of the listener, for the accepted sockets */
+	int family; /* of the listener, for the accepted sockets */
+	int type;
 	int err;    /* the stream is over: this errno */
 };
 
@@ -62,6 +63,7 @@ sb_acceptor *sb_acceptor_open(sb_client *c, int listener)
 		return NULL;
 	}
 	a->c = c;
+	a->family = sl.family;
 	a->type = sl.type;
 	req.listener = sl.handle;
 	rc = sb__stream_open(&a->st, c, "/sockbroker.v1.SocketBroker/AcceptStream", 0,
@@ -97,7 +99,7 @@ int sb_acceptor_next(sb_acceptor *a, struct sockaddr *peer, socklen_t *peerlen,
 		errno = a->err;
 		return -1;
 	}
-	s = sb__slot_alloc(a->c, ev.handle, a->type, 0);
+	s = sb__slot_alloc(a->c, ev.handle, a->family, a->type, 0);
 	if (s < 0) {
 		sb__handle_drop(a->c, ev.handle);
 		return sb__fail(-s, "no socket number free");
@@ -177,7 +179,8 @@ sb_receiver *sb_receiver_open(sb_client *c, int s)
 	r->s = s;
 	req.handle = sl.handle;
 	req.max_bytes = SB__ITER_DGRAM;
-	req.want_pktinfo = true;
+	/* Only IP has packet info: a Unix datagram socket would be refused. */
+	req.want_pktinfo = sl.family == AF_INET || sl.family == AF_INET6;
 	rc = sb__stream_open(&r->st, c, "/sockbroker.v1.SocketBroker/RecvStream", 0,
 			     sockbroker_v1_RecvStreamRequest_fields, &req, NULL);
 	if (rc < 0) {

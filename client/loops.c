@@ -453,7 +453,7 @@ static int sb__on_accept(struct sb__loop *l, size_t i)
 		return sb__accept_batch(l->c, &ev, a);
 	if (a->handoff)
 		s = sb__handoff_take(l->c, ev.fd_tag);
-	else if ((s = sb__slot_alloc(l->c, ev.handle, sl.type, 0)) < 0)
+	else if ((s = sb__slot_alloc(l->c, ev.handle, sl.family, sl.type, 0)) < 0)
 		return sb__fail(-s, "no socket number free");
 	if (s < 0)
 		return -1;

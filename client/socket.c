@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <netinet/in.h>
@@ -79,7 +80,7 @@ int sb_socket(sb_client *c, int domain, int type, int protocol)
 		return -1;
 	if (sb__reply(rep.error) < 0)
 		return -1;
-	s = sb__slot_alloc(c, rep.handle, type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC), nb);
+	s = sb__slot_alloc(c, rep.handle, domain, type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC), nb);
 	if (s < 0) {
 		sb__handle_drop(c, rep.handle);
 		return sb__err(s);
@@ -108,8 +109,8 @@ int sb_socketpair(sb_client *c, int domain, int type, int protocol, int sv[2])
 	req.nonblock = nb;
 	if (SB__CALL(c, SocketPair, req, rep, -1) < 0 || sb__reply(rep.error) < 0)
 		return -1;
-	s0 = sb__slot_alloc(c, rep.handle0, base, nb);
-	s1 = s0 < 0 ? s0 : sb__slot_alloc(c, rep.handle1, base, nb);
+	s0 = sb__slot_alloc(c, rep.handle0, domain, base, nb);
+	s1 = s0 < 0 ? s0 : sb__slot_alloc(c, rep.handle1, domain, base, nb);
 	if (s1 < 0) {
 		if (s0 >= 0)
 			sb__slot_release(c, s0, rep.handle0);
@@ -204,7 +205,7 @@ int sb_accept4(sb_client *c, int s, struct sockaddr *addr, socklen_t *len,
 	req.nonblock = (flags & SOCK_NONBLOCK) != 0;
 	if (SB__CALL(c, Accept, req, rep, -1) < 0 || sb__reply(rep.error) < 0)
 		return -1;
-	ns = sb__slot_alloc(c, rep.handle, sl.type, req.nonblock);
+	ns = sb__slot_alloc(c, rep.handle, sl.family, sl.type, req.nonblock);
 	if (ns < 0) {
 		sb__handle_drop(c, rep.handle);
 		return sb__err(ns);
@@ -236,6 +237,8 @@ static ssize_t sb__send_once(sb_client *c, uint64_t handle, const void *buf,
 	if (ctl) {
 		req.control_count = ctl->control_count;
 		memcpy(req.control, ctl->control, sizeof(req.control));
+		req.fd_tag = ctl->fd_tag;
+		req.fd_count = ctl->fd_count;
 	}
 	req.handle = handle;
 	req.flags = pflags;
@@ -252,14 +255,47 @@ static ssize_t sb__send_once(sb_client *c, uint64_t handle, const void *buf,
 	return (ssize_t)rep.sent;
 }
 
+/* Write the descriptors of @fds on the hand-off channel for the Send that
+ * follows, named in @ctl (Hand-off rule 6), with ho_send_lock taken: the
+ * broker takes the channel's next message. Return: 0 (unlock after the
+ * call), or -1 (unlocked). */
+static int sb__send_fds(sb_client *c, const struct sb__slot *sl,
+			const struct sb__fdset *fds, sockbroker_v1_SendRequest *ctl)
+{
+	uint64_t tag = 0;
+	int rc = -ENOTCONN, tries;
+
+	if (sl->family && sl->family != AF_UNIX)
+		return sb__fail(EINVAL, "descriptors (SCM_RIGHTS) go only over Unix sockets");
+	pthread_mutex_lock(&c->ho_send_lock);
+	/* A channel the broker closed (out of step) fails at once: bind a
+	 * new one, once. */
+	for (tries = 0; tries < 2 && rc < 0; tries++) {
+		if (sb__handoff_channel(c) < 0) {
+			pthread_mutex_unlock(&c->ho_send_lock);
+			return -1;
+		}
+		rc = sb__handoff_give(c, fds, &tag);
+	}
+	if (rc < 0) {
+		pthread_mutex_unlock(&c->ho_send_lock);
+		return sb__fail(-rc, "cannot pass descriptors over the hand-off channel: %s",
+				strerror(-rc));
+	}
+	ctl->fd_tag = tag;
+	ctl->fd_count = (uint32_t)fds->n;
+	return 0;
+}
+
 static ssize_t sb__send(sb_client *c, int s, const void *buf, size_t len,
 			int flags, const struct sockaddr *dst, socklen_t dstlen,
-			const sockbroker_v1_SendRequest *ctl)
+			sockbroker_v1_SendRequest *ctl, const struct sb__fdset *fds)
 {
 	sockbroker_v1_Address pdst;
 	struct sb__slot sl;
 	uint32_t pflags;
 	size_t chunk, done = 0;
+	ssize_t w = 0;
 	int rc;
 
 	if (sb__lookup(c, s, &sl) < 0)
@@ -277,36 +313,42 @@ static ssize_t sb__send(sb_client *c, int s, const void *buf, size_t len,
 	if (sl.type != SOCK_STREAM && len > chunk)
 		return sb__fail(EMSGSIZE, "datagram of %zu bytes is above the broker's "
 				"message size", len);
+	/* Descriptors last: every check that needs no call is done. */
+	if (fds && fds->n && sb__send_fds(c, &sl, fds, ctl) < 0)
+		return -1;
 	do {
 		size_t n = len - done < chunk ? len - done : chunk;
 		/* Control messages go with the first piece only. */
-		ssize_t w = sb__send_once(c, sl.handle, (const uint8_t *)buf + done, n,
-					  pflags, dst ? &pdst : NULL, done ? NULL : ctl);
+		w = sb__send_once(c, sl.handle, (const uint8_t *)buf + done, n, pflags,
+				  dst ? &pdst : NULL, done ? NULL : ctl);
 
 		if (w < 0)
-			return done ? (ssize_t)done : -1;
+			break;
 		done += (size_t)w;
 		/* Non-blocking sockets take what the kernel took at once. */
 		if ((size_t)w < n && (sl.nonblock || (flags & MSG_DONTWAIT)))
 			break;
 	} while (done < len && sl.type == SOCK_STREAM);
-	return (ssize_t)done;
+	if (fds && fds->n)
+		pthread_mutex_unlock(&c->ho_send_lock);
+	return w < 0 && !done ? -1 : (ssize_t)done;
 }
 
 ssize_t sb_send(sb_client *c, int s, const void *buf, size_t len, int flags)
 {
-	return sb__send(c, s, buf, len, flags, NULL, 0, NULL);
+	return sb__send(c, s, buf, len, flags, NULL, 0, NULL, NULL);
 }
 
 ssize_t sb_sendto(sb_client *c, int s, const void *buf, size_t len, int flags,
 		  const struct sockaddr *dst, socklen_t dstlen)
 {
-	return sb__send(c, s, buf, len, flags, dst, dstlen, NULL);
+	return sb__send(c, s, buf, len, flags, dst, dstlen, NULL, NULL);
 }
 
 ssize_t sb_sendmsg(sb_client *c, int s, const struct msghdr *msg, int flags)
 {
 	sockbroker_v1_SendRequest *ctl = NULL;
+	struct sb__fdset *fds = NULL;
 	struct cmsghdr *cm;
 	struct msghdr mh;
 	struct sb__cmsg one;
@@ -330,15 +372,24 @@ ssize_t sb_sendmsg(sb_client *c, int s, const struct msghdr *msg, int flags)
 	}
 	if (msg->msg_controllen) {
 		ctl = calloc(1, sizeof(*ctl));
-		if (!ctl)
-			return sb__fail(ENOMEM, "out of memory");
+		fds = calloc(1, sizeof(*fds));
+		if (!ctl || !fds) {
+			sb__fail(ENOMEM, "out of memory");
+			goto out;
+		}
 		mh = *msg;	/* CMSG_NXTHDR takes a non-const header */
 		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
 			rc = sb__cmsg_read_send(cm, &one);
 			if (rc == -EOPNOTSUPP) {
-				sb__fail(EOPNOTSUPP, "descriptors (SCM_RIGHTS) do not cross the "
-					 "broker");
-				goto out;
+				/* Descriptors: over the hand-off channel. */
+				rc = sb__cmsg_rights_read(cm, fds);
+				if (rc < 0) {
+					sb__fail(-rc, rc == -EBADF ? "SCM_RIGHTS: a descriptor "
+						 "is not open" : "SCM_RIGHTS: more than %d "
+						 "descriptors (SCM_MAX_FD)", SB__SCM_MAX_FD);
+					goto out;
+				}
+				continue;
 			}
 			if (rc < 0 || ctl->control_count == 8 ||
 			    sb__cmsg_to_pbmsg(&one, &ctl->control[ctl->control_count]) < 0) {
@@ -367,9 +418,10 @@ ssize_t sb_sendmsg(sb_client *c, int s, const struct msghdr *msg, int flags)
 		}
 		data = gather;
 	}
-	ret = sb__send(c, s, data, total, flags, msg->msg_name, msg->msg_namelen, ctl);
+	ret = sb__send(c, s, data, total, flags, msg->msg_name, msg->msg_namelen, ctl, fds);
 out:
 	free(gather);
+	free(fds);
 	free(ctl);
 	return ret;
 }
@@ -495,9 +547,11 @@ ssize_t sb_recvmsg(sb_client *c, int s, struct msghdr *msg, int flags)
 	struct sb__iov_sink sink;
 	struct sb__slot sl;
 	struct sb__cmsg cm;
+	struct sb__fdset *fds = NULL;
 	size_t i, total = 0, used = 0;
 	uint32_t pflags;
 	int mflags = 0, nflags = 0;
+	ssize_t ret = -1;
 
 	if (sb__lookup(c, s, &sl) < 0)
 		return -1;
@@ -510,9 +564,16 @@ ssize_t sb_recvmsg(sb_client *c, int s, struct msghdr *msg, int flags)
 			return sb__fail(EFAULT, "iovec %zu is NULL", i);
 		total += msg->msg_iov[i].iov_len;
 	}
-	/* MSG_CMSG_CLOEXEC concerns descriptors, which never cross. */
+	/* MSG_CMSG_CLOEXEC is applied here, to the descriptors taken off the
+	 * channel. */
 	if (sb__flags_to_portable(SB__C_MSG, flags & ~MSG_CMSG_CLOEXEC, &pflags) < 0)
 		return sb__fail(EOPNOTSUPP, "unsupported recvmsg flags 0x%x", (unsigned)flags);
+	/* Descriptors can come only to a Unix socket, and only when room for
+	 * one is given; without a channel (a session over TCP) they are
+	 * closed by the broker and MSG_CTRUNC says so. */
+	if (sl.family == AF_UNIX && msg->msg_control &&
+	    msg->msg_controllen >= CMSG_LEN(sizeof(int)))
+		req.want_fds = sb__handoff_channel(c) == 0;
 	req.handle = sl.handle;
 	req.max_bytes = (uint32_t)(total < sb__chunk(c) ? total : sb__chunk(c));
 	req.flags = pflags;
@@ -526,20 +587,45 @@ ssize_t sb_recvmsg(sb_client *c, int s, struct msghdr *msg, int flags)
 	if (msg->msg_name &&
 	    sb__pb_copy_out(&rep.source, rep.has_source, msg->msg_name, &msg->msg_namelen) < 0)
 		msg->msg_namelen = 0;
+	/* The descriptors first: whatever comes next, they leave the channel. */
+	if (rep.fd_count) {
+		fds = calloc(1, sizeof(*fds));
+		if (!fds || rep.fd_count > SB__SCM_MAX_FD ||
+		    sb__handoff_take_set(c, rep.fd_tag, rep.fd_count, fds) < 0)
+			mflags |= MSG_CTRUNC;	/* lost, as the kernel says it */
+	}
 	for (i = 0; i < rep.control_count; i++) {
 		if (sb__pb_to_cmsg(&cm, &rep.control[i]) < 0 ||
-		    sb__cmsg_put(msg->msg_control, msg->msg_controllen, &used, &mflags, &cm) < 0)
-			return sb__fail(EPROTO, "malformed control message from the broker");
+		    sb__cmsg_put(msg->msg_control, msg->msg_controllen, &used, &mflags, &cm) < 0) {
+			sb__fail(EPROTO, "malformed control message from the broker");
+			goto out;
+		}
+	}
+	/* After the credentials, as the kernel's scm_recv() puts them. */
+	if (fds && fds->n) {
+		if (!(flags & MSG_CMSG_CLOEXEC))
+			for (i = 0; i < fds->n; i++)
+				(void)fcntl(fds->fd[i], F_SETFD, 0);
+		sb__cmsg_put_rights(msg->msg_control, msg->msg_controllen, &used, &mflags, fds);
 	}
 	msg->msg_controllen = used;
 	/* The kernel's flags (MSG_TRUNC, MSG_CTRUNC...) and the cut here. */
-	if (sb__flags_to_native(SB__C_MSG, rep.flags, &nflags) < 0)
-		return sb__fail(EPROTO, "unknown msg_flags 0x%x from the broker", rep.flags);
+	if (sb__flags_to_native(SB__C_MSG, rep.flags, &nflags) < 0) {
+		sb__fail(EPROTO, "unknown msg_flags 0x%x from the broker", rep.flags);
+		goto out;
+	}
 	msg->msg_flags = nflags | mflags;
 	if (flags & MSG_TRUNC) {
 		if (sl.type == SOCK_STREAM && rep.length > total)
-			return (ssize_t)total;
-		return (ssize_t)(rep.length > sink.got ? rep.length : sink.got);
+			ret = (ssize_t)total;
+		else
+			ret = (ssize_t)(rep.length > sink.got ? rep.length : sink.got);
+	} else {
+		ret = (ssize_t)sink.got;
 	}
-	return (ssize_t)sink.got;
+out:
+	if (fds)
+		sb__fdset_close(fds);	/* none left unless an error came first */
+	free(fds);
+	return ret;
 }

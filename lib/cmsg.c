@@ -2,6 +2,7 @@
  * cmsg.c - control messages of recvmsg(2) <-> struct sb__cmsg.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/time.h>
@@ -104,7 +105,18 @@ static int sb__cmsg_one(struct sb__cmsg *c, const struct cmsghdr *cm)
 	return c->kind != SB__CM_NONE;
 }
 
-int sb__cmsg_drop_fds(struct msghdr *mh, const struct cmsghdr *cm)
+void sb__fdset_close(struct sb__fdset *set)
+{
+	while (set->n)
+		close(set->fd[--set->n]);
+}
+
+/* The descriptors of @cm when it is SCM_RIGHTS: into @keep while it has
+ * room, else closed with MSG_CTRUNC in @mh->msg_flags, which is what the
+ * kernel says when it could not install descriptors.
+ * Return: 1 when @cm was SCM_RIGHTS, else 0. */
+static int sb__cmsg_take_fds(struct msghdr *mh, const struct cmsghdr *cm,
+			     struct sb__fdset *keep)
 {
 	size_t i, k;
 	int fd;
@@ -114,25 +126,108 @@ int sb__cmsg_drop_fds(struct msghdr *mh, const struct cmsghdr *cm)
 	k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 	for (i = 0; i < k; i++) {
 		memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(fd));
+		if (keep && keep->n < SB__SCM_MAX_FD) {
+			keep->fd[keep->n++] = fd;
+			continue;
+		}
 		close(fd);
+		mh->msg_flags |= MSG_CTRUNC;
 	}
-	/* What the kernel says when it could not install descriptors. */
-	mh->msg_flags |= MSG_CTRUNC;
 	return 1;
 }
 
-size_t sb__cmsg_parse(struct msghdr *mh, struct sb__cmsg *out, size_t max)
+int sb__cmsg_drop_fds(struct msghdr *mh, const struct cmsghdr *cm)
+{
+	int ret = sb__cmsg_take_fds(mh, cm, NULL);
+
+	if (ret)
+		mh->msg_flags |= MSG_CTRUNC;
+	return ret;
+}
+
+size_t sb__cmsg_parse_fds(struct msghdr *mh, struct sb__cmsg *out, size_t max,
+			  struct sb__fdset *keep)
 {
 	struct cmsghdr *cm;
 	size_t n = 0;
 
 	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
-		if (sb__cmsg_drop_fds(mh, cm))
+		if (keep ? sb__cmsg_take_fds(mh, cm, keep) : sb__cmsg_drop_fds(mh, cm))
 			continue;
 		if (n < max && sb__cmsg_one(&out[n], cm))
 			n++;
 	}
 	return n;
+}
+
+size_t sb__cmsg_parse(struct msghdr *mh, struct sb__cmsg *out, size_t max)
+{
+	return sb__cmsg_parse_fds(mh, out, max, NULL);
+}
+
+size_t sb__cmsg_put_rights(void *ctl, size_t len, size_t *used, int *flags,
+			   struct sb__fdset *set)
+{
+	size_t room = ctl && *used < len ? len - *used : 0;
+	size_t max = room > sizeof(struct cmsghdr)
+		     ? (room - sizeof(struct cmsghdr)) / sizeof(int) : 0;
+	size_t n = set->n < max ? set->n : max, space;
+	struct cmsghdr hdr;
+
+	if (n) {
+		memset(&hdr, 0, sizeof(hdr));
+		hdr.cmsg_level = SOL_SOCKET;
+		hdr.cmsg_type = SCM_RIGHTS;
+		hdr.cmsg_len = CMSG_LEN(n * sizeof(int));
+		memcpy((uint8_t *)ctl + *used, &hdr, sizeof(hdr));
+		memcpy((uint8_t *)ctl + *used + CMSG_LEN(0), set->fd, n * sizeof(int));
+		space = CMSG_SPACE(n * sizeof(int));
+		*used += space < room ? space : room;
+	}
+	/* scm_detach_fds(): what did not fit is dropped, and said so. */
+	if (n < set->n)
+		*flags |= MSG_CTRUNC;
+	while (set->n > n)
+		close(set->fd[--set->n]);
+	set->n = 0;
+	return n;
+}
+
+int sb__cmsg_rights_read(const struct cmsghdr *cm, struct sb__fdset *set)
+{
+	size_t i, k;
+	int fd;
+
+	if (cm->cmsg_len <= CMSG_LEN(0))
+		return 0;
+	k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+	if (k > SB__SCM_MAX_FD - set->n)
+		return -EINVAL;
+	for (i = 0; i < k; i++) {
+		memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(fd));
+		if (fd < 0 || fcntl(fd, F_GETFD) < 0)
+			return -EBADF;
+		set->fd[set->n++] = fd;
+	}
+	return 0;
+}
+
+int sb__cmsg_add_rights(void *buf, size_t len, size_t *used, const struct sb__fdset *set)
+{
+	size_t need = CMSG_SPACE(set->n * sizeof(int));
+	struct cmsghdr hdr;
+
+	if (*used > len || len - *used < need)
+		return -ENOBUFS;
+	memset((uint8_t *)buf + *used, 0, need);
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.cmsg_level = SOL_SOCKET;
+	hdr.cmsg_type = SCM_RIGHTS;
+	hdr.cmsg_len = CMSG_LEN(set->n * sizeof(int));
+	memcpy((uint8_t *)buf + *used, &hdr, sizeof(hdr));
+	memcpy((uint8_t *)buf + *used + CMSG_LEN(0), set->fd, set->n * sizeof(int));
+	*used += need;
+	return 0;
 }
 
 /* The native level, type and data of @cm. Return: the data's length, or

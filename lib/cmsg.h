@@ -17,6 +17,17 @@
 #include "compiler.h"
 
 #define SB__CMSG_MAX 8 /* control messages carried per reception */
+#define SB__SCM_MAX_FD 253 /* the kernel's SCM_MAX_FD: descriptors per message */
+
+/* Descriptors of one SCM_RIGHTS reception or sending, owned by whoever
+ * holds the set (sb__fdset_close() closes them). */
+struct sb__fdset {
+	size_t n;
+	int fd[SB__SCM_MAX_FD];
+};
+
+/** sb__fdset_close() - close every descriptor of @set; it is empty after. */
+void sb__fdset_close(struct sb__fdset *set);
 
 enum sb__cmsg_kind {
 	SB__CM_NONE = 0,
@@ -66,6 +77,45 @@ int sb__cmsg_drop_fds(struct msghdr *mh, const struct cmsghdr *cm);
 size_t sb__cmsg_parse(struct msghdr *mh, struct sb__cmsg *out, size_t max);
 
 /**
+ * sb__cmsg_parse_fds() - sb__cmsg_parse(), keeping the descriptors of
+ * SCM_RIGHTS in @keep (may be NULL: closed, as sb__cmsg_parse). Those
+ * beyond its room are closed and MSG_CTRUNC set.
+ * Return: the number of typed messages written (0..@max).
+ */
+size_t sb__cmsg_parse_fds(struct msghdr *mh, struct sb__cmsg *out, size_t max,
+			  struct sb__fdset *keep);
+
+/**
+ * sb__cmsg_put_rights() - append the descriptors of @set to a caller's
+ * control buffer as the kernel's scm_detach_fds() does: as many as the
+ * room left after *@used holds, in one SCM_RIGHTS message; MSG_CTRUNC in
+ * *@flags when not all fit. The descriptors written pass to the caller,
+ * the others are closed: @set is empty after.
+ * Return: how many were written.
+ */
+size_t sb__cmsg_put_rights(void *ctl, size_t len, size_t *used, int *flags,
+			   struct sb__fdset *set);
+
+/**
+ * sb__cmsg_rights_read() - append the descriptors of SCM_RIGHTS message
+ * @cm (of a program's sendmsg(2)) to @set, as the kernel's scm_fp_copy()
+ * takes them: a message without a whole descriptor adds none. The
+ * descriptors stay the program's (no copy is made).
+ * Return: 0, -EINVAL (more than SB__SCM_MAX_FD in all), -EBADF (one is
+ * not open).
+ */
+SB__CHECK int sb__cmsg_rights_read(const struct cmsghdr *cm, struct sb__fdset *set);
+
+/**
+ * sb__cmsg_add_rights() - append one SCM_RIGHTS message with the
+ * descriptors of @set to sendmsg(2) control data built in @buf (of @len
+ * bytes, *@used of them in use, updated).
+ * Return: 0, or -ENOBUFS.
+ */
+SB__CHECK int sb__cmsg_add_rights(void *buf, size_t len, size_t *used,
+				  const struct sb__fdset *set);
+
+/**
  * sb__cmsg_put() - append @cm to a caller's control buffer as put_cmsg()
  * @ctl:    the caller's msg_control (may be NULL)
  * @len:    its msg_controllen
@@ -91,8 +141,9 @@ SB__CHECK int sb__cmsg_build(const struct sb__cmsg *cms, size_t n, void *buf, si
  * sb__cmsg_read_send() - one control message a program passes to
  * sendmsg(2), as typed data (the kinds of sb__cmsg_build(), with the sizes
  * the kernel takes).
- * Return: 0, -EOPNOTSUPP (SCM_RIGHTS: descriptors never cross the broker),
- *         -EINVAL (another kind, or a wrong size).
+ * Return: 0, -EOPNOTSUPP (SCM_RIGHTS: those travel over the hand-off
+ *         channel, see sb__cmsg_rights_read), -EINVAL (another kind, or a
+ *         wrong size).
  */
 SB__CHECK int sb__cmsg_read_send(const struct cmsghdr *cm, struct sb__cmsg *c);
 

@@ -166,11 +166,19 @@ static int sb__sock_trunc_discards(int fd)
 ssize_t sb__sock_recv(int fd, void *buf, size_t len, int flags,
 		      struct sb__recv_info *info)
 {
+	return sb__sock_recv_fds(fd, buf, len, flags, info, NULL);
+}
+
+ssize_t sb__sock_recv_fds(int fd, void *buf, size_t len, int flags,
+			  struct sb__recv_info *info, struct sb__fdset *keep)
+{
 	struct sockaddr_storage ss;
-	/* Room for every kind of sb__cmsg at once, SB__CMSG_MAX of them. */
+	/* Room for every kind of sb__cmsg at once, SB__CMSG_MAX of them,
+	 * and for the most descriptors one message carries. */
 	union {
 		struct cmsghdr align;
-		uint8_t buf[SB__CMSG_MAX * CMSG_SPACE(64)];
+		uint8_t buf[SB__CMSG_MAX * CMSG_SPACE(64) +
+			    CMSG_SPACE(SB__SCM_MAX_FD * sizeof(int))];
 	} cbuf;
 	struct iovec iov = { .iov_base = buf, .iov_len = len };
 	struct msghdr mh = {
@@ -200,8 +208,10 @@ ssize_t sb__sock_recv(int fd, void *buf, size_t len, int flags,
 		info->length = (size_t)n;
 		sb__sock_pktinfo(&mh, info);
 	}
-	/* Also without @info: a descriptor received must not stay open. */
-	ncm = sb__cmsg_parse(&mh, info ? info->cmsgs : NULL, info ? SB__CMSG_MAX : 0);
+	/* Also without @info: a descriptor received must not stay open
+	 * unless @keep takes it. */
+	ncm = sb__cmsg_parse_fds(&mh, info ? info->cmsgs : NULL, info ? SB__CMSG_MAX : 0,
+				 keep);
 	if (info) {
 		info->n_cmsgs = ncm;
 		info->msg_flags = mh.msg_flags;	/* with parse's MSG_CTRUNC */

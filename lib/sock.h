@@ -74,6 +74,13 @@ SB__CHECK ssize_t sb__sock_sendmsg(int fd, const void *buf, size_t len, int flag
 SB__CHECK ssize_t sb__sock_recv(int fd, void *buf, size_t len, int flags,
 		      struct sb__recv_info *info);
 
+/** sb__sock_recv_fds() - sb__sock_recv() keeping the descriptors an
+ *  AF_UNIX socket received (SCM_RIGHTS) in @keep (NULL: closed), which
+ *  must be empty; those beyond its room are closed with MSG_CTRUNC.
+ *  They are close-on-exec and belong to @keep's holder. */
+SB__CHECK ssize_t sb__sock_recv_fds(int fd, void *buf, size_t len, int flags,
+				    struct sb__recv_info *info, struct sb__fdset *keep);
+
 /** sb__sock_enable_pktinfo() - turn on IP_PKTINFO or IPV6_RECVPKTINFO for
  *  the socket's family. Return: 0 or -errno. */
 SB__CHECK int sb__sock_enable_pktinfo(int fd);

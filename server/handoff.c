@@ -10,9 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <linux/sockios.h>
 
 #include "clock.h"
 #include "handoff.h"
@@ -236,35 +239,49 @@ static int sb__set_nonblock(int fd, int on)
 	return fl;
 }
 
-int sb__handoff_send(struct sb__session *s, int fd, int nonblock, uint64_t *tag)
+/* Descriptors a socket received wait on the channel only while it holds
+ * at most this many unread bytes: each message takes 768 of them (its
+ * buffer), so about 5 messages, 1,265 descriptors at most. They count
+ * against the broker's user until read (the kernel's in-flight limit is
+ * RLIMIT_NOFILE), and the full 64 KiB buffer would hold about 170 messages:
+ * 43,000 descriptors of one caller that never reads. A caller takes them
+ * at once (the reply names them), so a short queue is enough. */
+#define SB__HO_FDS_UNREAD 4096
+
+/* Send the descriptors of @fds (@n) as one tagged message over @s's
+ * channel; with @bounded, only while SB__HO_FDS_UNREAD holds.
+ * Return: 0 with *@tag set, -ENOTCONN, -ENOBUFS. */
+static int sb__chan_send(struct sb__session *s, const int *fds, size_t n, int bounded,
+			 uint64_t *tag)
 {
+	int unread = 0;
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(SB__SCM_MAX_FD * sizeof(int))];
 		struct cmsghdr align;
 	} u;
 	uint64_t payload[2] = { 0, 0 };
 	struct iovec iov = { .iov_base = payload, .iov_len = sizeof(payload) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+			     .msg_control = u.buf,
+			     .msg_controllen = CMSG_SPACE(n * sizeof(int)) };
 	struct cmsghdr *cm;
-	int fl, ret = 0;
+	int ret = 0;
 
 	memset(&u, 0, sizeof(u));
 	cm = CMSG_FIRSTHDR(&mh);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	cm->cmsg_len = CMSG_LEN(n * sizeof(int));
+	memcpy(CMSG_DATA(cm), fds, n * sizeof(int));
 	payload[0] = atomic_fetch_add(&sb__ho_next_tag, 1);
+	payload[1] = n;
 
-	/* O_NONBLOCK belongs to the open file, which the caller shares from
-	 * now on: the caller's mode, not the broker's. */
-	fl = sb__set_nonblock(fd, nonblock);
-	if (fl < 0)
-		return fl;
 	pthread_mutex_lock(&sb__ho_lock);
 	if (!s->ho_bound) {
 		ret = -ENOTCONN;
+	} else if (bounded && ioctl(s->ho_fd, SIOCOUTQ, &unread) == 0 &&
+		   unread > SB__HO_FDS_UNREAD) {
+		ret = -ENOBUFS;
 	} else if (sendmsg(s->ho_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) !=
 		   (ssize_t)sizeof(payload)) {
 		ret = errno == EAGAIN ? -ENOBUFS : -ENOTCONN;
@@ -273,11 +290,85 @@ int sb__handoff_send(struct sb__session *s, int fd, int nonblock, uint64_t *tag)
 			sb__chan_close(s);
 	}
 	pthread_mutex_unlock(&sb__ho_lock);
-	if (ret < 0)
-		(void)fcntl(fd, F_SETFL, fl);
-	else
+	if (ret == 0)
 		*tag = payload[0];
 	return ret;
+}
+
+int sb__handoff_send(struct sb__session *s, int fd, int nonblock, uint64_t *tag)
+{
+	int fl, ret;
+
+	/* O_NONBLOCK belongs to the open file, which the caller shares from
+	 * now on: the caller's mode, not the broker's. */
+	fl = sb__set_nonblock(fd, nonblock);
+	if (fl < 0)
+		return fl;
+	ret = sb__chan_send(s, &fd, 1, 0, tag);
+	if (ret < 0)
+		(void)fcntl(fd, F_SETFL, fl);
+	return ret;
+}
+
+int sb__handoff_send_fds(struct sb__session *s, const struct sb__fdset *set,
+			 uint64_t *tag)
+{
+	if (!set->n || set->n > SB__SCM_MAX_FD)
+		return -EINVAL;
+	return sb__chan_send(s, set->fd, set->n, 1, tag);
+}
+
+int sb__handoff_take_fds(struct sb__session *s, uint64_t tag, uint32_t n,
+			 struct sb__fdset *set)
+{
+	union {
+		char buf[CMSG_SPACE(SB__SCM_MAX_FD * sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	uint64_t payload[2] = { 0, 0 };
+	struct iovec iov = { .iov_base = payload, .iov_len = sizeof(payload) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	ssize_t got;
+	int ret = 0;
+
+	pthread_mutex_lock(&sb__ho_lock);
+	if (!s->ho_bound) {
+		ret = -ENOTCONN;
+		goto out;
+	}
+	/* Never a wait: the library writes the message before its call, so
+	 * a message that is not there yet was never sent. */
+	got = recvmsg(s->ho_fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (got > 0)
+		sb__cmsg_parse_fds(&mh, NULL, 0, set);
+	if (got != (ssize_t)sizeof(payload) || (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) ||
+	    payload[0] != tag || payload[1] != n || set->n != n || !n ||
+	    n > SB__SCM_MAX_FD) {
+		sb__fdset_close(set);
+		sb__chan_close(s);
+		ret = -ECONNRESET;
+		goto out;
+	}
+	if (s->ho_held + (int)n > SB__SCM_MAX_FD) {
+		sb__fdset_close(set);
+		ret = -ETOOMANYREFS;
+		goto out;
+	}
+	s->ho_held += (int)n;
+out:
+	pthread_mutex_unlock(&sb__ho_lock);
+	return ret;
+}
+
+void sb__handoff_release_fds(struct sb__session *s, struct sb__fdset *set, size_t took)
+{
+	sb__fdset_close(set);
+	if (!took)
+		return;
+	pthread_mutex_lock(&sb__ho_lock);
+	s->ho_held -= (int)took;
+	pthread_mutex_unlock(&sb__ho_lock);
 }
 
 int sb__handoff_eligible(int fd, int type)

@@ -13,6 +13,7 @@
 
 #include <stdint.h>
 
+#include "cmsg.h"
 #include "identity.h"
 
 struct sb__session;
@@ -62,6 +63,36 @@ int sb__handoff_ready(struct sb__session *s);
  * it closed), -ENOBUFS (the caller does not read it: full), -errno.
  */
 int sb__handoff_send(struct sb__session *s, int fd, int nonblock, uint64_t *tag);
+
+/**
+ * sb__handoff_send_fds() - send the descriptors of @set (1..SB__SCM_MAX_FD)
+ * over @s's channel as one tagged message, leaving their file status
+ * flags alone (they are a peer's open files: Hand-off rule 6)
+ * @tag: set to the message's tag on success
+ * Return: 0 (@set still holds the broker's copies: close them), or as
+ * sb__handoff_send().
+ */
+int sb__handoff_send_fds(struct sb__session *s, const struct sb__fdset *set,
+			 uint64_t *tag);
+
+/**
+ * sb__handoff_take_fds() - take the caller's message tagged @tag with @n
+ * descriptors off @s's channel, without waiting (the caller wrote it
+ * before its call), into @set, which must be empty. They count against
+ * the session's hold (SB__SCM_MAX_FD at a time) until
+ * sb__handoff_release_fds().
+ * Return: 0; -ENOTCONN (no channel); -ECONNRESET (no such message: missing,
+ * another tag or count, too many; the channel is closed: out of step);
+ * -ETOOMANYREFS (the session would hold more than SB__SCM_MAX_FD: the
+ * message is taken and its descriptors closed, the channel stays in step).
+ */
+int sb__handoff_take_fds(struct sb__session *s, uint64_t tag, uint32_t n,
+			 struct sb__fdset *set);
+
+/** sb__handoff_release_fds() - close what sb__handoff_take_fds() put in
+ *  @set (any left) and give its hold back. Harmless on an empty set
+ *  that took nothing: @took says how many were counted. */
+void sb__handoff_release_fds(struct sb__session *s, struct sb__fdset *set, size_t took);
 
 /** sb__handoff_eligible() - Return: 0 when a socket @fd of native @type
  *  may be handed off (connected stream or listening), else -EINVAL. */

@@ -160,8 +160,9 @@ static const int sb__syscalls[] = {
 };
 
 /* ioctl requests: the interface list's MTU and index (lib/iflist.c),
- * if_indextoname (ops_watch.c), the resolver's and gRPC's FIONREAD,
- * stdio's isatty. */
+ * if_indextoname (ops_watch.c), the resolver's and gRPC's FIONREAD, the
+ * hand-off channel's unread bytes (SIOCOUTQ, the same number as
+ * TIOCOUTQ), stdio's isatty. */
 static const unsigned long sb__ioctls[] = {
 	SIOCGIFMTU, SIOCGIFINDEX, SIOCGIFNAME, FIONREAD, TIOCOUTQ, FIONBIO, TCGETS,
 };

@@ -156,6 +156,7 @@ void sb__h_dial(struct sb__call *c, void *req);
 void sb__h_dial_stream(struct sb__call *c, void *req);
 
 /* fd hand-off (ops_handoff.c) */
+struct sb__fdset;
 void sb__h_handoff_ticket(struct sb__call *c, void *req);
 void sb__h_handoff(struct sb__call *c, void *req);
 
@@ -166,6 +167,37 @@ void sb__h_handoff(struct sb__call *c, void *req);
  *         (a session over TCP, or no channel).
  */
 int sb__op_handoff_ready(struct sb__call *call);
+
+/**
+ * sb__op_handoff_allowed() - may the call hand fds of socket @k: policy
+ * operation `handoff` for @k's family and type, then sb__op_handoff_ready()
+ * (what Accept, AcceptStream and Send with descriptors check).
+ * Return: 0, or -errno after failing the call (PERMISSION_DENIED,
+ *         FAILED_PRECONDITION).
+ */
+int sb__op_handoff_allowed(struct sb__call *call, const struct sb__sock *k);
+
+/**
+ * sb__op_handoff_take() - take the caller's message tagged @tag with @n
+ * descriptors off the session's channel into @set (Hand-off rule 6), for
+ * a Send; release them with sb__handoff_release_fds(@n).
+ * Return: 0, or -errno after failing the call (FAILED_PRECONDITION: over
+ *         TCP, no channel, not the announced message; RESOURCE_EXHAUSTED:
+ *         the session already holds descriptors of a waiting Send).
+ */
+int sb__op_handoff_take(struct sb__call *call, uint64_t tag, uint32_t n,
+			struct sb__fdset *set);
+
+/**
+ * sb__op_handoff_fds() - hand the descriptors socket @k received (@set) to
+ * the caller, when the policy allows `handoff` for @k and the session has
+ * a bound channel (Hand-off rule 6); the call is never failed.
+ * Return: 1 with *@tag set, or 0 (not allowed, no channel, or full: the
+ * caller reports MSG_CTRUNC). @set is closed either way (the broker's
+ * copies).
+ */
+int sb__op_handoff_fds(struct sb__call *call, const struct sb__sock *k,
+		       struct sb__fdset *set, uint64_t *tag);
 
 /**
  * sb__op_handoff_send() - send @fd (of a new connection: Dial, Accept)

@@ -8,7 +8,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "guard.h"
 #include "handoff.h"
+#include "log.h"
 #include "ops.h"
 
 /* A session over TCP has no Unix connection that could carry an fd. */
@@ -33,6 +35,59 @@ int sb__op_handoff_ready(struct sb__call *c)
 		      "no hand-off channel is bound to this session (HandoffTicket, "
 		      "then connect it with the ticket)");
 	return -ENOTCONN;
+}
+
+int sb__op_handoff_allowed(struct sb__call *c, const struct sb__sock *k)
+{
+	if (sb__op_allowed(c, SB__POL_HANDOFF, k, NULL) < 0)
+		return -EACCES;
+	return sb__op_handoff_ready(c);
+}
+
+int sb__op_handoff_take(struct sb__call *c, uint64_t tag, uint32_t n,
+			struct sb__fdset *set)
+{
+	int ret;
+
+	if (sb__handoff_local(c) < 0)
+		return -EOPNOTSUPP;
+	ret = sb__handoff_take_fds(c->session, tag, n, set);
+	if (ret == -ENOTCONN)
+		sb__call_fail(c, GRPC_STATUS_FAILED_PRECONDITION, ENOTCONN,
+			      "no hand-off channel is bound to this session: descriptors "
+			      "travel over it (HandoffTicket, then connect it)");
+	else if (ret == -ECONNRESET)
+		sb__call_fail(c, GRPC_STATUS_FAILED_PRECONDITION, ECONNRESET,
+			      "the hand-off channel did not hold the announced message "
+			      "(tag %llu, %u descriptors, at most %d): the channel is "
+			      "closed, bind a new one", (unsigned long long)tag, n,
+			      SB__SCM_MAX_FD);
+	else if (ret == -ETOOMANYREFS)
+		sb__op_limit(c, ETOOMANYREFS, "descriptors held for one session's "
+			     "waiting sends (253 in all)");
+	else if (ret < 0)
+		sb__call_fail(c, GRPC_STATUS_INTERNAL, -ret, "hand-off: %s", strerror(-ret));
+	return ret;
+}
+
+int sb__op_handoff_fds(struct sb__call *c, const struct sb__sock *k,
+		       struct sb__fdset *set, uint64_t *tag)
+{
+	struct sb__pol_req r = { .op = SB__POL_HANDOFF, .family = k->family,
+				 .type = k->type };
+	struct sb__verdict v;
+	int ret = 0;
+
+	if (!strcmp(c->session->ident.transport, "unix") &&
+	    sb__handoff_ready(c->session) == 0 && sb__guard_decide(&c->ident, &r, &v)) {
+		ret = sb__handoff_send_fds(c->session, set, tag);
+		if (ret < 0)
+			sb__debug("descriptors a socket received not handed over: %s",
+				  strerror(-ret));
+		ret = ret == 0;
+	}
+	sb__fdset_close(set);
+	return ret;
 }
 
 /* Fail @c for sb__handoff_send()'s error @err. Return: @err. */

@@ -291,8 +291,7 @@ void sb__h_accept_stream(struct sb__call *c, void *req)
 			      (unsigned long long)r->listener);
 		goto out;
 	}
-	if (r->handoff && (sb__op_allowed(c, SB__POL_HANDOFF, k, NULL) < 0 ||
-			   sb__op_handoff_ready(c) < 0))
+	if (r->handoff && sb__op_handoff_allowed(c, k) < 0)
 		goto out;
 	st = calloc(1, sizeof(*st));
 	if (!st) {

@@ -15,6 +15,7 @@
 #include "ascaller.h"
 #include "clock.h"
 #include "dgram.h"
+#include "handoff.h"
 #include "log.h"
 #include "ops.h"
 #include "reactor.h"
@@ -251,8 +252,7 @@ void sb__h_accept(struct sb__call *c, void *req)
 
 	if (!k)
 		return;
-	if (r->handoff && (sb__op_allowed(c, SB__POL_HANDOFF, k, NULL) < 0 ||
-			   sb__op_handoff_ready(c) < 0))
+	if (r->handoff && sb__op_handoff_allowed(c, k) < 0)
 		goto out;
 	if (sb__accept_try(c, k, r->nonblock, r->handoff))
 		goto out;
@@ -299,10 +299,28 @@ struct sb__wsend {
 	size_t ctllen;        /* control messages (sendmsg), for the first
 			       * piece only: a stream's later pieces go bare */
 	union {
-		char b[8 * 64];
+		char b[8 * 64 + CMSG_SPACE(SB__SCM_MAX_FD * sizeof(int))];
 		struct cmsghdr align;
 	} ctl;
+	struct sb__session *session; /* ref: the hold of @fds */
+	struct sb__fdset fds; /* SCM_RIGHTS: the broker's copies, until sent */
+	size_t fds_held;      /* how many count against the session's hold */
 };
+
+static void sb__wsend_fds_done(struct sb__wsend *st)
+{
+	sb__handoff_release_fds(st->session, &st->fds, st->fds_held);
+	st->fds_held = 0;
+}
+
+static void sb__wsend_free(struct sb__waiter *w)
+{
+	struct sb__wsend *st = (struct sb__wsend *)w;
+
+	sb__wsend_fds_done(st);
+	sb__session_unref(st->session);
+	free(st);
+}
 
 static void sb__send_reply(struct sb__call *c, int err, size_t sent)
 {
@@ -336,6 +354,15 @@ static ssize_t sb__send_once(struct sb__wsend *st, struct sb__call *c, int fd,
 	return n;
 }
 
+/* Reply to a Send: its descriptors are closed and their hold given back
+ * first, so that the caller's next Send finds the hold free (the reactor
+ * destroys a waiter only after its step). */
+static void sb__wsend_reply(struct sb__wsend *st, struct sb__call *c, int err, size_t sent)
+{
+	sb__wsend_fds_done(st);
+	sb__send_reply(c, err, sent);
+}
+
 /* Return: 1 finished, 0 would block. */
 static int sb__send_try(struct sb__wsend *st, struct sb__call *c, int fd)
 {
@@ -348,15 +375,18 @@ static int sb__send_try(struct sb__wsend *st, struct sb__call *c, int fd)
 		if (n < 0) {
 			/* After a partial send, POSIX reports the count. */
 			if (st->done)
-				sb__send_reply(c, 0, st->done);
+				sb__wsend_reply(st, c, 0, st->done);
 			else
-				sb__send_reply(c, (int)-n, 0);
+				sb__wsend_reply(st, c, (int)-n, 0);
 			return 1;
 		}
 		st->done += (size_t)n;
+		/* The descriptors went with this piece: the broker's copies
+		 * go now. */
 		st->ctllen = 0;
+		sb__wsend_fds_done(st);
 	} while (st->stream && st->done < st->len);
-	sb__send_reply(c, 0, st->done);
+	sb__wsend_reply(st, c, 0, st->done);
 	return 1;
 }
 
@@ -368,9 +398,10 @@ static int sb__send_step(struct sb__waiter *w, enum sb__wake why)
 	case SB__WAKE_READY:
 		return sb__send_try(st, w->call, w->sock->fd);
 	case SB__WAKE_TIMEOUT:
-		sb__send_reply(w->call, st->done ? 0 : EAGAIN, st->done);
+		sb__wsend_reply(st, w->call, st->done ? 0 : EAGAIN, st->done);
 		return 1;
 	default:
+		sb__wsend_fds_done(st);
 		return sb__wait_abort(w, why);
 	}
 }
@@ -445,6 +476,27 @@ static int sb__send_control(struct sb__wsend *st, struct sb__call *c,
 	return 0;
 }
 
+/* SCM_RIGHTS (Hand-off rule 6): only on a Unix socket, only under
+ * `handoff`; appended to the control messages. Return: 0, or -1 after
+ * failing the call. */
+static int sb__send_rights(struct sb__wsend *st, struct sb__call *c,
+			   const struct sb__sock *k)
+{
+	if (k->family != AF_UNIX) {
+		sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
+			      "descriptors (SCM_RIGHTS) go only over Unix sockets");
+		return -1;
+	}
+	if (sb__op_handoff_allowed(c, k) < 0)
+		return -1;
+	if (sb__cmsg_add_rights(st->ctl.b, sizeof(st->ctl.b), &st->ctllen, &st->fds) < 0) {
+		sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
+			      "control messages and descriptors do not fit");
+		return -1;
+	}
+	return 0;
+}
+
 void sb__h_send(struct sb__call *c, void *req)
 {
 	SBPB(SendRequest) *r = req;
@@ -457,6 +509,15 @@ void sb__h_send(struct sb__call *c, void *req)
 	if (!st) {
 		sb__call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, ENOMEM, "out of memory");
 		return;
+	}
+	st->session = c->session;
+	sb__session_ref(st->session);
+	/* Descriptors first, whatever comes next: their message leaves the
+	 * channel with this call, so that the channel stays in step. */
+	if (r->fd_count || r->fd_tag) {
+		if (sb__op_handoff_take(c, r->fd_tag, r->fd_count, &st->fds) < 0)
+			goto out;
+		st->fds_held = st->fds.n;
 	}
 	if (sb__flags_to_native(SB__C_MSG, r->flags, &flags) < 0) {
 		sb__call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, EINVAL,
@@ -492,6 +553,8 @@ void sb__h_send(struct sb__call *c, void *req)
 		goto out;
 	if (r->n_control && sb__send_control(st, c, k, r) < 0)
 		goto out;
+	if (st->fds.n && sb__send_rights(st, c, k) < 0)
+		goto out;
 	st->data = r->data.data;
 	st->len = r->data.len;
 	st->flags = flags & ~MSG_DONTWAIT;
@@ -499,18 +562,18 @@ void sb__h_send(struct sb__call *c, void *req)
 	if (sb__send_try(st, c, k->fd))
 		goto out;
 	if (atomic_load(&k->nonblock) || (flags & MSG_DONTWAIT)) {
-		sb__send_reply(c, st->done ? 0 : EAGAIN, st->done);
+		sb__wsend_reply(st, c, st->done ? 0 : EAGAIN, st->done);
 		goto out;
 	}
 	st->w.step = sb__send_step;
-	st->w.destroy = sb__wait_free;
+	st->w.destroy = sb__wsend_free;
 	sb__park(c, k, &st->w, EPOLLOUT,
 		 sb__op_deadline(c, k, r->timeout_ms, SO_SNDTIMEO, &by_opt));
 	return;	/* the waiter has @st and the reference */
 out:
 	if (k)
 		sb__sock_unref(k);
-	free(st);
+	sb__wsend_free(&st->w);
 }
 
 /* ---- Recv ----------------------------------------------------------- */
@@ -527,7 +590,9 @@ struct sb__wrecv {
 	int ctrunc;           /* MSG_CTRUNC of any piece (descriptors closed) */
 	int waitall;          /* stream socket with MSG_WAITALL */
 	int want_pktinfo;
+	int want_fds;         /* the caller may take descriptors (rule 6) */
 	struct sb__recv_info info;
+	struct sb__fdset fds; /* descriptors received, with want_fds */
 };
 
 /* The receive buffer: allocated only when the socket is ready, so that a
@@ -565,11 +630,13 @@ static void sb__wrecv_free(struct sb__waiter *w)
 	struct sb__wrecv *st = (struct sb__wrecv *)w;
 
 	sb__wrecv_drop_buf(st);
+	sb__fdset_close(&st->fds);
 	sb__session_unref(st->session);
 	free(st);
 }
 
-static void sb__recv_reply(struct sb__wrecv *st, struct sb__call *c, int err)
+static void sb__recv_reply(struct sb__wrecv *st, struct sb__call *c,
+			   const struct sb__sock *k, int err)
 {
 	SBPB(RecvReply) rep = SOCKBROKER__V1__RECV_REPLY__INIT;
 	struct sb__pb_cmsg cst[SB__CMSG_MAX];
@@ -589,6 +656,14 @@ static void sb__recv_reply(struct sb__wrecv *st, struct sb__call *c, int err)
 			rep.destination = sb__addr_to_pb(&st->info.destination, &dst);
 			rep.ifindex = st->info.ifindex;
 		}
+		if (st->fds.n) {
+			uint32_t n = (uint32_t)st->fds.n;
+
+			if (sb__op_handoff_fds(c, k, &st->fds, &rep.fd_tag))
+				rep.fd_count = n;
+			else	/* as the kernel when it cannot install them */
+				st->ctrunc |= MSG_CTRUNC;
+		}
 		sb__flags_to_portable(SB__C_MSG, st->info.msg_flags | st->ctrunc, &pf);
 		rep.flags = pf;
 		for (i = 0; i < st->info.n_cmsgs && i < SB__CMSG_MAX; i++)
@@ -601,8 +676,10 @@ static void sb__recv_reply(struct sb__wrecv *st, struct sb__call *c, int err)
 }
 
 /* Return: 1 finished, 0 would block. */
-static int sb__recv_try(struct sb__wrecv *st, struct sb__call *c, int fd)
+static int sb__recv_try(struct sb__wrecv *st, struct sb__call *c, const struct sb__sock *k)
 {
+	int fd = k->fd;
+
 	if (!st->buf) {
 		struct pollfd p = { .fd = fd, .events = POLLIN | POLLPRI };
 
@@ -615,8 +692,9 @@ static int sb__recv_try(struct sb__wrecv *st, struct sb__call *c, int fd)
 		/* A stream's count never passes what was asked, so
 		 * st->count is also how far the buffer is filled, unless
 		 * TCP discards (MSG_TRUNC) and writes nothing at all. */
-		ssize_t n = sb__sock_recv(fd, st->buf + st->done, st->len - st->count,
-					  st->flags, &st->info);
+		ssize_t n = sb__sock_recv_fds(fd, st->buf + st->done, st->len - st->count,
+					      st->flags, &st->info,
+					      st->want_fds && !st->fds.n ? &st->fds : NULL);
 
 		if (n == -EAGAIN) {
 			if (!st->count)	/* nothing to keep while waiting */
@@ -625,16 +703,18 @@ static int sb__recv_try(struct sb__wrecv *st, struct sb__call *c, int fd)
 		}
 		if (n < 0) {
 			if (st->count)	/* partial MSG_WAITALL: report what came */
-				sb__recv_reply(st, c, 0);
+				sb__recv_reply(st, c, k, 0);
 			else
-				sb__recv_reply(st, c, (int)-n);
+				sb__recv_reply(st, c, k, (int)-n);
 			return 1;
 		}
 		st->done += (size_t)n;
 		st->count += st->info.length;
 		st->ctrunc |= st->info.msg_flags & MSG_CTRUNC;
-		if (!st->waitall || !st->info.length || st->count >= st->len) {
-			sb__recv_reply(st, c, 0);
+		/* Descriptors end a MSG_WAITALL reception, as in the kernel. */
+		if (!st->waitall || !st->info.length || st->count >= st->len ||
+		    st->fds.n) {
+			sb__recv_reply(st, c, k, 0);
 			return 1;
 		}
 	}
@@ -646,9 +726,9 @@ static int sb__recv_step(struct sb__waiter *w, enum sb__wake why)
 
 	switch (why) {
 	case SB__WAKE_READY:
-		return sb__recv_try(st, w->call, w->sock->fd);
+		return sb__recv_try(st, w->call, w->sock);
 	case SB__WAKE_TIMEOUT:
-		sb__recv_reply(st, w->call, st->count ? 0 : EAGAIN);
+		sb__recv_reply(st, w->call, w->sock, st->count ? 0 : EAGAIN);
 		return 1;
 	default:
 		return sb__wait_abort(w, why);
@@ -693,14 +773,15 @@ void sb__h_recv(struct sb__call *c, void *req)
 		atomic_store(&k->pktinfo_on, 1);
 	}
 	st->len = r->max_bytes;
+	st->want_fds = r->want_fds && k->family == AF_UNIX;
 	st->waitall = (flags & MSG_WAITALL) && k->type == SOCK_STREAM &&
 		      !(flags & MSG_PEEK);
 	st->flags = flags & ~(MSG_DONTWAIT | MSG_WAITALL);
-	if (sb__recv_try(st, c, k->fd))
+	if (sb__recv_try(st, c, k))
 		goto out;
 	/* The error queue never waits, as recvmsg(MSG_ERRQUEUE) does not. */
 	if (atomic_load(&k->nonblock) || (flags & (MSG_DONTWAIT | MSG_ERRQUEUE))) {
-		sb__recv_reply(st, c, st->count ? 0 : EAGAIN);
+		sb__recv_reply(st, c, k, st->count ? 0 : EAGAIN);
 		goto out;
 	}
 	st->w.step = sb__recv_step;

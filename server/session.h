@@ -55,6 +55,8 @@ struct sb__session {
 	int ho_bound;            /* 1: ho_fd is the channel */
 	int ho_fd;
 	struct sb__conn_ref ho_conn; /* holds its connection busy (not idle) */
+	int ho_held;             /* descriptors its Sends took off the channel
+				  * and still hold (Hand-off rule 6) */
 };
 
 /** sb__sessions_init() - Return: 0 or -errno. */

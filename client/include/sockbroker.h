@@ -166,10 +166,19 @@ ssize_t sb_recvfrom(sb_client *c, int s, void *buf, size_t len, int flags,
  * (with MSG_ERRQUEUE, which never waits), SCM_CREDENTIALS; enable them
  * with sb_setsockopt as natively. They are written as the kernel writes
  * them: a message that does not fit is cut, MSG_CTRUNC set, and
- * msg_controllen gives the bytes used. Descriptors (SCM_RIGHTS) never
- * cross: the broker closes any it receives and msg_flags has MSG_CTRUNC,
- * as the kernel sets it when it cannot install descriptors (also when a
- * MSG_WAITALL reception met them in any piece). One call receives at most the
+ * msg_controllen gives the bytes used. Descriptors (SCM_RIGHTS) that a
+ * Unix socket of the broker receives come as the kernel gives them (H6):
+ * one SCM_RIGHTS message after the other control messages, as many as fit
+ * in the room left (the others are closed and MSG_CTRUNC is set),
+ * close-on-exec only with MSG_CMSG_CLOEXEC. They are real descriptors of
+ * this process and the CALLER OWNS THEM: close(2) each one, also the ones
+ * of a message it did not expect. They come only when the policy allows
+ * `handoff` for the socket, the session is local (not over TCP) and
+ * msg_control has room for at least one; the library then opens the
+ * hand-off channel (H4) if it is not open. Otherwise the broker closes
+ * them and msg_flags has MSG_CTRUNC, as the kernel sets it when it cannot
+ * install descriptors. Descriptors end a MSG_WAITALL reception, as in the
+ * kernel. One call receives at most the
  * broker's message size. @msg and its buffers are the caller's and are
  * only written during the call. Thread-safe (rule 5).
  * Return: bytes received (the real length with MSG_TRUNC), or -1 (as
@@ -185,12 +194,17 @@ ssize_t sb_recvmsg(sb_client *c, int s, struct msghdr *msg, int flags);
  * policy judges them as a bind and SO_BINDTOIFINDEX, EACCES unless a rule
  * allows them), IP_TOS, IP_TTL, IPV6_HOPLIMIT, and SCM_CREDENTIALS with
  * only the caller's own pid, uid and gid (EPERM otherwise: the broker
- * could claim anybody's). SCM_RIGHTS is EOPNOTSUPP (descriptors never
- * cross the broker; see sb_handoff for the other way), any other message
+ * could claim anybody's), and SCM_RIGHTS on a Unix socket (H6): the
+ * descriptors are copied to the broker over the hand-off channel, sent
+ * with the data, and the broker's copies closed; the caller's stay the
+ * caller's, open and with their flags untouched. Any other message is
  * EINVAL. A stream socket's control messages go with its first piece.
  * @msg and its buffers are only read during the call. Thread-safe (rule 5).
  * Return: bytes sent, or -1 (as sb_sendto; EFAULT for a NULL @msg, iovec
- * or control buffer, EMSGSIZE above IOV_MAX iovecs).
+ * or control buffer, EMSGSIZE above IOV_MAX iovecs; with SCM_RIGHTS:
+ * EINVAL on a socket that is not AF_UNIX or above 253 (SCM_MAX_FD)
+ * descriptors, EBADF for one that is not open, and H2's errors: EACCES,
+ * EOPNOTSUPP, ECONNRESET, ETOOMANYREFS).
  */
 ssize_t sb_sendmsg(sb_client *c, int s, const struct msghdr *msg, int flags);
 
@@ -358,6 +372,16 @@ int sb_last_eai(void);
  *      Unix socket, bound to this session with a one-time ticket; fds come
  *      over it with SCM_RIGHTS. It closes with sb_close_client().
  *  H5. Thread-safe (rule 5): fds are matched to their call by a tag.
+ *  H6. Descriptors over broker Unix sockets (sb_sendmsg, sb_recvmsg with
+ *      SCM_RIGHTS) use the same channel and permission (`handoff` for the
+ *      socket's family and type), both ways. A refusal sends nothing
+ *      (sb_sendmsg: EACCES; sb_recvmsg: the descriptors are closed and
+ *      MSG_CTRUNC set). sb_sendmsg calls with descriptors of one client
+ *      are serialized (each writes its message on the channel, then makes
+ *      its call), a blocking one until it sends; the broker holds at most
+ *      253 descriptors of a session's waiting sendmsg calls in all (more
+ *      is ETOOMANYREFS). RecvStream (sb_receiver, sb_udp_server_loop) and Pipe
+ *      never carry descriptors: the broker closes them.
  */
 
 /** sb_handoff() - the real fd of socket @s; @s is closed in this library
@@ -555,7 +579,10 @@ int sb_acceptor_next(sb_acceptor *a, struct sockaddr *peer, socklen_t *peerlen,
 /** sb_acceptor_close() - end the stream and free @a (NULL is fine). */
 void sb_acceptor_close(sb_acceptor *a);
 
-/** A RecvStream on one datagram socket (with packet info). */
+/** A RecvStream on one datagram socket: IPv4, IPv6 (with packet info:
+ *  the destination address and interface in sb_udp_source) or Unix (no
+ *  packet info; descriptors sent with a datagram are closed by the broker:
+ *  take them with sb_recvmsg instead). */
 typedef struct sb_receiver sb_receiver;
 
 /** sb_receiver_open() - Return: the iterator, or NULL with errno. */

@@ -296,7 +296,9 @@ out:
 	return ret;
 }
 
-/* Descriptors a broker Unix socket receives are closed, MSG_CTRUNC. */
+/* Descriptors a broker Unix socket receives are closed, MSG_CTRUNC, when
+ * the caller gives no room for one (the broker hands them over otherwise:
+ * it_scm_rights) and always in RecvStream. */
 static void rights_closed(sb_client *c, const struct it_broker *b)
 {
 	struct sockaddr_un sl = { .sun_family = AF_UNIX }, sd = { .sun_family = AF_UNIX };
@@ -308,8 +310,8 @@ static void rights_closed(sb_client *c, const struct it_broker *b)
 	} ctl;
 	char x = 0;
 	struct iovec iov = { .iov_base = &x, .iov_len = 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
+			     .msg_controllen = sizeof(struct cmsghdr) };
 	int p[2] = { -1, -1 }, lfd = -1, nfd = -1, ndg = -1, s = -1, fds0;
 	int64_t end;
 	ssize_t n;
