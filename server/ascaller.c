@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -38,23 +39,26 @@ void sb__ascaller_disable(void)
 	sb__ascaller_on = 0;
 }
 
-static int sb__needs_caller(const struct sb__identity *id, const struct sb__addr *a)
+/* A local caller whose ids are not the broker's. */
+static int sb__other_ids(const struct sb__identity *id)
 {
-	if (!a || (a->kind != SB__ADDR_UNIX_PATH && a->kind != SB__ADDR_UNIX_ABSTRACT))
-		return 0;
 	if (!id->known || strcmp(id->transport, "unix"))
 		return 0;
 	return id->uid != geteuid() || id->gid != getegid();
 }
 
-int sb__ascaller_enter(const struct sb__identity *id, const struct sb__addr *a,
-		       struct sb__ascaller *sv)
+static int sb__needs_caller(const struct sb__identity *id, const struct sb__addr *a)
+{
+	if (!a || (a->kind != SB__ADDR_UNIX_PATH && a->kind != SB__ADDR_UNIX_ABSTRACT))
+		return 0;
+	return sb__other_ids(id);
+}
+
+/* Take @id's ids on this thread. Return: 0 or -EACCES (logged). */
+static int sb__take_ids(const struct sb__identity *id, struct sb__ascaller *sv)
 {
 	int err;
 
-	sv->on = 0;
-	if (!sb__needs_caller(id, a))
-		return 0;
 	if (!sb__ascaller_on) {
 		err = EPERM;
 		goto fail;
@@ -94,6 +98,15 @@ fail:
 	return -EACCES;
 }
 
+int sb__ascaller_enter(const struct sb__identity *id, const struct sb__addr *a,
+		       struct sb__ascaller *sv)
+{
+	sv->on = 0;
+	if (!sb__needs_caller(id, a))
+		return 0;
+	return sb__take_ids(id, sv);
+}
+
 void sb__ascaller_leave(struct sb__ascaller *sv)
 {
 	if (!sv->on)
@@ -126,6 +139,54 @@ int sb__ascaller_bind(const struct sb__identity *id, int fd, const struct sb__ad
 	if (ret < 0)
 		return ret;
 	ret = sb__sock_bind(fd, a);
+	sb__ascaller_leave(&sv);
+	return ret;
+}
+
+/* Does control buffer @ctl hold SCM_CREDENTIALS? */
+static int sb__has_creds(const void *ctl, size_t len)
+{
+	struct msghdr mh = { .msg_control = (void *)ctl, .msg_controllen = len };
+	struct cmsghdr *h;
+
+	for (h = len ? CMSG_FIRSTHDR(&mh) : NULL; h; h = CMSG_NXTHDR(&mh, h))
+		if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_CREDENTIALS)
+			return 1;
+	return 0;
+}
+
+ssize_t sb__ascaller_unix_send(const struct sb__identity *id, int fd, const void *buf,
+			       size_t len, int flags, const struct sb__addr *dst,
+			       const void *ctl, size_t ctllen)
+{
+	union {
+		char b[SB__ASCALLER_CTL_MAX + CMSG_SPACE(sizeof(struct ucred))];
+		struct cmsghdr align;
+	} u;
+	struct ucred cr = { .pid = getpid(), .uid = id->uid, .gid = id->gid };
+	struct sb__ascaller sv = { .on = 0 };
+	struct cmsghdr *h;
+	size_t n = ctllen;
+	ssize_t ret;
+
+	if (!sb__other_ids(id) || ctllen > SB__ASCALLER_CTL_MAX)
+		return sb__sock_sendmsg(fd, buf, len, flags, dst, (void *)ctl, ctllen);
+	memset(u.b, 0, sizeof(u.b));
+	if (ctllen)
+		memcpy(u.b, ctl, ctllen);
+	if (!sb__has_creds(ctl, ctllen)) {
+		/* ctllen is a sum of CMSG_SPACE()s: aligned for a header. */
+		h = (struct cmsghdr *)(void *)(u.b + n);
+		h->cmsg_level = SOL_SOCKET;
+		h->cmsg_type = SCM_CREDENTIALS;
+		h->cmsg_len = CMSG_LEN(sizeof(cr));
+		memcpy(CMSG_DATA(h), &cr, sizeof(cr));
+		n += CMSG_SPACE(sizeof(cr));
+	}
+	ret = sb__take_ids(id, &sv);
+	if (ret < 0)
+		return ret;
+	ret = sb__sock_sendmsg(fd, buf, len, flags, dst, u.b, n);
 	sb__ascaller_leave(&sv);
 	return ret;
 }

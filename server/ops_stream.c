@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ascaller.h"
 #include "dgram.h"
 #include "handoff.h"
 #include "log.h"
@@ -697,8 +698,12 @@ static void sb__pipe_write(struct sb__pipe *st)
 	SBPB(PipeFrame) *f = st->in;
 
 	while (st->off < f->data.len) {
-		ssize_t n = sb__sock_send(st->k->fd, f->data.data + st->off,
-					  f->data.len - st->off, 0, NULL);
+		ssize_t n = st->k->family == AF_UNIX
+			? sb__ascaller_unix_send(&st->c->ident, st->k->fd,
+						 f->data.data + st->off,
+						 f->data.len - st->off, 0, NULL, NULL, 0)
+			: sb__sock_send(st->k->fd, f->data.data + st->off,
+					f->data.len - st->off, 0, NULL);
 
 		if (n == -EAGAIN) {
 			if (sb__stream_park(st->c, st->k, st, sb__pipe_write_woken,

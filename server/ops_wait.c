@@ -291,6 +291,7 @@ struct sb__wsend {
 	size_t len, done;
 	int flags;
 	int stream;           /* SOCK_STREAM: send everything, in pieces */
+	int unix_sock;        /* AF_UNIX: sent as the caller (ascaller.h) */
 	struct sb__addr dst;
 	int have_dst;
 	struct sb__addr src;  /* IP_PKTINFO source, when have_src */
@@ -332,14 +333,19 @@ static void sb__send_reply(struct sb__call *c, int err, size_t sent)
 	sb__call_reply(c, &rep.base);
 }
 
-/* One send of what is left, to @dst or the peer, made as the caller
- * where a Unix destination needs it (ascaller.h). */
+/* One send of what is left, to @dst or the peer; on a Unix socket, as
+ * the caller where its ids need it (ascaller.h). */
 static ssize_t sb__send_once(struct sb__wsend *st, struct sb__call *c, int fd,
 			     const struct sb__addr *dst)
 {
 	struct sb__ascaller sv;
-	ssize_t n = sb__ascaller_enter(&c->ident, dst, &sv);
+	ssize_t n;
 
+	if (st->unix_sock)
+		return sb__ascaller_unix_send(&c->ident, fd, st->data + st->done,
+					      st->len - st->done, st->flags, dst,
+					      st->ctl.b, st->ctllen);
+	n = sb__ascaller_enter(&c->ident, dst, &sv);
 	if (n < 0)
 		return n;
 	n = st->ctllen
@@ -559,6 +565,7 @@ void sb__h_send(struct sb__call *c, void *req)
 	st->len = r->data.len;
 	st->flags = flags & ~MSG_DONTWAIT;
 	st->stream = k->type == SOCK_STREAM;
+	st->unix_sock = k->family == AF_UNIX;
 	if (sb__send_try(st, c, k->fd))
 		goto out;
 	if (atomic_load(&k->nonblock) || (flags & MSG_DONTWAIT)) {

@@ -10,8 +10,9 @@
  *  - a socket file only root may write (0600) refuses the caller's
  *    connect with EACCES, by Dial and by Connect, and its server sees
  *    nothing; root through the broker is let in and seen as uid 0;
- *  - a datagram reaches a socket file the caller may write, and a 0600
- *    one refuses it (EACCES);
+ *  - a datagram reaches a socket file the caller may write, with the
+ *    caller's uid and gid as its SO_PASSCRED credentials, and a 0600 one
+ *    refuses it (EACCES);
  *  - a bind makes a socket file owned by 65534; a bind in a directory only
  *    root may write is EACCES;
  *  - the confined broker keeps CAP_SETUID and CAP_SETGID for this (its
@@ -44,12 +45,14 @@ static void path_of(char *out, size_t n, const char *name)
 static int unix_server(int type, const char *name, mode_t mode)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0), one = 1;
 
 	path_of(sun.sun_path, sizeof(sun.sun_path), name);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
 	    chmod(sun.sun_path, mode) < 0 ||
-	    (type == SOCK_STREAM && listen(fd, 8) < 0)) {
+	    (type == SOCK_STREAM && listen(fd, 8) < 0) ||
+	    (type == SOCK_DGRAM && setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one,
+					      sizeof(one)) < 0)) {
 		CHECK(0, "server %s: %s", name, strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -206,13 +209,27 @@ static void expect_nothing(int lfd, const char *what)
 		close(afd);
 }
 
-/* One datagram on @fd within @ms. Return: 1 got it, 0 none. */
-static int dgram_got(int fd, int ms)
+/* One datagram on @fd within @ms, with its sender's credentials in @cr
+ * when the socket has SO_PASSCRED. Return: 1 got it, 0 none. */
+static int dgram_got(int fd, int ms, struct ucred *cr)
 {
+	union {
+		char b[CMSG_SPACE(sizeof(struct ucred))];
+		struct cmsghdr align;
+	} u;
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	char byte;
+	struct iovec iov = { &byte, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
+			     .msg_controllen = sizeof(u.b) };
+	struct cmsghdr *h;
 
-	return poll(&pfd, 1, ms) == 1 && recv(fd, &byte, 1, MSG_DONTWAIT) == 1;
+	if (poll(&pfd, 1, ms) != 1 || recvmsg(fd, &mh, MSG_DONTWAIT) != 1)
+		return 0;
+	h = CMSG_FIRSTHDR(&mh);
+	if (cr && h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_CREDENTIALS)
+		memcpy(cr, CMSG_DATA(h), sizeof(*cr));
+	return 1;
 }
 
 static int mkdirs(void)
@@ -256,6 +273,7 @@ int main(int argc, char **argv)
 {
 	struct it_broker b, nb = { .pid = 0 };
 	struct stat sb = { .st_uid = (uid_t)-1 };
+	struct ucred cr = { 0, (uid_t)-1, (gid_t)-1 };
 	char cfg[1024], p[128];
 	int lopen = -1, lroot = -1, dg = -1, dgroot = -1, have_nb = 0;
 	sb_client *rc;
@@ -299,8 +317,11 @@ int main(int argc, char **argv)
 	expect_peer(lopen, "Dial as uid 65534", IT_NOBODY, 'd');
 	expect_peer(lopen, "Connect as uid 65534", IT_NOBODY, 'c');
 	expect_nothing(lroot, "a 0600 socket file, uid 65534");
-	CHECK(dgram_got(dg, 5000), "the 0666 datagram socket got uid 65534's datagram");
-	CHECK(!dgram_got(dgroot, 200), "the 0600 datagram socket got nothing");
+	CHECK(dgram_got(dg, 5000, &cr), "the 0666 datagram socket got uid 65534's datagram");
+	CHECK(cr.uid == IT_NOBODY && cr.gid == IT_NOBODY && cr.pid == b.pid,
+	      "its SO_PASSCRED credentials: uid %u gid %u pid %d, want 65534, 65534, "
+	      "the broker's", (unsigned)cr.uid, (unsigned)cr.gid, (int)cr.pid);
+	CHECK(!dgram_got(dgroot, 200, NULL), "the 0600 datagram socket got nothing");
 	path_of(p, sizeof(p), "pub/mine");
 	CHECK(stat(p, &sb) == 0 && sb.st_uid == IT_NOBODY && S_ISSOCK(sb.st_mode),
 	      "the socket file uid 65534 bound is its own (uid %u)", (unsigned)sb.st_uid);
