@@ -86,10 +86,11 @@ static int sb__ho_addr(const char *tgt, struct sockaddr_un *sun)
 	return (int)(offsetof(struct sockaddr_un, sun_path) + off + n + !off);
 }
 
-/* Wait for @fd to be readable. Return: 0, or -ETIMEDOUT / -errno. */
-static int sb__ho_wait(int fd)
+/* Wait for @fd to be ready for @events. Return: 0, or -ETIMEDOUT /
+ * -errno. */
+static int sb__ho_poll(int fd, short events)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = { .fd = fd, .events = events };
 	int n;
 
 	do
@@ -135,7 +136,7 @@ static int sb__ho_open(sb_client *c)
 			 strerror(errno));
 		goto out;
 	}
-	err = sb__ho_wait(fd);
+	err = sb__ho_poll(fd, POLLIN);
 	if (err == 0 && recv(fd, &err, sizeof(err), MSG_WAITALL) != (ssize_t)sizeof(err))
 		err = ECONNRESET;
 	if (err) {
@@ -161,20 +162,6 @@ int sb__handoff_channel(sb_client *c)
 		rc = sb__ho_open(c);
 	pthread_mutex_unlock(&c->ho_lock);
 	return rc;
-}
-
-/* Wait for @fd to be writable. Return: 0, or -ETIMEDOUT / -errno. */
-static int sb__ho_wait_out(int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLOUT };
-	int n;
-
-	do
-		n = poll(&p, 1, SB__HO_WAIT_MS);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	return n ? 0 : -ETIMEDOUT;
 }
 
 /* Close the channel. Caller holds ho_lock. */
@@ -211,7 +198,7 @@ static int sb__ho_recv(sb_client *c, uint64_t *tag, struct sb__fdset *set)
 	 * that names them): try first, poll only when they are not. */
 	n = recvmsg(c->ho_fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 	if (n < 0 && errno == EAGAIN) {
-		rc = sb__ho_wait(c->ho_fd);
+		rc = sb__ho_poll(c->ho_fd, POLLIN);
 		if (rc < 0)
 			return rc;
 		n = recvmsg(c->ho_fd, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL);
@@ -315,7 +302,7 @@ int sb__handoff_give(sb_client *c, const struct sb__fdset *set, uint64_t *tag)
 		if (n >= 0) {	/* a stream cut a 16-byte message: out of step */
 			rc = -ECONNRESET;
 		} else if (errno == EAGAIN) {
-			rc = sb__ho_wait_out(c->ho_fd);
+			rc = sb__ho_poll(c->ho_fd, POLLOUT);
 			if (rc == 0)
 				continue;
 		} else {

@@ -151,6 +151,9 @@ int sbr_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len);
  *  sockaddr_storage, as the kernel says). Return: the length or -errno. */
 int sbr_read_sockaddr(const struct sbr_call *call, uint64_t ptr, uint64_t len_arg,
 		      struct sockaddr_storage *ss);
+/** sbr_holds_socket() - does process or thread @pid still hold socket
+ *  inode @ino at descriptor @fdnum? */
+int sbr_holds_socket(pid_t pid, int fdnum, unsigned long ino);
 /** sbr_check_inet() - an IPv4/IPv6 address for a socket of @domain, checked
  *  as the kernel does. Return: 0, -EAFNOSUPPORT or -EINVAL. */
 int sbr_check_inet(int domain, const struct sockaddr_storage *ss, int len);

@@ -386,19 +386,24 @@ static void sbr_bound_drop(struct sbr_sup *sup, struct sbr_bound *b)
 	b->s = -1;
 }
 
-/* Does thread @tid still hold socket @ino at @fdnum? */
-static int sbr_bound_live(const struct sbr_bound *b)
+int sbr_holds_socket(pid_t pid, int fdnum, unsigned long ino)
 {
 	char path[64], link[64], want[64];
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)b->tid, b->fdnum);
-	snprintf(want, sizeof(want), "socket:[%lu]", (unsigned long)b->ino);
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fdnum);
+	snprintf(want, sizeof(want), "socket:[%lu]", ino);
 	n = readlink(path, link, sizeof(link) - 1);
 	if (n < 0)
 		return 0;
 	link[n] = '\0';
 	return strcmp(link, want) == 0;
+}
+
+/* Does thread @tid still hold socket @ino at @fdnum? */
+static int sbr_bound_live(const struct sbr_bound *b)
+{
+	return sbr_holds_socket(b->tid, b->fdnum, (unsigned long)b->ino);
 }
 
 static struct sbr_bound *sbr_bound_slot(struct sbr_sup *sup)

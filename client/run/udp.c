@@ -190,16 +190,7 @@ static int sbr_relay_get(struct sbr_udp *u, const struct sockaddr_storage *addr)
 /* Does the program still hold the socket a bound flow was made for? */
 static int sbr_flow_live(const struct sbr_flow *f)
 {
-	char path[64], link[64], want[64];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)f->tgid, f->fdnum);
-	snprintf(want, sizeof(want), "socket:[%lu]", (unsigned long)f->ino);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
-		return 0;
-	link[n] = '\0';
-	return strcmp(link, want) == 0;
+	return sbr_holds_socket(f->tgid, f->fdnum, (unsigned long)f->ino);
 }
 
 static int sbr_is_wildcard(const struct sockaddr_storage *a)
