@@ -168,6 +168,10 @@ static grpc_call_error sb__batch(grpc_call *call, const grpc_op *ops, size_t n,
 	struct sb__call *c = ((struct sb__tag *)tag)->call;
 	grpc_call_error e = GRPC_CALL_ERROR_ALREADY_FINISHED;
 
+	/* The batch may complete, and the completion queue thread drop the
+	 * last reference, before grpc_call_start_batch() returns: hold one
+	 * until batch_lock is unlocked. */
+	sb__call_ref(c);
 	pthread_rwlock_rdlock(&sb__cq_gate);
 	if (!sb__cq_closed) {
 		pthread_mutex_lock(&c->batch_lock);
@@ -175,6 +179,7 @@ static grpc_call_error sb__batch(grpc_call *call, const grpc_op *ops, size_t n,
 		pthread_mutex_unlock(&c->batch_lock);
 	}
 	pthread_rwlock_unlock(&sb__cq_gate);
+	sb__call_unref(c);
 	return e;
 }
 
