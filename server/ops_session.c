@@ -48,8 +48,7 @@ void sb__h_open_session(struct sb__call *c, void *req)
 	ret = sb__session_open(&c->ident, r->client_name, c, &s);
 	if (ret < 0) {
 		sb__stats_limit(&c->ident);
-		sb__call_fail(c, ret == -ENOMEM ? GRPC_STATUS_RESOURCE_EXHAUSTED
-						: GRPC_STATUS_RESOURCE_EXHAUSTED,
+		sb__call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED,
 			      ret == -ENOMEM ? ENOMEM : EMFILE,
 			      ret == -EUSERS ? "limit max_sessions_per_uid reached"
 			      : ret == -EMFILE ? "limit max_sessions reached"
@@ -98,6 +97,7 @@ static SBPB(IdentityStats) *sb__stats_identities(struct sb__call *c,
 	size_t n = sb__idrec_list(recs, SB__IDREC_MAX), i, k = 0;
 
 	ids = calloc(n ? n : 1, sizeof(*ids));
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	rep->identities = calloc(n ? n : 1, sizeof(*rep->identities));
 	if (!ids || !rep->identities)
 		return ids;
