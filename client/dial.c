@@ -76,7 +76,7 @@ static int sb__dial_send(sb_client *c, const sockbroker_v1_DialRequest *req)
 static int sb__dial_streamed(sb_client *c, const sockbroker_v1_DialRequest *req,
 			     sockbroker_v1_DialReply *rep)
 {
-	int rc;
+	int rc, err;
 
 	/* A stream the broker ended since the last dial (a restart) fails
 	 * here; nothing was asked of it yet. */
@@ -87,20 +87,23 @@ static int sb__dial_streamed(sb_client *c, const sockbroker_v1_DialRequest *req,
 		return 1;
 	if (rc == 0) {
 		/* The broker ended the stream: the status is this dial's
-		 * failure, as a Dial call would have ended with it. */
+		 * failure, as a Dial call would have ended with it (the
+		 * status's errno and message are the last error). */
 		rc = sb__stream_finish(c->dial);
 		if (c->dial->status == GRPC_STATUS_UNIMPLEMENTED) {
 			c->dial_unary = 1;
 			sb__dial_drop(c);
 			return 0;
 		}
+		err = rc < 0 ? -rc : EPROTO;
 		if (rc == 0)
-			rc = -sb__fail(EPROTO, "the broker ended DialStream without a reply");
+			sb__fail(EPROTO, "the broker ended DialStream without a reply");
 	} else {
-		rc = -sb__fail(-rc, "DialStream failed: %s", strerror(-rc));
+		err = -rc;
+		sb__fail(err, "DialStream failed: %s", strerror(err));
 	}
 	sb__dial_drop(c);
-	errno = -rc;
+	errno = err;
 	return -1;
 }
 

@@ -274,7 +274,8 @@ ssize_t sb_receiver_next(sb_receiver *r, void *buf, size_t len, int *truncated,
 	}
 	g = &r->q[r->next++];
 	n = g->len < len ? g->len : len;
-	memcpy(buf, g->data, n);
+	if (n) /* @buf may be NULL when @len is 0 */
+		memcpy(buf, g->data, n);
 	if (truncated)
 		*truncated = g->truncated || n < g->len;
 	if (src)

@@ -161,6 +161,7 @@ int sb_getnameinfo(sb_client *c, const struct sockaddr *addr, socklen_t len,
 {
 	sockbroker_v1_GetNameInfoRequest req = sockbroker_v1_GetNameInfoRequest_init_zero;
 	sockbroker_v1_GetNameInfoReply rep = sockbroker_v1_GetNameInfoReply_init_zero;
+	bool want_host = host && hostlen, want_serv = serv && servlen;
 	int eai;
 
 	if (!c)
@@ -179,9 +180,9 @@ int sb_getnameinfo(sb_client *c, const struct sockaddr *addr, socklen_t len,
 	if (sb__pb_from_sockaddr(&req.address, addr, len) < 0)
 		return EAI_FAMILY;
 	req.has_address = true;
-	req.want_host = host && hostlen;
-	req.want_service = serv && servlen;
-	if (!req.want_host && !req.want_service)
+	req.want_host = want_host;
+	req.want_service = want_serv;
+	if (!want_host && !want_serv)
 		return 0;
 	if (SB__CALL_NS(c, GetNameInfo, GetNameInfoReply, req, rep) < 0)
 		return sb__eai_system(errno);
@@ -192,9 +193,9 @@ int sb_getnameinfo(sb_client *c, const struct sockaddr *addr, socklen_t len,
 			return sb__eai_system(sb__errno_to_native(rep.error));
 		return eai;
 	}
-	if (req.want_host && (eai = sb__copy_name(host, hostlen, rep.host)) != 0)
+	if (want_host && (eai = sb__copy_name(host, hostlen, rep.host)) != 0)
 		return eai;
-	if (req.want_service && (eai = sb__copy_name(serv, servlen, rep.service)) != 0)
+	if (want_serv && (eai = sb__copy_name(serv, servlen, rep.service)) != 0)
 		return eai;
 	return 0;
 }
@@ -215,7 +216,8 @@ int sb_gethostname(sb_client *c, char *name, size_t len)
 	n = strnlen(rep.name, sizeof(rep.name) - 1) + 1;
 	if (n > len) {
 		/* As glibc: as much as fits, then ENAMETOOLONG. */
-		memcpy(name, rep.name, len);
+		if (len) /* @name may be NULL when @len is 0 */
+			memcpy(name, rep.name, len);
 		return sb__fail(ENAMETOOLONG, "host name needs %zu bytes", n);
 	}
 	memcpy(name, rep.name, n);

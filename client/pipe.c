@@ -147,7 +147,8 @@ ssize_t sb_pipe_read(sb_pipe *p, void *buf, size_t len)
 		}
 	}
 	n = p->rlen - p->roff < len ? p->rlen - p->roff : len;
-	memcpy(buf, p->rbuf + p->roff, n);
+	if (n) /* @buf may be NULL when @len is 0 */
+		memcpy(buf, p->rbuf + p->roff, n);
 	p->roff += n;
 	return (ssize_t)n;
 }

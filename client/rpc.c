@@ -32,7 +32,7 @@ void sb__set_error(const char *msg)
 	snprintf(sb__errmsg, sizeof(sb__errmsg), "%s", msg);
 }
 
-int sb__fail(int err, const char *fmt, ...)
+void sb__fail_record(int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -40,7 +40,6 @@ int sb__fail(int err, const char *fmt, ...)
 	vsnprintf(sb__errmsg, sizeof(sb__errmsg), fmt, ap);
 	va_end(ap);
 	errno = err;
-	return -1;
 }
 
 int sb__status_errno(grpc_status_code st)

@@ -118,12 +118,14 @@ static int sb__opt_to_pb(enum sb__optkind kind, const void *val, socklen_t len,
 		return 0;
 	}
 	case SB__OPT_TEXT: {
-		size_t n = strnlen(val, len);
+		/* @val may be NULL when @len is 0 */
+		size_t n = len ? strnlen(val, len) : 0;
 
 		if (n >= sizeof(v->value.text))
 			return sb__fail(EINVAL, "option text too long");
 		v->which_value = sockbroker_v1_SockOptValue_text_tag;
-		memcpy(v->value.text, val, n);
+		if (n)
+			memcpy(v->value.text, val, n);
 		v->value.text[n] = 0;
 		return 0;
 	}
@@ -133,7 +135,8 @@ static int sb__opt_to_pb(enum sb__optkind kind, const void *val, socklen_t len,
 					sizeof(v->value.raw.bytes));
 		v->which_value = sockbroker_v1_SockOptValue_raw_tag;
 		v->value.raw.size = (pb_size_t)len;
-		memcpy(v->value.raw.bytes, val, len);
+		if (len) /* @val may be NULL when @len is 0 */
+			memcpy(v->value.raw.bytes, val, len);
 		return 0;
 	}
 	return sb__fail(ENOPROTOOPT, "unknown option type");
@@ -181,7 +184,8 @@ static void sb__opt_out(void *val, socklen_t *len, const void *src, size_t n)
 {
 	if (n > *len)
 		n = *len;
-	memcpy(val, src, n);
+	if (n) /* @val may be NULL when *@len is 0 */
+		memcpy(val, src, n);
 	*len = (socklen_t)n;
 }
 

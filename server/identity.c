@@ -84,12 +84,14 @@ int sb__conn_admit(int fd, const struct sb__identity *id, uint32_t max_total,
 	}
 	if ((size_t)fd >= sb__n_conns) {
 		size_t n = (size_t)fd * 2 + 64;
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 		struct sb__conn **p = realloc(sb__conns, n * sizeof(*p));
 
 		if (!p) {
 			ret = -ENOMEM;
 			goto out;
 		}
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 		memset(p + sb__n_conns, 0, (n - sb__n_conns) * sizeof(*p));
 		sb__conns = p;
 		sb__n_conns = n;
@@ -190,6 +192,18 @@ static int sb__conn_shut(const struct sb__conn *k, int fd)
 		ret = shutdown(d, SHUT_RDWR);
 	close(d);
 	return ret;
+}
+
+void sb__conn_close(int fd)
+{
+	if (fd < 0)
+		return;
+	pthread_mutex_lock(&sb__conn_lock);
+	/* @fd is open and ours: the record at its number is its own. */
+	if ((size_t)fd < sb__n_conns)
+		sb__conn_release((size_t)fd);
+	close(fd);
+	pthread_mutex_unlock(&sb__conn_lock);
 }
 
 unsigned sb__conn_sweep(int64_t now_ms, uint32_t idle_ms)

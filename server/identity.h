@@ -92,6 +92,14 @@ int sb__conn_call_begin(const char *peer, struct sb__identity *out,
 void sb__conn_call_end(const struct sb__conn_ref *ref);
 
 /**
+ * sb__conn_close() - close accepted connection @fd, which the broker holds
+ * itself (a hand-off channel), not gRPC: its record is forgotten at once
+ * rather than at the next sweep, and the close is ordered (by the table's
+ * lock) with the sweep's look at the number.
+ */
+void sb__conn_close(int fd);
+
+/**
  * sb__conn_sweep() - forget records whose fd was closed, and shut down
  * connections that had no call for @idle_ms (0: never). Accept thread.
  * Return: how many connections were shut down for idleness.

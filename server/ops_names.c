@@ -62,9 +62,12 @@ static void sb__gai_job(void *arg)
 	}
 	for (ai = res; ai; ai = ai->ai_next)
 		n++;
-	rows = calloc(n, sizeof(*rows));
-	ptrs = calloc(n, sizeof(*ptrs));
-	addrs = calloc(n, sizeof(*addrs));
+	/* getaddrinfo() succeeded: at least one row (never calloc(0), whose
+	 * NULL would read as out of memory). */
+	rows = calloc(n ? n : 1, sizeof(*rows));
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
+	ptrs = calloc(n ? n : 1, sizeof(*ptrs));
+	addrs = calloc(n ? n : 1, sizeof(*addrs));
 	if (!rows || !ptrs || !addrs) {
 		rep.eai = SOCKBROKER__V1__EAI_ERROR__EAI_MEMORY;
 		goto out;
@@ -299,6 +302,7 @@ static void sb__ifaddrs_job(void *arg)
 		goto out;
 	}
 	rows = calloc(n + 1, sizeof(*rows));
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	ptrs = calloc(n + 1, sizeof(*ptrs));
 	st = calloc(n + 1, sizeof(*st));
 	if (!rows || !ptrs || !st) {

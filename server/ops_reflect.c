@@ -205,6 +205,7 @@ static void sb__reflect_answer(struct sb__call *c, const Grpc__Reflection__V1__S
 	switch (rq->message_request_case) {
 	case GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_LIST_SERVICES:
 		svc = calloc(sb__n_rservices ? sb__n_rservices : 1, sizeof(*svc));
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 		svcp = calloc(sb__n_rservices ? sb__n_rservices : 1, sizeof(*svcp));
 		if (!svc || !svcp) {
 			sb__call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, ENOMEM, "out of memory");

@@ -49,8 +49,7 @@ void sb__h_open_session(struct sb__call *c, void *req)
 	ret = sb__session_open(&c->ident, r->client_name, c, &s);
 	if (ret < 0) {
 		sb__stats_limit(&c->ident);
-		sb__call_fail(c, ret == -ENOMEM ? GRPC_STATUS_RESOURCE_EXHAUSTED
-						: GRPC_STATUS_RESOURCE_EXHAUSTED,
+		sb__call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED,
 			      ret == -ENOMEM ? ENOMEM : EMFILE,
 			      ret == -EUSERS ? "limit max_sessions_per_uid reached"
 			      : ret == -EMFILE ? "limit max_sessions reached"

@@ -31,6 +31,7 @@
 #include "stats.h"
 
 #define SB__CHUNK (128u << 10)   /* TCP chunk of RecvStream and Pipe */
+#define SB__PIPE_CHARGE ((size_t)2 * SB__CHUNK) /* a Pipe's two buffers */
 #define SB__BATCH 64             /* datagrams per RecvEvent, at most */
 /* Handed connections per AcceptEvent, at most. One event per connection
  * held sb_accept_loop_fd at 0.55-0.91x a native accept4 loop: each one
@@ -495,6 +496,7 @@ void sb__h_recv_stream(struct sb__call *c, void *req)
 	} else {
 		st->batch = sb__dgram_batch_new(batch, st->max_bytes);
 		st->dg = calloc(batch, sizeof(*st->dg));
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 		st->dgp = calloc(batch, sizeof(*st->dgp));
 		st->pa = calloc(batch, sizeof(*st->pa));
 		if (!st->batch || !st->dg || !st->dgp || !st->pa)
@@ -796,7 +798,7 @@ static void sb__pipe_recv(struct sb__call *c, int ok)
 void sb__h_pipe(struct sb__call *c, void *req)
 {
 	struct sb__pipe *st;
-	int ret = sb__bytes_charge(c->session, 2 * SB__CHUNK);
+	int ret = sb__bytes_charge(c->session, SB__PIPE_CHARGE);
 
 	(void)req;
 	if (ret < 0) {
@@ -808,11 +810,11 @@ void sb__h_pipe(struct sb__call *c, void *req)
 		st->rbuf = malloc(SB__CHUNK);
 	if (!st || !st->rbuf) {
 		free(st);
-		sb__bytes_release(c->session, 2 * SB__CHUNK);
+		sb__bytes_release(c->session, SB__PIPE_CHARGE);
 		sb__call_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, ENOMEM, "out of memory");
 		return;
 	}
-	st->charged = 2 * SB__CHUNK;
+	st->charged = SB__PIPE_CHARGE;
 	st->c = c;
 	pthread_mutex_init(&st->lock, NULL);
 	c->ctx = st;

@@ -849,6 +849,7 @@ static int sb__poll_try(struct sb__wpoll *st, struct sb__call *c, int force)
 		return 0;
 	/* Never calloc(0): NULL would read as out of memory. */
 	items = calloc(st->n ? st->n : 1, sizeof(*items));
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	ptrs = calloc(st->n ? st->n : 1, sizeof(*ptrs));
 	if (!items || !ptrs) {
 		free(items);
@@ -909,6 +910,7 @@ void sb__h_poll(struct sb__call *c, void *req)
 	st->n = r->n_items;
 	st->req = r;
 	st->fds = calloc(st->n + 1, sizeof(*st->fds));
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	st->socks = calloc(st->n + 1, sizeof(*st->socks));
 	if (!st->fds || !st->socks)
 		goto nomem_st;

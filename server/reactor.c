@@ -96,6 +96,7 @@ static int sb__heap_push(struct sb__waiter *w)
 {
 	if (sb__heap_n == sb__heap_cap) {
 		size_t cap = sb__heap_cap ? sb__heap_cap * 2 : 64;
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 		struct sb__waiter **h = realloc(sb__heap, cap * sizeof(*h));
 
 		if (!h)

@@ -27,6 +27,7 @@
 #include "rpc.h"
 #include "session.h"
 #include "stats.h"
+#include "tsan.h"
 
 /* One completion-queue thread: handlers never block (waits go to the
  * reactor, name lookups to the pool), and a second thread only added
@@ -141,6 +142,7 @@ static void sb__request(const struct sb__method *m)
 
 	if (!c)
 		sb__die("out of memory posting a call");
+	SB__HB_RELEASE(&c->tag_new); /* to the completion queue thread, through gRPC */
 	if (m) {
 		e = grpc_server_request_registered_call(
 			sb__srv, m->registered, &c->call, &c->deadline, &c->md,
@@ -168,13 +170,21 @@ static grpc_call_error sb__batch(grpc_call *call, const grpc_op *ops, size_t n,
 	struct sb__call *c = ((struct sb__tag *)tag)->call;
 	grpc_call_error e = GRPC_CALL_ERROR_ALREADY_FINISHED;
 
+	/* The batch may complete, and the completion queue thread drop the
+	 * last reference, before grpc_call_start_batch() returns: hold one
+	 * until batch_lock is unlocked. */
+	sb__call_ref(c);
 	pthread_rwlock_rdlock(&sb__cq_gate);
 	if (!sb__cq_closed) {
 		pthread_mutex_lock(&c->batch_lock);
+		/* What this thread wrote is seen by the one that takes the
+		 * tag off the queue (through gRPC). */
+		SB__HB_RELEASE(tag);
 		e = grpc_call_start_batch(call, ops, n, tag, reserved);
 		pthread_mutex_unlock(&c->batch_lock);
 	}
 	pthread_rwlock_unlock(&sb__cq_gate);
+	sb__call_unref(c);
 	return e;
 }
 
@@ -495,6 +505,7 @@ static void *sb__cq_thread(void *arg)
 			continue;
 		t = ev.tag;
 		c = t->call;
+		SB__HB_ACQUIRE(t);
 		switch (t->kind) {
 		case SB__TAG_SHUTDOWN:
 			pthread_rwlock_wrlock(&sb__cq_gate);

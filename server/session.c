@@ -237,7 +237,7 @@ int sb__session_open(const struct sb__identity *ident, const char *name,
 		goto fail;
 	}
 	for (i = 0; i < sizeof(rnd); i++)
-		snprintf(s->token + 2 * i, 3, "%02x", rnd[i]);
+		snprintf(s->token + 2 * (size_t)i, 3, "%02x", rnd[i]);
 	s->ident = *ident;
 	s->idrec = sb__idrec_of(ident);
 	snprintf(s->client_name, sizeof(s->client_name), "%s", name ? name : "");
@@ -321,16 +321,13 @@ static void sb__sock_retire(struct sb__sock *k)
 	sb__sock_unref(k);
 }
 
-void sb__session_end(struct sb__session *s)
+/* Take @s out of the table. Return: its entry, whose reference (the
+ * table's) is now the caller's, or NULL when it is not there. Caller holds
+ * sb__slock. */
+static struct sb__entry *sb__session_unlink(struct sb__session *s)
 {
-	struct sb__entry **pp, *e = NULL;
-	struct sb__hslot *slots;
-	struct sb__call *lease;
-	size_t i, n;
+	struct sb__entry **pp, *e;
 
-	if (atomic_exchange(&s->ended, 1))
-		return;
-	pthread_mutex_lock(&sb__slock);
 	for (pp = &sb__buckets[sb__token_hash(s->token, strlen(s->token))]; *pp;
 	     pp = &(*pp)->next)
 		if ((*pp)->s == s) {
@@ -338,9 +335,18 @@ void sb__session_end(struct sb__session *s)
 			*pp = e->next;
 			sb__n_sessions--;
 			atomic_fetch_sub(&s->idrec->sessions_open, 1);
-			break;
+			return e;
 		}
-	pthread_mutex_unlock(&sb__slock);
+	return NULL;
+}
+
+/* Close every socket of @s and end its lease. Once per session: the
+ * caller set s->ended. */
+static void sb__session_close(struct sb__session *s)
+{
+	struct sb__hslot *slots;
+	struct sb__call *lease;
+	size_t i, n;
 
 	pthread_mutex_lock(&s->lock);
 	slots = sb__htab_take(&s->socks, &n);
@@ -360,6 +366,18 @@ void sb__session_end(struct sb__session *s)
 			sb__call_finish_ok(lease);
 		sb__call_unref(lease);
 	}
+}
+
+void sb__session_end(struct sb__session *s)
+{
+	struct sb__entry *e;
+
+	if (atomic_exchange(&s->ended, 1))
+		return;
+	pthread_mutex_lock(&sb__slock);
+	e = sb__session_unlink(s);
+	pthread_mutex_unlock(&sb__slock);
+	sb__session_close(s);
 	if (e) {
 		free(e);
 		sb__session_unref(s); /* the table's */
@@ -369,19 +387,23 @@ void sb__session_end(struct sb__session *s)
 void sb__sessions_end_all(void)
 {
 	for (;;) {
-		struct sb__session *s = NULL;
+		struct sb__entry *e = NULL;
+		struct sb__session *s;
 		unsigned b;
 
 		pthread_mutex_lock(&sb__slock);
-		for (b = 0; b < SB__BUCKETS && !s; b++)
-			if (sb__buckets[b]) {
-				s = sb__buckets[b]->s;
-				sb__session_ref(s);
-			}
+		for (b = 0; b < SB__BUCKETS && !e; b++)
+			if (sb__buckets[b])
+				e = sb__session_unlink(sb__buckets[b]->s);
 		pthread_mutex_unlock(&sb__slock);
-		if (!s)
+		if (!e)
 			return;
-		sb__session_end(s);
+		/* The table's reference is ours now. A thread in
+		 * sb__session_end() at the same time holds its own. */
+		s = e->s;
+		free(e);
+		if (!atomic_exchange(&s->ended, 1))
+			sb__session_close(s);
 		sb__session_unref(s);
 	}
 }

@@ -14,7 +14,7 @@
 
 #include "yamlread.h"
 
-int sb__yfail(struct sb__yctx *y, const yaml_node_t *n, const char *fmt, ...)
+void sb__yfail_record(struct sb__yctx *y, const yaml_node_t *n, const char *fmt, ...)
 {
 	char msg[320];
 	va_list ap;
@@ -23,7 +23,6 @@ int sb__yfail(struct sb__yctx *y, const yaml_node_t *n, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	snprintf(y->err, y->errlen, "line %zu: %s", n ? n->start_mark.line + 1 : 1, msg);
-	return -EINVAL;
 }
 
 const char *sb__yscalar(const yaml_node_t *n)
@@ -100,12 +99,6 @@ int sb__ykey(struct sb__yctx *y, const yaml_node_pair_t *p, const char *field,
 	}
 	*seen |= 1u << i;
 	return (int)i;
-}
-
-int sb__ynomem(struct sb__yctx *y, const yaml_node_t *n)
-{
-	sb__yfail(y, n, "out of memory");
-	return -ENOMEM;
 }
 
 int sb__yaml_check_nul(yaml_document_t *doc, char *err, size_t errlen)

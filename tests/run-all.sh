@@ -4,8 +4,11 @@
 # the manifest check's npm packages (tests/k8s), build with warnings as
 # errors, run the whole ctest suite (the container test included: it
 # builds the image and runs the sidecar pattern with podman when podman can
-# run containers here, and is skipped otherwise), then build again
+# run containers here, and is skipped otherwise; the static analysis too:
+# cppcheck, clang-tidy and scan-build, label `static`), then build again
 # with AddressSanitizer + UBSan and run the suite under them, then build
+# with ThreadSanitizer (SB_TSAN) and run the tests labelled `threads` one
+# at a time (build-tsan; about 4-5 minutes of tests here), then build
 # the libFuzzer targets with clang and run each briefly (tests/fuzz).
 #   tests/run-all.sh [--no-asan]
 set -eu
@@ -36,6 +39,16 @@ if [ "$asan" -eq 1 ]; then
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 600
 fi
+# ThreadSanitizer over the tests whose broker and clients run many threads
+# (ctest -L threads). One test at a time: under TSan's slowdown two at once
+# on two cores miss the tests' own deadlines. tests/tsan.supp names what
+# is reported inside the uninstrumented libgrpc, libgpr and abseil only.
+echo "== build (ThreadSanitizer)"
+cmake -S . -B build-tsan -DSB_WERROR=ON -DSB_TSAN=ON >/dev/null
+cmake --build build-tsan -j"$jobs"
+echo "== ctest -L threads under ThreadSanitizer"
+TSAN_OPTIONS="halt_on_error=1:abort_on_error=1:second_deadlock_stack=1:suppressions=$top/tests/tsan.supp" \
+	ctest --test-dir build-tsan -L threads --output-on-failure -j1 --timeout 600
 # The fuzz targets: replay the seed corpus, then a short run of each
 # (SB_FUZZ_SECONDS each; the whole stage is about two minutes here).
 if command -v clang >/dev/null 2>&1; then

@@ -481,6 +481,9 @@ static int sbr_local_addr(const struct sbr_call *call, struct sockaddr_storage *
 {
 	struct sockaddr_storage any;
 
+	/* Zeroed first: the kernel writes only as many bytes as the family's
+	 * address has. */
+	memset(p, 0, sizeof(*p));
 	*plen = sizeof(*p);
 	if (getsockname(call->sock, (struct sockaddr *)p, plen) < 0)
 		return -errno;
@@ -911,6 +914,8 @@ void sbr_udp_relay_ready(struct sbr_udp *u, int fd)
 			if (u->relays[i].fd == fd) {
 				dst = u->relays[i].addr;
 				u->relays[i].last = sbr_now_ms();
+				/* An unbound sender leaves the address unwritten. */
+				memset(&p, 0, sizeof(p));
 				plen = sizeof(p);
 				n = recvfrom(fd, u->buf, SBR_UDP_MAXDATA, MSG_DONTWAIT,
 					     (struct sockaddr *)&p, &plen);

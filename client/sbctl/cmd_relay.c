@@ -389,10 +389,8 @@ static int sbctl_relay_udp(sb_client *c, int s, const char *peer, long wait_ms)
 		}
 		if (pr <= 0)
 			continue;
-		if (pf.revents & POLLNVAL) {
-			eof = 1;
+		if (pf.revents & POLLNVAL)
 			break;
-		}
 		n = read(0, buf + have, SBCTL_UDP_MAX - have);
 		if (n < 0) {
 			if (errno == EINTR || errno == EAGAIN)

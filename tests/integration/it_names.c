@@ -55,6 +55,12 @@ int main(void)
 		      "%d (%s), libc %d (%s)", rx, strerror(ex), ry, strerror(ey));
 		CHECK(x[2] == 0, "sb_gethostname wrote past a 2-byte buffer");
 	}
+	/* No buffer at all (NULL, length 0): nothing to copy, ENAMETOOLONG as
+	 * glibc (under UBSan, a memcpy from NULL would fail the test). */
+	errno = 0;
+	rx = sb_gethostname(c, NULL, 0);
+	CHECK(rx == -1 && errno == ENAMETOOLONG, "sb_gethostname(NULL, 0): %d (%s), want -1 "
+	      "ENAMETOOLONG", rx, strerror(errno));
 
 	/* getservbyname: the port (host order), or -1 when libc has none. */
 	for (i = 0; i < sizeof(by_name) / sizeof(by_name[0]); i++) {

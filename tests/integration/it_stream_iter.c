@@ -366,7 +366,7 @@ struct sender {
 	socklen_t dstlen;
 	atomic_int nread;               /* datagrams the main thread read */
 	atomic_int stop;
-	int sent;
+	atomic_int sent;                /* read by the main thread meanwhile */
 	int err;
 };
 
@@ -415,7 +415,7 @@ static void *sender_main(void *arg)
 			sd->err = errno;
 			break;
 		}
-		sd->sent++;
+		atomic_fetch_add(&sd->sent, 1);
 		if ((seq + 1) % BURST)
 			continue;
 		it_sleep_ms(REST_MS);
@@ -541,7 +541,7 @@ static void test_receiver(sb_client *c, grpc_channel *ch, int64_t open0)
 		len = sb_receiver_next(r, buf, sizeof(buf), &trunc, &src, 2000);
 		if (!CHECK(len >= 0, "receiver next(timeout 2000) after %d of %d datagrams: %zd "
 			   "(%s %s); the sender sent %d", got, NDGRAM, len, strerror(errno),
-			   it_sberr(), sd.sent))
+			   it_sberr(), atomic_load(&sd.sent)))
 			break;
 		got++;
 		atomic_store(&sd.nread, got);
@@ -586,7 +586,8 @@ static void test_receiver(sb_client *c, grpc_channel *ch, int64_t open0)
 	atomic_store(&sd.stop, 1);
 	pthread_join(th, NULL);
 	started = 0;
-	CHECK(sd.err == 0 && sd.sent == NDGRAM, "the sender sent %d of %d (%s)", sd.sent, NDGRAM,
+	CHECK(sd.err == 0 && atomic_load(&sd.sent) == NDGRAM, "the sender sent %d of %d (%s)",
+	      atomic_load(&sd.sent), NDGRAM,
 	      strerror(sd.err));
 	for (i = NDGRAM; i-- > 0;)
 		if (!seen[i]) {
