@@ -37,7 +37,7 @@
 
 /* The control messages sb__ascaller_unix_send() takes from a caller: a
  * Send's (up to 8 of 64 bytes, and SCM_RIGHTS with the kernel's most). */
-#define SB__ASCALLER_CTL_MAX (8 * 64 + CMSG_SPACE(SB__SCM_MAX_FD * sizeof(int)))
+#define SB__ASCALLER_CTL_MAX ((size_t)8 * 64 + CMSG_SPACE(SB__SCM_MAX_FD * sizeof(int)))
 
 struct sb__ascaller {
 	int on;                              /* ids switched */

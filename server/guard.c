@@ -29,6 +29,7 @@ void sb__guard_set(struct sb__policy *p)
 		sb__gdefault = sb__rulerec_of("default");
 	/* Out of memory, the rules' decisions go uncounted (never refused). */
 	if (n)
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 		recs = calloc(n, sizeof(*recs));
 	for (i = 0; recs && i < n; i++)
 		recs[i] = sb__rulerec_of(sb__policy_rule_name(p, i));

@@ -160,6 +160,14 @@ static const char *sb__confine_differs(const struct sb__config *a, const struct 
 	       "changed in the file, apply at restart" : "unchanged";
 }
 
+/* Does the metrics listener of @b differ from @a's (a change applies at
+ * restart)? */
+static int sb__metrics_differ(const struct sb__metrics_cfg *a, const struct sb__metrics_cfg *b)
+{
+	return a->enabled != b->enabled || a->allow_remote != b->allow_remote ||
+	       strcmp(a->text, b->text) != 0;
+}
+
 /*
  * SIGHUP: read the file again and put its policy and limits in force for
  * new calls. A bad file, or one without a policy, changes nothing.
@@ -199,7 +207,7 @@ static void sb__reload(const char *path)
 		 lim, sb__listeners_differ(&sb__live, &nc) ?
 		 "changed in the file, apply at restart" : "unchanged",
 		 sb__confine_differs(&sb__live, &nc),
-		 memcmp(&sb__live.metrics, &nc.metrics, sizeof(nc.metrics)) ?
+		 sb__metrics_differ(&sb__live.metrics, &nc.metrics) ?
 		 "changed in the file, apply at restart" : "unchanged");
 	/* What stays fixed until a restart stays as it was started. */
 	nc.limits.max_message_bytes = sb__live.limits.max_message_bytes;

@@ -300,7 +300,7 @@ struct sb__wsend {
 	size_t ctllen;        /* control messages (sendmsg), for the first
 			       * piece only: a stream's later pieces go bare */
 	union {
-		char b[8 * 64 + CMSG_SPACE(SB__SCM_MAX_FD * sizeof(int))];
+		char b[(size_t)8 * 64 + CMSG_SPACE(SB__SCM_MAX_FD * sizeof(int))];
 		struct cmsghdr align;
 	} ctl;
 	struct sb__session *session; /* ref: the hold of @fds */

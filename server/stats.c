@@ -272,6 +272,8 @@ void sb__stats_memory(uint64_t *rss_bytes, uint64_t *heap_bytes)
 
 	*rss_bytes = 0;
 	if (f) {
+		/* Numbers the kernel writes. */
+		/* NOLINTNEXTLINE(cert-err34-c) */
 		if (fscanf(f, "%llu %llu", &size, &resident) == 2 && page > 0)
 			*rss_bytes = resident * (unsigned long long)page;
 		fclose(f);

@@ -22,6 +22,7 @@ static int sb__snap_identities(struct sb__stats_snap *s, const struct sb__identi
 	size_t n = sb__idrec_list(recs, SB__IDREC_MAX), i, k = 0;
 
 	s->ids = calloc(n ? n : 1, sizeof(*s->ids));
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	s->rep.identities = calloc(n ? n : 1, sizeof(*s->rep.identities));
 	if (!s->ids || !s->rep.identities)
 		return -ENOMEM;
@@ -58,6 +59,7 @@ static int sb__snap_methods(struct sb__stats_snap *s)
 	while (sb__methods[n].path)
 		n++;
 	s->methods = calloc(n ? n : 1, sizeof(*s->methods));
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	s->rep.methods = calloc(n ? n : 1, sizeof(*s->rep.methods));
 	s->buckets = calloc(n ? n : 1, (SB__LAT_BOUNDS + 1) * sizeof(*s->buckets));
 	if (!s->methods || !s->rep.methods || !s->buckets)
@@ -88,6 +90,7 @@ static int sb__snap_rules(struct sb__stats_snap *s)
 	size_t n = sb__rulerec_list(recs, SB__RULEREC_MAX), i;
 
 	s->rules = calloc(n ? n : 1, sizeof(*s->rules));
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	s->rep.rules = calloc(n ? n : 1, sizeof(*s->rep.rules));
 	if (!s->rules || !s->rep.rules)
 		return -ENOMEM;

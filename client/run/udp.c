@@ -705,7 +705,7 @@ static pid_t sbr_tgid_of(pid_t tid)
 		return tid;
 	while (fgets(line, sizeof(line), f))
 		if (!strncmp(line, "Tgid:", 5)) {
-			tgid = (pid_t)atoi(line + 5);
+			tgid = (pid_t)strtol(line + 5, NULL, 10);
 			break;
 		}
 	fclose(f);
@@ -789,12 +789,11 @@ static int sbr_udp_bind(struct sbr_udp *u, struct sbr_sup *sup, const struct sbr
 		atomic_store(&f->stop, 1);
 		sbr_flow_retire(u, f);
 	}
-	f = sbr_flow_add(u, &got, gl, s);
+	f = sbr_flow_add(u, &got, gl, s); /* s is the flow's from here */
 	if (!f) {
 		rc = -errno;
 		goto fail;
 	}
-	s = -1;
 	pthread_mutex_lock(&u->lock);
 	f->bound = 1;
 	f->tgid = sbr_tgid_of(call->req->pid);
