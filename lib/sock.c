@@ -163,6 +163,16 @@ static int sb__sock_trunc_discards(int fd)
 	       (proto == IPPROTO_TCP || proto == IPPROTO_MPTCP);
 }
 
+ssize_t sb__sock_read(int fd, void *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = recv(fd, buf, len, 0);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
 ssize_t sb__sock_recv(int fd, void *buf, size_t len, int flags,
 		      struct sb__recv_info *info)
 {

@@ -57,6 +57,13 @@ struct sb__recv_info {
 	struct sb__cmsg cmsgs[SB__CMSG_MAX];
 };
 
+/** sb__sock_read() - recv(2) of a stream socket's bytes: no address, no
+ *  control messages (descriptors a Unix peer sent are closed by the
+ *  kernel, which reports MSG_CTRUNC to nobody). For relays, where
+ *  sb__sock_recv()'s extras cost a system call each time.
+ *  Return: bytes (0: end of stream) or -errno. */
+SB__CHECK ssize_t sb__sock_read(int fd, void *buf, size_t len);
+
 /** sb__sock_sendmsg() - sendmsg(2) of one buffer with control messages
  *  (@ctl of @ctllen bytes, built by sb__cmsg_build; 0: none), MSG_NOSIGNAL.
  *  Return: bytes sent or -errno. */

@@ -656,9 +656,8 @@ static void sb__pipe_read(struct sb__pipe *st)
 
 	if (sb__pipe_ended(st))
 		return;
-	n = sb__sock_recv(st->k->fd, st->rbuf,
-			  SB__CHUNK < sb__stream_max_bytes() ? SB__CHUNK : sb__stream_max_bytes(),
-			  0, NULL);
+	n = sb__sock_read(st->k->fd, st->rbuf,
+			  SB__CHUNK < sb__stream_max_bytes() ? SB__CHUNK : sb__stream_max_bytes());
 	if (n == -EAGAIN) {
 		if (sb__stream_park(st->c, st->k, st, sb__pipe_read_woken, EPOLLIN, 0) < 0)
 			sb__pipe_end(st, GRPC_STATUS_RESOURCE_EXHAUSTED, ENOMEM,

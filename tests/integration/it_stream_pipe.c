@@ -7,7 +7,9 @@
  * native reader. Each direction carries a deterministic pattern; the
  * FNV-1a 64 of what was written must equal that of what was read, byte
  * counts included. Then sb_pipe_shutdown() must give the native side EOF,
- * and a native shutdown(SHUT_WR) must make sb_pipe_read() return 0. The
+ * and a native shutdown(SHUT_WR) must make sb_pipe_read() return 0.
+ * Descriptors a Unix peer sends down a piped socket are closed in the
+ * broker (test_unix_fds). The
  * throughput is printed as a note. Bounded by a 60 s watchdog and by poll
  * timeouts on the native side.
  */
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "it_client.h"
@@ -177,6 +180,76 @@ static void *native_reader(void *arg)
 	return NULL;
 }
 
+/* Descriptors a Unix peer sends down a piped socket are closed in the
+ * broker (RecvStream and Pipe carry bytes only): the bytes come through,
+ * the only other end of the pipe sent sees its reader gone (EPIPE), and
+ * the broker's descriptors come back to where they were. */
+static void test_unix_fds(sb_client *c, pid_t broker)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct iovec iov = { .iov_base = "hello", .iov_len = 5 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
+			     .msg_controllen = sizeof(u.b) };
+	struct cmsghdr *h;
+	int lfd, afd = -1, pp[2] = { -1, -1 }, s = -1, fds0 = it_count_fds(broker), i;
+	char got[8] = "";
+	size_t n = 0;
+	sb_pipe *p = NULL;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "/tmp/sb-pipefd.%d", (int)getpid());
+	unlink(sun.sun_path);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (!CHECK(lfd >= 0 && bind(lfd, (struct sockaddr *)&sun, sizeof(sun)) == 0 &&
+		   listen(lfd, 1) == 0, "Unix listener: %s", strerror(errno)))
+		goto out;
+	s = sb_unix_connect(c, sun.sun_path);
+	afd = it_native_accept(lfd, NULL, NULL, 5000);
+	p = s >= 0 ? sb_pipe_open(c, s) : NULL;
+	if (!CHECK(afd >= 0 && p && pipe(pp) == 0, "Unix pipe set-up: %s %s", strerror(errno),
+		   it_sberr()))
+		goto out;
+	memset(u.b, 0, sizeof(u.b));
+	h = CMSG_FIRSTHDR(&mh);
+	h->cmsg_level = SOL_SOCKET;
+	h->cmsg_type = SCM_RIGHTS;
+	h->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(h), &pp[0], sizeof(int));
+	CHECK(sendmsg(afd, &mh, 0) == 5, "sendmsg with SCM_RIGHTS: %s", strerror(errno));
+	close(pp[0]);
+	pp[0] = -1;
+	for (i = 0; i < 10 && n < 5; i++) {
+		ssize_t r = sb_pipe_read(p, got + n, 5 - n);
+
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	CHECK(n == 5 && !memcmp(got, "hello", 5), "the bytes sent with a descriptor came "
+	      "through the pipe (%zu)", n);
+	errno = 0;
+	CHECK(write(pp[1], "x", 1) < 0 && errno == EPIPE, "the descriptor the broker got was "
+	      "closed there (write to its pipe: %s, want EPIPE)", strerror(errno));
+out:
+	sb_pipe_close(p);
+	if (s >= 0)
+		sb_close(c, s);
+	for (i = 0; fds0 >= 0 && i < 100 && it_count_fds(broker) > fds0; i++)
+		it_sleep_ms(20);
+	CHECK(fds0 < 0 || it_count_fds(broker) <= fds0, "broker fds %d, were %d",
+	      it_count_fds(broker), fds0);
+	if (pp[1] >= 0)
+		close(pp[1]);
+	if (afd >= 0)
+		close(afd);
+	if (lfd >= 0)
+		close(lfd);
+	unlink(sun.sun_path);
+}
+
 int main(void)
 {
 	struct sockaddr_storage lis;
@@ -266,6 +339,7 @@ out:
 		close(fd);
 	if (lfd >= 0)
 		close(lfd);
+	test_unix_fds(c, b.pid);
 	CHECK(it_stats_sockets(ch) == open0, "sockets_open not back at the baseline %lld",
 	      (long long)open0);
 	grpc_channel_destroy(ch);
