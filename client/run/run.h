@@ -151,6 +151,10 @@ int sbr_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len);
  *  sockaddr_storage, as the kernel says). Return: the length or -errno. */
 int sbr_read_sockaddr(const struct sbr_call *call, uint64_t ptr, uint64_t len_arg,
 		      struct sockaddr_storage *ss);
+/** sbr_broker_socket() - a broker socket of @call's domain and @type
+ *  with the program's SO_REUSEADDR and (IPv6) IPV6_V6ONLY, for a bind
+ *  the broker makes. Return: its socket number, or -errno. */
+int sbr_broker_socket(sb_client *c, const struct sbr_call *call, int type);
 /** sbr_holds_socket() - does process or thread @pid still hold socket
  *  inode @ino at descriptor @fdnum? */
 int sbr_holds_socket(pid_t pid, int fdnum, unsigned long ino);

@@ -422,6 +422,25 @@ static struct sbr_bound *sbr_bound_slot(struct sbr_sup *sup)
 	return NULL;
 }
 
+int sbr_broker_socket(sb_client *c, const struct sbr_call *call, int type)
+{
+	int s, v;
+	socklen_t l = sizeof(v);
+
+	s = sb_socket(c, call->domain, type, 0);
+	if (s < 0)
+		return -errno;
+	if (getsockopt(call->sock, SOL_SOCKET, SO_REUSEADDR, &v, &l) == 0 && v &&
+	    sb_setsockopt(c, s, SOL_SOCKET, SO_REUSEADDR, &v, sizeof(v)) < 0)
+		sbr_log("SO_REUSEADDR: %s", sb_last_error());
+	l = sizeof(v);
+	if (call->domain == AF_INET6 &&
+	    getsockopt(call->sock, IPPROTO_IPV6, IPV6_V6ONLY, &v, &l) == 0 &&
+	    sb_setsockopt(c, s, IPPROTO_IPV6, IPV6_V6ONLY, &v, sizeof(v)) < 0)
+		sbr_log("IPV6_V6ONLY: %s", sb_last_error());
+	return s;
+}
+
 /**
  * sbr_broker_bind() - a broker TCP socket bound to @ss under the bind
  * policy, with the program's SO_REUSEADDR and IPV6_V6ONLY.
@@ -430,20 +449,11 @@ static struct sbr_bound *sbr_bound_slot(struct sbr_sup *sup)
 static int sbr_broker_bind(struct sbr_sup *sup, const struct sbr_call *call,
 			   const struct sockaddr_storage *ss, socklen_t len)
 {
-	int s, v, rc;
-	socklen_t l = sizeof(v);
+	int s, rc;
 
-	s = sb_socket(sup->c, call->domain, SOCK_STREAM, 0);
+	s = sbr_broker_socket(sup->c, call, SOCK_STREAM);
 	if (s < 0)
-		return -errno;
-	if (getsockopt(call->sock, SOL_SOCKET, SO_REUSEADDR, &v, &l) == 0 && v &&
-	    sb_setsockopt(sup->c, s, SOL_SOCKET, SO_REUSEADDR, &v, sizeof(v)) < 0)
-		sbr_log("SO_REUSEADDR: %s", sb_last_error());
-	l = sizeof(v);
-	if (call->domain == AF_INET6 &&
-	    getsockopt(call->sock, IPPROTO_IPV6, IPV6_V6ONLY, &v, &l) == 0 &&
-	    sb_setsockopt(sup->c, s, IPPROTO_IPV6, IPV6_V6ONLY, &v, sizeof(v)) < 0)
-		sbr_log("IPV6_V6ONLY: %s", sb_last_error());
+		return s;
 	if (sb_bind(sup->c, s, (const struct sockaddr *)ss, len) < 0) {
 		rc = -errno;
 		sbr_log("bind refused: %s", sb_last_error() ? sb_last_error() : strerror(-rc));

@@ -726,9 +726,9 @@ static pid_t sbr_tgid_of(pid_t tid)
 static int sbr_udp_bind(struct sbr_udp *u, struct sbr_sup *sup, const struct sbr_call *call)
 {
 	struct sockaddr_storage ss, got;
-	socklen_t gl = sizeof(got), l;
+	socklen_t gl = sizeof(got);
 	struct sbr_flow *f = NULL;
-	int len, rc, s, v, i, one = 1;
+	int len, rc, s, i, one = 1;
 
 	len = sbr_read_sockaddr(call, call->req->data.args[1], call->req->data.args[2], &ss);
 	if (len < 0)
@@ -751,18 +751,9 @@ static int sbr_udp_bind(struct sbr_udp *u, struct sbr_sup *sup, const struct sbr
 	if (getsockname(call->sock, (struct sockaddr *)&got, &gl) == 0 &&
 	    ((struct sockaddr_in *)&got)->sin_port != 0)
 		return -EINVAL; /* bound already, as the kernel says */
-	s = sb_socket(u->c, call->domain, SOCK_DGRAM, 0);
+	s = sbr_broker_socket(u->c, call, SOCK_DGRAM);
 	if (s < 0)
-		return -errno;
-	l = sizeof(v);
-	if (getsockopt(call->sock, SOL_SOCKET, SO_REUSEADDR, &v, &l) == 0 && v &&
-	    sb_setsockopt(u->c, s, SOL_SOCKET, SO_REUSEADDR, &v, sizeof(v)) < 0)
-		sbr_log("SO_REUSEADDR: %s", sb_last_error());
-	l = sizeof(v);
-	if (call->domain == AF_INET6 &&
-	    getsockopt(call->sock, IPPROTO_IPV6, IPV6_V6ONLY, &v, &l) == 0 &&
-	    sb_setsockopt(u->c, s, IPPROTO_IPV6, IPV6_V6ONLY, &v, sizeof(v)) < 0)
-		sbr_log("IPV6_V6ONLY: %s", sb_last_error());
+		return s;
 	gl = sizeof(got);
 	if (sb_bind(u->c, s, (struct sockaddr *)&ss, (socklen_t)len) < 0 ||
 	    sb_getsockname(u->c, s, (struct sockaddr *)&got, &gl) < 0) {
