@@ -185,37 +185,22 @@ void sb__handoff_reset(sb_client *c)
  * Return: 0 with *@tag, or -errno (the channel is then closed). */
 static int sb__ho_recv(sb_client *c, uint64_t *tag, struct sb__fdset *set)
 {
-	union {
-		char buf[CMSG_SPACE(SB__SCM_MAX_FD * sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	uint64_t payload[2] = { 0, 0 };
-	struct iovec iov = { .iov_base = payload, .iov_len = sizeof(payload) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
-	ssize_t n;
 	int rc;
 
 	/* The fds are usually there already (they are sent before the reply
 	 * that names them): try first, poll only when they are not. */
-	n = recvmsg(c->ho_fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-	if (n < 0 && errno == EAGAIN) {
+	rc = sb__chan_msg_recv(c->ho_fd, MSG_DONTWAIT, tag, set);
+	if (rc == -EAGAIN) {
 		rc = sb__ho_poll(c->ho_fd, POLLIN);
 		if (rc < 0)
 			return rc;
-		n = recvmsg(c->ho_fd, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+		rc = sb__chan_msg_recv(c->ho_fd, MSG_WAITALL, tag, set);
 	}
-	if (n > 0)
-		sb__cmsg_parse_fds(&mh, NULL, 0, set);
-	if (n == (ssize_t)sizeof(payload) && set->n && payload[1] == set->n &&
-	    !(mh.msg_flags & MSG_CTRUNC)) {
-		*tag = payload[0];
+	if (rc == 1)
 		return 0;
-	}
-	sb__fdset_close(set);
 	/* Out of step or closed: the broker binds a new channel later. */
 	sb__ho_close(c);
-	return n < 0 ? -errno : -ECONNRESET;
+	return rc < 0 && rc != -EPROTO ? rc : -ECONNRESET;
 }
 
 int sb__handoff_take_set(sb_client *c, uint64_t tag, uint32_t n, struct sb__fdset *set)
@@ -270,50 +255,36 @@ int sb__handoff_take(sb_client *c, uint64_t tag)
 
 int sb__handoff_give(sb_client *c, const struct sb__fdset *set, uint64_t *tag)
 {
-	union {
-		char buf[CMSG_SPACE(SB__SCM_MAX_FD * sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	uint64_t payload[2] = { 0, set->n };
-	struct iovec iov = { .iov_base = payload, .iov_len = sizeof(payload) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			     .msg_controllen = CMSG_SPACE(set->n * sizeof(int)) };
-	struct cmsghdr *cm;
+	uint64_t t;
 	ssize_t n;
 	int rc = 0;
 
-	memset(&u, 0, sizeof(u));
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(set->n * sizeof(int));
-	memcpy(CMSG_DATA(cm), set->fd, set->n * sizeof(int));
 	pthread_mutex_lock(&c->ho_lock);
 	if (c->ho_fd < 0) {
 		rc = -ENOTCONN;
 		goto out;
 	}
-	payload[0] = ++c->ho_next_tag;
+	t = ++c->ho_next_tag;
 	/* The channel's own fd never waits: the caller's descriptors keep
 	 * their flags (they are only copied), and a full channel is a
 	 * bounded wait. */
 	for (;;) {
-		n = sendmsg(c->ho_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n == (ssize_t)sizeof(payload))
+		n = sb__chan_msg_send(c->ho_fd, t, set->fd, set->n);
+		if (n == SB__CHAN_MSG_LEN)
 			break;
 		if (n >= 0) {	/* a stream cut a 16-byte message: out of step */
 			rc = -ECONNRESET;
-		} else if (errno == EAGAIN) {
+		} else if (n == -EAGAIN) {
 			rc = sb__ho_poll(c->ho_fd, POLLOUT);
 			if (rc == 0)
 				continue;
 		} else {
-			rc = -errno;
+			rc = (int)n;
 		}
 		sb__ho_close(c);
 		goto out;
 	}
-	*tag = payload[0];
+	*tag = t;
 out:
 	pthread_mutex_unlock(&c->ho_lock);
 	return rc;

@@ -523,3 +523,54 @@ int sb__cmsg_read_send(const struct cmsghdr *cm, struct sb__cmsg *c)
 	}
 	return -EINVAL;
 }
+
+ssize_t sb__chan_msg_send(int fd, uint64_t tag, const int *fds, size_t n)
+{
+	union {
+		char buf[CMSG_SPACE(SB__SCM_MAX_FD * sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	uint64_t payload[2] = { tag, n };
+	struct iovec iov = { .iov_base = payload, .iov_len = sizeof(payload) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			     .msg_controllen = CMSG_SPACE(n * sizeof(int)) };
+	struct cmsghdr *cm;
+	ssize_t r;
+
+	if (!n || n > SB__SCM_MAX_FD)
+		return -EINVAL;
+	memset(&u, 0, sizeof(u));
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(n * sizeof(int));
+	memcpy(CMSG_DATA(cm), fds, n * sizeof(int));
+	r = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	return r < 0 ? -errno : r;
+}
+
+int sb__chan_msg_recv(int fd, int flags, uint64_t *tag, struct sb__fdset *set)
+{
+	union {
+		char buf[CMSG_SPACE(SB__SCM_MAX_FD * sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	uint64_t payload[2] = { 0, 0 };
+	struct iovec iov = { .iov_base = payload, .iov_len = sizeof(payload) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	ssize_t n = recvmsg(fd, &mh, flags | MSG_CMSG_CLOEXEC);
+
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return 0;
+	sb__cmsg_parse_fds(&mh, NULL, 0, set);
+	if (n != (ssize_t)sizeof(payload) || (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) ||
+	    !set->n || payload[1] != set->n) {
+		sb__fdset_close(set);
+		return -EPROTO;
+	}
+	*tag = payload[0];
+	return 1;
+}

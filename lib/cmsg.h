@@ -29,6 +29,29 @@ struct sb__fdset {
 /** sb__fdset_close() - close every descriptor of @set; it is empty after. */
 void sb__fdset_close(struct sb__fdset *set);
 
+/* A message of the hand-off channel (the .proto's Hand-off rules): 16
+ * bytes, the 64-bit tag then the 64-bit count of descriptors (both
+ * native-endian), carrying 1..SB__SCM_MAX_FD descriptors in one
+ * SCM_RIGHTS. The broker and the library both send and receive them. */
+#define SB__CHAN_MSG_LEN 16
+
+/**
+ * sb__chan_msg_send() - send @n (1..SB__SCM_MAX_FD) descriptors @fds
+ * tagged @tag on channel @fd, never waiting (MSG_DONTWAIT, MSG_NOSIGNAL).
+ * The descriptors stay the caller's.
+ * Return: SB__CHAN_MSG_LEN, a shorter count (the stream cut it), or -errno.
+ */
+ssize_t sb__chan_msg_send(int fd, uint64_t tag, const int *fds, size_t n);
+
+/**
+ * sb__chan_msg_recv() - one message off channel @fd, recvmsg(2) @flags
+ * (MSG_CMSG_CLOEXEC added), its descriptors into @set (empty before).
+ * Return: 1 (a whole message: *@tag set, @set holding as many descriptors
+ * as its count says), 0 (the channel ended), -EPROTO (cut, truncated or
+ * a count that does not match: @set is closed), or -errno.
+ */
+int sb__chan_msg_recv(int fd, int flags, uint64_t *tag, struct sb__fdset *set);
+
 enum sb__cmsg_kind {
 	SB__CM_NONE = 0,
 	SB__CM_IP_PKTINFO,     /* IPPROTO_IP, IP_PKTINFO */

@@ -254,27 +254,9 @@ static int sb__set_nonblock(int fd, int on)
 static int sb__chan_send(struct sb__session *s, const int *fds, size_t n, int bounded,
 			 uint64_t *tag)
 {
-	int unread = 0;
-	union {
-		char buf[CMSG_SPACE(SB__SCM_MAX_FD * sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	uint64_t payload[2] = { 0, 0 };
-	struct iovec iov = { .iov_base = payload, .iov_len = sizeof(payload) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = u.buf,
-			     .msg_controllen = CMSG_SPACE(n * sizeof(int)) };
-	struct cmsghdr *cm;
-	int ret = 0;
-
-	memset(&u, 0, sizeof(u));
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(n * sizeof(int));
-	memcpy(CMSG_DATA(cm), fds, n * sizeof(int));
-	payload[0] = atomic_fetch_add(&sb__ho_next_tag, 1);
-	payload[1] = n;
+	uint64_t t = atomic_fetch_add(&sb__ho_next_tag, 1);
+	int unread = 0, ret = 0;
+	ssize_t sent;
 
 	pthread_mutex_lock(&sb__ho_lock);
 	if (!s->ho_bound) {
@@ -282,16 +264,17 @@ static int sb__chan_send(struct sb__session *s, const int *fds, size_t n, int bo
 	} else if (bounded && ioctl(s->ho_fd, SIOCOUTQ, &unread) == 0 &&
 		   unread > SB__HO_FDS_UNREAD) {
 		ret = -ENOBUFS;
-	} else if (sendmsg(s->ho_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) !=
-		   (ssize_t)sizeof(payload)) {
-		ret = errno == EAGAIN ? -ENOBUFS : -ENOTCONN;
+	} else {
+		sent = sb__chan_msg_send(s->ho_fd, t, fds, n);
+		if (sent != SB__CHAN_MSG_LEN)
+			ret = sent == -EAGAIN ? -ENOBUFS : -ENOTCONN;
 		/* The caller closed its end: a new channel may be bound. */
 		if (ret == -ENOTCONN)
 			sb__chan_close(s);
 	}
 	pthread_mutex_unlock(&sb__ho_lock);
 	if (ret == 0)
-		*tag = payload[0];
+		*tag = t;
 	return ret;
 }
 
@@ -321,15 +304,7 @@ int sb__handoff_send_fds(struct sb__session *s, const struct sb__fdset *set,
 int sb__handoff_take_fds(struct sb__session *s, uint64_t tag, uint32_t n,
 			 struct sb__fdset *set)
 {
-	union {
-		char buf[CMSG_SPACE(SB__SCM_MAX_FD * sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	uint64_t payload[2] = { 0, 0 };
-	struct iovec iov = { .iov_base = payload, .iov_len = sizeof(payload) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
-	ssize_t got;
+	uint64_t got = 0;
 	int ret = 0;
 
 	pthread_mutex_lock(&sb__ho_lock);
@@ -339,12 +314,8 @@ int sb__handoff_take_fds(struct sb__session *s, uint64_t tag, uint32_t n,
 	}
 	/* Never a wait: the library writes the message before its call, so
 	 * a message that is not there yet was never sent. */
-	got = recvmsg(s->ho_fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	if (got > 0)
-		sb__cmsg_parse_fds(&mh, NULL, 0, set);
-	if (got != (ssize_t)sizeof(payload) || (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) ||
-	    payload[0] != tag || payload[1] != n || set->n != n || !n ||
-	    n > SB__SCM_MAX_FD) {
+	if (sb__chan_msg_recv(s->ho_fd, MSG_DONTWAIT, &got, set) != 1 || got != tag ||
+	    set->n != n) {
 		sb__fdset_close(set);
 		sb__chan_close(s);
 		ret = -ECONNRESET;
