@@ -28,10 +28,20 @@ static inline int it_sb_send_all(sb_client *c, int s, const void *buf, size_t n,
 	while (done < n) {
 		ssize_t w;
 
-		if (it_now_ms() > until || ++calls > 1000)
+		int64_t left = until - it_now_ms();
+		struct pollfd p = { .fd = s, .events = POLLOUT };
+
+		if (left <= 0 || ++calls > 1000)
 			return -1;
-		w = sb_send(c, s, (const char *)buf + done, n - done, 0);
-		if (w < 0 && (errno == EINTR || errno == EAGAIN))
+		/* Never a blocking wait: a full socket whose reader went away
+		 * must not hang the test past its bound. */
+		w = sb_send(c, s, (const char *)buf + done, n - done, MSG_DONTWAIT);
+		if (w < 0 && errno == EAGAIN) {
+			if (sb_poll(c, &p, 1, (int)left) < 0 && errno != EINTR)
+				return -1;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
 			return -1;
@@ -49,9 +59,13 @@ static inline int it_sb_recv_all(sb_client *c, int s, void *buf, size_t n, int t
 	while (got < n) {
 		ssize_t r;
 
-		if (it_now_ms() > until || ++calls > 100000)
+		int64_t left = until - it_now_ms();
+
+		if (left <= 0 || ++calls > 100000)
 			return -1;
-		r = sb_recv(c, s, (char *)buf + got, n - got, 0);
+		/* Never a blocking wait: a sender that gave up must not hang
+		 * the test past its bound. */
+		r = sb_recv_timeout(c, s, (char *)buf + got, n - got, 0, (int)left);
 		if (r < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (r <= 0)
