@@ -101,15 +101,14 @@ static int sb__ho_poll(int fd, short events)
 	return n ? 0 : -ETIMEDOUT;
 }
 
-/* Open and bind the channel. Caller holds ho_lock. Return: 0 or -1. */
-static int sb__ho_open(sb_client *c)
+int sb__side_open(sb_client *c, const char *magic, const char *what)
 {
 	sockbroker_v1_HandoffTicketRequest req = sockbroker_v1_HandoffTicketRequest_init_zero;
 	sockbroker_v1_HandoffTicketReply rep = sockbroker_v1_HandoffTicketReply_init_zero;
 	unsigned char hello[SB__HO_MAGIC_LEN + SB__HO_TICKET_LEN];
 	struct sockaddr_un sun;
 	int32_t err = 0;
-	int fd = -1, len, rc = -1;
+	int fd = -1, len;
 
 	/* A TCP target is refused here, without a call. */
 	len = sb__ho_addr(c->target, &sun);
@@ -123,36 +122,41 @@ static int sb__ho_open(sb_client *c)
 				(unsigned)rep.ticket.size);
 	/* The hello is bytes, not a string: the magic goes without its NUL. */
 	/* NOLINTNEXTLINE(bugprone-not-null-terminated-result) */
-	memcpy(hello, SB__HO_MAGIC, SB__HO_MAGIC_LEN);
+	memcpy(hello, magic, SB__HO_MAGIC_LEN);
 	memcpy(hello + SB__HO_MAGIC_LEN, rep.ticket.bytes, SB__HO_TICKET_LEN);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		sb__fail(errno, "hand-off channel: socket: %s", strerror(errno));
-		goto out;
-	}
+	if (fd < 0)
+		return sb__fail(errno, "%s: socket: %s", what, strerror(errno));
 	if (connect(fd, (struct sockaddr *)&sun, (socklen_t)len) < 0 ||
 	    send(fd, hello, sizeof(hello), MSG_NOSIGNAL) != (ssize_t)sizeof(hello)) {
 		/* H2: the channel broke, whatever the broker's end did to it
 		 * (closed it at once when out of descriptors: EPIPE). */
-		sb__fail(ECONNRESET, "hand-off channel: cannot reach the broker: %s",
-			 strerror(errno));
-		goto out;
+		sb__fail(ECONNRESET, "%s: cannot reach the broker: %s", what, strerror(errno));
+		goto fail;
 	}
 	err = sb__ho_poll(fd, POLLIN);
 	if (err == 0 && recv(fd, &err, sizeof(err), MSG_WAITALL) != (ssize_t)sizeof(err))
 		err = ECONNRESET;
 	if (err) {
-		sb__fail(err < 0 ? -err : err, "the broker refused the hand-off channel: %s",
+		sb__fail(err < 0 ? -err : err, "the broker refused the %s: %s", what,
 			 strerror(err < 0 ? -err : err));
-		goto out;
+		goto fail;
 	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+/* Open and bind the channel. Caller holds ho_lock. Return: 0 or -1. */
+static int sb__ho_open(sb_client *c)
+{
+	int fd = sb__side_open(c, SB__HO_MAGIC, "hand-off channel");
+
+	if (fd < 0)
+		return -1;
 	c->ho_fd = fd;
-	fd = -1;
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	return rc;
+	return 0;
 }
 
 int sb__handoff_channel(sb_client *c)

@@ -59,9 +59,11 @@ struct sb_client {
 	} ho_stash[SB__HO_STASH];     /* fds received for other threads */
 	int ho_n;
 
-	pthread_mutex_t dial_lock;    /* guards the two below */
+	pthread_mutex_t dial_lock;    /* guards the four below */
 	struct sb__stream *dial;      /* the DialStream, or NULL (dial.c) */
 	int dial_unary;               /* the broker has no DialStream */
+	int dc_fd;                    /* the dial channel, or -1 (dial.c) */
+	int dc_off;                   /* none to be had: use gRPC */
 };
 
 /* ---- rpc.c ---- */
@@ -168,6 +170,14 @@ void sb__handle_drop(sb_client *c, uint64_t handle);
  *  free closes the channel and every fd no thread took. */
 int sb__handoff_init(sb_client *c, const char *target);
 void sb__handoff_free(sb_client *c);
+
+/**
+ * sb__side_open() - a new side channel of @c's session: a ticket (a
+ * HandoffTicket call), then a Unix connection to the broker's socket that
+ * says @magic (8 bytes) and the ticket; @what names it in errors.
+ * Return: the connected fd (the caller's), or -1 with errno.
+ */
+int sb__side_open(sb_client *c, const char *magic, const char *what);
 
 /** sb__handoff_channel() - bind the side channel to the session unless it
  *  is. Return: 0 or -1 with errno. */

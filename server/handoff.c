@@ -18,6 +18,7 @@
 #include <linux/sockios.h>
 
 #include "clock.h"
+#include "dialchan.h"
 #include "handoff.h"
 #include "log.h"
 #include "session.h"
@@ -116,9 +117,14 @@ enum sb__preface sb__handoff_preface(int fd)
 		return errno == EAGAIN || errno == EINTR ? SB__PREFACE_WAIT : SB__PREFACE_GONE;
 	if (n == 0)
 		return SB__PREFACE_GONE;
-	if (memcmp(b, SB__HO_MAGIC, (size_t)n < SB__HO_MAGIC_LEN ? (size_t)n : SB__HO_MAGIC_LEN))
+	size_t m = (size_t)n < SB__HO_MAGIC_LEN ? (size_t)n : SB__HO_MAGIC_LEN;
+	int dial = !memcmp(b, SB__DC_MAGIC, m);
+
+	if (!dial && memcmp(b, SB__HO_MAGIC, m))
 		return SB__PREFACE_GRPC;
-	return n < SB__HO_HELLO_LEN ? SB__PREFACE_WAIT : SB__PREFACE_CHANNEL;
+	if (n < SB__HO_HELLO_LEN)
+		return SB__PREFACE_WAIT;
+	return dial ? SB__PREFACE_DIAL : SB__PREFACE_CHANNEL;
 }
 
 /* Compare without an early exit, so that timing tells nothing of a ticket. */
@@ -132,15 +138,13 @@ static int sb__ticket_eq(const unsigned char *a, const unsigned char *b)
 	return d == 0;
 }
 
-/* Bind @fd to the session of @ticket. Caller holds sb__ho_lock.
+/* Take @ticket for a caller @id. Caller holds sb__ho_lock.
  * Return: 0, or the errno to answer; *@used gets the ticket's session
- * ref (unref it unlocked). */
-static int sb__bind_locked(int fd, const struct sb__identity *id,
-			   const unsigned char *ticket, struct sb__session **used)
+ * ref whenever there is one (unref it unlocked). */
+static int sb__claim_locked(const struct sb__identity *id, const unsigned char *ticket,
+			    struct sb__session **used)
 {
 	struct sb__session *s = NULL;
-	struct sb__identity same;
-	char peer[24];
 	size_t i;
 
 	for (i = 0; i < sb__n_tickets; i++)
@@ -156,6 +160,22 @@ static int sb__bind_locked(int fd, const struct sb__identity *id,
 	if (strcmp(s->ident.transport, "unix") || id->uid != s->ident.uid ||
 	    id->gid != s->ident.gid)
 		return EACCES;
+	return 0;
+}
+
+/* Bind @fd to the session of @ticket. Caller holds sb__ho_lock.
+ * Return: as sb__claim_locked(). */
+static int sb__bind_locked(int fd, const struct sb__identity *id,
+			   const unsigned char *ticket, struct sb__session **used)
+{
+	struct sb__identity same;
+	struct sb__session *s;
+	char peer[24];
+	int err = sb__claim_locked(id, ticket, used);
+
+	if (err)
+		return err;
+	s = *used;
 	if (s->ho_bound)
 		return EBUSY;
 	/* The channel counts as a call of its connection while bound, so
@@ -204,6 +224,59 @@ void sb__handoff_bind(int fd, const struct sb__identity *id)
 	if (used)
 		sb__session_unref(used);
 	sb__unref_all(drop, n);
+}
+
+void sb__handoff_dial_bind(int fd, const struct sb__identity *id)
+{
+	unsigned char hello[SB__HO_HELLO_LEN];
+	struct sb__session *drop[9], *used = NULL;
+	struct sb__dchan *dc = NULL;
+	size_t n;
+	int32_t err;
+
+	if (recv(fd, hello, sizeof(hello), MSG_DONTWAIT) != (ssize_t)sizeof(hello) ||
+	    memcmp(hello, SB__DC_MAGIC, SB__HO_MAGIC_LEN)) {
+		sb__conn_close(fd);
+		return;
+	}
+	pthread_mutex_lock(&sb__ho_lock);
+	n = sb__tickets_expire(sb__now_ms(), drop, 8);
+	err = sb__claim_locked(id, hello + SB__HO_MAGIC_LEN, &used);
+	if (!err && !used->ho_bound)
+		err = ENOTCONN;
+	if (!err && used->dc)
+		err = EBUSY;
+	if (!err) {
+		dc = sb__dialchan_new(fd, used, id);
+		if (!dc)
+			err = ENOMEM;
+		used->dc = dc;
+	}
+	/* A fresh connection's send buffer is empty: this never waits. */
+	if (send(fd, &err, sizeof(err), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		sb__debug("dial channel of uid %u: %s", (unsigned)id->uid, strerror(errno));
+	pthread_mutex_unlock(&sb__ho_lock);
+	if (err) {
+		sb__info("dial channel of uid %u pid %d refused: %s", (unsigned)id->uid,
+			 (int)id->pid, err == EACCES ? "unknown, used or expired ticket, "
+			 "or another caller's" : strerror(err));
+		sb__conn_close(fd);
+	} else {
+		sb__debug("dial channel of uid %u pid %d bound to session %llu",
+			  (unsigned)id->uid, (int)id->pid, (unsigned long long)used->id);
+		sb__dialchan_start_reading(dc);
+	}
+	if (used)
+		sb__session_unref(used);
+	sb__unref_all(drop, n);
+}
+
+void sb__handoff_dial_unbind(struct sb__session *s, const struct sb__dchan *dc)
+{
+	pthread_mutex_lock(&sb__ho_lock);
+	if (s->dc == dc)
+		s->dc = NULL;
+	pthread_mutex_unlock(&sb__ho_lock);
 }
 
 /* Close @s's channel. Caller holds sb__ho_lock. */
@@ -368,6 +441,8 @@ void sb__handoff_session_end(struct sb__session *s)
 			break;
 		}
 	sb__chan_close(s);
+	if (s->dc)
+		sb__dialchan_hangup(s->dc);
 	pthread_mutex_unlock(&sb__ho_lock);
 	if (drop)
 		sb__session_unref(drop);

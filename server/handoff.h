@@ -17,9 +17,11 @@
 #include "identity.h"
 
 struct sb__session;
+struct sb__dchan;
 
 #define SB__HO_MAGIC "SBHOFF01"    /* a channel's first 8 bytes */
 #define SB__HO_MAGIC_LEN 8
+#define SB__DC_MAGIC "SBDIAL01"    /* a dial channel's (dialchan.h) */
 #define SB__HO_TICKET_LEN 32
 #define SB__HO_HELLO_LEN (SB__HO_MAGIC_LEN + SB__HO_TICKET_LEN)
 #define SB__HO_TICKET_MS 5000      /* a ticket is good this long */
@@ -29,6 +31,7 @@ enum sb__preface {
 	SB__PREFACE_WAIT,     /* too few bytes yet */
 	SB__PREFACE_GRPC,     /* anything but the channel's magic */
 	SB__PREFACE_CHANNEL,  /* the magic and a whole ticket */
+	SB__PREFACE_DIAL,     /* a dial channel's magic and a whole ticket */
 	SB__PREFACE_GONE,     /* closed or failed before a byte */
 };
 
@@ -50,6 +53,17 @@ enum sb__preface sb__handoff_preface(int fd);
  * the session's channel, or closed. Accept thread.
  */
 void sb__handoff_bind(int fd, const struct sb__identity *id);
+
+/**
+ * sb__handoff_dial_bind() - as sb__handoff_bind(), for a dial channel
+ * (dialchan.h): at most one per session, which must have its hand-off
+ * channel already. Takes @fd: it is given to dialchan.c, or closed.
+ */
+void sb__handoff_dial_bind(int fd, const struct sb__identity *id);
+
+/** sb__handoff_dial_unbind() - @dc, the dial channel of @s, is closing:
+ *  forget it, so that the session may bind another. */
+void sb__handoff_dial_unbind(struct sb__session *s, const struct sb__dchan *dc);
 
 /** sb__handoff_ready() - Return: 0 when @s has a bound channel, else
  *  -ENOTCONN. */

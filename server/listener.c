@@ -292,6 +292,9 @@ static int sb__classify(int fd, const struct sb__identity *id, int parked)
 	case SB__PREFACE_CHANNEL:
 		sb__handoff_bind(fd, id);
 		return 0;
+	case SB__PREFACE_DIAL:
+		sb__handoff_dial_bind(fd, id);
+		return 0;
 	case SB__PREFACE_GONE:
 		close(fd);
 		return 0;

@@ -17,6 +17,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "dialchan.h"
 #include "guard.h"
 #include "identity.h"
 #include "isolation.h"
@@ -409,7 +410,7 @@ int main(int argc, char **argv)
 		sb__die("cannot confine the broker: %s", err);
 	}
 	if (sb__reactor_start() < 0 || sb__pool_start(cfg.limits.resolver_threads) < 0 ||
-	    sb__rpc_start(&cfg) < 0 || sb__listeners_start() < 0 || sb__metrics_start() < 0) {
+	    sb__dialchan_start() < 0 || sb__rpc_start(&cfg) < 0 || sb__listeners_start() < 0 || sb__metrics_start() < 0) {
 		sb__metrics_stop();
 		sb__listeners_close();
 		sb__die("start-up failed: %s", strerror(errno));
@@ -446,6 +447,7 @@ int main(int argc, char **argv)
 	sb__sessions_end_all();
 	sb__reactor_stop();
 	sb__pool_stop();
+	sb__dialchan_stop();
 	sb__rpc_stop();
 	sb__reflect_free();
 	sb__guard_free();

@@ -134,6 +134,30 @@ static struct sb__call *sb__call_new(const struct sb__method *m)
 	return c;
 }
 
+struct sb__call *sb__call_carried(const char *path, const struct sb__carrier *k, void *arg,
+				  struct sb__session *s, const struct sb__identity *id)
+{
+	const struct sb__method *m;
+	struct sb__call *c;
+
+	for (m = sb__methods; m->path; m++)
+		if (!strcmp(m->path, path))
+			break;
+	if (!m->path)
+		return NULL;
+	c = sb__call_new(m);
+	if (!c)
+		return NULL;
+	c->started_us = sb__now_us();
+	c->deadline = gpr_inf_future(GPR_CLOCK_MONOTONIC);
+	c->carrier = k;
+	c->carrier_arg = arg;
+	c->ident = *id;
+	sb__session_ref(s);
+	c->session = s;
+	return c;
+}
+
 /* Ask gRPC for the next call of method @m (NULL: unregistered methods). */
 static void sb__request(const struct sb__method *m)
 {
@@ -221,6 +245,11 @@ static void sb__finish(struct sb__call *c, grpc_status_code code, int err,
 		sb__stats_id_call(c->session->idrec);
 	else if (c->ident.known)
 		sb__stats_id_call(sb__idrec_of(&c->ident));
+	if (c->carrier) {
+		c->carrier->finish(c, code, err, details, msg);
+		sb__call_unref(c);
+		return;
+	}
 	memset(ops, 0, sizeof(ops));
 	pthread_mutex_lock(&c->lock);
 	c->on_close = NULL;
@@ -302,7 +331,7 @@ int sb__call_send(struct sb__call *c, const ProtobufCMessage *msg,
 	grpc_op ops[2];
 	size_t n = 0;
 
-	if (atomic_load(&c->finished) || atomic_load(&c->cancelled))
+	if (c->carrier || atomic_load(&c->finished) || atomic_load(&c->cancelled))
 		return -EPIPE;
 	memset(ops, 0, sizeof(ops));
 	pthread_mutex_lock(&c->lock);
@@ -330,6 +359,8 @@ int sb__call_recv(struct sb__call *c, sb__stream_fn on_recv)
 {
 	grpc_op op;
 
+	if (c->carrier)
+		return -EPIPE;
 	memset(&op, 0, sizeof(op));
 	if (c->stream_in) {
 		grpc_byte_buffer_destroy(c->stream_in);

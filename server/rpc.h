@@ -97,6 +97,20 @@ struct sb__call {
 	int closed;                          /* RECV_CLOSE_ON_SERVER came */
 	int md_sent;                         /* initial metadata sent */
 	void (*on_close)(struct sb__call *call);
+	/* a call that came on a dial channel, not gRPC (sb__call_carried) */
+	const struct sb__carrier *carrier;
+	void *carrier_arg;
+};
+
+/**
+ * struct sb__carrier - how a call that did not come over gRPC is answered
+ * @finish: send the outcome (what sb__call_reply/sb__call_fail were given:
+ *          @msg NULL on failure) to the caller; runs once, on the thread
+ *          that finishes the call. The call is unreferenced after it.
+ */
+struct sb__carrier {
+	void (*finish)(struct sb__call *call, grpc_status_code code, int err,
+		       const char *details, const ProtobufCMessage *msg);
 };
 
 /**
@@ -164,6 +178,17 @@ int sb__call_on_close(struct sb__call *call, void (*fn)(struct sb__call *));
  *  malformed (*@malformed set to 1 then). */
 void *sb__call_unpack_in(struct sb__call *call,
 			 const ProtobufCMessageDescriptor *desc, int *malformed);
+
+/**
+ * sb__call_carried() - a call of method @path that came on carrier @k
+ * (@arg its own), for @s (ref taken) by @id: it has no deadline, no
+ * metadata and no stream, is counted and timed as a call of @path, and
+ * is finished by the handler like any other, through @k->finish.
+ * Return: the call (one ref, the final one), or NULL (no memory, unknown
+ * method).
+ */
+struct sb__call *sb__call_carried(const char *path, const struct sb__carrier *k, void *arg,
+				  struct sb__session *s, const struct sb__identity *id);
 
 /** sb__call_ref() / sb__call_unref() - keep a call alive across threads. */
 void sb__call_ref(struct sb__call *call);

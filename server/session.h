@@ -21,6 +21,7 @@
 #include "reactor.h"
 
 struct sb__call;
+struct sb__dchan;
 
 struct sb__sock {
 	uint64_t handle;
@@ -57,6 +58,7 @@ struct sb__session {
 	struct sb__conn_ref ho_conn; /* holds its connection busy (not idle) */
 	int ho_held;             /* descriptors its Sends took off the channel
 				  * and still hold (Hand-off rule 6) */
+	struct sb__dchan *dc;    /* its dial channel (dialchan.h), or NULL */
 };
 
 /** sb__sessions_init() - Return: 0 or -errno. */
