@@ -138,15 +138,34 @@ static socklen_t sbr_addr_len(int family)
 	return family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 }
 
+/* An IPv4-mapped IPv6 address (::ffff:a.b.c.d) as the IPv4 one it is:
+ * a dual-stack socket's view of an IPv4 peer. Others are left alone. */
+static void sbr_unmap(struct sockaddr_storage *a)
+{
+	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)a;
+	struct sockaddr_in a4 = { .sin_family = AF_INET };
+
+	if (a->ss_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr))
+		return;
+	a4.sin_port = a6->sin6_port;
+	memcpy(&a4.sin_addr, &a6->sin6_addr.s6_addr[12], 4);
+	memset(a, 0, sizeof(*a));
+	memcpy(a, &a4, sizeof(a4));
+}
+
 /**
- * sbr_relay_get() - the relay bound to @addr in the sandbox, made when
+ * sbr_relay_get() - the relay bound to @mapped (unmapped) in the sandbox, made when
  * missing (the least recently used one goes when all are taken). Lock held.
  * Return: its fd, or -errno.
  */
-static int sbr_relay_get(struct sbr_udp *u, const struct sockaddr_storage *addr)
+static int sbr_relay_get(struct sbr_udp *u, const struct sockaddr_storage *mapped)
 {
+	struct sockaddr_storage a = *mapped, *addr = &a;
 	struct sbr_relay *r = NULL;
 	int i, fd, one = 1;
+
+	/* A dual-stack socket's IPv4 peer travels as IPv4 in the sandbox. */
+	sbr_unmap(addr);
 
 	for (i = 0; i < SBR_UDP_RELAYS; i++) {
 		if (u->relays[i].fd >= 0 && sbr_same_addr(&u->relays[i].addr, addr)) {
@@ -203,24 +222,49 @@ static int sbr_is_wildcard(const struct sockaddr_storage *a)
 }
 
 /**
- * sbr_deliver_to() - where in the sandbox a datagram for flow @f goes: the
- * program's address, except that a socket bound to the wildcard gets it at
- * the address it was sent to on the host (@src->local, when the broker
- * said), so that IP_PKTINFO tells a server the address a client used.
+ * sbr_deliver_to() - where in the sandbox a datagram for flow @f from
+ * @from (unmapped: IPv4 or IPv6) goes: the program's address, except that
+ * a socket bound to the wildcard gets it at the address it was sent to on
+ * the host (@src->local, when the broker said), so that IP_PKTINFO tells a
+ * server the address a client used. An IPv4 datagram for a dual-stack
+ * program socket (bound to :: or ::ffff:a.b.c.d) goes to it over IPv4,
+ * from a relay of @from's family: the program sees the mapped source, as
+ * on the host.
+ * Return: 0 with @to set, or -EAFNOSUPPORT (it cannot reach @f's socket).
  */
-static void sbr_deliver_to(const struct sbr_flow *f, const struct sb_udp_source *src,
-			   struct sockaddr_storage *to)
+static int sbr_deliver_to(const struct sbr_flow *f, const struct sb_udp_source *src,
+			  const struct sockaddr_storage *from, struct sockaddr_storage *to)
 {
+	struct sockaddr_storage local = src->local;
+	int wild = sbr_is_wildcard(&f->peer);
+
 	*to = f->peer;
-	if (!sbr_is_wildcard(&f->peer) || !src->locallen ||
-	    src->local.ss_family != f->peer.ss_family)
-		return;
+	if (from->ss_family == AF_INET && f->peer.ss_family == AF_INET6) {
+		sbr_unmap(to);
+		if (wild) {
+			struct sockaddr_in *t4 = (struct sockaddr_in *)to;
+			in_port_t port = ((const struct sockaddr_in6 *)&f->peer)->sin6_port;
+
+			memset(to, 0, sizeof(*to));
+			t4->sin_family = AF_INET;
+			t4->sin_port = port;
+			t4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		} else if (to->ss_family != AF_INET) {
+			return -EAFNOSUPPORT;
+		}
+	}
+	if (!wild || !src->locallen)
+		return 0;
+	sbr_unmap(&local);
+	if (local.ss_family != to->ss_family)
+		return 0;
 	if (to->ss_family == AF_INET)
 		((struct sockaddr_in *)to)->sin_addr =
-			((const struct sockaddr_in *)&src->local)->sin_addr;
+			((const struct sockaddr_in *)&local)->sin_addr;
 	else
 		((struct sockaddr_in6 *)to)->sin6_addr =
-			((const struct sockaddr_in6 *)&src->local)->sin6_addr;
+			((const struct sockaddr_in6 *)&local)->sin6_addr;
+	return 0;
 }
 
 /* The Internet checksum of @len bytes at @p, added to @sum. */
@@ -324,7 +368,7 @@ static void *sbr_flow_main(void *arg)
 	struct sbr_flow *f = arg;
 	struct sbr_udp *u = f->u;
 	struct sb_udp_source src;
-	struct sockaddr_storage to;
+	struct sockaddr_storage from, to;
 	unsigned char *buf = malloc(SBR_UDP_MAXDATA);
 	sb_receiver *r = NULL;
 	int trunc, fd, idle;
@@ -353,19 +397,24 @@ static void *sbr_flow_main(void *arg)
 		}
 		if (src.peer.ss_family != AF_INET && src.peer.ss_family != AF_INET6)
 			continue;
+		from = src.peer;
+		sbr_unmap(&from);
+		if (sbr_deliver_to(f, &src, &from, &to) < 0)
+			continue;
 		pthread_mutex_lock(&u->lock);
 		f->last = sbr_now_ms();
-		fd = sbr_relay_get(u, &src.peer);
-		sbr_deliver_to(f, &src, &to);
+		fd = sbr_relay_get(u, &from);
 		/* A full socket buffer drops the datagram, as the network may. */
-		if (fd >= 0 && sendto(fd, buf, (size_t)n, MSG_DONTWAIT,
-				      (struct sockaddr *)&to, f->peerlen) < 0)
+		if (fd >= 0 && sendto(fd, buf, (size_t)n, MSG_DONTWAIT, (struct sockaddr *)&to,
+				      sbr_addr_len(to.ss_family)) < 0)
 			sbr_log("datagram into the sandbox dropped: %s", strerror(errno));
 		/* The source is an address a socket of the program holds in the
 		 * sandbox (it talks to itself through the host): no relay can
 		 * be bound there, the datagram is injected with its header. */
-		if (fd == -EADDRINUSE && sbr_inject(u, &src.peer, &to, buf, (size_t)n) < 0)
+		if (fd == -EADDRINUSE && sbr_inject(u, &from, &to, buf, (size_t)n) < 0)
 			sbr_log("datagram into the sandbox dropped: %s", strerror(errno));
+		else if (fd < 0 && fd != -EADDRINUSE)
+			sbr_log("datagram into the sandbox dropped: no relay: %s", strerror(-fd));
 		pthread_mutex_unlock(&u->lock);
 	}
 out:

@@ -120,6 +120,47 @@ s.sendto(d.upper() + b' ' + a[0].encode(), a)" "$P5" >"$T/six.out" 2>&1 &
 	bg $!
 	got=$(ask_until ::1 "$P5" six)
 	check "an IPv6 UDP server inside on ::1 (got: $got)" [ "$got" = "SIX ::1 ::1 True" ]
+	# A dual-stack server on :: (IPV6_V6ONLY off): IPv4 clients reach it
+	# and it sees them as ::ffff:a.b.c.d, as on the host.
+	P6=$(free_port)
+	$RUN "$PY" -c "
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.bind(('::', int(sys.argv[1])))
+for _ in range(2):
+    d, a = s.recvfrom(100)
+    s.sendto(d.upper() + b' ' + a[0].encode(), a)" "$P6" >"$T/dual.out" 2>&1 &
+	bg $!
+	got=$(ask_until 127.0.0.1 "$P6" four)
+	check "a dual-stack UDP server inside on :: answers an IPv4 client, which it sees mapped (got: $got)" \
+		[ "$got" = "FOUR ::ffff:127.0.0.1 127.0.0.1 True" ]
+	got=$(ask_until ::1 "$P6" six)
+	check "and an IPv6 client (got: $got)" [ "$got" = "SIX ::1 ::1 True" ]
+	# The other way: a dual-stack client inside to an IPv4 server outside,
+	# by its mapped address, with sendto and after connect.
+	P7=$(free_port)
+	"$PY" -c "
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('127.0.0.1', int(sys.argv[1])))
+s.settimeout(10)
+for _ in range(2):
+    d, a = s.recvfrom(100)
+    s.sendto(d.upper(), a)" "$P7" >"$T/four.out" 2>&1 &
+	bg $!
+	got=$($RUN "$PY" -c "
+import socket, sys, time
+c = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+c.settimeout(5)
+time.sleep(0.3)
+c.sendto(b'mapped', ('::ffff:127.0.0.1', int(sys.argv[1])))
+d, a = c.recvfrom(100)
+c.connect(('::ffff:127.0.0.1', int(sys.argv[1])))
+c.send(b'connected')
+print(d.decode(), a[0], c.recv(100).decode())" "$P7" 2>&1)
+	check "a dual-stack client inside reaches an IPv4 server by its mapped address (got: $got)" \
+		[ "$got" = "MAPPED ::ffff:127.0.0.1 CONNECTED" ]
 fi
 
 # A program talking to its own UDP server through the host: the server's
