@@ -288,6 +288,10 @@ int sb_poll(sb_client *c, struct pollfd *fds, nfds_t nfds, int timeout_ms);
  * that the client keeps open, one thread at a time; a thread that finds it
  * busy makes a Dial call of its own. Either way it is one round trip, and
  * the errors are the same; a broker without DialStream gets Dial calls.
+ * sb_tcp_connect_fd's dials go, one thread at a time, over the session's
+ * dial channel instead (a second side connection beside the hand-off
+ * channel: the same request and outcome without gRPC, .proto Hand-off
+ * rule 7), when the broker has one; else as above.
  */
 int sb_tcp_connect(sb_client *c, const char *host, const char *port,
 		   const char *local_host, const char *local_port, int timeout_ms);
