@@ -21,8 +21,10 @@
  *    IPV6_HDRINCL) set is refused: its header would name another
  *    destination than the one the policy saw.
  *  - connect(2) is refused (EOPNOTSUPP): send(2) on a connected raw socket
- *    is not notified, and would stay inside. bind(2) and listen(2) are the
- *    sandbox's own.
+ *    is not notified, and would stay inside. bind(2) is the sandbox's own,
+ *    but the address a socket is bound to goes with each of its messages
+ *    as their source (PKTINFO; the broker judges it as a bind), so that
+ *    ping -I ADDR sends from ADDR on the host too.
  *  - Replies: a thread per family reads the broker's socket (RecvStream)
  *    and injects echo replies and ICMP errors into the sandbox from their
  *    true source: IPv4 as the whole packet received (its header, with the
@@ -278,6 +280,43 @@ out:
 	return rc;
 }
 
+/* The control message naming the address the program's raw socket is
+ * bound to as the source, in @ctl (@size bytes, zeroed here).
+ * Return: 1 when it is bound to an address, 0 when not (or unknown). */
+static int sbr_raw_source(const struct sbr_call *call, unsigned char *ctl, size_t size)
+{
+	struct sockaddr_storage a;
+	socklen_t al = sizeof(a);
+	struct msghdr mh = { .msg_control = ctl, .msg_controllen = size };
+	struct cmsghdr *cm;
+
+	memset(ctl, 0, size);
+	if (getsockname(call->sock, (struct sockaddr *)&a, &al) < 0 ||
+	    a.ss_family != call->domain)
+		return 0;
+	cm = CMSG_FIRSTHDR(&mh);
+	if (a.ss_family == AF_INET) {
+		struct in_pktinfo pi = { .ipi_spec_dst = ((struct sockaddr_in *)&a)->sin_addr };
+
+		if (pi.ipi_spec_dst.s_addr == htonl(INADDR_ANY))
+			return 0;
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	} else {
+		struct in6_pktinfo pi = { .ipi6_addr = ((struct sockaddr_in6 *)&a)->sin6_addr };
+
+		if (IN6_IS_ADDR_UNSPECIFIED(&pi.ipi6_addr))
+			return 0;
+		cm->cmsg_level = IPPROTO_IPV6;
+		cm->cmsg_type = IPV6_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	}
+	return 1;
+}
+
 ssize_t sbr_raw_send(struct sbr_raw *r, const struct sbr_call *call, const void *buf,
 		     size_t len, struct sockaddr_storage *dst, void *ctl, size_t ctllen)
 {
@@ -286,6 +325,7 @@ ssize_t sbr_raw_send(struct sbr_raw *r, const struct sbr_call *call, const void 
 			     .msg_control = ctl, .msg_controllen = ctllen };
 	struct sbr_rawfam *f;
 	socklen_t l = sizeof(int);
+	unsigned char src[CMSG_SPACE(sizeof(struct in6_pktinfo))];
 	ssize_t n;
 	int v = 0;
 
@@ -306,6 +346,16 @@ ssize_t sbr_raw_send(struct sbr_raw *r, const struct sbr_call *call, const void 
 	} else {
 		((struct sockaddr_in6 *)dst)->sin6_port = 0;
 		mh.msg_namelen = sizeof(struct sockaddr_in6);
+	}
+	/* A program's bind(2) of its raw socket (ping -I ADDR) picks the
+	 * source: the broker's one socket is bound to nothing, so the
+	 * address goes with each message as the source (PKTINFO), which the
+	 * broker judges as a bind. */
+	if (!ctllen && sbr_raw_source(call, src, sizeof(src)) > 0) {
+		mh.msg_control = src;
+		mh.msg_controllen = call->domain == AF_INET ? CMSG_SPACE(sizeof(struct in_pktinfo))
+							    : CMSG_SPACE(sizeof(struct in6_pktinfo));
+		ctllen = mh.msg_controllen;
 	}
 	if (ctllen)
 		n = sb_sendmsg(r->c, f->s, &mh, 0);

@@ -6,7 +6,8 @@
 # not name raw sockets gets EPERM and ping fails at once. Every echo
 # request is still under the policy for its destination, and the escape
 # attempts fail: a denied destination, a port that would match another
-# rule, IP_HDRINCL, connect + send, a source address by IP_PKTINFO, raw
+# rule, IP_HDRINCL, connect + send, a source address by IP_PKTINFO or by
+# bind(2) (a bound raw socket sends from its address on the host), raw
 # sockets of other protocols, packet sockets even when a rule names them.
 # An observer outside counts the echo requests that really left.
 # Needs root: the broker needs CAP_NET_RAW for raw sockets.
@@ -130,6 +131,22 @@ attempt('send', lambda: s.send(echo(6)))
 s.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
 ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 0, 0, 0, 64, 1, 0, socket.inet_aton('127.0.0.1'), socket.inet_aton('127.0.0.3'))
 attempt('hdrincl', lambda: s.sendto(ip + echo(7), ('127.0.0.1', 0)))
+b = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+b.bind(('127.0.0.2', 0))
+b.settimeout(5)
+attempt('bound', lambda: b.sendto(echo(8), ('127.0.0.1', 0)))
+try:
+    for _ in range(50):
+        p = b.recv(65536)
+        ihl = (p[0] & 15) * 4
+        if p[ihl] == 0 and struct.unpack('!H', p[ihl + 4:ihl + 6])[0] == 8:
+            print('boundreply to', socket.inet_ntoa(p[16:20]))
+            break
+except OSError as e:
+    print('boundreply', e)
+d = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+d.bind(('127.0.0.9', 0))
+attempt('bounddenied', lambda: d.sendto(echo(9), ('127.0.0.1', 0)))
 for name, fam, typ, proto in [('rawudp', socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP),
                               ('rawip', socket.AF_INET, socket.SOCK_RAW, 255),
                               ('rawtcp6', socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_TCP),
@@ -148,6 +165,9 @@ check "a port in the address does not match a rule's ports (a raw socket has non
 	expect "port80 13"
 check "sendmsg to a denied one: EACCES" expect "msgdenied 13"
 check "a source address the bind policy denies (IP_PKTINFO): EACCES" expect "pktinfo 13"
+check "a raw socket bound to 127.0.0.2 sends from it on the host: the reply comes to 127.0.0.2" \
+	expect "boundreply to 127.0.0.2"
+check "bound to a source the bind policy denies: its sends are EACCES" expect "bounddenied 13"
 check "connect (re-pointing the socket): EOPNOTSUPP" expect "connect 95"
 check "and send without an address: EDESTADDRREQ" expect "send 89"
 check "a header of its own (IP_HDRINCL): EPERM" expect "hdrincl 1"
