@@ -8,6 +8,8 @@
 #   connect   connections/s of a client loop, each waiting for a first
 #             byte (target >= 0.5x, and ahead of pasta)
 #   latency   median time from connect() to the first byte
+# The modes take turns over $SB_BENCH_ROUNDS rounds (default 5); each
+# figure is the median of its rounds.
 # A measurement, not a ctest test. Needs root (pasta runs with --runas 0),
 # curl, python3, busybox (httpd) and passt; without pasta its column is "-".
 #   tests/bench/sandbox.sh [BUILD_DIR]
@@ -19,6 +21,7 @@ brokerd=$build/server/sockbrokerd
 runner=$build/client/run/sockbroker-run
 mb=${SB_BENCH_MB:-1024}
 conns=${SB_BENCH_CONNS:-2000}
+rounds=${SB_BENCH_ROUNDS:-5}
 for f in "$brokerd" "$runner"; do
 	[ -x "$f" ] || { echo "sandbox.sh: $f is not built" >&2; exit 1; }
 done
@@ -74,17 +77,39 @@ mode_run() {
 # Warm the page cache, so that the first mode does not pay for it.
 curl -s -o /dev/null "http://127.0.0.1:$port/file"
 
-printf '%-8s %14s %14s %16s\n' mode "download MB/s" "connects/s" "first byte us"
+# Rounds: the modes take turns, so that a slow spell of the machine falls
+# on all of them; each figure is the median of its rounds (one curl of a
+# big file varies by 1.5x between runs here, in every mode alike).
+med() {
+	tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END {
+		if (NR == 0) { print 0; exit }
+		printf "%.3f\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+modes="direct sandbox"
+[ -n "$gw" ] && modes="$modes pasta"
+r=1
+while [ "$r" -le "$rounds" ]; do
+	for m in $modes; do
+		host=127.0.0.1
+		[ "$m" = pasta ] && host=$gw   # pasta maps its gateway to the host's loopback
+		bps=$(mode_run $m curl -s -o /dev/null -w '%{speed_download}' "http://$host:$port/file")
+		cl=$(mode_run $m python3 "$here/sandbox_client.py" "$host" "$cport" "$conns")
+		eval "all_bps_$m=\"\${all_bps_$m:-} $bps\" all_cps_$m=\"\${all_cps_$m:-} ${cl% *}\"
+		      all_lat_$m=\"\${all_lat_$m:-} ${cl#* }\""
+	done
+	r=$((r + 1))
+done
+
+printf '%-8s %14s %14s %16s   (medians of %d rounds)\n' mode "download MB/s" "connects/s" \
+	"first byte us" "$rounds"
 for m in direct sandbox pasta; do
-	host=127.0.0.1
-	if [ "$m" = pasta ]; then
-		[ -n "$gw" ] || { printf '%-8s %14s %14s %16s\n' pasta - - -; continue; }
-		host=$gw   # pasta maps its gateway to the host's loopback
-	fi
-	bps=$(mode_run $m curl -s -o /dev/null -w '%{speed_download}' "http://$host:$port/file")
-	cl=$(mode_run $m python3 "$here/sandbox_client.py" "$host" "$cport" "$conns")
-	printf '%-8s %14.0f %14s %16s\n' $m "$(echo "$bps / 1048576" | bc -l)" ${cl% *} ${cl#* }
-	eval "bps_$m=\$bps cps_$m=\${cl% *} lat_$m=\${cl#* }"
+	case " $modes " in
+	*" $m "*) ;;
+	*) printf '%-8s %14s %14s %16s\n' "$m" - - -; continue ;;
+	esac
+	eval "bps=\$(echo \$all_bps_$m | med) cps=\$(echo \$all_cps_$m | med) lat=\$(echo \$all_lat_$m | med)"
+	printf '%-8s %14.0f %14.0f %16.0f\n' "$m" "$(echo "$bps / 1048576" | bc -l)" "$cps" "$lat"
+	eval "bps_$m=\$bps cps_$m=\$cps"
 done
 echo
 # shellcheck disable=SC2154 # set by the eval above
