@@ -188,87 +188,82 @@ static int sb__bind_locked(int fd, const struct sb__identity *id,
 	return 0;
 }
 
-void sb__handoff_bind(int fd, const struct sb__identity *id)
+/* Bind a dial channel @fd to the session of @ticket: the session must
+ * have its hand-off channel, and no dial channel yet. Caller holds
+ * sb__ho_lock. Return: as sb__claim_locked(); *@dc the new channel. */
+static int sb__dial_bind_locked(int fd, const struct sb__identity *id,
+				const unsigned char *ticket, struct sb__session **used,
+				struct sb__dchan **dc)
 {
+	int err = sb__claim_locked(id, ticket, used);
+
+	if (err)
+		return err;
+	if (!(*used)->ho_bound)
+		return ENOTCONN;
+	if ((*used)->dc)
+		return EBUSY;
+	*dc = sb__dialchan_new(fd, *used, id);
+	if (!*dc)
+		return ENOMEM;
+	(*used)->dc = *dc;
+	return 0;
+}
+
+/* Bind side connection @fd (whose peer is @id) by its hello: the hand-off
+ * channel, or with @dial a dial channel. Takes @fd. */
+static void sb__side_bind(int fd, const struct sb__identity *id, int dial)
+{
+	const char *what = dial ? "dial channel" : "hand-off channel";
 	unsigned char hello[SB__HO_HELLO_LEN];
 	struct sb__session *drop[9], *used = NULL;
+	struct sb__dchan *dc = NULL;
+	int sndbuf = SB__HO_SNDBUF;
 	size_t n;
 	int32_t err;
-	int sndbuf = SB__HO_SNDBUF;
 
 	if (recv(fd, hello, sizeof(hello), MSG_DONTWAIT) != (ssize_t)sizeof(hello) ||
-	    memcmp(hello, SB__HO_MAGIC, SB__HO_MAGIC_LEN)) {
+	    memcmp(hello, dial ? SB__DC_MAGIC : SB__HO_MAGIC, SB__HO_MAGIC_LEN)) {
 		sb__conn_close(fd);
 		return;
 	}
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)) < 0)
+	if (!dial && setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)) < 0)
 		sb__warn("hand-off channel: SO_SNDBUF: %s", strerror(errno));
 	pthread_mutex_lock(&sb__ho_lock);
 	n = sb__tickets_expire(sb__now_ms(), drop, 8);
-	err = sb__bind_locked(fd, id, hello + SB__HO_MAGIC_LEN, &used);
-	/* A fresh connection's send buffer is empty: this never waits. */
+	if (dial)
+		err = sb__dial_bind_locked(fd, id, hello + SB__HO_MAGIC_LEN, &used, &dc);
+	else
+		err = sb__bind_locked(fd, id, hello + SB__HO_MAGIC_LEN, &used);
+	/* A fresh connection's send buffer is empty: this never waits. The
+	 * answer goes first, before anything the channel may carry. */
 	if (send(fd, &err, sizeof(err), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-		sb__debug("hand-off channel of uid %u: %s", (unsigned)id->uid,
-			  strerror(errno));
+		sb__debug("%s of uid %u: %s", what, (unsigned)id->uid, strerror(errno));
 	pthread_mutex_unlock(&sb__ho_lock);
 	if (err) {
-		sb__info("hand-off channel of uid %u pid %d refused: %s", (unsigned)id->uid,
+		sb__info("%s of uid %u pid %d refused: %s", what, (unsigned)id->uid,
 			 (int)id->pid, err == EACCES ? "unknown, used or expired ticket, "
 			 "or another caller's" : strerror(err));
 		sb__conn_close(fd);
 	} else {
-		sb__debug("hand-off channel of uid %u pid %d bound to session %llu",
-			  (unsigned)id->uid, (int)id->pid,
-			  (unsigned long long)used->id);
+		sb__debug("%s of uid %u pid %d bound to session %llu", what,
+			  (unsigned)id->uid, (int)id->pid, (unsigned long long)used->id);
+		if (dc)
+			sb__dialchan_start_reading(dc);
 	}
 	if (used)
 		sb__session_unref(used);
 	sb__unref_all(drop, n);
 }
 
+void sb__handoff_bind(int fd, const struct sb__identity *id)
+{
+	sb__side_bind(fd, id, 0);
+}
+
 void sb__handoff_dial_bind(int fd, const struct sb__identity *id)
 {
-	unsigned char hello[SB__HO_HELLO_LEN];
-	struct sb__session *drop[9], *used = NULL;
-	struct sb__dchan *dc = NULL;
-	size_t n;
-	int32_t err;
-
-	if (recv(fd, hello, sizeof(hello), MSG_DONTWAIT) != (ssize_t)sizeof(hello) ||
-	    memcmp(hello, SB__DC_MAGIC, SB__HO_MAGIC_LEN)) {
-		sb__conn_close(fd);
-		return;
-	}
-	pthread_mutex_lock(&sb__ho_lock);
-	n = sb__tickets_expire(sb__now_ms(), drop, 8);
-	err = sb__claim_locked(id, hello + SB__HO_MAGIC_LEN, &used);
-	if (!err && !used->ho_bound)
-		err = ENOTCONN;
-	if (!err && used->dc)
-		err = EBUSY;
-	if (!err) {
-		dc = sb__dialchan_new(fd, used, id);
-		if (!dc)
-			err = ENOMEM;
-		used->dc = dc;
-	}
-	/* A fresh connection's send buffer is empty: this never waits. */
-	if (send(fd, &err, sizeof(err), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-		sb__debug("dial channel of uid %u: %s", (unsigned)id->uid, strerror(errno));
-	pthread_mutex_unlock(&sb__ho_lock);
-	if (err) {
-		sb__info("dial channel of uid %u pid %d refused: %s", (unsigned)id->uid,
-			 (int)id->pid, err == EACCES ? "unknown, used or expired ticket, "
-			 "or another caller's" : strerror(err));
-		sb__conn_close(fd);
-	} else {
-		sb__debug("dial channel of uid %u pid %d bound to session %llu",
-			  (unsigned)id->uid, (int)id->pid, (unsigned long long)used->id);
-		sb__dialchan_start_reading(dc);
-	}
-	if (used)
-		sb__session_unref(used);
-	sb__unref_all(drop, n);
+	sb__side_bind(fd, id, 1);
 }
 
 void sb__handoff_dial_unbind(struct sb__session *s, const struct sb__dchan *dc)

@@ -23,22 +23,12 @@ sys.path.insert(0, sys.argv[1])
 from sockbroker.v1 import sockbroker_pb2 as pb        # noqa: E402
 from sockbroker.v1 import sockbroker_pb2_grpc as rpc  # noqa: E402
 import grpc                                           # noqa: E402
+from checks import check, finish                      # noqa: E402
 
 target = sys.argv[2]
 path = target[len("unix:"):]
-passed = 0
-fails = 0
 EACCES, ENOTCONN, EBUSY, EINVAL = 13, 107, 16, 22
 
-
-def check(cond, what):
-    global passed, fails
-    if not cond:
-        fails += 1
-        print("FAIL:", what)
-    else:
-        passed += 1
-        print("ok:", what)
 
 
 chan = grpc.insecure_channel(target)
@@ -195,5 +185,4 @@ r = stub.Dial(pb.DialRequest(host="127.0.0.1", service=str(port), connect_timeou
 check(r.handle != 0, "a Dial call after all of it")
 lease2.cancel()
 lease.cancel()
-print("%d passed, %d failed" % (passed, fails))
-sys.exit(1 if fails else 0)
+finish()

@@ -18,21 +18,11 @@ sys.path.insert(0, sys.argv[1])
 import grpc                                           # noqa: E402
 from sockbroker.v1 import sockbroker_pb2 as pb        # noqa: E402
 from sockbroker.v1 import sockbroker_pb2_grpc as rpc  # noqa: E402
+from checks import check, finish                      # noqa: E402
 
 target = sys.argv[2]
-passed = 0
-fails = 0
 PATH = "/sockbroker.v1.SocketBroker/DialStream"
 
-
-def check(cond, what):
-    global passed, fails
-    if not cond:
-        fails += 1
-        print("FAIL:", what)
-    else:
-        passed += 1
-        print("ok:", what)
 
 
 def trailer_errno(e):
@@ -135,5 +125,4 @@ check(r.handle != 0, "a Dial call after all of it")
 stub.Close(pb.CloseRequest(handle=r.handle), metadata=md, timeout=5)
 
 lease.cancel()
-print("%d passed, %d failed" % (passed, fails))
-sys.exit(1 if fails else 0)
+finish()

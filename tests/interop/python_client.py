@@ -15,20 +15,10 @@ sys.path.insert(0, sys.argv[1])
 import grpc                                           # noqa: E402
 from sockbroker.v1 import sockbroker_pb2 as pb        # noqa: E402
 from sockbroker.v1 import sockbroker_pb2_grpc as rpc  # noqa: E402
+from checks import check, finish                      # noqa: E402
 
 target = sys.argv[2]
-passed = 0
-fails = 0
 
-
-def check(cond, what):
-    global passed, fails
-    if not cond:
-        fails += 1
-        print("FAIL:", what)
-    else:
-        passed += 1
-        print("ok:", what)
 
 
 def trailer_errno(e):
@@ -230,5 +220,4 @@ except grpc.RpcError as e:
           "the old token is refused after CloseSession (%s)" % e.code().name)
 
 chan.close()
-print("%d passed, %d failed" % (passed, fails))
-sys.exit(1 if fails else 0)
+finish()

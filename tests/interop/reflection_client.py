@@ -16,6 +16,7 @@ import importlib.util
 import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool
 from google.protobuf import message_factory
+from checks import check, finish                      # noqa: E402
 
 
 def load(path, name):
@@ -30,17 +31,7 @@ gen = sys.argv[1]
 v1 = load(gen + "/grpc/reflection/v1/reflection_pb2.py", "reflection_v1_pb2")
 v1a = load(gen + "/grpc/reflection/v1alpha/reflection_pb2.py", "reflection_v1alpha_pb2")
 target = sys.argv[2]
-passed = fails = 0
 
-
-def check(cond, what):
-    global passed, fails
-    if cond:
-        passed += 1
-        print("ok:", what)
-    else:
-        fails += 1
-        print("FAIL:", what)
 
 
 chan = grpc.insecure_channel(target)
@@ -105,5 +96,4 @@ check(rep.name == socket.gethostname(),
 check(len(svc.methods) > 30, "the reflected service has its %d methods" % len(svc.methods))
 
 chan.close()
-print("%d passed, %d failed" % (passed, fails))
-sys.exit(1 if fails else 0)
+finish()
