@@ -172,6 +172,40 @@ check(err == 0, "a new dial channel once the last closed (%d)" % err)
 dc2.sendall(struct.pack("<I", 1 << 20))
 check(answer(dc2) is None, "a length above the bound closes the channel")
 
+# Random bytes (a fixed seed), each made invalid by its first byte (wire
+# type 7 is no protobuf's), so that none can be a dial: each is answered
+# INVALID_ARGUMENT and the channel serves on; every tenth frame has a
+# length out of bounds instead, and the channel is closed without answer.
+import random                                         # noqa: E402
+rng = random.Random(1301)
+answered = closed_oos = 0
+statuses = {}
+dc4, err = side(b"SBDIAL01", ticket(md))
+for i in range(300):
+    if dc4 is None:
+        dc4, err = side(b"SBDIAL01", ticket(md))
+    body = b"\xff" + bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 300)))
+    try:
+        if i % 10 == 9:
+            dc4.sendall(struct.pack("<I", rng.choice([0, 8193, 1 << 31])) + body)
+        else:
+            ask(dc4, body)
+        a = answer(dc4)
+    except OSError:
+        a = None
+    if a is None:
+        closed_oos += 1
+        dc4.close()
+        dc4 = None
+    else:
+        answered += 1
+        statuses[a[0]] = statuses.get(a[0], 0) + 1
+check(answered == 270 and closed_oos == 30 and list(statuses) == [3],
+      "300 random frames: %d answered (statuses %s), %d closed as out of step"
+      % (answered, statuses, closed_oos))
+if dc4 is not None:
+    dc4.close()
+
 # The session's end closes its channel.
 dc3, err = side(b"SBDIAL01", ticket(md))
 check(err == 0, "a third dial channel")
