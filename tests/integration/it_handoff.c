@@ -22,7 +22,7 @@
  *  - a session over TCP gets EOPNOTSUPP, the message says why;
  *  - a client SIGKILLed while it hands fds off in a loop leaves nothing:
  *    sessions, sockets and the broker's open fds go back to where they were.
- * Uid 65534 (a child) checks: a ticket of root's session is refused;
+ * Uid 65534 (a child) checks: a ticket of root's session is refused, for a hand-off and a dial channel (EACCES);
  * sb_handoff and sb_tcp_connect_fd are EACCES by policy, the socket stays.
  */
 #include <arpa/inet.h>
@@ -39,13 +39,14 @@
 #include "it_client.h"
 
 #define HELLO_MAGIC "SBHOFF01"
+#define DIAL_MAGIC "SBDIAL01"
 
 static struct it_broker b;
 
 /* Present @ticket (32 bytes) on a new connection to the broker's socket.
  * Return: the broker's answer (0: bound; the fd stays in *@keep when it is
  * not NULL), or -1 when it closed without one. */
-static int present(const char *sock, const uint8_t *ticket, int *keep)
+static int present_as(const char *sock, const char *magic, const uint8_t *ticket, int *keep)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	uint8_t hello[40];
@@ -53,7 +54,7 @@ static int present(const char *sock, const uint8_t *ticket, int *keep)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock);
-	memcpy(hello, HELLO_MAGIC, 8);
+	memcpy(hello, magic, 8);
 	memcpy(hello + 8, ticket, 32);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
 	    write(fd, hello, sizeof(hello)) != (ssize_t)sizeof(hello) ||
@@ -64,6 +65,11 @@ static int present(const char *sock, const uint8_t *ticket, int *keep)
 	else if (fd >= 0)
 		close(fd);
 	return err;
+}
+
+static int present(const char *sock, const uint8_t *ticket, int *keep)
+{
+	return present_as(sock, HELLO_MAGIC, ticket, keep);
 }
 
 /* A ticket of raw session @s. Return: 0 or -1. */
@@ -244,17 +250,24 @@ static int child_loop(const char *target)
 }
 
 /* Child, uid 65534: a stolen ticket, and hand-off refused by policy. */
-static int child_nobody(const char *target, const char *sock, const char *hex, const char *port)
+static int child_nobody(const char *target, const char *sock, const char *hex,
+			const char *hex2, const char *port)
 {
-	uint8_t t[32];
+	uint8_t t[32], t2[32];
 	sb_client *c;
 	int i, s, fd;
 
 	if (it_drop_privileges(IT_NOBODY, IT_NOBODY) < 0)
 		return 1;
-	for (i = 0; i < 32; i++)
+	for (i = 0; i < 32; i++) {
 		sscanf(hex + 2 * i, "%2hhx", &t[i]);
-	CHECK(present(sock, t, NULL) != 0, "uid 65534 bound a channel with root's ticket");
+		sscanf(hex2 + 2 * i, "%2hhx", &t2[i]);
+	}
+	CHECK(present(sock, t, NULL) == EACCES, "uid 65534 bound a channel with root's ticket");
+	/* Root's session t2 has its hand-off channel: a dial channel would
+	 * dial as root. */
+	CHECK(present_as(sock, DIAL_MAGIC, t2, NULL) == EACCES,
+	      "uid 65534 bound a dial channel with root's ticket");
 	c = sb_open(target);
 	if (!CHECK(c != NULL, "uid 65534: sb_open: %s", strerror(errno)))
 		return it_result();
@@ -276,10 +289,10 @@ int main(int argc, char **argv)
 {
 	struct sockaddr_storage a, peer;
 	socklen_t al, pl = sizeof(peer);
-	struct it_session rs;
+	struct it_session rs, rs2;
 	grpc_channel *ch;
 	uint8_t t[32];
-	char port[16], hex[65], cfg[1024], tcp[64];
+	char port[16], hex[65], hex2[65], cfg[1024], tcp[64];
 	sb_client *c, *ct;
 	uint64_t base;
 	int lfd, s, fd, pfd, kept = -1, i, st, fds0;
@@ -287,8 +300,8 @@ int main(int argc, char **argv)
 
 	if (argc == 3 && !strcmp(argv[1], "--loop"))
 		return child_loop(argv[2]);
-	if (argc == 6 && !strcmp(argv[1], "--as-nobody"))
-		return child_nobody(argv[2], argv[3], argv[4], argv[5]);
+	if (argc == 7 && !strcmp(argv[1], "--as-nobody"))
+		return child_nobody(argv[2], argv[3], argv[4], argv[5], argv[6]);
 
 	snprintf(cfg, sizeof(cfg),
 		 "listen:\n"
@@ -394,22 +407,28 @@ int main(int argc, char **argv)
 	CHECK(sockets_open(ch) == base, "the broker still counts batch sockets");
 
 	/* Tickets over the raw protocol. */
-	if (CHECK(it_session_open(ch, &rs, 3000) == 0, "raw session")) {
+	if (CHECK(it_session_open(ch, &rs, 3000) == 0 && it_session_open(ch, &rs2, 3000) == 0,
+		  "raw sessions")) {
 		CHECK(get_ticket(ch, &rs, t) == 0, "HandoffTicket");
 		CHECK(present(b.sock, t, &kept) == 0, "a fresh ticket was refused");
 		CHECK(present(b.sock, t, NULL) != 0, "a replayed ticket was accepted");
 		CHECK(get_ticket(ch, &rs, t) == 0, "HandoffTicket");
 		CHECK(present(b.sock, t, NULL) == EBUSY, "a second channel was accepted");
-		CHECK(get_ticket(ch, &rs, t) == 0, "HandoffTicket");
+		CHECK(get_ticket(ch, &rs2, t) == 0, "HandoffTicket");
 		for (i = 0; i < 32; i++)
 			snprintf(hex + 2 * i, 3, "%02x", t[i]);
+		CHECK(get_ticket(ch, &rs, t) == 0, "HandoffTicket");
+		for (i = 0; i < 32; i++)
+			snprintf(hex2 + 2 * i, 3, "%02x", t[i]);
 		{
-			char *args[] = { argv[0], "--as-nobody", b.target, b.sock, hex, port, NULL };
+			char *args[] = { argv[0], "--as-nobody", b.target, b.sock, hex, hex2, port,
+					 NULL };
 
 			st = it_run_self(args, 30000);
 			CHECK(st == 0, "the uid 65534 part failed (status 0x%x)", (unsigned)st);
 		}
 		CHECK(get_ticket(ch, &rs, t) == 0, "HandoffTicket");
+		it_session_close(&rs2);
 		it_session_close(&rs);
 		it_sleep_ms(100);
 		CHECK(present(b.sock, t, NULL) != 0, "a ticket of an ended session was accepted");
