@@ -22,7 +22,8 @@
  *  - a session over TCP gets EOPNOTSUPP, the message says why;
  *  - a client SIGKILLed while it hands fds off in a loop leaves nothing:
  *    sessions, sockets and the broker's open fds go back to where they were.
- * Uid 65534 (a child) checks: a ticket of root's session is refused, for a hand-off and a dial channel (EACCES);
+ * Uid 65534 (a child) checks: a ticket of root's session is refused, for
+ * a hand-off and for a dial channel (EACCES);
  * sb_handoff and sb_tcp_connect_fd are EACCES by policy, the socket stays.
  */
 #include <arpa/inet.h>
