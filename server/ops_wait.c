@@ -303,9 +303,10 @@ struct sb__wsend {
 		char b[(size_t)8 * 64 + CMSG_SPACE(SB__SCM_MAX_FD * sizeof(int))];
 		struct cmsghdr align;
 	} ctl;
-	struct sb__session *session; /* ref: the hold of @fds */
+	struct sb__session *session; /* ref: the hold of @fds, the charge */
 	struct sb__fdset fds; /* SCM_RIGHTS: the broker's copies, until sent */
 	size_t fds_held;      /* how many count against the session's hold */
+	size_t charged;       /* bytes of @data charged while parked */
 };
 
 static void sb__wsend_fds_done(struct sb__wsend *st)
@@ -319,6 +320,8 @@ static void sb__wsend_free(struct sb__waiter *w)
 	struct sb__wsend *st = (struct sb__wsend *)w;
 
 	sb__wsend_fds_done(st);
+	if (st->charged)
+		sb__bytes_release(st->session, st->charged);
 	sb__session_unref(st->session);
 	free(st);
 }
@@ -509,7 +512,7 @@ void sb__h_send(struct sb__call *c, void *req)
 	struct sb__wsend *st;
 	struct sb__sock *k = NULL;
 	const char *why;
-	int flags, by_opt;
+	int flags, by_opt, charge;
 
 	st = calloc(1, sizeof(*st));
 	if (!st) {
@@ -572,6 +575,19 @@ void sb__h_send(struct sb__call *c, void *req)
 		sb__wsend_reply(st, c, st->done ? 0 : EAGAIN, st->done);
 		goto out;
 	}
+	/* A parked Send holds its data (the request) until the socket takes
+	 * it: charged like a Recv's buffer, so that Sends parked on a full
+	 * socket cannot make the broker hold unbounded memory. Refused, it
+	 * says what it sent so far, as send(2) interrupted does, or ENOBUFS. */
+	charge = sb__bytes_charge(st->session, st->len - st->done);
+	if (charge < 0) {
+		if (st->done)
+			sb__wsend_reply(st, c, 0, st->done);
+		else
+			sb__op_limit(c, ENOBUFS, sb__bytes_limit_name(charge));
+		goto out;
+	}
+	st->charged = st->len - st->done;
 	st->w.step = sb__send_step;
 	st->w.destroy = sb__wsend_free;
 	sb__park(c, k, &st->w, EPOLLOUT,

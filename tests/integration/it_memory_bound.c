@@ -17,6 +17,9 @@
  *    datagram queued: a 1 MiB Recv gets it next;
  *  - a second session of the same identity is refused by the identity
  *    bound (bytes_held <= 14 MiB over both sessions);
+ *  - blocking Sends of 3 MiB parked on a full TCP socket are charged while
+ *    they wait: three wait, the fourth and fifth are ENOBUFS at once; all
+ *    three complete when the peer reads;
  *  - when everything is closed, bytes_held is 0 again.
  */
 #include <pthread.h>
@@ -168,6 +171,109 @@ static int open_receivers(sb_client *c, sb_receiver **r, int *s, int *refused)
 	return n;
 }
 
+struct psend {
+	sb_client *c;
+	int s;
+	const char *buf;
+	size_t len;
+	ssize_t r;
+	int err;
+	int done;
+};
+
+static void *park_send(void *arg)
+{
+	struct psend *p = arg;
+
+	p->r = sb_send(p->c, p->s, p->buf, p->len, 0);
+	p->err = errno;
+	__atomic_store_n(&p->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Blocking Sends of 3 MiB parked on a full TCP socket: their data is
+ * charged while they wait, so that the fourth passes max_session_bytes
+ * (10 MiB) and is ENOBUFS at once; the three parked complete once the
+ * peer reads, and bytes_held is 0 again. */
+static void parked_sends(sb_client *c)
+{
+	static char big[3 * MIB], sink[MIB];
+	struct psend p[5];
+	pthread_t th[5];
+	struct sockaddr_storage a;
+	socklen_t alen;
+	int l, sc, acc, i, n = 0, nobufs = 0, sent3 = 0, waiting;
+	size_t filled = 0, want, got = 0;
+	char port[16];
+	int64_t until;
+	uint64_t h;
+
+	alen = it_addr4(&a, "127.0.0.1", 0);
+	l = sb_socket(c, AF_INET, SOCK_STREAM, 0);
+	if (!CHECK(l >= 0 && sb_bind(c, l, (struct sockaddr *)&a, alen) == 0 &&
+		   sb_listen(c, l, 4) == 0 &&
+		   sb_getsockname(c, l, (struct sockaddr *)&a, &alen) == 0,
+		   "listener: %s %s", strerror(errno), it_sberr()))
+		return;
+	snprintf(port, sizeof(port), "%u", (unsigned)it_port(&a));
+	sc = sb_tcp_connect(c, "127.0.0.1", port, NULL, NULL, 3000);
+	acc = sc >= 0 ? sb_accept(c, l, NULL, NULL) : -1;
+	if (!CHECK(sc >= 0 && acc >= 0, "TCP pair: %s %s", strerror(errno), it_sberr()))
+		return;
+	/* Fill the socket: the peer does not read yet. */
+	for (i = 0; i < 400; i++) {
+		ssize_t w = sb_send(c, sc, big, MIB, MSG_DONTWAIT);
+
+		if (w <= 0)
+			break;
+		filled += (size_t)w;
+	}
+	CHECK(i < 400 && errno == EAGAIN, "the socket did not fill: %zu bytes, %s", filled,
+	      strerror(errno));
+	for (i = 0; i < 5; i++) {
+		p[i] = (struct psend){ .c = c, .s = sc, .buf = big, .len = sizeof(big), .r = -2 };
+		if (pthread_create(&th[i], NULL, park_send, &p[i]) != 0)
+			break;
+		n++;
+		it_sleep_ms(100); /* one after the other: which are refused is known */
+	}
+	for (i = 0; i < n; i++)
+		if (__atomic_load_n(&p[i].done, __ATOMIC_ACQUIRE) && p[i].r == -1 &&
+		    p[i].err == ENOBUFS)
+			nobufs++;
+	waiting = n - nobufs;
+	CHECK(nobufs == 2 && waiting == 3, "5 blocking Sends of 3 MiB on a full socket: %d "
+	      "refused ENOBUFS, %d waiting; want 2 and 3 (max_session_bytes 10 MiB)",
+	      nobufs, waiting);
+	/* What they hold: their data but what the socket took before they
+	 * parked (its buffer may have grown since it filled). */
+	h = held("uid:65534");
+	CHECK(h > (uint64_t)(waiting - 1) * sizeof(big) && h <= (uint64_t)waiting * sizeof(big),
+	      "bytes_held of uid:65534 with %d parked Sends: %llu, want their data", waiting,
+	      (unsigned long long)h);
+	/* The peer reads: the parked Sends complete. */
+	want = filled + (size_t)waiting * sizeof(big);
+	for (until = it_now_ms() + 20000; got < want && it_now_ms() < until;) {
+		ssize_t r = sb_recv_timeout(c, acc, sink, sizeof(sink), 0, 1000);
+
+		if (r > 0)
+			got += (size_t)r;
+		else if (!(r < 0 && errno == EAGAIN))
+			break;
+	}
+	for (i = 0; i < n; i++) {
+		pthread_join(th[i], NULL);
+		sent3 += p[i].r == (ssize_t)sizeof(big);
+	}
+	CHECK(got == want && sent3 == waiting, "after reading %zu of %zu bytes: %d parked "
+	      "Sends completed, want %d", got, want, sent3, waiting);
+	CHECK(held("uid:65534") == 0, "bytes_held after the Sends: %llu",
+	      (unsigned long long)held("uid:65534"));
+	sb_close(c, acc);
+	sb_close(c, sc);
+	sb_close(c, l);
+}
+
 static int child_main(const char *target, pid_t broker)
 {
 	static char big[3 * MIB];
@@ -239,6 +345,10 @@ static int child_main(const char *target, pid_t broker)
 		sb_receiver_close(r2[i]);
 		sb_close(c2, s2[i]);
 	}
+	for (until = it_now_ms() + 3000; it_now_ms() < until && held("uid:65534");
+	     it_sleep_ms(20))
+		;
+	parked_sends(c);
 	sb_close_client(c);
 	sb_close_client(c2);
 	for (until = it_now_ms() + 3000; it_now_ms() < until && held(NULL); it_sleep_ms(20))
