@@ -291,6 +291,7 @@ static int sbr_raw_source(const struct sbr_call *call, unsigned char *ctl, size_
 	struct cmsghdr *cm;
 
 	memset(ctl, 0, size);
+	memset(&a, 0, sizeof(a));
 	if (getsockname(call->sock, (struct sockaddr *)&a, &al) < 0 ||
 	    a.ss_family != call->domain)
 		return 0;
