@@ -714,6 +714,49 @@ void it_session_close(struct it_session *s)
 	}
 }
 
+int it_ticket(grpc_channel *ch, const struct it_session *s, uint8_t *out)
+{
+	Sockbroker__V1__HandoffTicketRequest req = SOCKBROKER__V1__HANDOFF_TICKET_REQUEST__INIT;
+	Sockbroker__V1__HandoffTicketReply *rep;
+	struct it_reply r;
+	int ret = -1;
+
+	if (it_call(ch, IT_SVC "HandoffTicket", &req.base, s->token, 3000, &r) < 0)
+		return -1;
+	if (r.status == GRPC_STATUS_OK) {
+		rep = sockbroker__v1__handoff_ticket_reply__unpack(NULL, r.len, r.data);
+		if (rep && rep->ticket.len == 32 && rep->expires_ms > 0) {
+			memcpy(out, rep->ticket.data, 32);
+			ret = 0;
+		}
+		if (rep)
+			sockbroker__v1__handoff_ticket_reply__free_unpacked(rep, NULL);
+	}
+	it_reply_free(&r);
+	return ret;
+}
+
+int it_side_present(const char *sock, const char *magic, const uint8_t *ticket, int *keep)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	uint8_t hello[40];
+	int32_t err = -1;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock);
+	memcpy(hello, magic, 8);
+	memcpy(hello + 8, ticket, 32);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    write(fd, hello, sizeof(hello)) != (ssize_t)sizeof(hello) ||
+	    it_read_full(fd, &err, sizeof(err), 3000) < 0)
+		err = -1;
+	if (keep && err == 0)
+		*keep = fd;
+	else if (fd >= 0)
+		close(fd);
+	return err;
+}
+
 Sockbroker__V1__GetStatsReply *it_stats(grpc_channel *ch)
 {
 	Sockbroker__V1__GetStatsRequest req = SOCKBROKER__V1__GET_STATS_REQUEST__INIT;

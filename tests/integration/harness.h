@@ -186,6 +186,19 @@ int it_session_open(grpc_channel *ch, struct it_session *s, int timeout_ms);
 /** it_session_close() - cancel the stream (ends the session) and free. */
 void it_session_close(struct it_session *s);
 
+/** it_ticket() - a HandoffTicket of raw session @s into @out (32 bytes).
+ *  Return: 0, or -1 (the call failed, or a reply without a ticket). */
+int it_ticket(grpc_channel *ch, const struct it_session *s, uint8_t *out);
+
+/**
+ * it_side_present() - connect to the broker's Unix socket @sock and say a
+ * side channel's hello: @magic (8 bytes: "SBHOFF01", "SBDIAL01") and
+ * @ticket (32 bytes), then read the broker's 4-byte answer
+ * @keep: when not NULL and the answer is 0, gets the bound channel's fd
+ * Return: the broker's errno (0: bound), or -1 (no answer).
+ */
+int it_side_present(const char *sock, const char *magic, const uint8_t *ticket, int *keep);
+
 /**
  * it_stats() - GetStats, decoded
  * Return: the reply (free with sockbroker__v1__get_stats_reply__free_unpacked)

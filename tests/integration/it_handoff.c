@@ -44,56 +44,10 @@
 
 static struct it_broker b;
 
-/* Present @ticket (32 bytes) on a new connection to the broker's socket.
- * Return: the broker's answer (0: bound; the fd stays in *@keep when it is
- * not NULL), or -1 when it closed without one. */
-static int present_as(const char *sock, const char *magic, const uint8_t *ticket, int *keep)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	uint8_t hello[40];
-	int32_t err = -1;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock);
-	memcpy(hello, magic, 8);
-	memcpy(hello + 8, ticket, 32);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    write(fd, hello, sizeof(hello)) != (ssize_t)sizeof(hello) ||
-	    it_read_full(fd, &err, sizeof(err), 3000) < 0)
-		err = -1;
-	if (keep && err == 0)
-		*keep = fd;
-	else if (fd >= 0)
-		close(fd);
-	return err;
-}
-
+/* A hand-off channel's hello with @ticket: it_side_present(). */
 static int present(const char *sock, const uint8_t *ticket, int *keep)
 {
-	return present_as(sock, HELLO_MAGIC, ticket, keep);
-}
-
-/* A ticket of raw session @s. Return: 0 or -1. */
-static int get_ticket(grpc_channel *ch, const struct it_session *s, uint8_t *out)
-{
-	Sockbroker__V1__HandoffTicketRequest req = SOCKBROKER__V1__HANDOFF_TICKET_REQUEST__INIT;
-	Sockbroker__V1__HandoffTicketReply *rep;
-	struct it_reply r;
-	int ret = -1;
-
-	if (it_call(ch, IT_SVC "HandoffTicket", &req.base, s->token, 3000, &r) < 0)
-		return -1;
-	if (r.status == GRPC_STATUS_OK) {
-		rep = sockbroker__v1__handoff_ticket_reply__unpack(NULL, r.len, r.data);
-		if (rep && rep->ticket.len == 32 && rep->expires_ms > 0) {
-			memcpy(out, rep->ticket.data, 32);
-			ret = 0;
-		}
-		if (rep)
-			sockbroker__v1__handoff_ticket_reply__free_unpacked(rep, NULL);
-	}
-	it_reply_free(&r);
-	return ret;
+	return it_side_present(sock, HELLO_MAGIC, ticket, keep);
 }
 
 /* @fd is a socket, close-on-exec, its O_NONBLOCK is @nonblock, its peer
@@ -267,7 +221,7 @@ static int child_nobody(const char *target, const char *sock, const char *hex,
 	CHECK(present(sock, t, NULL) == EACCES, "uid 65534 bound a channel with root's ticket");
 	/* Root's session t2 has its hand-off channel: a dial channel would
 	 * dial as root. */
-	CHECK(present_as(sock, DIAL_MAGIC, t2, NULL) == EACCES,
+	CHECK(it_side_present(sock, DIAL_MAGIC, t2, NULL) == EACCES,
 	      "uid 65534 bound a dial channel with root's ticket");
 	c = sb_open(target);
 	if (!CHECK(c != NULL, "uid 65534: sb_open: %s", strerror(errno)))
@@ -410,15 +364,15 @@ int main(int argc, char **argv)
 	/* Tickets over the raw protocol. */
 	if (CHECK(it_session_open(ch, &rs, 3000) == 0 && it_session_open(ch, &rs2, 3000) == 0,
 		  "raw sessions")) {
-		CHECK(get_ticket(ch, &rs, t) == 0, "HandoffTicket");
+		CHECK(it_ticket(ch, &rs, t) == 0, "HandoffTicket");
 		CHECK(present(b.sock, t, &kept) == 0, "a fresh ticket was refused");
 		CHECK(present(b.sock, t, NULL) != 0, "a replayed ticket was accepted");
-		CHECK(get_ticket(ch, &rs, t) == 0, "HandoffTicket");
+		CHECK(it_ticket(ch, &rs, t) == 0, "HandoffTicket");
 		CHECK(present(b.sock, t, NULL) == EBUSY, "a second channel was accepted");
-		CHECK(get_ticket(ch, &rs2, t) == 0, "HandoffTicket");
+		CHECK(it_ticket(ch, &rs2, t) == 0, "HandoffTicket");
 		for (i = 0; i < 32; i++)
 			snprintf(hex + 2 * i, 3, "%02x", t[i]);
-		CHECK(get_ticket(ch, &rs, t) == 0, "HandoffTicket");
+		CHECK(it_ticket(ch, &rs, t) == 0, "HandoffTicket");
 		for (i = 0; i < 32; i++)
 			snprintf(hex2 + 2 * i, 3, "%02x", t[i]);
 		{
@@ -428,7 +382,7 @@ int main(int argc, char **argv)
 			st = it_run_self(args, 30000);
 			CHECK(st == 0, "the uid 65534 part failed (status 0x%x)", (unsigned)st);
 		}
-		CHECK(get_ticket(ch, &rs, t) == 0, "HandoffTicket");
+		CHECK(it_ticket(ch, &rs, t) == 0, "HandoffTicket");
 		it_session_close(&rs2);
 		it_session_close(&rs);
 		it_sleep_ms(100);

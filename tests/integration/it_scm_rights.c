@@ -729,48 +729,14 @@ out:
 
 /* ---- uid 65534, raw protocol ---- */
 
-static int raw_ticket(grpc_channel *ch, const struct it_session *s, uint8_t *out)
-{
-	Sockbroker__V1__HandoffTicketRequest req = SOCKBROKER__V1__HANDOFF_TICKET_REQUEST__INIT;
-	Sockbroker__V1__HandoffTicketReply *rep;
-	struct it_reply r;
-	int ret = -1;
-
-	if (it_call(ch, IT_SVC "HandoffTicket", &req.base, s->token, 3000, &r) < 0)
-		return -1;
-	if (r.status == GRPC_STATUS_OK) {
-		rep = sockbroker__v1__handoff_ticket_reply__unpack(NULL, r.len, r.data);
-		if (rep && rep->ticket.len == 32) {
-			memcpy(out, rep->ticket.data, 32);
-			ret = 0;
-		}
-		if (rep)
-			sockbroker__v1__handoff_ticket_reply__free_unpacked(rep, NULL);
-	}
-	it_reply_free(&r);
-	return ret;
-}
-
 /* A bound channel for raw session @s. Return: its fd, or -1. */
 static int raw_channel(grpc_channel *ch, const struct it_session *s, const char *sock)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	uint8_t hello[40];
-	int32_t err = -1;
-	int fd;
+	uint8_t t[32];
+	int fd = -1;
 
-	memcpy(hello, HELLO_MAGIC, 8);
-	if (raw_ticket(ch, s, hello + 8) < 0)
+	if (it_ticket(ch, s, t) < 0 || it_side_present(sock, HELLO_MAGIC, t, &fd) != 0)
 		return -1;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    write(fd, hello, sizeof(hello)) != (ssize_t)sizeof(hello) ||
-	    it_read_full(fd, &err, sizeof(err), 3000) < 0 || err != 0) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
 	return fd;
 }
 
