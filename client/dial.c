@@ -122,13 +122,13 @@ static int sb__dial_streamed(sb_client *c, const sockbroker_v1_DialRequest *req,
 	return -1;
 }
 
-/* Read exactly @n bytes of the dial channel. Return: 0 or -1. */
-static int sb__dc_read(int fd, void *buf, size_t n)
+/* Read the dial channel into @buf from @got until it holds @n bytes; a
+ * read takes what is there up to @cap (the broker writes an answer whole,
+ * so one read usually takes all of it). Return: the bytes held, or -1. */
+static ssize_t sb__dc_read(int fd, unsigned char *buf, size_t got, size_t n, size_t cap)
 {
-	size_t got = 0;
-
 	while (got < n) {
-		ssize_t r = recv(fd, (char *)buf + got, n - got, MSG_WAITALL);
+		ssize_t r = recv(fd, buf + got, cap - got, 0);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -136,7 +136,7 @@ static int sb__dc_read(int fd, void *buf, size_t n)
 			return -1;
 		got += (size_t)r;
 	}
-	return 0;
+	return (ssize_t)got;
 }
 
 static void sb__dc_close(sb_client *c)
@@ -153,6 +153,7 @@ static int sb__dial_chan(sb_client *c, const sockbroker_v1_DialRequest *req,
 {
 	unsigned char out[4 + SB__DC_MAX_REQ], in[SB__DC_HDR + SB__DC_MAX_REPLY];
 	uint32_t v, len, status, perr;
+	ssize_t got;
 	pb_ostream_t os;
 	pb_istream_t is;
 	size_t n;
@@ -181,7 +182,8 @@ static int sb__dial_chan(sb_client *c, const sockbroker_v1_DialRequest *req,
 		sb__dc_close(c);
 		return 0;
 	}
-	if (sb__dc_read(c->dc_fd, in, SB__DC_HDR) < 0)
+	got = sb__dc_read(c->dc_fd, in, 0, SB__DC_HDR, sizeof(in));
+	if (got < 0)
 		goto broken;
 	memcpy(&len, in, 4);
 	memcpy(&status, in + 4, 4);
@@ -192,7 +194,9 @@ static int sb__dial_chan(sb_client *c, const sockbroker_v1_DialRequest *req,
 	if (len < SB__DC_HDR - 4 || len - (SB__DC_HDR - 4) > SB__DC_MAX_REPLY)
 		goto broken;
 	n = len - (SB__DC_HDR - 4);
-	if (sb__dc_read(c->dc_fd, in + SB__DC_HDR, n) < 0)
+	/* One request at a time: nothing follows the answer. */
+	if (sb__dc_read(c->dc_fd, in, (size_t)got, SB__DC_HDR + n, SB__DC_HDR + n) < 0 ||
+	    (size_t)got > SB__DC_HDR + n)
 		goto broken;
 	if (status != GRPC_STATUS_OK) {
 		err = perr ? sb__errno_to_native(perr) : sb__status_errno((grpc_status_code)status);
