@@ -63,20 +63,28 @@ union ctlbuf {
 	struct cmsghdr align;
 };
 
+/* Fill @mh to receive one byte into @y with @len bytes of @r for control
+ * messages. */
+static void msg_room(struct msghdr *mh, struct iovec *iov, char *y, union ctlbuf *r,
+		     size_t len)
+{
+	memset(mh, 0, sizeof(*mh));
+	iov->iov_base = y;
+	iov->iov_len = 1;
+	mh->msg_iov = iov;
+	mh->msg_iovlen = 1;
+	mh->msg_control = r->b;
+	mh->msg_controllen = len;
+}
+
 /* Fill @mh to send one byte @x with the @n fds of @fds. */
 static void msg_fds(struct msghdr *mh, struct iovec *iov, char *x, union ctlbuf *u,
 		    const int *fds, size_t n)
 {
 	struct cmsghdr *cm;
 
-	memset(mh, 0, sizeof(*mh));
 	memset(u, 0, sizeof(*u));
-	iov->iov_base = x;
-	iov->iov_len = 1;
-	mh->msg_iov = iov;
-	mh->msg_iovlen = 1;
-	mh->msg_control = u->b;
-	mh->msg_controllen = CMSG_SPACE(n * sizeof(int));
+	msg_room(mh, iov, x, u, CMSG_SPACE(n * sizeof(int)));
 	cm = CMSG_FIRSTHDR(mh);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
@@ -186,13 +194,7 @@ static void broker_to_broker(sb_client *c, int from, int to, int cloexec, const 
 	msg_fds(&mh, &iov, &x, &u, ps.send, 2);
 	n = sb_sendmsg(c, from, &mh, 0);
 	CHECK(n == 1, "%s: sb_sendmsg %zd %s (%s)", what, n, strerror(errno), it_sberr());
-	memset(&rh, 0, sizeof(rh));
-	riov.iov_base = &y;
-	riov.iov_len = 1;
-	rh.msg_iov = &riov;
-	rh.msg_iovlen = 1;
-	rh.msg_control = r.b;
-	rh.msg_controllen = sizeof(r.b);
+	msg_room(&rh, &riov, &y, &r, sizeof(r.b));
 	n = sb_recvmsg(c, to, &rh, cloexec ? MSG_CMSG_CLOEXEC : 0);
 	CHECK(n == 1 && y == 'x', "%s: sb_recvmsg %zd %s (%s)", what, n, strerror(errno),
 	      it_sberr());
@@ -229,13 +231,7 @@ static void native_both_ways(sb_client *c, int s, int nfd, const struct sockaddr
 	}
 	n = sb_sendmsg(c, s, &mh, 0);
 	CHECK(n == 1, "%s: sb_sendmsg %zd %s (%s)", what, n, strerror(errno), it_sberr());
-	memset(&rh, 0, sizeof(rh));
-	riov.iov_base = &y;
-	riov.iov_len = 1;
-	rh.msg_iov = &riov;
-	rh.msg_iovlen = 1;
-	rh.msg_control = r.b;
-	rh.msg_controllen = sizeof(r.b);
+	msg_room(&rh, &riov, &y, &r, sizeof(r.b));
 	n = recvmsg(nfd, &rh, MSG_CMSG_CLOEXEC);
 	CHECK(n == 1 && y == 'n', "%s: native recvmsg %zd %s", what, n, strerror(errno));
 	check_got(&ps, got, msg_got(&rh, got, 4), 1, what);
@@ -284,13 +280,7 @@ static void ctrunc(sb_client *c, int from, int to)
 		close(p[i][0]);
 	mine = self_fds();
 	theirs = it_count_fds(b.pid);
-	memset(&rh, 0, sizeof(rh));
-	riov.iov_base = &y;
-	riov.iov_len = 1;
-	rh.msg_iov = &riov;
-	rh.msg_iovlen = 1;
-	rh.msg_control = r.b;
-	rh.msg_controllen = CMSG_LEN(sizeof(int));
+	msg_room(&rh, &riov, &y, &r, CMSG_LEN(sizeof(int)));
 	CHECK(sb_recvmsg(c, to, &rh, 0) == 1 && y == 't', "ctrunc: sb_recvmsg %s (%s)",
 	      strerror(errno), it_sberr());
 	CHECK(rh.msg_flags & MSG_CTRUNC, "ctrunc: no MSG_CTRUNC (0x%x)", (unsigned)rh.msg_flags);
@@ -359,13 +349,7 @@ static void limits(sb_client *c, int from, int to)
 	msg_fds(&mh, &iov, &x, &u, many + 1, MANY);
 	k = sb_sendmsg(c, from, &mh, 0);
 	CHECK(k == 1, "253 fds: %zd %s (%s)", k, strerror(errno), it_sberr());
-	memset(&rh, 0, sizeof(rh));
-	riov.iov_base = &y;
-	riov.iov_len = 1;
-	rh.msg_iov = &riov;
-	rh.msg_iovlen = 1;
-	rh.msg_control = r.b;
-	rh.msg_controllen = sizeof(r.b);
+	msg_room(&rh, &riov, &y, &r, sizeof(r.b));
 	k = sb_recvmsg(c, to, &rh, MSG_CMSG_CLOEXEC);
 	n = msg_got(&rh, got, MANY + 1);
 	CHECK(k == 1 && n == MANY && !(rh.msg_flags & MSG_CTRUNC),
@@ -396,13 +380,7 @@ static void rate(sb_client *c, int from, int to)
 		msg_fds(&mh, &iov, &x, &u, p, 1);
 		if (sb_sendmsg(c, from, &mh, 0) != 1)
 			break;
-		memset(&rh, 0, sizeof(rh));
-		riov.iov_base = &y;
-		riov.iov_len = 1;
-		rh.msg_iov = &riov;
-		rh.msg_iovlen = 1;
-		rh.msg_control = r.b;
-		rh.msg_controllen = sizeof(r.b);
+		msg_room(&rh, &riov, &y, &r, sizeof(r.b));
 		if (sb_recvmsg(c, to, &rh, MSG_CMSG_CLOEXEC) != 1 || msg_got(&rh, got, 2) != 1)
 			break;
 		close(got[0]);
@@ -452,13 +430,7 @@ static void *thr_main(void *arg)
 	for (i = 0; i < 200 && it_now_ms() < end; i++) {
 		x = t->id;
 		msg_fds(&mh, &iov, &x, &u, p, 1);
-		memset(&rh, 0, sizeof(rh));
-		riov.iov_base = &y;
-		riov.iov_len = 1;
-		rh.msg_iov = &riov;
-		rh.msg_iovlen = 1;
-		rh.msg_control = r.b;
-		rh.msg_controllen = sizeof(r.b);
+		msg_room(&rh, &riov, &y, &r, sizeof(r.b));
 		if (sb_sendmsg(t->c, t->sv[0], &mh, 0) != 1 ||
 		    sb_recvmsg(t->c, t->sv[1], &rh, MSG_CMSG_CLOEXEC) != 1 ||
 		    msg_got(&rh, got, 4) != 1) {
@@ -533,13 +505,7 @@ static void rate_many(sb_client *c, int from, int to)
 		msg_fds(&mh, &iov, &x, &u, many, MANY);
 		if (sb_sendmsg(c, from, &mh, 0) != 1)
 			break;
-		memset(&rh, 0, sizeof(rh));
-		riov.iov_base = &y;
-		riov.iov_len = 1;
-		rh.msg_iov = &riov;
-		rh.msg_iovlen = 1;
-		rh.msg_control = r.b;
-		rh.msg_controllen = sizeof(r.b);
+		msg_room(&rh, &riov, &y, &r, sizeof(r.b));
 		if (sb_recvmsg(c, to, &rh, MSG_CMSG_CLOEXEC) != 1)
 			break;
 		n = msg_got(&rh, got, MANY + 1);
@@ -588,13 +554,7 @@ static void tcp_receives(sb_client *ct)
 	CHECK(sendmsg(nfd, &mh, MSG_NOSIGNAL) == 1, "sendmsg: %s", strerror(errno));
 	close(p[0]);
 	p[0] = -1;
-	memset(&rh, 0, sizeof(rh));
-	riov.iov_base = &y;
-	riov.iov_len = 1;
-	rh.msg_iov = &riov;
-	rh.msg_iovlen = 1;
-	rh.msg_control = r.b;
-	rh.msg_controllen = sizeof(r.b);
+	msg_room(&rh, &riov, &y, &r, sizeof(r.b));
 	n = sb_recvmsg(ct, s, &rh, 0);
 	CHECK(n == 1 && y == 'v' && (rh.msg_flags & MSG_CTRUNC) && msg_got(&rh, got, 4) == 0,
 	      "TCP session: sb_recvmsg %zd, flags 0x%x, %zu fds (want MSG_CTRUNC, none)", n,
@@ -1093,13 +1053,7 @@ static int child_denied(const char *target, const char *path)
 		   "uid 65534: connect %s: %s (%s)", path, strerror(errno), it_sberr()))
 		goto out;
 	/* The parent sends a pipe's read end: closed, MSG_CTRUNC. */
-	memset(&rh, 0, sizeof(rh));
-	riov.iov_base = &y;
-	riov.iov_len = 1;
-	rh.msg_iov = &riov;
-	rh.msg_iovlen = 1;
-	rh.msg_control = r.b;
-	rh.msg_controllen = sizeof(r.b);
+	msg_room(&rh, &riov, &y, &r, sizeof(r.b));
 	n = sb_recvmsg(c, s, &rh, 0);
 	CHECK(n == 1 && (rh.msg_flags & MSG_CTRUNC) && msg_got(&rh, got, 4) == 0,
 	      "uid 65534 without handoff: %zd bytes, flags 0x%x, %zu fds", n,
