@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <grp.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -1058,7 +1059,7 @@ const Sockbroker__V1__IdentityStats *it_find_identity(const Sockbroker__V1__GetS
 	return NULL;
 }
 
-int it_count_fds(pid_t pid)
+int it_count_fds_below(pid_t pid, int lim)
 {
 	char path[64];
 	struct dirent *d;
@@ -1070,9 +1071,24 @@ int it_count_fds(pid_t pid)
 	if (!dir)
 		return -1;
 	while ((d = readdir(dir)))
-		n += d->d_name[0] != '.';
+		n += d->d_name[0] != '.' && atoi(d->d_name) < lim;
 	closedir(dir);
 	return n;
+}
+
+int it_count_fds(pid_t pid)
+{
+	return it_count_fds_below(pid, INT_MAX);
+}
+
+int it_broker_quiet(grpc_channel *ch)
+{
+	Sockbroker__V1__GetStatsReply *st = it_stats(ch);
+	int ok = st && st->sessions_open == 0 && st->sockets_open == 0 && st->waits_parked == 0;
+
+	if (st)
+		sockbroker__v1__get_stats_reply__free_unpacked(st, NULL);
+	return ok;
 }
 
 long it_proc_status(pid_t pid, const char *key)

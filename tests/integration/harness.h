@@ -254,6 +254,13 @@ int it_native_accept(int lfd, struct sockaddr_storage *peer, socklen_t *len, int
  *  (/proc/PID/fd), or -1. */
 int it_count_fds(pid_t pid);
 
+/** it_count_fds_below() - as it_count_fds(), numbers below @lim only. */
+int it_count_fds_below(pid_t pid, int lim);
+
+/** it_broker_quiet() - 1 when GetStats shows no session, socket or parked
+ *  call, else 0 (also when the call fails). */
+int it_broker_quiet(grpc_channel *ch);
+
 /** it_proc_status() - the decimal number after @key ("VmRSS:",
  *  "Threads:", "VmSize:") in /proc/@pid/status, or -1. */
 long it_proc_status(pid_t pid, const char *key);

@@ -181,16 +181,6 @@ static int own_threads(pid_t pid)
 	return n;
 }
 
-static int quiet(grpc_channel *ch)
-{
-	Sockbroker__V1__GetStatsReply *st = it_stats(ch);
-	int ok = st && st->sessions_open == 0 && st->sockets_open == 0 && st->waits_parked == 0;
-
-	if (st)
-		sockbroker__v1__get_stats_reply__free_unpacked(st, NULL);
-	return ok;
-}
-
 struct sample {
 	long t_s, threads, rss;
 	int fds, own;
@@ -218,7 +208,7 @@ int main(void)
 	it_watchdog(&b, (unsigned)(seconds + 40));
 	target = b.target;
 	ch = it_channel(&b);
-	quiet(ch);
+	it_broker_quiet(ch);
 	memset(w, 0, sizeof(w));
 	for (i = 0; i < WORKERS; i++)
 		pthread_create(&w[i].th, NULL, work, &w[i]);
@@ -268,9 +258,9 @@ int main(void)
 #endif
 		}
 		until = it_now_ms() + 10000;
-		while (!quiet(ch) && it_now_ms() < until)
+		while (!it_broker_quiet(ch) && it_now_ms() < until)
 			it_sleep_ms(50);
-		CHECK(quiet(ch), "sessions or sockets left 10 s after the churn stopped");
+		CHECK(it_broker_quiet(ch), "sessions or sockets left 10 s after the churn stopped");
 		until = it_now_ms() + 5000;
 		do {
 			it_sleep_ms(100);

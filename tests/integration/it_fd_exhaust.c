@@ -37,25 +37,6 @@
 #define SPARE 6
 #define MAX_FILL 64
 
-/* How many descriptors @pid has open numbered below @lim, or -1. */
-static int fds_below(pid_t pid, int lim)
-{
-	char path[64];
-	struct dirent *d;
-	int n = 0;
-	DIR *dir;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	dir = opendir(path);
-	if (!dir)
-		return -1;
-	while ((d = readdir(dir)))
-		if (d->d_name[0] != '.' && atoi(d->d_name) < lim)
-			n++;
-	closedir(dir);
-	return n;
-}
-
 static int out_of_fds(const char *what, int rc, int64_t t0)
 {
 	const char *e = it_sberr();
@@ -121,9 +102,9 @@ int main(void)
 	fds0 = it_count_fds(b.pid);
 	/* The limit that leaves SPARE numbers free below it (the broker may
 	 * hold a few descriptors above it from before: they stay valid). */
-	for (lim = SPARE; lim < 4096 && lim - fds_below(b.pid, lim) < SPARE; lim++) {
+	for (lim = SPARE; lim < 4096 && lim - it_count_fds_below(b.pid, lim) < SPARE; lim++) {
 	}
-	high0 = fds0 - fds_below(b.pid, lim);
+	high0 = fds0 - it_count_fds_below(b.pid, lim);
 	if (!CHECK(prlimit(b.pid, RLIMIT_NOFILE, NULL, &saved) == 0, "prlimit: %s",
 		   strerror(errno)))
 		goto out;
@@ -191,7 +172,7 @@ int main(void)
 		it_note("out of fds: sockets_open %lld", (long long)st->sockets_open);
 		sockbroker__v1__get_stats_reply__free_unpacked(st, NULL);
 	}
-	CHECK(it_count_fds(b.pid) - fds_below(b.pid, lim) <= high0,
+	CHECK(it_count_fds(b.pid) - it_count_fds_below(b.pid, lim) <= high0,
 	      "the broker holds new fds numbered over its limit %d", lim);
 
 	/* Free them: everything works again, under the same limit. */

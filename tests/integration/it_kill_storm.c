@@ -100,17 +100,6 @@ static int thread_count(pid_t pid, const char *comm)
 	return atoi(out);
 }
 
-/* GetStats: sessions, sockets and parked calls all 0. */
-static int quiet(grpc_channel *ch)
-{
-	Sockbroker__V1__GetStatsReply *st = it_stats(ch);
-	int ok = st && st->sessions_open == 0 && st->sockets_open == 0 && st->waits_parked == 0;
-
-	if (st)
-		sockbroker__v1__get_stats_reply__free_unpacked(st, NULL);
-	return ok;
-}
-
 /* @total children, AT_ONCE at a time, each SIGKILLed at a random moment
  * of its first 300 ms. Return: how many were started before @deadline. */
 static int storm(char *const cargv[], int total, unsigned *seed, int64_t deadline)
@@ -165,7 +154,7 @@ int main(int argc, char **argv)
 	 * once under load (and keep) are there before the baseline. */
 	storm(cargv, 2 * AT_ONCE, &seed, it_now_ms() + 30000);
 	until = it_now_ms() + 10000;
-	while (!quiet(ch) && it_now_ms() < until)
+	while (!it_broker_quiet(ch) && it_now_ms() < until)
 		it_sleep_ms(50);
 	it_sleep_ms(300);
 	fds0 = it_count_fds(b.pid);
@@ -175,9 +164,9 @@ int main(int argc, char **argv)
 	started = storm(cargv, CHILDREN, &seed, it_now_ms() + 150000);
 	CHECK(started == CHILDREN, "only %d of %d children in 150 s", started, CHILDREN);
 	until = it_now_ms() + 10000;
-	while (!quiet(ch) && it_now_ms() < until)
+	while (!it_broker_quiet(ch) && it_now_ms() < until)
 		it_sleep_ms(50);
-	CHECK(quiet(ch), "sessions, sockets or parked calls left 10 s after the storm");
+	CHECK(it_broker_quiet(ch), "sessions, sockets or parked calls left 10 s after the storm");
 	until = it_now_ms() + 5000;
 	do {
 		it_sleep_ms(100);
