@@ -10,13 +10,17 @@
  *     refuses it at accept and every sb_tcp_connect_fd still works, over
  *     gRPC, as fast as before the channel existed;
  *  3. after the broker closed a session's channel (the session ended and a
- *     new one began), the next dial is not lost.
+ *     new one began), the next dial is not lost;
+ *  4. a client running as uid 65534 gets a channel of its own, its dials
+ *     over it are judged by its own rules: allowed ones connect, a refused
+ *     one is EACCES (its server sees nothing) and the channel serves on.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "it_client.h"
@@ -115,11 +119,55 @@ static int count_in_log(const struct it_broker *b, const char *what)
 	return n;
 }
 
-int main(void)
+/* Child, uid 65534, on @target: the channel carries its dials under its
+ * own rules (127.0.0.1 allowed, 127.0.0.2 not): an allowed one is
+ * connected, a refused one is EACCES and its server sees no connection. */
+static int child_nobody(const char *target)
+{
+	struct sockaddr_storage a1, a2;
+	socklen_t l1, l2;
+	char p1[16], p2[16];
+	sb_client *c;
+	int lfd1, lfd2, fd, pfd, i, ok = 0;
+
+	if (it_drop_privileges(IT_NOBODY, IT_NOBODY) < 0)
+		return 1;
+	lfd1 = it_native_listener(AF_INET, "127.0.0.1", &a1, &l1);
+	lfd2 = it_native_listener(AF_INET, "127.0.0.2", &a2, &l2);
+	c = sb_open(target);
+	if (!CHECK(c && lfd1 >= 0 && lfd2 >= 0, "uid 65534: sb_open or listeners: %s %s",
+		   strerror(errno), it_sberr()))
+		return it_result();
+	snprintf(p1, sizeof(p1), "%u", (unsigned)it_port(&a1));
+	snprintf(p2, sizeof(p2), "%u", (unsigned)it_port(&a2));
+	for (i = 0; i < 8; i++)
+		ok += dial_once(c, p1, lfd1);
+	CHECK(ok == 8, "uid 65534: %d of 8 allowed dials worked", ok);
+	for (i = 0; i < 4; i++) {
+		fd = sb_tcp_connect_fd(c, "127.0.0.2", p2, 3000);
+		CHECK(fd < 0 && errno == EACCES, "uid 65534: a dial the policy refuses: %d %s "
+		      "(want EACCES)", fd, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	pfd = it_native_accept(lfd2, NULL, NULL, 300);
+	CHECK(pfd < 0, "uid 65534: the refused server saw a connection");
+	if (pfd >= 0)
+		close(pfd);
+	for (i = 0; i < 4; i++)
+		ok += dial_once(c, p1, lfd1);
+	CHECK(ok == 12, "uid 65534: the channel serves on after refusals (%d of 12)", ok);
+	sb_close_client(c);
+	close(lfd1);
+	close(lfd2);
+	return it_result();
+}
+
+int main(int argc, char **argv)
 {
 	struct sockaddr_storage a;
 	socklen_t al;
-	struct it_broker b, b2;
+	struct it_broker b, b2, b3;
 	struct worker w[THREADS];
 	pthread_t th[THREADS], ath;
 	struct acceptor acc = { .lfd = -1 };
@@ -129,6 +177,8 @@ int main(void)
 	uint64_t before;
 	int lfd, i, ok = 0;
 
+	if (argc == 3 && !strcmp(argv[1], "--as-nobody"))
+		return child_nobody(argv[2]);
 	lfd = it_native_listener(AF_INET, "127.0.0.1", &a, &al);
 	snprintf(port, sizeof(port), "%u", (unsigned)it_port(&a));
 
@@ -184,6 +234,29 @@ int main(void)
 	      "the dial channel was refused at accept, and no other was tried (log: %d "
 	      "refusals, %d channels)", count_in_log(&b2, "max_connections_per_uid reached"),
 	      count_in_log(&b2, "dial channel of uid 0"));
+	sb_close_client(c);
+	c = NULL;
+	it_teardown(&b2, NULL);
+
+	/* 4. Uid 65534: its dials over the channel are judged by its rules. */
+	c = it_setup(&b3, "log_level: debug\n" ROOT_POLICY
+		     "  - name: nobody-loopback-1\n"
+		     "    match: { uid: 65534 }\n"
+		     "    action: allow\n"
+		     "    ops: [socket, connect, handoff]\n"
+		     "    destinations: [127.0.0.1/32]\n", 60);
+	if (CHECK(chmod(b3.dir, 0755) == 0 && chmod(b3.sock, 0666) == 0, "chmod: %s",
+		  strerror(errno))) {
+		char *args[] = { argv[0], (char *)"--as-nobody", b3.target, NULL };
+		int st = it_run_self(args, 30000);
+
+		CHECK(st == 0, "the uid 65534 part failed (status 0x%x)", (unsigned)st);
+		CHECK(count_in_log(&b3, "dial channel of uid 65534") == 1,
+		      "uid 65534's dials went over a dial channel (log: %d)",
+		      count_in_log(&b3, "dial channel of uid 65534"));
+		CHECK(count_in_log(&b3, "127.0.0.2") >= 1,
+		      "the broker logged the refusal of 127.0.0.2");
+	}
 	close(lfd);
-	return it_teardown(&b2, c);
+	return it_teardown(&b3, c);
 }
