@@ -14,8 +14,11 @@
  *     sb_pipe_write / sb_pipe_read) and through socat as a TCP relay
  *     (Debian's, run as a child: the baseline of a relay in user space).
  *     Target: Pipe p50 <= 1.20x socat's. For reference, the p50 of a
- *     unary call of the broker (sb_getsockname on the Pipe's socket): the
- *     floor of any exchange over gRPC, which Pipe cannot go below.
+ *     unary call of the broker (sb_getsockname on the Pipe's socket), and
+ *     of a bare gRPC C core bidi-stream echo in a child process
+ *     (grpc_stream.c: no broker code, no socket behind it): the gRPC leg
+ *     of a Pipe round trip, so that Pipe minus it is what the broker and
+ *     the TCP leg add.
  *
  * The ways take turns, round after round, so that a neighbour's load falls
  * on all of them; every figure and ratio is min / median / max over the
@@ -36,6 +39,7 @@
 #include <sockbroker.h>
 
 #include "bench_util.h"
+#include "grpc_stream.h"
 
 #define BULK_WRITE (64u << 10)      /* every write of the bulk test */
 #define BULK_MAX (8ull << 30)       /* bytes per bulk run, at most */
@@ -44,6 +48,7 @@
 #define PP_WARM 200                 /* round trips before the timed ones */
 
 static char g_dir[64];
+static char g_gpath[96];            /* the bare gRPC echo's socket */
 static uint16_t g_echo_port, g_sink_port, g_socat_port;
 static sb_client *g_c;
 static double g_secs = 2.0;
@@ -118,13 +123,14 @@ static uint16_t server_start(struct server *sv, void *(*conn)(void *))
 
 /* ---- the connections measured ---- */
 
-enum path { DIRECT, HANDOFF, SOCAT, PIPE, UNARY };
-#define PATHS 5
+enum path { DIRECT, HANDOFF, SOCAT, PIPE, UNARY, GSTREAM };
+#define PATHS 6
 
 struct conn {
 	int fd;          /* DIRECT, HANDOFF, SOCAT */
 	int s;           /* PIPE, UNARY: the broker's socket */
 	sb_pipe *p;      /* PIPE */
+	struct bench_gstream *g; /* GSTREAM */
 };
 
 static int conn_open(enum path path, uint16_t port, struct conn *x)
@@ -155,12 +161,17 @@ static int conn_open(enum path path, uint16_t port, struct conn *x)
 			return -1;
 		}
 		return 0;
+	case GSTREAM:
+		x->g = bench_gstream_open(g_gpath);
+		return x->g ? 0 : -1;
 	}
 	return x->fd < 0 ? -1 : 0;
 }
 
 static void conn_close(struct conn *x)
 {
+	if (x->g)
+		bench_gstream_close(x->g);
 	if (x->p)
 		sb_pipe_close(x->p);
 	if (x->s >= 0)
@@ -173,6 +184,8 @@ static int conn_pingpong(struct conn *x, char *b)
 {
 	size_t got = 0;
 
+	if (x->g)
+		return bench_gstream_pingpong(x->g, b, PP_LEN);
 	if (x->s >= 0 && !x->p) {
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss);
@@ -285,7 +298,8 @@ static int ratio_row(const char *label, const double *a, const double *b, int n,
 
 static const char *g_pp_names[PATHS] = { "direct", "hand-off (sb_tcp_connect_fd)",
 					 "socat relay", "Pipe",
-					 "broker unary call (floor of gRPC)" };
+					 "broker unary call",
+					 "bare gRPC stream echo" };
 
 int main(void)
 {
@@ -295,7 +309,7 @@ int main(void)
 	const char *sargv[] = { "socat", lsock, csock, NULL };
 	double p50[PATHS][BENCH_MAX_ROUNDS], p99[PATHS][BENCH_MAX_ROUNDS], bulk[2][BENCH_MAX_ROUNDS];
 	static struct server echo, sink;
-	pid_t broker = -1, socat = -1;
+	pid_t broker = -1, socat = -1, gecho = -1;
 	int i, k, fd, rounds = er ? atoi(er) : 3, rc = 1;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -314,6 +328,9 @@ int main(void)
 	snprintf(log, sizeof(log), "%s/broker.log", g_dir);
 	snprintf(slog, sizeof(slog), "%s/socat.log", g_dir);
 	snprintf(listen_arg, sizeof(listen_arg), "unix:%s", sock);
+	snprintf(g_gpath, sizeof(g_gpath), "%s/grpc-echo.sock", g_dir);
+	/* Forked before this process starts gRPC (sb_open below). */
+	gecho = bench_gstream_spawn(g_gpath);
 	g_echo_port = server_start(&echo, echo_conn);
 	g_sink_port = server_start(&sink, sink_conn);
 	if (!g_echo_port || !g_sink_port)
@@ -328,13 +345,15 @@ int main(void)
 	socat = bench_spawn(sargv, slog, "bench_handoff");
 	for (i = 0; i < 100 && !bench_connectable(sock); i++)
 		bench_sleep_ms(50);
+	for (i = 0; i < 100 && gecho > 0 && !bench_connectable(g_gpath); i++)
+		bench_sleep_ms(50);
 	for (i = 0; i < 100 && (fd = bench_connect_lo(g_socat_port)) < 0; i++)
 		bench_sleep_ms(50);
 	if (fd >= 0)
 		close(fd);
 	g_c = broker > 0 ? sb_open(listen_arg) : NULL;
-	if (!g_c || socat < 0 || fd < 0) {
-		fprintf(stderr, "bench_handoff: broker or socat did not start\n");
+	if (!g_c || socat < 0 || fd < 0 || gecho < 0) {
+		fprintf(stderr, "bench_handoff: broker, socat or the gRPC echo did not start\n");
 		bench_print_file(log);
 		bench_print_file(slog);
 		goto out;
@@ -378,10 +397,17 @@ int main(void)
 	ratio_row("ping-pong: socat p50 / direct p50", p50[SOCAT], p50[DIRECT], rounds, 0, 0);
 	ratio_row("ping-pong: Pipe p50 / unary call p50", p50[PIPE], p50[UNARY], rounds, 0, 0);
 	ratio_row("ping-pong: unary call p50 / socat p50", p50[UNARY], p50[SOCAT], rounds, 0, 0);
+	ratio_row("ping-pong: gRPC stream p50 / socat p50", p50[GSTREAM], p50[SOCAT],
+		  rounds, 0, 0);
+	ratio_row("ping-pong: Pipe p50 / gRPC stream p50", p50[PIPE], p50[GSTREAM],
+		  rounds, 0, 0);
 out:
 	sb_close_client(g_c);
 	if (socat > 0)
 		bench_stop_child(socat, 2000);
+	if (gecho > 0)
+		bench_stop_child(gecho, 2000);
+	unlink(g_gpath);
 	if (broker > 0)
 		bench_stop_child(broker, 5000);
 	unlink(log);
