@@ -34,6 +34,26 @@ int sb_last_eai(void)
 	return sb__dial_eai;
 }
 
+void sb__dial_eai_clear(void)
+{
+	sb__dial_eai = 0;
+}
+
+int sb__dial_eai_fail(const sockbroker_v1_DialReply *rep, const char *what)
+{
+	int eai;
+
+	if (!rep->eai)
+		return 0;
+	if (sb__native(SB__C_EAI, rep->eai, &eai) < 0)
+		eai = EAI_FAIL;
+	sb__dial_eai = eai;
+	/* errno: EAI_SYSTEM's errno, ETIMEDOUT for the resolve timeout,
+	 * else EADDRNOTAVAIL as sb_tcp_server_sockets() reports it. */
+	return sb__fail(rep->error ? sb__errno_to_native(rep->error) : EADDRNOTAVAIL,
+			"getaddrinfo(%s): %s", what, gai_strerror(eai));
+}
+
 int sb__dial_init(sb_client *c)
 {
 	c->dial = NULL;
@@ -243,19 +263,10 @@ static int sb__dial(sb_client *c, sockbroker_v1_DialRequest *req, int family,
 		    const char *what)
 {
 	sockbroker_v1_DialReply rep = sockbroker_v1_DialReply_init_zero;
-	int s, eai;
+	int s;
 
-	if (sb__dial_call(c, req, &rep) < 0)
+	if (sb__dial_call(c, req, &rep) < 0 || sb__dial_eai_fail(&rep, what) < 0)
 		return -1;
-	if (rep.eai) {
-		if (sb__native(SB__C_EAI, rep.eai, &eai) < 0)
-			eai = EAI_FAIL;
-		sb__dial_eai = eai;
-		/* errno: EAI_SYSTEM's errno, ETIMEDOUT for the resolve timeout,
-		 * else EADDRNOTAVAIL as sb_tcp_server_sockets() reports it. */
-		return sb__fail(rep.error ? sb__errno_to_native(rep.error) : EADDRNOTAVAIL,
-				"getaddrinfo(%s): %s", what, gai_strerror(eai));
-	}
 	if (sb__reply(rep.error) < 0)
 		return -1;
 	s = sb__slot_alloc(c, rep.handle, family, SOCK_STREAM, 0);
@@ -388,16 +399,18 @@ int sb_unix_connect(sb_client *c, const char *path)
 	if (!path || !*path)
 		return sb__fail(EINVAL, "sb_unix_connect needs a path");
 	n = strlen(path);
-	if (n >= sizeof(sun.sun_path))
+	/* As the kernel: a path may fill sun_path (no NUL), and so may
+	 * "@" and an abstract name of 107 bytes. */
+	if (n > sizeof(sun.sun_path))
 		return sb__fail(ENAMETOOLONG, "Unix path longer than %zu bytes",
-				sizeof(sun.sun_path) - 1);
+				sizeof(sun.sun_path));
 	/* "@name": the abstract namespace, as ss(8) and systemd write it. */
 	memcpy(sun.sun_path, path, n);
 	if (path[0] == '@')
 		sun.sun_path[0] = 0;
 	rc = sb__pb_from_sockaddr(&req.address, (struct sockaddr *)&sun,
-				  (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
-					      n + (path[0] != '@')));
+				  (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n +
+					      (path[0] != '@' && n < sizeof(sun.sun_path))));
 	if (rc < 0)
 		return sb__fail(-rc, "bad Unix address %s", path);
 	req.has_address = true;

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -323,6 +324,9 @@ int sb_tcp_connect_fd(sb_client *c, const char *host, const char *port,
 	sockbroker_v1_DialRequest req = sockbroker_v1_DialRequest_init_zero;
 	sockbroker_v1_DialReply rep = sockbroker_v1_DialReply_init_zero;
 
+	char what[2 * sizeof(req.host)];
+
+	sb__dial_eai_clear();
 	if (!c)
 		return sb__fail(EINVAL, "no client");
 	if (!host || !*host || !port || !*port)
@@ -338,10 +342,8 @@ int sb_tcp_connect_fd(sb_client *c, const char *host, const char *port,
 	req.handoff = true;
 	if (sb__handoff_channel(c) < 0 || sb__dial_call(c, &req, &rep) < 0)
 		return -1;
-	if (rep.eai)
-		return sb__fail(rep.error ? sb__errno_to_native(rep.error) : EADDRNOTAVAIL,
-				"getaddrinfo(%s, %s) failed", host, port);
-	if (sb__reply(rep.error) < 0)
+	snprintf(what, sizeof(what), "%s, %s", host, port);
+	if (sb__dial_eai_fail(&rep, what) < 0 || sb__reply(rep.error) < 0)
 		return -1;
 	return sb__handoff_take(c, rep.fd_tag);
 }

@@ -121,6 +121,14 @@ int sb__unary_on(grpc_channel *ch, const char *token, const char *method,
 
 /* ---- dial.c ---- */
 
+/** sb__dial_eai_clear() - sb_last_eai() is 0 again (a dial starts). */
+void sb__dial_eai_clear(void);
+
+/** sb__dial_eai_fail() - a Dial reply that is a resolver failure sets
+ *  sb_last_eai() and fails with its errno (@what names the lookup).
+ *  Return: 0 when @rep is not one, else -1. */
+int sb__dial_eai_fail(const sockbroker_v1_DialReply *rep, const char *what);
+
 /** sb__dial_call() - one Dial: over the client's DialStream when no other
  *  thread is using it, else (or when the broker lacks DialStream) as a
  *  Dial call. Return: 0 (@rep filled), or -1 with errno, as SB__CALL. */

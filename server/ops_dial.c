@@ -352,6 +352,16 @@ static void sb__dial_candidates(struct sb__dial *st, struct sb__call *c,
 
 /* Start one attempt. Return: 1 connected at once, 0 in flight, or -errno
  * (the attempt is over). */
+static int sb__dial_has_opt(const struct sb__dial *st, int level, int name)
+{
+	size_t i;
+
+	for (i = 0; i < st->n_opts; i++)
+		if (st->opts[i].level == level && st->opts[i].name == name)
+			return 1;
+	return 0;
+}
+
 static int sb__dial_start(struct sb__dial *st, struct sb__call *c, struct sb__dial_try *t)
 {
 	int fam = sb__addr_family(&t->addr), fd, ret;
@@ -369,7 +379,20 @@ static int sb__dial_start(struct sb__dial *st, struct sb__call *c, struct sb__di
 			goto fail;
 		}
 	if (st->bind_local) {
-		ret = sb__sock_bind(fd, &st->local[sb__af_index(fam)]);
+		static const uint8_t any6[16];
+		const struct sb__addr *la = &st->local[sb__af_index(fam)];
+		int one = 1;
+
+		/* A wildcard IPv6 bind takes the IPv4 port too: the IPv4
+		 * attempt racing it (RFC 8305) would find it in use. The
+		 * caller's own IPV6_V6ONLY, set above, stands. */
+		if (fam == AF_INET6 && !memcmp(la->ip, any6, sizeof(any6)) &&
+		    !sb__dial_has_opt(st, IPPROTO_IPV6, IPV6_V6ONLY) &&
+		    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) {
+			ret = -errno;
+			goto fail;
+		}
+		ret = sb__sock_bind(fd, la);
 		if (ret < 0)
 			goto fail;
 	}

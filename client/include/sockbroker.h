@@ -338,14 +338,18 @@ int sb_tcp_connect_opts(sb_client *c, const char *host, const char *port, int fa
  * sb_unix_connect() - a stream socket connected to Unix socket @path in
  * one round trip (Socket.unix); "@name" names the abstract socket "name".
  * The path is the broker's view of the filesystem; policy CONNECT applies.
+ * As the kernel takes them, a path may fill sun_path (108 bytes, no NUL)
+ * and "@name" may have 107 bytes of name.
  * Return: a blocking socket number, or -1 (ENOENT: nothing at @path,
- *         ECONNREFUSED: nobody listens, EACCES, ENAMETOOLONG, EINVAL).
+ *         ECONNREFUSED: nobody listens, EACCES, EINVAL, ENAMETOOLONG:
+ *         longer than that).
  */
 int sb_unix_connect(sb_client *c, const char *path);
 
-/** sb_last_eai() - the EAI_* code of this thread's last sb_tcp_connect()
- *  that failed in name resolution; 0 when that call succeeded or failed
- *  for another reason. */
+/** sb_last_eai() - the EAI_* code of this thread's last dial
+ *  (sb_tcp_connect, sb_tcp_connect_opts, sb_tcp_connect_fd,
+ *  sb_unix_connect) that failed in name resolution; 0 when that call
+ *  succeeded or failed for another reason. */
 int sb_last_eai(void);
 
 /*

@@ -187,6 +187,38 @@ static void test_happy_eyeballs(sb_client *c, int lfd, const char *port)
 	exchange(c, s, lfd, "he.test");
 }
 
+/* A local port and no local host: the IPv6 attempt binds [::]:P, which
+ * without IPV6_V6ONLY takes 0.0.0.0:P too, and the IPv4 attempt racing it
+ * found its port in use (EADDRINUSE) and the dial waited for the silent
+ * IPv6 address. As a getaddrinfo loop with bind(2) each: IPv4 wins. */
+static void test_happy_eyeballs_local_port(sb_client *c, int lfd, const char *port)
+{
+	struct sockaddr_storage ss, peer;
+	socklen_t len = sizeof(peer);
+	char lport[8], want[32], buf[96];
+	int64_t t0, el;
+	int fd = listener(AF_INET, "127.0.0.1", 0, &ss), s, afd;
+
+	if (!CHECK(fd >= 0, "a free port: %s", strerror(errno)))
+		return;
+	close(fd);
+	snprintf(lport, sizeof(lport), "%u", it_port(&ss));
+	t0 = it_now_ms();
+	s = sb_tcp_connect(c, "he.test", port, NULL, lport, 3000);
+	el = it_now_ms() - t0;
+	if (!CHECK(s >= 0, "he.test from port %s: %s %s", lport, strerror(errno), it_sberr()))
+		return;
+	CHECK(el < 1500, "he.test from port %s: connected after %lld ms", lport, (long long)el);
+	afd = it_native_accept(lfd, &peer, &len, 2000);
+	it_addr_str((struct sockaddr *)&peer, len, buf, sizeof(buf));
+	snprintf(want, sizeof(want), "127.0.0.1:%s", lport);
+	CHECK(afd >= 0 && strcmp(buf, want) == 0, "he.test: the server saw %s, want %s", buf,
+	      want);
+	if (afd >= 0)
+		close(afd);
+	sb_close(c, s);
+}
+
 static void test_timeouts(sb_client *c, grpc_channel *ch)
 {
 	int64_t before = it_stats_sockets(ch), t0, el;
@@ -231,6 +263,22 @@ static void test_eai(sb_client *c, int lfd, const char *port)
 	      sb_last_eai());
 	if (s >= 0)
 		exchange(c, s, lfd, "numeric");
+
+	/* sb_tcp_connect_fd the same: set by a resolver failure, cleared by
+	 * any other outcome (here a refused connect). */
+	s = sb_tcp_connect_fd(c, "127.0.0.1", "no-such-service", 2000);
+	e = errno;
+	CHECK(s == -1 && sb_last_eai() == want && e == EADDRNOTAVAIL &&
+	      strstr(it_sberr(), gai_strerror(want)),
+	      "connect_fd, unknown service: %d %s eai %d (%s), want -1 EADDRNOTAVAIL eai %d",
+	      s, strerror(e), sb_last_eai(), it_sberr(), want);
+	s = sb_tcp_connect_fd(c, "127.0.0.1", "1", 2000);
+	e = errno;
+	CHECK(s == -1 && e == ECONNREFUSED && sb_last_eai() == 0,
+	      "connect_fd to a closed port: %d %s eai %d, want -1 ECONNREFUSED eai 0", s,
+	      strerror(e), sb_last_eai());
+	if (s >= 0)
+		close(s);
 }
 
 static void test_local_bind(sb_client *c, int lfd, const char *port)
@@ -288,6 +336,49 @@ static void test_unix(sb_client *c, grpc_channel *ch)
 	if (CHECK(s >= 0, "sb_unix_connect(%s): %s %s", path, strerror(errno), it_sberr()))
 		exchange(c, s, lfd, "unix abstract");
 	close(lfd);
+
+	/* As the kernel: a path filling sun_path (no NUL) and "@" with a
+	 * 107-byte abstract name. */
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memset(path, 0, sizeof(path));
+	snprintf(path, sizeof(path), "%s/", tmpdir);
+	memset(path + strlen(path), 'L', sizeof(sun.sun_path) - strlen(path));
+	memcpy(sun.sun_path, path, sizeof(sun.sun_path));
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (CHECK(lfd >= 0 && bind(lfd, (struct sockaddr *)&sun, sizeof(sun)) == 0 &&
+		  listen(lfd, 4) == 0, "108-byte path listener: %s", strerror(errno))) {
+		s = sb_unix_connect(c, path);
+		if (CHECK(s >= 0, "sb_unix_connect(108-byte path): %s %s", strerror(errno),
+			  it_sberr()))
+			exchange(c, s, lfd, "unix 108-byte path");
+		unlink(path);
+	}
+	if (lfd >= 0)
+		close(lfd);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memset(sun.sun_path + 1, 'a', sizeof(sun.sun_path) - 1);
+	snprintf(buf, sizeof(buf), "%05d", (int)getpid() % 100000);
+	memcpy(sun.sun_path + 1, buf, strlen(buf));
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (CHECK(lfd >= 0 && bind(lfd, (struct sockaddr *)&sun, sizeof(sun)) == 0 &&
+		  listen(lfd, 4) == 0, "107-byte abstract listener: %s", strerror(errno))) {
+		path[0] = '@';
+		memcpy(path + 1, sun.sun_path + 1, sizeof(sun.sun_path) - 1);
+		path[sizeof(sun.sun_path)] = '\0';
+		s = sb_unix_connect(c, path);
+		if (CHECK(s >= 0, "sb_unix_connect(@ + 107 bytes): %s %s", strerror(errno),
+			  it_sberr()))
+			exchange(c, s, lfd, "unix 107-byte abstract name");
+	}
+	if (lfd >= 0)
+		close(lfd);
+	memset(path, 'x', sizeof(sun.sun_path) + 1);
+	path[sizeof(sun.sun_path) + 1] = '\0';
+	s = sb_unix_connect(c, path);
+	CHECK(s == -1 && errno == ENAMETOOLONG, "sb_unix_connect(109 bytes): %d %s, want "
+	      "ENAMETOOLONG", s, strerror(errno));
 	CHECK(it_wait_sockets(ch, 0, 2000) == 0, "sockets left after the unix dials");
 }
 
@@ -606,6 +697,7 @@ int main(void)
 
 	test_fall_through(c, lfd4, port);
 	test_happy_eyeballs(c, lfd4, port);
+	test_happy_eyeballs_local_port(c, lfd4, port);
 	test_timeouts(c, ch);
 	test_eai(c, lfd4, port);
 	test_local_bind(c, lfd4, port);
