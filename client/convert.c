@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include <pb_decode.h>
 #include <pb_encode.h>
@@ -133,6 +134,28 @@ int sb__pb_from_sockaddr(sockbroker_v1_Address *pb, const struct sockaddr *sa,
 		return rc;
 	sb__pb_from_addr(pb, &a);
 	return 0;
+}
+
+int sb__pb_from_sock_addr(sockbroker_v1_Address *pb, int family, int bind,
+			  const struct sockaddr *sa, socklen_t len)
+{
+	struct sockaddr_in sin;
+
+	if (!sa)
+		return -EFAULT;
+	if (len > sizeof(struct sockaddr_storage))
+		return -EINVAL;
+	if (len >= sizeof(sa_family_t) && sa->sa_family == AF_UNIX &&
+	    len > sizeof(struct sockaddr_un))
+		return -EINVAL;
+	if (bind && family == AF_INET && len >= sizeof(sin) && sa->sa_family == AF_UNSPEC) {
+		memcpy(&sin, sa, sizeof(sin));
+		if (sin.sin_addr.s_addr != htonl(INADDR_ANY))
+			return -EAFNOSUPPORT;
+		sin.sin_family = AF_INET;
+		return sb__pb_from_sockaddr(pb, (const struct sockaddr *)&sin, sizeof(sin));
+	}
+	return sb__pb_from_sockaddr(pb, sa, len);
 }
 
 static int sb__pb_copy(const sockbroker_v1_Address *pb, int has,

@@ -237,6 +237,15 @@ int sb__pb_to_addr(struct sb__addr *a, const sockbroker_v1_Address *pb);
 int sb__pb_from_sockaddr(sockbroker_v1_Address *pb, const struct sockaddr *sa,
 			 socklen_t len);
 
+/** sb__pb_from_sock_addr() - the address of a socket call (bind, connect,
+ *  sendto, sendmsg) on socket family @family, with the kernel's checks
+ *  first: a length above sockaddr_storage, or above sockaddr_un for a Unix
+ *  address, is -EINVAL; an AF_INET socket takes AF_UNSPEC with
+ *  INADDR_ANY as AF_INET (inet_bind's compatibility rule) when @bind.
+ *  Return: as sb__pb_from_sockaddr. */
+int sb__pb_from_sock_addr(sockbroker_v1_Address *pb, int family, int bind,
+			  const struct sockaddr *sa, socklen_t len);
+
 /** sb__pb_copy_out() - a message address to a caller's buffer (POSIX
  *  truncation rules; both may be NULL). Return: 0 or -EINVAL. */
 int sb__pb_copy_out(const sockbroker_v1_Address *pb, int has,

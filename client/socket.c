@@ -38,18 +38,30 @@ static size_t sb__chunk(const sb_client *c)
  * protocol of an AF_PACKET socket is an ethertype in network byte order
  * (htons(ETH_P_ALL)); it goes in @ppkt in host order, @pp then 0. The
  * kernel reads only its low 16 bits (a __be16), and so does this. */
+/* Check and translate socket(2)'s arguments in the kernel's order:
+ * family, type (a type past SOCK_PACKET, or an unknown flag, is EINVAL),
+ * an IP protocol number out of range (EINVAL), a type the broker has no
+ * socket for (ESOCKTNOSUPPORT), a protocol it has no number for. A Unix
+ * SOCK_RAW is a datagram socket, as unix_create() makes it. @base: the
+ * type the socket has. */
 static int sb__socket_args(int domain, int type, int protocol, uint32_t *pd,
-			   uint32_t *pt, uint32_t *pp, uint32_t *ppkt, int *nonblock)
+			   uint32_t *pt, uint32_t *pp, uint32_t *ppkt, int *nonblock,
+			   int *base)
 {
-	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
-
+	*base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 	*nonblock = (type & SOCK_NONBLOCK) != 0;
 	*pp = 0;
 	*ppkt = 0;
 	if (sb__portable(SB__C_AF, domain, pd) < 0)
 		return sb__fail(EAFNOSUPPORT, "address family %d not supported", domain);
-	if (sb__portable(SB__C_SOCK, base, pt) < 0)
-		return sb__fail(EINVAL, "socket type %d not supported", type);
+	if (*base < 0 || *base > SOCK_PACKET)
+		return sb__fail(EINVAL, "invalid socket type %d", type);
+	if ((domain == AF_INET || domain == AF_INET6) && (protocol < 0 || protocol >= IPPROTO_MAX))
+		return sb__fail(EINVAL, "invalid IP protocol %d", protocol);
+	if (domain == AF_UNIX && *base == SOCK_RAW)
+		*base = SOCK_DGRAM;
+	if (sb__portable(SB__C_SOCK, *base, pt) < 0)
+		return sb__fail(ESOCKTNOSUPPORT, "socket type %d not supported", *base);
 	if (domain == AF_PACKET) {
 		*ppkt = ntohs((uint16_t)protocol);
 		return 0;
@@ -64,11 +76,11 @@ int sb_socket(sb_client *c, int domain, int type, int protocol)
 	sockbroker_v1_SocketRequest req = sockbroker_v1_SocketRequest_init_zero;
 	sockbroker_v1_SocketReply rep = sockbroker_v1_SocketReply_init_zero;
 	uint32_t pd, pt, pp, ppkt;
-	int nb, rc, s;
+	int nb, rc, s, base;
 
 	if (sb__check(c) < 0)
 		return -1;
-	if (sb__socket_args(domain, type, protocol, &pd, &pt, &pp, &ppkt, &nb) < 0)
+	if (sb__socket_args(domain, type, protocol, &pd, &pt, &pp, &ppkt, &nb, &base) < 0)
 		return -1;
 	req.family = (sockbroker_v1_AddressFamily)pd;
 	req.type = (sockbroker_v1_SocketType)pt;
@@ -80,7 +92,7 @@ int sb_socket(sb_client *c, int domain, int type, int protocol)
 		return -1;
 	if (sb__reply(rep.error) < 0)
 		return -1;
-	s = sb__slot_alloc(c, rep.handle, domain, type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC), nb);
+	s = sb__slot_alloc(c, rep.handle, domain, base, nb);
 	if (s < 0) {
 		sb__handle_drop(c, rep.handle);
 		return sb__err(s);
@@ -92,15 +104,14 @@ int sb_socketpair(sb_client *c, int domain, int type, int protocol, int sv[2])
 {
 	sockbroker_v1_SocketPairRequest req = sockbroker_v1_SocketPairRequest_init_zero;
 	sockbroker_v1_SocketPairReply rep = sockbroker_v1_SocketPairReply_init_zero;
-	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 	uint32_t pd, pt, pp, ppkt;
-	int nb, s0, s1;
+	int nb, s0, s1, base;
 
 	if (sb__check(c) < 0)
 		return -1;
 	if (!sv)
 		return sb__fail(EFAULT, "sv is NULL");
-	if (sb__socket_args(domain, type, protocol, &pd, &pt, &pp, &ppkt, &nb) < 0)
+	if (sb__socket_args(domain, type, protocol, &pd, &pt, &pp, &ppkt, &nb, &base) < 0)
 		return -1;
 	req.family = (sockbroker_v1_AddressFamily)pd;
 	req.type = (sockbroker_v1_SocketType)pt;
@@ -132,7 +143,7 @@ int sb_bind(sb_client *c, int s, const struct sockaddr *addr, socklen_t len)
 
 	if (sb__lookup(c, s, &sl) < 0)
 		return -1;
-	rc = sb__pb_from_sockaddr(&req.address, addr, len);
+	rc = sb__pb_from_sock_addr(&req.address, sl.family, 1, addr, len);
 	if (rc < 0)
 		return sb__fail(-rc, "bad address");
 	req.has_address = true;
@@ -155,7 +166,7 @@ int sb_connect_timeout(sb_client *c, int s, const struct sockaddr *addr,
 	if (addr && len >= sizeof(sa_family_t) && addr->sa_family == AF_UNSPEC) {
 		req.has_address = false; /* dissolve the association */
 	} else {
-		rc = sb__pb_from_sockaddr(&req.address, addr, len);
+		rc = sb__pb_from_sock_addr(&req.address, sl.family, 0, addr, len);
 		if (rc < 0)
 			return sb__fail(-rc, "bad address");
 		req.has_address = true;
@@ -305,7 +316,7 @@ static ssize_t sb__send(sb_client *c, int s, const void *buf, size_t len,
 	if (sb__flags_to_portable(SB__C_MSG, flags & ~MSG_NOSIGNAL, &pflags) < 0)
 		return sb__fail(EOPNOTSUPP, "unsupported send flags 0x%x", (unsigned)flags);
 	if (dst) {
-		rc = sb__pb_from_sockaddr(&pdst, dst, dstlen);
+		rc = sb__pb_from_sock_addr(&pdst, sl.family, 0, dst, dstlen);
 		if (rc < 0)
 			return sb__fail(-rc, "bad destination address");
 	}
@@ -355,9 +366,13 @@ ssize_t sb_sendmsg(sb_client *c, int s, const struct msghdr *msg, int flags)
 	uint8_t *gather = NULL;
 	const void *data = NULL;
 	size_t i, total = 0, off = 0;
+	struct sb__slot sl;
 	ssize_t ret = -1;
 	int rc;
 
+	/* The kernel looks at the descriptor first. */
+	if (sb__lookup(c, s, &sl) < 0)
+		return -1;
 	if (!msg || (!msg->msg_iov && msg->msg_iovlen) ||
 	    (!msg->msg_control && msg->msg_controllen))
 		return sb__fail(EFAULT, "msghdr, its iovecs or its control buffer is NULL");
@@ -614,7 +629,8 @@ ssize_t sb_recvmsg(sb_client *c, int s, struct msghdr *msg, int flags)
 		sb__fail(EPROTO, "unknown msg_flags 0x%x from the broker", rep.flags);
 		goto out;
 	}
-	msg->msg_flags = nflags | mflags;
+	/* As the kernel: MSG_CMSG_CLOEXEC comes back when it was asked. */
+	msg->msg_flags = ((nflags | mflags) & ~MSG_CMSG_CLOEXEC) | (flags & MSG_CMSG_CLOEXEC);
 	if (flags & MSG_TRUNC) {
 		if (sl.type == SOCK_STREAM && rep.length > total)
 			ret = (ssize_t)total;

@@ -224,7 +224,9 @@ ssize_t sb__sock_recv_fds(int fd, void *buf, size_t len, int flags,
 				 keep);
 	if (info) {
 		info->n_cmsgs = ncm;
-		info->msg_flags = mh.msg_flags;	/* with parse's MSG_CTRUNC */
+		/* The kernel echoes MSG_CMSG_CLOEXEC, which is ours (the
+		 * client applies the caller's own). */
+		info->msg_flags = mh.msg_flags & ~MSG_CMSG_CLOEXEC;
 	}
 	/* With MSG_TRUNC the kernel returns the real length: report it in
 	 * info->length and what was copied as the result. */

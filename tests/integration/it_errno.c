@@ -3,8 +3,9 @@
  * the errno the kernel gives to the same call on a native socket in the
  * same state (ECONNREFUSED, EADDRINUSE, EAFNOSUPPORT, EPROTONOSUPPORT,
  * ENOTCONN, EPIPE, EAGAIN, EINPROGRESS then POLLOUT and SO_ERROR,
- * EISCONN, EINVAL, EOPNOTSUPP, ENOPROTOOPT, EMSGSIZE, EDESTADDRREQ), and
- * EBADF for a closed and for an unknown socket number.
+ * EISCONN, EINVAL, EOPNOTSUPP, ENOPROTOOPT, EMSGSIZE, EDESTADDRREQ), the
+ * checks of socket(2)'s arguments and of address lengths in their order,
+ * and EBADF for a closed and for an unknown socket number (first).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "it_client.h"
@@ -90,6 +92,91 @@ static void socket_errors(void)
 		sb_close(c, rx);
 	if (ry >= 0)
 		close(ry);
+}
+
+/* socket(2)'s own checks, in the kernel's order: the type's range and
+ * flags (EINVAL), an IP protocol out of range (EINVAL), a type the family
+ * has no socket for (ESOCKTNOSUPPORT); a Unix SOCK_RAW is a datagram
+ * socket. */
+static void socket_args(void)
+{
+	static const struct {
+		const char *what;
+		int family, type, protocol;
+	} cases[] = {
+		{ "socket(AF_INET, SOCK_STREAM, -1)", AF_INET, SOCK_STREAM, -1 },
+		{ "socket(AF_INET6, SOCK_DGRAM, IPPROTO_MAX)", AF_INET6, SOCK_DGRAM, IPPROTO_MAX },
+		{ "socket(AF_INET, SOCK_DCCP)", AF_INET, SOCK_DCCP, 0 },
+		{ "socket(AF_INET, SOCK_STREAM | 0x100)", AF_INET, SOCK_STREAM | 0x100, 0 },
+		{ "socket(AF_INET, type -1)", AF_INET, -1, 0 },
+		{ "socket(AF_UNIX, SOCK_RAW)", AF_UNIX, SOCK_RAW, 0 },
+	};
+	size_t i;
+	int rx, ry, t = -1;
+	socklen_t len = sizeof(t);
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		BOTH(cases[i].what, rx = sb_socket(c, cases[i].family, cases[i].type,
+						   cases[i].protocol),
+		     ry = socket(cases[i].family, cases[i].type | SOCK_CLOEXEC,
+				 cases[i].protocol));
+		if (rx >= 0 && cases[i].family == AF_UNIX)
+			CHECK(sb_getsockopt(c, rx, SOL_SOCKET, SO_TYPE, &t, &len) == 0 &&
+			      t == SOCK_DGRAM, "Unix SOCK_RAW: SO_TYPE %d, want SOCK_DGRAM", t);
+		if (rx >= 0)
+			sb_close(c, rx);
+		if (ry >= 0)
+			close(ry);
+	}
+}
+
+/* Address lengths and families as bind/connect/sendto check them. */
+static void addr_args(void)
+{
+	struct sockaddr_storage ss[2];
+	struct sockaddr_in sin;
+	struct sockaddr_un sun;
+	struct pair u = mk(AF_UNIX, SOCK_DGRAM, 0), in = mk(AF_INET, SOCK_DGRAM, 0);
+	char path[64];
+
+	snprintf(path, sizeof(path), "/tmp/sb-errno-%d.sock", (int)getpid());
+	memset(ss, 0, sizeof(ss));
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strcpy(sun.sun_path, path);
+	memcpy(&ss[0], &sun, sizeof(sun));
+	if (u.s >= 0 && u.fd >= 0) {
+		BOTH("unix bind, length sizeof(sockaddr_storage)",
+		     sb_bind(c, u.s, (struct sockaddr *)ss, sizeof(ss[0])),
+		     bind(u.fd, (struct sockaddr *)ss, sizeof(ss[0])));
+		BOTH("unix connect, length 111",
+		     sb_connect(c, u.s, (struct sockaddr *)ss, sizeof(sun) + 1),
+		     connect(u.fd, (struct sockaddr *)ss, sizeof(sun) + 1));
+		BOTH("unix sendto, length sizeof(sockaddr_storage)",
+		     sb_sendto(c, u.s, "x", 1, 0, (struct sockaddr *)ss, sizeof(ss[0])),
+		     sendto(u.fd, "x", 1, 0, (struct sockaddr *)ss, sizeof(ss[0])));
+	}
+	unlink(path);
+	rm(&u);
+	if (in.s >= 0 && in.fd >= 0) {
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		memcpy(&ss[0], &sin, sizeof(sin));
+		BOTH("inet bind, length above sockaddr_storage",
+		     sb_bind(c, in.s, (struct sockaddr *)ss, sizeof(ss[0]) + 1),
+		     bind(in.fd, (struct sockaddr *)ss, sizeof(ss[0]) + 1));
+		/* inet_bind(): AF_UNSPEC is AF_INET for INADDR_ANY only. */
+		sin.sin_family = AF_UNSPEC;
+		BOTH("inet bind AF_UNSPEC 127.0.0.1",
+		     sb_bind(c, in.s, (struct sockaddr *)&sin, sizeof(sin)),
+		     bind(in.fd, (struct sockaddr *)&sin, sizeof(sin)));
+		sin.sin_addr.s_addr = htonl(INADDR_ANY);
+		BOTH("inet bind AF_UNSPEC INADDR_ANY",
+		     sb_bind(c, in.s, (struct sockaddr *)&sin, sizeof(sin)),
+		     bind(in.fd, (struct sockaddr *)&sin, sizeof(sin)));
+	}
+	rm(&in);
 }
 
 static void connect_bind_errors(void)
@@ -320,6 +407,11 @@ static void bad_handles(void)
 	r = (int)sb_recv(c, 4242, buf, sizeof(buf), MSG_DONTWAIT);
 	CHECK(r == -1 && errno == EBADF, "recv on socket number 4242 (never opened): %d (%s), "
 	      "want EBADF", r, strerror(errno));
+	/* The socket is looked at before the message, as the kernel does. */
+	errno = 0;
+	r = (int)sb_sendmsg(c, 4242, NULL, 0);
+	CHECK(r == -1 && errno == EBADF, "sendmsg(4242, NULL): %d (%s), want EBADF", r,
+	      strerror(errno));
 	errno = 0;
 	r = sb_listen(c, -1, 1);
 	CHECK(r == -1 && errno == EBADF, "listen on socket number -1: %d (%s), want EBADF", r,
@@ -330,6 +422,8 @@ int main(void)
 {
 	c = it_setup(&b, NULL, 50);
 	socket_errors();
+	socket_args();
+	addr_args();
 	connect_bind_errors();
 	unconnected_errors();
 	nonblocking();

@@ -374,11 +374,47 @@ out:
 	      fds0);
 }
 
+/* msg_flags on Unix sockets: the broker receives them with
+ * MSG_CMSG_CLOEXEC for the descriptors it takes, which the kernel echoes;
+ * the caller sees it only when it asked, as from the kernel. */
+static void unix_flags(sb_client *c)
+{
+	static const int flags[] = { 0, MSG_CMSG_CLOEXEC };
+	static const int types[] = { SOCK_DGRAM, SOCK_STREAM };
+	struct got gn, gb;
+	size_t i, t;
+
+	for (t = 0; t < 2; t++)
+		for (i = 0; i < 2; i++) {
+			int sv[2], nv[2];
+			char what[96];
+
+			if (!CHECK(sb_socketpair(c, AF_UNIX, types[t], 0, sv) == 0 &&
+				   socketpair(AF_UNIX, types[t] | SOCK_CLOEXEC, 0, nv) == 0,
+				   "socketpair: %s %s", strerror(errno), it_sberr()))
+				return;
+			snprintf(what, sizeof(what), "unix %s, flags 0x%x",
+				 types[t] == SOCK_DGRAM ? "dgram" : "stream", flags[i]);
+			if (CHECK(sb_send(c, sv[0], DATA, sizeof(DATA), 0) == (ssize_t)sizeof(DATA) &&
+				  send(nv[0], DATA, sizeof(DATA), 0) == (ssize_t)sizeof(DATA),
+				  "%s: send: %s", what, strerror(errno))) {
+				do_recv(c, nv[1], 1, &gn, 64, sizeof(gn.d2), flags[i]);
+				do_recv(c, sv[1], 0, &gb, 64, sizeof(gb.d2), flags[i]);
+				same(what, &gn, &gb);
+			}
+			sb_close(c, sv[0]);
+			sb_close(c, sv[1]);
+			close(nv[0]);
+			close(nv[1]);
+		}
+}
+
 int main(void)
 {
 	struct it_broker b;
 	sb_client *c = it_setup(&b, NULL, 40);
 
+	unix_flags(c);
 	datagrams(c);
 	errqueue(c);
 	rights_closed(c, &b);
