@@ -497,7 +497,15 @@ static int sbctl_connect_dial(const char *host, const char *port, int family,
 		snprintf(peer, sizeof(peer), "%.*s", (int)(sizeof(peer) - 1), path);
 	else if (sb_getpeername(c, s, (struct sockaddr *)&ss, &len) == 0)
 		sbctl_sockaddr_str((struct sockaddr *)&ss, peer, sizeof(peer));
-	sbctl_note("connected to %s (%s)", peer, path ? "unix" : "tcp");
+	len = sizeof(ss);
+	if (!path && sb_getsockname(c, s, (struct sockaddr *)&ss, &len) == 0) {
+		char local[INET6_ADDRSTRLEN + 16] = "";
+
+		sbctl_sockaddr_str((struct sockaddr *)&ss, local, sizeof(local));
+		sbctl_note("connected to %s (tcp) from %s", peer, local);
+	} else {
+		sbctl_note("connected to %s (%s)", peer, path ? "unix" : "tcp");
+	}
 	rc = sbctl_relay_tcp(c, s, peer, quit_ms);
 	sb_close_client(c);
 	return rc;
