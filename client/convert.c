@@ -267,6 +267,22 @@ int sb__pb_to_cmsg(struct sb__cmsg *cm, const sockbroker_v1_ControlMessage *pb)
 		cm->kind = SB__CM_IPV6_HOPLIMIT;
 		cm->value = pb->kind.ipv6_hoplimit;
 		return 0;
+	case sockbroker_v1_ControlMessage_ipv6_tclass_tag:
+		cm->kind = SB__CM_IPV6_TCLASS;
+		cm->value = pb->kind.ipv6_tclass;
+		return 0;
+	case sockbroker_v1_ControlMessage_rxq_ovfl_tag:
+		cm->kind = SB__CM_RXQ_OVFL;
+		cm->value = (int)pb->kind.rxq_ovfl;
+		return 0;
+	case sockbroker_v1_ControlMessage_ip_origdstaddr_tag:
+		cm->kind = SB__CM_IP_ORIGDSTADDR;
+		return sb__pb_to_addr(&cm->offender, &pb->kind.ip_origdstaddr) < 0 ||
+		       cm->offender.kind != SB__ADDR_INET ? -EINVAL : 0;
+	case sockbroker_v1_ControlMessage_ipv6_origdstaddr_tag:
+		cm->kind = SB__CM_IPV6_ORIGDSTADDR;
+		return sb__pb_to_addr(&cm->offender, &pb->kind.ipv6_origdstaddr) < 0 ||
+		       cm->offender.kind != SB__ADDR_INET6 ? -EINVAL : 0;
 	case sockbroker_v1_ControlMessage_ip_recverr_tag:
 	case sockbroker_v1_ControlMessage_ipv6_recverr_tag: {
 		const sockbroker_v1_ExtendedErr *e =
@@ -325,6 +341,10 @@ int sb__cmsg_to_pbmsg(const struct sb__cmsg *cm, sockbroker_v1_ControlMessage *p
 	case SB__CM_IPV6_HOPLIMIT:
 		pb->which_kind = sockbroker_v1_ControlMessage_ipv6_hoplimit_tag;
 		pb->kind.ipv6_hoplimit = cm->value;
+		return 0;
+	case SB__CM_IPV6_TCLASS:
+		pb->which_kind = sockbroker_v1_ControlMessage_ipv6_tclass_tag;
+		pb->kind.ipv6_tclass = cm->value;
 		return 0;
 	case SB__CM_CREDENTIALS:
 		pb->which_kind = sockbroker_v1_ControlMessage_credentials_tag;

@@ -92,6 +92,29 @@ static int sb__cmsg_one(struct sb__cmsg *c, const struct cmsghdr *cm)
 		   n >= sizeof(struct sock_extended_err)) {
 		c->kind = SB__CM_IPV6_RECVERR;
 		sb__cmsg_err(c, cm, sizeof(struct sockaddr_in6));
+	} else if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_TCLASS &&
+		   n >= sizeof(int)) {
+		c->kind = SB__CM_IPV6_TCLASS;
+		memcpy(&c->value, d, sizeof(int));
+	} else if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_ORIGDSTADDR &&
+		   n >= sizeof(struct sockaddr_in)) {
+		c->kind = SB__CM_IP_ORIGDSTADDR;
+		if (sb__addr_from_sockaddr(&c->offender, (const struct sockaddr *)d,
+					   sizeof(struct sockaddr_in)) < 0)
+			c->kind = SB__CM_NONE;
+	} else if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_ORIGDSTADDR &&
+		   n >= sizeof(struct sockaddr_in6)) {
+		c->kind = SB__CM_IPV6_ORIGDSTADDR;
+		if (sb__addr_from_sockaddr(&c->offender, (const struct sockaddr *)d,
+					   sizeof(struct sockaddr_in6)) < 0)
+			c->kind = SB__CM_NONE;
+	} else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL &&
+		   n >= sizeof(uint32_t)) {
+		uint32_t v;
+
+		memcpy(&v, d, sizeof(v));
+		c->kind = SB__CM_RXQ_OVFL;
+		c->value = (int)v;
 	} else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS &&
 		   n >= sizeof(struct ucred)) {
 		struct ucred uc;
@@ -156,6 +179,8 @@ size_t sb__cmsg_parse_fds(struct msghdr *mh, struct sb__cmsg *out, size_t max,
 			continue;
 		if (n < max && sb__cmsg_one(&out[n], cm))
 			n++;
+		else
+			mh->msg_flags |= MSG_CTRUNC;
 	}
 	return n;
 }
@@ -286,6 +311,32 @@ static int sb__cmsg_native(const struct sb__cmsg *cm, int *level, int *type,
 		*type = cm->kind == SB__CM_IP_TTL ? IP_TTL : IPV6_HOPLIMIT;
 		memcpy(d, &cm->value, sizeof(int));
 		return sizeof(int);
+	case SB__CM_IPV6_TCLASS:
+		*level = IPPROTO_IPV6;
+		*type = IPV6_TCLASS;
+		memcpy(d, &cm->value, sizeof(int));
+		return sizeof(int);
+	case SB__CM_RXQ_OVFL: {
+		uint32_t v = (uint32_t)cm->value;
+
+		*level = SOL_SOCKET;
+		*type = SO_RXQ_OVFL;
+		memcpy(d, &v, sizeof(v));
+		return sizeof(v);
+	}
+	case SB__CM_IP_ORIGDSTADDR:
+	case SB__CM_IPV6_ORIGDSTADDR:
+		/* The address of the family the message says, nothing else. */
+		if (cm->offender.kind != (cm->kind == SB__CM_IP_ORIGDSTADDR ? SB__ADDR_INET
+									    : SB__ADDR_INET6))
+			return -EINVAL;
+		*level = cm->kind == SB__CM_IP_ORIGDSTADDR ? IPPROTO_IP : IPPROTO_IPV6;
+		*type = cm->kind == SB__CM_IP_ORIGDSTADDR ? IP_ORIGDSTADDR : IPV6_ORIGDSTADDR;
+		memset(&ss, 0, sizeof(ss));
+		if (sb__addr_to_sockaddr(&cm->offender, &ss, &sl) < 0)
+			return -EINVAL;
+		memcpy(d, &ss, sl);
+		return (int)sl;
 	case SB__CM_IP_RECVERR:
 	case SB__CM_IPV6_RECVERR: {
 		struct sock_extended_err ee = {
@@ -382,6 +433,10 @@ static size_t sb__cmsg_send_size(const struct sb__cmsg *c, int *level, int *type
 	case SB__CM_IPV6_HOPLIMIT:
 		*level = IPPROTO_IPV6;
 		*type = IPV6_HOPLIMIT;
+		return sizeof(int);
+	case SB__CM_IPV6_TCLASS:
+		*level = IPPROTO_IPV6;
+		*type = IPV6_TCLASS;
 		return sizeof(int);
 	case SB__CM_CREDENTIALS:
 		*level = SOL_SOCKET;
@@ -511,6 +566,13 @@ int sb__cmsg_read_send(const struct cmsghdr *cm, struct sb__cmsg *c)
 			memcpy(&v, d, sizeof(v));
 			c->value = v;
 		}
+		return 0;
+	}
+	if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_TCLASS &&
+	    n == sizeof(int)) {
+		c->kind = SB__CM_IPV6_TCLASS;
+		memcpy(&v, d, sizeof(v));
+		c->value = v;
 		return 0;
 	}
 	if (n == sizeof(int) &&

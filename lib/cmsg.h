@@ -64,6 +64,10 @@ enum sb__cmsg_kind {
 	SB__CM_IP_RECVERR,     /* IPPROTO_IP, IP_RECVERR */
 	SB__CM_IPV6_RECVERR,   /* IPPROTO_IPV6, IPV6_RECVERR */
 	SB__CM_CREDENTIALS,    /* SOL_SOCKET, SCM_CREDENTIALS */
+	SB__CM_IPV6_TCLASS,    /* IPPROTO_IPV6, IPV6_TCLASS (int) */
+	SB__CM_IP_ORIGDSTADDR, /* IPPROTO_IP, IP_ORIGDSTADDR (sockaddr_in) */
+	SB__CM_IPV6_ORIGDSTADDR, /* IPPROTO_IPV6, IPV6_ORIGDSTADDR */
+	SB__CM_RXQ_OVFL,       /* SOL_SOCKET, SO_RXQ_OVFL (uint32) */
 };
 
 struct sb__cmsg {
@@ -72,11 +76,12 @@ struct sb__cmsg {
 	uint8_t spec_dst[4];    /* IP_PKTINFO */
 	uint8_t addr[16];       /* PKTINFO: 4 or 16 bytes */
 	int64_t sec, nsec;      /* TIMESTAMP(NS); TIMESTAMP: usec * 1000 */
-	int value;              /* TOS, TTL, HOPLIMIT */
+	int value;              /* TOS, TTL, HOPLIMIT, TCLASS, RXQ_OVFL */
 	int ee_errno;           /* RECVERR: native errno */
 	uint8_t ee_origin, ee_type, ee_code;
 	uint32_t ee_info, ee_data;
-	struct sb__addr offender; /* RECVERR: SB__ADDR_NONE when unknown */
+	struct sb__addr offender; /* RECVERR: SB__ADDR_NONE when unknown;
+				   * ORIGDSTADDR: the address */
 	uint32_t pid, uid, gid; /* CREDENTIALS */
 };
 
@@ -94,7 +99,9 @@ int sb__cmsg_drop_fds(struct msghdr *mh, const struct cmsghdr *cm);
  * @mh:  the message header the kernel filled
  * @out: up to @max typed messages, in the kernel's order
  * Descriptors of SCM_RIGHTS are closed and MSG_CTRUNC set in
- * @mh->msg_flags (sb__cmsg_drop_fds); other unknown messages are skipped.
+ * @mh->msg_flags (sb__cmsg_drop_fds); a message of a kind not typed here,
+ * or past @max, is dropped with MSG_CTRUNC set too: the caller learns, as
+ * from the kernel, that control data was lost.
  * Return: the number of messages written (0..@max).
  */
 size_t sb__cmsg_parse(struct msghdr *mh, struct sb__cmsg *out, size_t max);
@@ -154,7 +161,7 @@ SB__CHECK int sb__cmsg_put(void *ctl, size_t len, size_t *used, int *flags,
  * sb__cmsg_build() - native control messages for sendmsg(2) from @n typed
  * ones, into @buf of @len bytes; *@used gets the msg_controllen to pass.
  * Sendable kinds: IP_PKTINFO, IPV6_PKTINFO, IP_TOS, IP_TTL, IPV6_HOPLIMIT,
- * SCM_CREDENTIALS (checking what they say is the caller's business).
+ * IPV6_TCLASS, SCM_CREDENTIALS (checking what they say is the caller's business).
  * Return: 0, -EINVAL (a kind that only comes with a reception), -ENOBUFS.
  */
 SB__CHECK int sb__cmsg_build(const struct sb__cmsg *cms, size_t n, void *buf, size_t len,

@@ -229,6 +229,22 @@ SBPB(ControlMessage) *sb__cmsg_to_pb(const struct sb__cmsg *cm, struct sb__pb_cm
 		st->m.kind_case = SOCKBROKER__V1__CONTROL_MESSAGE__KIND_IPV6_HOPLIMIT;
 		st->m.ipv6_hoplimit = c->value;
 		break;
+	case SB__CM_IPV6_TCLASS:
+		st->m.kind_case = SOCKBROKER__V1__CONTROL_MESSAGE__KIND_IPV6_TCLASS;
+		st->m.ipv6_tclass = c->value;
+		break;
+	case SB__CM_RXQ_OVFL:
+		st->m.kind_case = SOCKBROKER__V1__CONTROL_MESSAGE__KIND_RXQ_OVFL;
+		st->m.rxq_ovfl = (uint32_t)c->value;
+		break;
+	case SB__CM_IP_ORIGDSTADDR:
+		st->m.kind_case = SOCKBROKER__V1__CONTROL_MESSAGE__KIND_IP_ORIGDSTADDR;
+		st->m.ip_origdstaddr = sb__addr_to_pb(&c->offender, &st->off);
+		break;
+	case SB__CM_IPV6_ORIGDSTADDR:
+		st->m.kind_case = SOCKBROKER__V1__CONTROL_MESSAGE__KIND_IPV6_ORIGDSTADDR;
+		st->m.ipv6_origdstaddr = sb__addr_to_pb(&c->offender, &st->off);
+		break;
 	case SB__CM_IP_RECVERR:
 	case SB__CM_IPV6_RECVERR:
 		sockbroker__v1__extended_err__init(&st->ee);
@@ -299,6 +315,10 @@ int sb__cmsg_from_pb(const SBPB(ControlMessage) *pb, struct sb__cmsg *cm, const 
 		cm->kind = SB__CM_IPV6_HOPLIMIT;
 		cm->value = pb->ipv6_hoplimit;
 		return 0;
+	case SOCKBROKER__V1__CONTROL_MESSAGE__KIND_IPV6_TCLASS:
+		cm->kind = SB__CM_IPV6_TCLASS;
+		cm->value = pb->ipv6_tclass;
+		return 0;
 	case SOCKBROKER__V1__CONTROL_MESSAGE__KIND_CREDENTIALS:
 		cm->kind = SB__CM_CREDENTIALS;
 		cm->pid = pb->credentials->pid;
@@ -306,7 +326,8 @@ int sb__cmsg_from_pb(const SBPB(ControlMessage) *pb, struct sb__cmsg *cm, const 
 		cm->gid = pb->credentials->gid;
 		return 0;
 	default:
-		*why = "only pktinfo, tos, ttl, hop limit and credentials can be sent";
+		*why = "only pktinfo, tos, ttl, hop limit, traffic class and credentials "
+		       "can be sent";
 		return -EINVAL;
 	}
 }

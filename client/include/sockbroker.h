@@ -162,11 +162,15 @@ ssize_t sb_recvfrom(sb_client *c, int s, void *buf, size_t len, int flags,
  * source, msg_control the ancillary data as real struct cmsghdr (walk them
  * with CMSG_FIRSTHDR/CMSG_NXTHDR), msg_flags the kernel's flags.
  * Control messages carried: IP_PKTINFO, IPV6_PKTINFO, SO_TIMESTAMP,
- * SO_TIMESTAMPNS, IP_TOS, IP_TTL, IPV6_HOPLIMIT, IP_RECVERR/IPV6_RECVERR
+ * SO_TIMESTAMPNS, IP_TOS, IP_TTL, IPV6_HOPLIMIT, IPV6_TCLASS,
+ * IP_ORIGDSTADDR/IPV6_ORIGDSTADDR, SO_RXQ_OVFL, IP_RECVERR/IPV6_RECVERR
  * (with MSG_ERRQUEUE, which never waits), SCM_CREDENTIALS; enable them
  * with sb_setsockopt as natively. They are written as the kernel writes
  * them: a message that does not fit is cut, MSG_CTRUNC set, and
- * msg_controllen gives the bytes used. Descriptors (SCM_RIGHTS) that a
+ * msg_controllen gives the bytes used. A message of another kind (e.g.
+ * SO_TIMESTAMPING's) is not carried: msg_flags has MSG_CTRUNC, as the
+ * kernel says when control data was lost. MSG_CMSG_CLOEXEC is in
+ * msg_flags when, and only when, the caller passed it. Descriptors (SCM_RIGHTS) that a
  * Unix socket of the broker receives come as the kernel gives them (H6):
  * one SCM_RIGHTS message after the other control messages, as many as fit
  * in the room left (the others are closed and MSG_CTRUNC is set),
@@ -192,7 +196,8 @@ ssize_t sb_recvmsg(sb_client *c, int s, struct msghdr *msg, int flags);
  * msg_name the destination, msg_control the ancillary data the broker can
  * send: IP_PKTINFO / IPV6_PKTINFO (source address and interface: the
  * policy judges them as a bind and SO_BINDTOIFINDEX, EACCES unless a rule
- * allows them), IP_TOS, IP_TTL, IPV6_HOPLIMIT, and SCM_CREDENTIALS with
+ * allows them), IP_TOS, IP_TTL, IPV6_HOPLIMIT, IPV6_TCLASS, and
+ * SCM_CREDENTIALS with
  * only the caller's own pid, uid and gid (EPERM otherwise: the broker
  * could claim anybody's), and SCM_RIGHTS on a Unix socket (H6): the
  * descriptors are copied to the broker over the hand-off channel, sent

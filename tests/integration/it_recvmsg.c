@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT
  * it_recvmsg.c - sb_recvmsg gives what recvmsg(2) gives on the same
  * machine: the same datagram over the same iovecs, source, msg_flags and
- * control messages (IP_PKTINFO, IP_TOS, IP_TTL, SO_TIMESTAMPNS: same
- * order, levels, types, lengths and bytes; timestamps within 2 s), the
+ * control messages (IP_PKTINFO, IP_TOS, IP_TTL, SO_TIMESTAMPNS,
+ * IPV6_TCLASS, IP(V6)_ORIGDSTADDR: same order, levels, types, lengths and
+ * bytes; timestamps within 2 s), msg_flags on Unix sockets, the
  * same MSG_CTRUNC cut with a short control buffer, MSG_TRUNC with short
  * iovecs, and the same IP_RECVERR error queue entry (MSG_ERRQUEUE) for
  * an ICMP port unreachable on loopback.
@@ -15,6 +16,7 @@
  */
 #include <arpa/inet.h>
 #include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <sys/un.h>
@@ -374,6 +376,129 @@ out:
 	      fds0);
 }
 
+/* IPV6_RECVTCLASS, IP(V6)_RECVORIGDSTADDR and SO_RXQ_OVFL: the same
+ * messages as the kernel's, in its order; an IP(V6)_ORIGDSTADDR is each
+ * receiver's own address. */
+static void more_cmsgs(sb_client *c, int family)
+{
+	static const int opts4[][2] = { { IPPROTO_IP, IP_RECVORIGDSTADDR },
+					{ SOL_SOCKET, SO_RXQ_OVFL } };
+	static const int opts6[][2] = { { IPPROTO_IPV6, IPV6_RECVTCLASS },
+					{ IPPROTO_IPV6, IPV6_RECVORIGDSTADDR },
+					{ SOL_SOCKET, SO_RXQ_OVFL } };
+	const int(*opts)[2] = family == AF_INET ? opts4 : opts6;
+	size_t nopts = family == AF_INET ? 2 : 3, i;
+	const char *ip = family == AF_INET ? "127.0.0.1" : "::1";
+	struct sockaddr_storage an, ab;
+	socklen_t ln, lb;
+	struct got gn, gb;
+	int rn, rb, tx, one = 1, tclass = 0x28;
+
+	ln = family == AF_INET ? it_addr4(&an, ip, 0) : it_addr6(&an, ip, 0);
+	lb = ln;
+	memcpy(&ab, &an, sizeof(an));
+	rn = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	rb = sb_socket(c, family, SOCK_DGRAM, 0);
+	tx = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (!CHECK(rn >= 0 && rb >= 0 && tx >= 0, "sockets: %s", it_sberr()))
+		goto out;
+	CHECK(bind(rn, (struct sockaddr *)&an, ln) == 0 &&
+	      getsockname(rn, (struct sockaddr *)&an, &ln) == 0, "native bind");
+	CHECK(sb_bind(c, rb, (struct sockaddr *)&ab, lb) == 0 &&
+	      sb_getsockname(c, rb, (struct sockaddr *)&ab, &lb) == 0, "sb_bind: %s", it_sberr());
+	if (family == AF_INET6)
+		CHECK(setsockopt(tx, IPPROTO_IPV6, IPV6_TCLASS, &tclass, sizeof(tclass)) == 0,
+		      "IPV6_TCLASS");
+	for (i = 0; i < nopts; i++)
+		CHECK(setsockopt(rn, opts[i][0], opts[i][1], &one, sizeof(one)) == 0 &&
+		      sb_setsockopt(c, rb, opts[i][0], opts[i][1], &one, sizeof(one)) == 0,
+		      "setsockopt(%d, %d): %s %s", opts[i][0], opts[i][1], strerror(errno),
+		      it_sberr());
+	if (!CHECK(sendto(tx, DATA, strlen(DATA), 0, (struct sockaddr *)&an, ln) > 0 &&
+		   sendto(tx, DATA, strlen(DATA), 0, (struct sockaddr *)&ab, lb) > 0 &&
+		   wait_native(rn, POLLIN) == 0 && it_sb_wait(c, rb, POLLIN, 3000) > 0,
+		   "family %d: no datagram: %s", family, strerror(errno)))
+		goto out;
+	do_recv(c, rn, 1, &gn, 512, 64, 0);
+	do_recv(c, rb, 0, &gb, 512, 64, 0);
+	CHECK(gb.n == gn.n && gb.flags == gn.flags && gb.ctllen == gn.ctllen,
+	      "family %d: sb_recvmsg %zd flags 0x%x control %zu, native %zd 0x%x %zu (%s)",
+	      family, gb.n, gb.flags, gb.ctllen, gn.n, gn.flags, gn.ctllen, it_sberr());
+	if (gb.ctllen == gn.ctllen) {
+		struct msghdr mn = { .msg_control = gn.ctl.b, .msg_controllen = gn.ctllen };
+		struct msghdr mb = { .msg_control = gb.ctl.b, .msg_controllen = gb.ctllen };
+		struct cmsghdr *cn, *cb;
+		int k = 0;
+
+		for (cn = CMSG_FIRSTHDR(&mn), cb = CMSG_FIRSTHDR(&mb); cn && cb;
+		     cn = CMSG_NXTHDR(&mn, cn), cb = CMSG_NXTHDR(&mb, cb), k++) {
+			int orig = (cn->cmsg_level == IPPROTO_IP && cn->cmsg_type == IP_ORIGDSTADDR) ||
+				   (cn->cmsg_level == IPPROTO_IPV6 &&
+				    cn->cmsg_type == IPV6_ORIGDSTADDR);
+
+			if (!CHECK(cb->cmsg_level == cn->cmsg_level &&
+				   cb->cmsg_type == cn->cmsg_type && cb->cmsg_len == cn->cmsg_len,
+				   "family %d: cmsg %d is (%d,%d,%zu), native (%d,%d,%zu)", family,
+				   k, cb->cmsg_level, cb->cmsg_type, (size_t)cb->cmsg_len,
+				   cn->cmsg_level, cn->cmsg_type, (size_t)cn->cmsg_len))
+				break;
+			if (orig) {
+				CHECK(!memcmp(CMSG_DATA(cn), &an, ln) && !memcmp(CMSG_DATA(cb), &ab, lb),
+				      "family %d: ORIGDSTADDR is not the receiver's address", family);
+			} else {
+				CHECK(!memcmp(CMSG_DATA(cb), CMSG_DATA(cn),
+					      cn->cmsg_len - CMSG_LEN(0)),
+				      "family %d: cmsg (%d,%d): other bytes", family,
+				      cn->cmsg_level, cn->cmsg_type);
+			}
+		}
+		CHECK(!cn && !cb, "family %d: %s has more control messages", family,
+		      cn ? "recvmsg" : "sb_recvmsg");
+		/* SO_RXQ_OVFL says something only after a drop: none here. */
+		CHECK(k == (int)nopts - 1, "family %d: %d control messages, want %zu", family,
+		      k, nopts - 1);
+	}
+out:
+	if (tx >= 0)
+		close(tx);
+	if (rn >= 0)
+		close(rn);
+	if (rb >= 0)
+		sb_close(c, rb);
+}
+
+/* A control message the contract has no type for (SO_TIMESTAMPING's
+ * SCM_TIMESTAMPING): dropped, and MSG_CTRUNC says control data was lost,
+ * where the kernel delivers it. */
+static void untyped_cmsg(sb_client *c)
+{
+	struct sockaddr_storage ab;
+	socklen_t lb = it_addr4(&ab, "127.0.0.1", 0);
+	int v = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
+	int rb = sb_socket(c, AF_INET, SOCK_DGRAM, 0);
+	int tx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct got gb;
+
+	if (!CHECK(rb >= 0 && tx >= 0 &&
+		   sb_setsockopt(c, rb, SOL_SOCKET, SO_TIMESTAMPING, &v, sizeof(v)) == 0 &&
+		   sb_bind(c, rb, (struct sockaddr *)&ab, lb) == 0 &&
+		   sb_getsockname(c, rb, (struct sockaddr *)&ab, &lb) == 0,
+		   "SO_TIMESTAMPING socket: %s %s", strerror(errno), it_sberr()))
+		goto out;
+	if (!CHECK(sendto(tx, DATA, strlen(DATA), 0, (struct sockaddr *)&ab, lb) > 0 &&
+		   it_sb_wait(c, rb, POLLIN, 3000) > 0, "no datagram"))
+		goto out;
+	do_recv(c, rb, 0, &gb, 512, 64, 0);
+	CHECK(gb.n == (ssize_t)strlen(DATA) && gb.flags == MSG_CTRUNC && gb.ctllen == 0,
+	      "SCM_TIMESTAMPING: sb_recvmsg %zd, flags 0x%x, %zu control bytes; want "
+	      "MSG_CTRUNC and none", gb.n, gb.flags, gb.ctllen);
+out:
+	if (tx >= 0)
+		close(tx);
+	if (rb >= 0)
+		sb_close(c, rb);
+}
+
 /* msg_flags on Unix sockets: the broker receives them with
  * MSG_CMSG_CLOEXEC for the descriptors it takes, which the kernel echoes;
  * the caller sees it only when it asked, as from the kernel. */
@@ -415,6 +540,9 @@ int main(void)
 	sb_client *c = it_setup(&b, NULL, 40);
 
 	unix_flags(c);
+	more_cmsgs(c, AF_INET);
+	more_cmsgs(c, AF_INET6);
+	untyped_cmsg(c);
 	datagrams(c);
 	errqueue(c);
 	rights_closed(c, &b);

@@ -3,7 +3,7 @@
  * and no more than the caller may:
  *  - three iovecs arrive as one datagram, to msg_name;
  *  - IP_TTL and IP_TOS control messages reach the receiver (IP_RECVTTL,
- *    IP_RECVTOS) as they do natively;
+ *    IP_RECVTOS) as they do natively, and IPV6_TCLASS over IPv6;
  *  - IP_PKTINFO with a source address the policy allows (a rule lets
  *    root bind 127.0.0.1 only): the datagram comes from it; 127.0.0.2 or
  *    an interface (SO_BINDTOIFINDEX, named by no rule): EACCES and
@@ -104,6 +104,62 @@ static ssize_t send_ctl(sb_client *c, int s, const struct sockaddr_storage *to,
 			    .msg_control = (void *)ctl, .msg_controllen = ctllen };
 
 	return c ? sb_sendmsg(c, s, &m, 0) : sendmsg(s, &m, 0);
+}
+
+/* The traffic class of the next datagram on @fd (IPV6_RECVTCLASS on),
+ * or -1. */
+static int rx_tclass(int fd)
+{
+	union {
+		struct cmsghdr align;
+		char b[128];
+	} u;
+	char d[64];
+	struct iovec iov = { d, sizeof(d) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
+			    .msg_controllen = sizeof(u.b) };
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct cmsghdr *cm;
+	int v = -1;
+
+	if (poll(&p, 1, 2000) != 1 || recvmsg(fd, &m, MSG_DONTWAIT) < 0)
+		return -1;
+	for (cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm))
+		if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_TCLASS)
+			memcpy(&v, CMSG_DATA(cm), sizeof(v));
+	return v;
+}
+
+/* IPV6_TCLASS as a control message, as IP_TOS is for IPv4. */
+static void tclass6(sb_client *c)
+{
+	union {
+		struct cmsghdr align;
+		char b[64];
+	} u;
+	struct sockaddr_storage to;
+	socklen_t tolen = it_addr6(&to, "::1", 0);
+	int rfd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0), on = 1, s, got;
+	size_t len = 0;
+	ssize_t n;
+
+	s = sb_socket(c, AF_INET6, SOCK_DGRAM, 0);
+	if (!CHECK(rfd >= 0 && s >= 0 && bind(rfd, (struct sockaddr *)&to, tolen) == 0 &&
+		   getsockname(rfd, (struct sockaddr *)&to, &tolen) == 0 &&
+		   setsockopt(rfd, IPPROTO_IPV6, IPV6_RECVTCLASS, &on, sizeof(on)) == 0,
+		   "IPv6 receiver: %s %s", strerror(errno), it_sberr()))
+		goto out;
+	memset(&u, 0, sizeof(u));
+	put_int(u.b, &len, IPPROTO_IPV6, IPV6_TCLASS, 0x30);
+	n = send_ctl(c, s, &to, tolen, u.b, len, "t", "c", "6");
+	got = n == 3 ? rx_tclass(rfd) : -1;
+	CHECK(n == 3 && got == 0x30, "sb_sendmsg with IPV6_TCLASS 0x30: %zd (%s), received "
+	      "traffic class %d", n, it_sberr(), got);
+out:
+	if (rfd >= 0)
+		close(rfd);
+	if (s >= 0)
+		sb_close(c, s);
 }
 
 static void udp(sb_client *c)
@@ -346,6 +402,7 @@ int main(void)
 	if (CHECK(nc != NULL, "sb_open(%s)", nb.target))
 		creds(nc, 0);
 	udp(c);
+	tclass6(c);
 	creds(c, 1);
 	stream(c);
 	if (nc)
