@@ -71,6 +71,22 @@ static int sb__socket_args(int domain, int type, int protocol, uint32_t *pd,
 	return 0;
 }
 
+/* MSG_* bits in the contract's numbering. A bit Linux has no flag for is
+ * ignored, as the kernel's send and receive paths ignore it. */
+static uint32_t sb__msg_flags(int flags)
+{
+	uint32_t out = 0, p;
+	unsigned int bit;
+
+	for (bit = 0; bit < 32; bit++) {
+		int f = (int)(1u << bit);
+
+		if ((flags & f) && sb__flags_to_portable(SB__C_MSG, f, &p) == 0)
+			out |= p;
+	}
+	return out;
+}
+
 int sb_socket(sb_client *c, int domain, int type, int protocol)
 {
 	sockbroker_v1_SocketRequest req = sockbroker_v1_SocketRequest_init_zero;
@@ -313,8 +329,7 @@ static ssize_t sb__send(sb_client *c, int s, const void *buf, size_t len,
 		return -1;
 	if (!buf && len)
 		return sb__fail(EFAULT, "buffer is NULL");
-	if (sb__flags_to_portable(SB__C_MSG, flags & ~MSG_NOSIGNAL, &pflags) < 0)
-		return sb__fail(EOPNOTSUPP, "unsupported send flags 0x%x", (unsigned)flags);
+	pflags = sb__msg_flags(flags & ~MSG_NOSIGNAL);
 	if (dst) {
 		rc = sb__pb_from_sock_addr(&pdst, sl.family, 0, dst, dstlen);
 		if (rc < 0)
@@ -485,8 +500,7 @@ static ssize_t sb__recvfrom(sb_client *c, int s, void *buf, size_t len,
 		return sb__fail(EFAULT, "buffer is NULL");
 	if (src && !srclen)
 		return sb__fail(EFAULT, "address without a length");
-	if (sb__flags_to_portable(SB__C_MSG, flags, &pflags) < 0)
-		return sb__fail(EOPNOTSUPP, "unsupported recv flags 0x%x", (unsigned)flags);
+	pflags = sb__msg_flags(flags);
 	chunk = sb__chunk(c);
 	if (len <= chunk || sl.type != SOCK_STREAM)
 		return sb__recv_once(c, &sl, buf, len < chunk ? len : chunk, pflags,
@@ -581,8 +595,7 @@ ssize_t sb_recvmsg(sb_client *c, int s, struct msghdr *msg, int flags)
 	}
 	/* MSG_CMSG_CLOEXEC is applied here, to the descriptors taken off the
 	 * channel. */
-	if (sb__flags_to_portable(SB__C_MSG, flags & ~MSG_CMSG_CLOEXEC, &pflags) < 0)
-		return sb__fail(EOPNOTSUPP, "unsupported recvmsg flags 0x%x", (unsigned)flags);
+	pflags = sb__msg_flags(flags & ~MSG_CMSG_CLOEXEC);
 	/* Descriptors can come only to a Unix socket, and only when room for
 	 * one is given; without a channel (a session over TCP) they are
 	 * closed by the broker and MSG_CTRUNC says so. */

@@ -295,6 +295,13 @@ static void unconnected_errors(void)
 	BOTH("sendto of a 70000-byte UDP datagram (EMSGSIZE)",
 	     sb_sendto(c, p.s, big, sizeof(big), 0, (struct sockaddr *)&ss, len),
 	     sendto(p.fd, big, sizeof(big), 0, (struct sockaddr *)&ss, len));
+	/* A flag bit Linux does not define is ignored on both paths. */
+	BOTH("recv with flag 0x10000000 on an empty UDP socket (EAGAIN)",
+	     sb_recv(c, p.s, big, 8, MSG_DONTWAIT | 0x10000000),
+	     recv(p.fd, big, 8, MSG_DONTWAIT | 0x10000000));
+	BOTH("sendto with flag 0x10000000",
+	     sb_sendto(c, p.s, "x", 1, 0x10000000, (struct sockaddr *)&ss, len),
+	     sendto(p.fd, "x", 1, 0x10000000, (struct sockaddr *)&ss, len));
 	rm(&p);
 }
 
