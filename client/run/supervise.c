@@ -22,8 +22,10 @@
  * with an IPv4/IPv6 connect, bind, listen or datagram send: the policy
  * decides those. It is for what cannot leave the sandbox: Unix and netlink
  * sockets (their family never changes, and they live in the sandbox's own
- * namespaces), sends on stream sockets (a connected TCP socket ignores a
- * destination, and an unconnected one is in the sandbox's namespace).
+ * namespaces), sends on stream sockets without MSG_FASTOPEN (a connected
+ * TCP socket ignores a destination, and an unconnected one cannot send:
+ * EPIPE, even one the program inherited from the host's namespace).
+ * MSG_FASTOPEN, which connects, is answered here (EOPNOTSUPP, EISCONN).
  * Datagrams: udp.c. Should the program swap the fd between our check and
  * the kernel's action, it can only swap in another socket of its own
  * namespace or one we installed, and those are all connected TCP sockets
@@ -163,6 +165,11 @@ int sbr_check_inet(int domain, const struct sockaddr_storage *ss, int len)
 	return 0;
 }
 
+/* The TCP state of @sock, or -1. A socket that was connected stays so for
+ * connect(2) after a reset or a close (EISCONN) though its state is
+ * CLOSE again: it has a receive space and an RTT from its handshake,
+ * which a fresh socket, or one whose connect failed, has not. That is
+ * reported as TCP_ESTABLISHED. */
 static int sbr_tcp_state(int sock)
 {
 	struct tcp_info ti;
@@ -171,7 +178,15 @@ static int sbr_tcp_state(int sock)
 	memset(&ti, 0, sizeof(ti));
 	if (getsockopt(sock, IPPROTO_TCP, TCP_INFO, &ti, &l) < 0)
 		return -1;
+	if (ti.tcpi_state == TCP_CLOSE && (ti.tcpi_rcv_space || ti.tcpi_rtt))
+		return TCP_ESTABLISHED;
 	return ti.tcpi_state;
+}
+
+/* The flags of a send on a stream socket (sendto, sendmsg, sendmmsg). */
+static int sbr_send_flags(const struct seccomp_notif *req)
+{
+	return (int)(req->data.nr == SYS_sendmsg ? req->data.args[2] : req->data.args[3]);
 }
 
 /* Close-on-exec of the program's fd: /proc's fdinfo "flags:" has it. */
@@ -703,6 +718,14 @@ static int sbr_dispatch_serial(struct sbr_sup *sup, struct sbr_call *call)
 			return sbr_tcp_bind(sup, call);
 		if (nr == SYS_listen)
 			return sbr_tcp_listen(sup, call);
+		/* MSG_FASTOPEN connects to the send's destination: never let
+		 * the kernel act on it (the fd may be swapped for a socket
+		 * the program inherited from the host's namespace). A fresh
+		 * socket gets what a kernel without client TCP Fast Open
+		 * says, and the program falls back to connect(2); one that
+		 * is or was connected gets EISCONN, as from the kernel. */
+		if (sbr_send_flags(call->req) & MSG_FASTOPEN)
+			return sbr_tcp_state(call->sock) == TCP_CLOSE ? -EOPNOTSUPP : -EISCONN;
 		return 1; /* a send (see the file's comment) */
 	}
 	/* Datagrams: UDP (udp.c) and raw ICMP (raw.c). A ping socket's echo

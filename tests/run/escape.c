@@ -7,7 +7,10 @@
  *   escape io_uring        io_uring_setup
  *   escape raw             raw, packet and vsock sockets
  *   escape repoint OK DENY connect to port OK, then re-point the socket to
- *                          DENY (second connect, AF_UNSPEC, MSG_FASTOPEN)
+ *                          DENY (second connect, AF_UNSPEC, MSG_FASTOPEN,
+ *                          connect after shutdown)
+ *   escape inherited FD DENY  an unconnected TCP socket of the host, fd FD,
+ *                          sent to DENY with MSG_FASTOPEN
  * All ports are on 127.0.0.1.
  */
 #include <errno.h>
@@ -133,8 +136,34 @@ static int try_repoint(const char *ok, const char *deny)
 	bad |= expect_fail("connect AF_UNSPEC", connect(s, &un, sizeof(un)), EOPNOTSUPP);
 	bad |= expect_fail("connect again", connect(s, (struct sockaddr *)&d, sizeof(d)), EISCONN);
 	n = sendto(s, "x", 1, MSG_FASTOPEN, (struct sockaddr *)&d, sizeof(d));
-	printf("sendto MSG_FASTOPEN: %zd (%s)\n", n, n < 0 ? strerror(errno) : "ok");
+	bad |= expect_fail("sendto MSG_FASTOPEN", (int)n, EISCONN);
+	/* Still connected for connect(2) once the connection is over, as
+	 * the kernel keeps it (EISCONN), not a fresh socket to point. */
+	shutdown(s, SHUT_RDWR);
+	usleep(300 * 1000);
+	bad |= expect_fail("connect after shutdown", connect(s, (struct sockaddr *)&d, sizeof(d)),
+			   EISCONN);
+	bad |= expect_fail("connect to the allowed port after shutdown",
+			   connect(s, (struct sockaddr *)&a, sizeof(a)), EISCONN);
 	close(s);
+	return bad;
+}
+
+/* An unconnected TCP socket of the host's namespace, inherited as fd
+ * @fdarg: MSG_FASTOPEN would connect it past the broker. */
+static int try_inherited(const char *fdarg, const char *deny)
+{
+	struct sockaddr_in d = lo_port(deny);
+	int s = atoi(fdarg), bad = 0;
+	ssize_t n;
+
+	n = sendto(s, "GET / HTTP/1.0\r\n\r\n", 18, MSG_FASTOPEN, (struct sockaddr *)&d,
+		   sizeof(d));
+	bad |= expect_fail("sendto MSG_FASTOPEN on an inherited socket", (int)n, EOPNOTSUPP);
+	n = sendto(s, "x", 1, 0, (struct sockaddr *)&d, sizeof(d));
+	bad |= expect_fail("sendto on an inherited unconnected socket", (int)n, EPIPE);
+	bad |= expect_fail("connect of an inherited socket",
+			   connect(s, (struct sockaddr *)&d, sizeof(d)), EACCES);
 	return bad;
 }
 
@@ -151,6 +180,9 @@ int main(int argc, char **argv)
 		return try_raw();
 	if (argc == 4 && !strcmp(argv[1], "repoint"))
 		return try_repoint(argv[2], argv[3]);
-	fprintf(stderr, "usage: escape int80|x32 PORT | io_uring | raw | repoint OK DENY\n");
+	if (argc == 4 && !strcmp(argv[1], "inherited"))
+		return try_inherited(argv[2], argv[3]);
+	fprintf(stderr, "usage: escape int80|x32 PORT | io_uring | raw | repoint OK DENY | "
+		"inherited FD DENY\n");
 	return 2;
 }

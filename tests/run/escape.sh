@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: MIT
 # escape.sh - a hostile program tries to reach the network past the broker:
 # through the i386 and x32 system-call tables, io_uring, raw and packet
-# sockets, and by re-pointing a TCP socket the broker connected. Every
+# sockets, by re-pointing a TCP socket the broker connected (also after
+# its connection ended), and by MSG_FASTOPEN on a socket of the host's
+# namespace the program inherited. Every
 # attempt fails, and the server behind the denied port never sees a
 # connection. The i386 attempt is first shown to work outside the sandbox
 # (where this kernel has the i386 table), so that the test can fail.
@@ -35,6 +37,20 @@ rc=$?
 sed 's/^/    /' "$T/repoint.out"
 check "a connected socket cannot be re-pointed (second connect, AF_UNSPEC, MSG_FASTOPEN)" \
 	[ $rc -eq 0 ]
+check "the denied server accepted nothing from it" [ "$(accepts denied)" = "$before" ]
+
+# A TCP socket of the host's namespace, unconnected, handed to the program
+# by whoever started the runner (as its stdin: the runner passes on no
+# other descriptor): MSG_FASTOPEN would connect it from the
+# host past the broker.
+$PY -c '
+import os, socket, sys
+s = socket.socket()
+os.dup2(s.fileno(), 0)
+os.execvp(sys.argv[1], sys.argv[1:])' $RUN "$ESCAPE" inherited 0 "$DENY_PORT" >"$T/inherited.out" 2>&1
+rc=$?
+sed 's/^/    /' "$T/inherited.out"
+check "an inherited host socket is not connected by MSG_FASTOPEN" [ $rc -eq 0 ]
 check "the denied server accepted nothing from it" [ "$(accepts denied)" = "$before" ]
 
 # A sandboxed root has no capability outside: it cannot enter the host's
