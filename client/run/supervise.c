@@ -226,8 +226,12 @@ static const struct {
 	{ IPPROTO_TCP, TCP_NODELAY, 0 },      { IPPROTO_TCP, TCP_KEEPIDLE, 0 },
 	{ IPPROTO_TCP, TCP_KEEPINTVL, 0 },    { IPPROTO_TCP, TCP_KEEPCNT, 0 },
 	{ IPPROTO_TCP, TCP_USER_TIMEOUT, 0 }, { IPPROTO_TCP, TCP_NOTSENT_LOWAT, 0 },
-	{ IPPROTO_TCP, TCP_DEFER_ACCEPT, 0 }, { IPPROTO_IP, IP_TOS, AF_INET },
-	{ IPPROTO_IPV6, IPV6_TCLASS, AF_INET6 },
+	{ IPPROTO_TCP, TCP_DEFER_ACCEPT, 0 }, { IPPROTO_TCP, TCP_WINDOW_CLAMP, 0 },
+	{ SOL_SOCKET, SO_BROADCAST, 0 },      { IPPROTO_IP, IP_TTL, AF_INET },
+	{ IPPROTO_IPV6, IPV6_UNICAST_HOPS, AF_INET6 },
+	{ IPPROTO_IP, IP_TOS, AF_INET },      { IPPROTO_IPV6, IPV6_TCLASS, AF_INET6 },
+	/* After IP_TOS, which sets the priority too. */
+	{ SOL_SOCKET, SO_PRIORITY, 0 },
 };
 
 static const struct {
@@ -237,6 +241,7 @@ static const struct {
 	{ SOL_SOCKET, SO_LINGER, sizeof(struct linger) },
 	{ SOL_SOCKET, SO_RCVTIMEO, sizeof(struct timeval) },
 	{ SOL_SOCKET, SO_SNDTIMEO, sizeof(struct timeval) },
+	{ IPPROTO_TCP, TCP_CONGESTION, 16 },  /* TCP_CA_NAME_MAX */
 };
 
 #define SBR_N_INT_OPTS (sizeof(sbr_int_opts) / sizeof(sbr_int_opts[0]))

@@ -119,6 +119,26 @@ print(s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR),
 check "non-blocking connect keeps O_NONBLOCK, TCP_NODELAY, SO_KEEPALIVE (got: $got)" \
 	[ "$got" = "0 True True False True" ]
 
+# More options set before connect, read back as the program set them: the
+# same script run directly and in the sandbox prints the same.
+OPTS_PY='
+import socket, sys
+S = socket
+s = socket.socket()
+want = [(S.IPPROTO_IP, S.IP_TTL, 33), (S.IPPROTO_IP, S.IP_TOS, 0x10),
+        (S.SOL_SOCKET, S.SO_PRIORITY, 3), (S.SOL_SOCKET, S.SO_BROADCAST, 1),
+        (S.IPPROTO_TCP, S.TCP_KEEPIDLE, 33), (S.IPPROTO_TCP, S.TCP_USER_TIMEOUT, 1234)]
+for l, o, v in want:
+    s.setsockopt(l, o, v)
+s.setsockopt(S.IPPROTO_TCP, S.TCP_CONGESTION, b"reno")
+s.connect(("127.0.0.1", int(sys.argv[1])))
+print(*[s.getsockopt(l, o) for l, o, v in want],
+      s.getsockopt(S.IPPROTO_TCP, S.TCP_CONGESTION, 16).rstrip(b"\0").decode())'
+direct=$("$PY" -c "$OPTS_PY" "$PORT" 2>&1)
+got=$($RUN "$PY" -c "$OPTS_PY" "$PORT" 2>&1)
+check "IP_TTL, IP_TOS, SO_PRIORITY, SO_BROADCAST, TCP timings, TCP_CONGESTION kept (direct: $direct; sandbox: $got)" \
+	[ -n "$direct" -a "$got" = "$direct" ]
+
 # ---- a connect that hangs holds up only its own thread ----
 # A listener with a full accept queue drops SYNs: a connect to it waits.
 HANG_PORT=$(free_port)
