@@ -355,7 +355,16 @@ static int sbr_install(struct sbr_sup *sup, const struct sbr_call *call, int fd)
 	a.newfd = (uint32_t)call->fdnum;
 	a.newfd_flags = sbr_fd_cloexec(call->req->pid, call->fdnum) ? O_CLOEXEC : 0;
 	if (ioctl(sup->sb->notify_fd, SECCOMP_IOCTL_NOTIF_ADDFD, &a) < 0) {
+		static atomic_int said;
+
 		rc = -errno;
+		/* ENOENT: the call is gone with its thread. The others: this
+		 * kernel cannot put a socket at a chosen fd number. */
+		if (rc != -ENOENT && !atomic_exchange(&said, 1))
+			sbr_err("cannot put the broker's socket in the program: "
+				"SECCOMP_IOCTL_NOTIF_ADDFD with SECCOMP_ADDFD_FLAG_SETFD: %s "
+				"(it needs Linux 5.14 or later); the program's connects and "
+				"listens fail with that error", strerror(-rc));
 		goto out;
 	}
 	sbr_answer(sup, call->req, 0, 0, 0);
@@ -743,6 +752,19 @@ static int sbr_dispatch_serial(struct sbr_sup *sup, struct sbr_call *call)
 	return sbr_udp_call(sup->udp, sup, call);
 }
 
+/* Say once, whatever -v says, that the broker went away: from then on
+ * every network call of the program fails (ECONNRESET). The library's
+ * message on this thread tells a lost session from a reset connection. */
+static void sbr_broker_gone(int rc)
+{
+	static atomic_int said;
+	const char *e = sb_last_error();
+
+	if (rc == -ECONNRESET && e && strstr(e, "the session ended") &&
+	    !atomic_exchange(&said, 1))
+		sbr_err("%s; the program's connects, binds and datagrams fail from now on", e);
+}
+
 static void sbr_handle(struct sbr_sup *sup, const struct seccomp_notif *req)
 {
 	struct sbr_call call = { .req = req, .pidfd = -1, .sock = -1, .bound = -1 };
@@ -804,6 +826,7 @@ static void sbr_handle(struct sbr_sup *sup, const struct seccomp_notif *req)
 	else
 		rc = 1; /* Unix, netlink: the sandbox's own (see the file's comment) */
 out:
+	sbr_broker_gone(rc);
 	if (rc == 1)
 		sbr_answer(sup, req, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
 	else if (rc < 0 && rc != -ENOENT && rc != -ESRCH)
