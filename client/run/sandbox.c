@@ -20,9 +20,11 @@
  * calls and kill the process (SCMP_FLTATR_ACT_BADARCH), so a program
  * cannot reach connect(2) through another system-call table.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <linux/nsfs.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <ifaddrs.h>
@@ -39,6 +41,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -441,6 +444,74 @@ static __attribute__((noreturn)) void sbr_child(int sync, pid_t parent, int ipv6
  * making sockets there on request (udp.c's relays, relay.c's TCP pairs,
  * raw.c's sockets: it has CAP_NET_RAW in the sandbox's namespace). It can
  * make nothing but sockets of the sandbox's empty namespace. */
+/* 1 when @fd (a user namespace) is @self or below it (NS_GET_PARENT). */
+static int sbr_userns_within(int fd, const struct stat *self)
+{
+	struct stat st;
+	int i, up;
+
+	for (i = 0; i < 32 && fd >= 0; i++) {
+		if (fstat(fd, &st) < 0)
+			break;
+		if (st.st_dev == self->st_dev && st.st_ino == self->st_ino) {
+			close(fd);
+			return 1;
+		}
+		up = ioctl(fd, NS_GET_PARENT);
+		close(fd);
+		fd = up;
+	}
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
+/*
+ * Kill every process of the sandbox but this one: those in its user
+ * namespace, or in one made below it, wherever they moved otherwise
+ * (setsid, a network namespace of their own, reparented to init). A
+ * process is named by a pidfd before it is judged and signalled, so a
+ * reused pid is never hit. Rounds until none is left (a forking program
+ * is outrun), at most about a second.
+ */
+static void sbr_factory_reap(void)
+{
+	struct stat self;
+	int round;
+
+	if (stat("/proc/self/ns/user", &self) < 0)
+		return;
+	for (round = 0; round < 100; round++) {
+		DIR *d = opendir("/proc");
+		struct dirent *e;
+		int found = 0;
+
+		if (!d)
+			return;
+		while ((e = readdir(d)) != NULL) {
+			char path[64];
+			pid_t pid = (pid_t)strtol(e->d_name, NULL, 10);
+			int pfd, ns;
+
+			if (pid <= 1 || pid == getpid())
+				continue;
+			pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+			if (pfd < 0)
+				continue;
+			snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+			ns = open(path, O_RDONLY | O_CLOEXEC);
+			if (ns >= 0 && sbr_userns_within(ns, &self) &&
+			    syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0) == 0)
+				found++;
+			close(pfd);
+		}
+		closedir(d);
+		if (!found)
+			return;
+		usleep(10 * 1000);
+	}
+}
+
 static __attribute__((noreturn)) void sbr_factory(int ch)
 {
 	union {
@@ -458,8 +529,11 @@ static __attribute__((noreturn)) void sbr_factory(int ch)
 		n = read(ch, &ask, 1);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n != 1)
+		/* The supervisor is done or gone: so is the sandbox. */
+		if (n != 1) {
+			sbr_factory_reap();
 			_exit(0);
+		}
 		fam = (ask & 0xf) == 6 ? AF_INET6 : AF_INET;
 		if (ask & 0x20) /* raw: ICMP, ICMPv6, or IPv4 with its header */
 			s = socket(fam, SOCK_RAW | SOCK_CLOEXEC,
@@ -485,8 +559,10 @@ static __attribute__((noreturn)) void sbr_factory(int ch)
 			h->cmsg_len = CMSG_LEN(sizeof(int));
 			memcpy(CMSG_DATA(h), &s, sizeof(int));
 		}
-		if (sendmsg(ch, &mh, MSG_NOSIGNAL) < 0)
+		if (sendmsg(ch, &mh, MSG_NOSIGNAL) < 0) {
+			sbr_factory_reap();
 			_exit(0);
+		}
 		if (s >= 0)
 			close(s);
 	}
@@ -509,9 +585,11 @@ static int sbr_factory_start(struct sbr_sandbox *sb, pid_t parent)
 	}
 	if (pid == 0) {
 		/* Not dumpable: a program without capabilities cannot ptrace it
-		 * (it could only make sockets of the sandbox anyway). */
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent ||
-		    prctl(PR_SET_DUMPABLE, 0) < 0)
+		 * (it could only make sockets of the sandbox anyway). No
+		 * parent-death signal: when the supervisor dies, even by
+		 * SIGKILL, its end of the channel closes and the factory
+		 * kills what is left of the sandbox before it exits. */
+		if (getppid() != parent || prctl(PR_SET_DUMPABLE, 0) < 0)
 			_exit(SBR_EXIT_FAIL);
 		snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)sb->pid);
 		userns = open(path, O_RDONLY | O_CLOEXEC);

@@ -66,4 +66,70 @@ check "the session is gone" wait_stat sessions_open 0 5
 check "its sockets are gone" wait_stat sockets_open 0 5
 check "the port is free again" port_free "$LPORT"
 
+# Processes the program started: a child left behind by a shell that
+# exits, and a grandchild in a session of its own (setsid), each holding
+# a listener it was handed. When the program ends, is killed, or the
+# runner is killed, they go too, and their ports are free.
+# leave CMD: start the program; its two children print pid and port.
+cat >"$T/leave.py" <<'EOP'
+import os, socket, time
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(4)
+print(os.readlink("/proc/self"), l.getsockname()[1], flush=True)
+time.sleep(60)
+EOP
+leave() {
+	$RUN sh -c "$PY $T/leave.py >>$T/leave.out & setsid $PY $T/leave.py >>$T/leave.out & $1" \
+		>/dev/null 2>&1 &
+	RPID=$!
+	bg $RPID
+	i=0
+	while [ "$(grep -cE '^[0-9]+ [0-9]+$' "$T/leave.out")" -lt 2 ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if [ $i -ge 100 ]; then
+		fail "the program's children did not start"
+		cat "$T/leave.out"
+		finish
+	fi
+}
+
+# gone: every pid of leave.out has exited and every port is free.
+gone() {
+	i=0
+	while [ $i -lt 50 ]; do
+		left=
+		while read -r p port; do
+			if kill -0 "$p" 2>/dev/null || ! port_free "$port"; then
+				left="$left $p"
+			fi
+		done <"$T/leave.out"
+		[ -z "$left" ] && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "    still there:$left"
+	return 1
+}
+
+for how in "exit" "kill the program" "kill the runner"; do
+	: >"$T/leave.out"
+	case $how in
+	exit) leave "sleep 2; exit 3" ;;
+	*) leave "sleep 60" ;;
+	esac
+	case $how in
+	"kill the program")
+		# The runner's children: the program and the socket factory
+		# (a fork of the runner, under its name).
+		for p in $(pgrep -P "$RPID"); do
+			[ "$(cat /proc/$p/comm 2>/dev/null)" = sockbroker-run ] || kill -9 "$p"
+		done ;;
+	"kill the runner") kill -9 "$RPID" ;;
+	esac
+	wait $RPID 2>/dev/null
+	check "$how: the program's child and its setsid grandchild are gone, their ports free" gone
+done
+check "the session is gone" wait_stat sessions_open 0 5
+
 finish
