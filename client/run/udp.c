@@ -698,11 +698,11 @@ static int64_t sbr_udp_mmsg(struct sbr_udp *u, const struct sbr_call *call)
  * policy decides now), then the program's socket in the sandbox. */
 static int sbr_udp_connect(struct sbr_udp *u, struct sbr_sup *sup, const struct sbr_call *call)
 {
-	struct sockaddr_storage dst, p;
+	struct sockaddr_storage dst, p, old;
 	struct sockaddr un = { .sa_family = AF_UNSPEC };
 	struct sbr_flow *f;
-	socklen_t plen = sizeof(p);
-	int len, rc;
+	socklen_t plen = sizeof(p), oldlen = sizeof(old);
+	int len, rc, had;
 
 	len = sbr_read_sockaddr(call, call->req->data.args[1], call->req->data.args[2], &dst);
 	if (len < 0)
@@ -724,6 +724,9 @@ static int sbr_udp_connect(struct sbr_udp *u, struct sbr_sup *sup, const struct 
 	pthread_mutex_unlock(&u->lock);
 	if (rc < 0)
 		return rc;
+	/* A refused connect leaves the socket as it was, as in the kernel:
+	 * connected to its old peer, if it had one. */
+	had = getpeername(call->sock, (struct sockaddr *)&old, &oldlen) == 0;
 	if (connect(call->sock, (struct sockaddr *)&dst, sbr_addr_len(dst.ss_family)) < 0 ||
 	    getsockname(call->sock, (struct sockaddr *)&p, &plen) < 0)
 		return -errno;
@@ -732,7 +735,8 @@ static int sbr_udp_connect(struct sbr_udp *u, struct sbr_sup *sup, const struct 
 		rc = -errno;
 		sbr_log("datagram connect refused: %s",
 			sb_last_error() ? sb_last_error() : strerror(-rc));
-		if (connect(call->sock, &un, sizeof(un)) < 0)
+		if ((had ? connect(call->sock, (struct sockaddr *)&old, oldlen)
+			 : connect(call->sock, &un, sizeof(un))) < 0)
 			sbr_log("undoing the sandbox's connect: %s", strerror(errno));
 		return rc;
 	}

@@ -90,9 +90,14 @@ try:
     r.append('connected')
 except OSError as e:
     r.append(str(e.errno))
+# Refused, the socket keeps its peer, as in the kernel.
+r.append(str(c.getpeername()[1] == $UPORT))
+c.settimeout(5)
+c.send(b'still')
+r.append(c.recv(100).decode())
 print(' '.join(r))")
-check "each new destination is under policy: sendto, sendto on a connected socket, connect give EACCES (got: $got)" \
-	[ "$got" = "13 13 13" ]
+check "each new destination is under policy: sendto, sendto on a connected socket, connect give EACCES; the socket keeps its peer (got: $got)" \
+	[ "$got" = "13 13 13 True STILL" ]
 check "the denied server received no datagram" [ "$(accepts denied)" = "0" ]
 
 # ---- names ----
