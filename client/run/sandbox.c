@@ -439,11 +439,6 @@ static __attribute__((noreturn)) void sbr_child(int sync, pid_t parent, int ipv6
 	sbr_child_fail(sync, SBR_ST_EXEC);
 }
 
-/* The socket factory: a process of the supervisor's (not under the filter,
- * not the program's child) in the sandbox's user and network namespaces,
- * making sockets there on request (udp.c's relays, relay.c's TCP pairs,
- * raw.c's sockets: it has CAP_NET_RAW in the sandbox's namespace). It can
- * make nothing but sockets of the sandbox's empty namespace. */
 /* 1 when @fd (a user namespace) is @self or below it (NS_GET_PARENT). */
 static int sbr_userns_within(int fd, const struct stat *self)
 {
@@ -512,6 +507,12 @@ static void sbr_factory_reap(void)
 	}
 }
 
+/* The socket factory: a process of the supervisor's (not under the filter,
+ * not the program's child) in the sandbox's user and network namespaces,
+ * making sockets there on request (udp.c's relays, relay.c's TCP pairs,
+ * raw.c's sockets: it has CAP_NET_RAW in the sandbox's namespace). It can
+ * make nothing but sockets of the sandbox's empty namespace. When the
+ * supervisor is done or gone it kills what is left of the sandbox. */
 static __attribute__((noreturn)) void sbr_factory(int ch)
 {
 	union {
