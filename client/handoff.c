@@ -323,7 +323,6 @@ int sb_tcp_connect_fd(sb_client *c, const char *host, const char *port,
 {
 	sockbroker_v1_DialRequest req = sockbroker_v1_DialRequest_init_zero;
 	sockbroker_v1_DialReply rep = sockbroker_v1_DialReply_init_zero;
-
 	char what[2 * sizeof(req.host)];
 
 	sb__dial_eai_clear();

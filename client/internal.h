@@ -129,9 +129,10 @@ void sb__dial_eai_clear(void);
  *  Return: 0 when @rep is not one, else -1. */
 int sb__dial_eai_fail(const sockbroker_v1_DialReply *rep, const char *what);
 
-/** sb__dial_call() - one Dial: over the client's DialStream when no other
- *  thread is using it, else (or when the broker lacks DialStream) as a
- *  Dial call. Return: 0 (@rep filled), or -1 with errno, as SB__CALL. */
+/** sb__dial_call() - one Dial: a hand-off dial over the session's dial
+ *  channel, any other over the client's DialStream, when no other thread
+ *  is using them; else (or when the broker has neither) as a Dial call.
+ *  Return: 0 (@rep filled), or -1 with errno, as SB__CALL. */
 int sb__dial_call(sb_client *c, const sockbroker_v1_DialRequest *req,
 		  sockbroker_v1_DialReply *rep);
 /** sb__dial_init() / sb__dial_free() - the DialStream state. */

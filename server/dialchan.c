@@ -19,7 +19,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -59,14 +58,12 @@ struct sb__dchan *sb__dialchan_new(int fd, struct sb__session *s,
 				   const struct sb__identity *id)
 {
 	struct sb__dchan *dc = calloc(1, sizeof(*dc));
-	struct sb__identity same;
-	char peer[24];
 
 	if (!dc)
 		return NULL;
-	snprintf(peer, sizeof(peer), "fd:%d", fd);
-	if (sb__conn_call_begin(peer, &same, &dc->conn) < 0)
-		dc->conn.fd = -1;
+	/* Without a record of the connection there is nothing to hold
+	 * (dc->conn.fd is -1 then). */
+	(void)sb__conn_hold(fd, NULL, &dc->conn);
 	dc->fd = fd;
 	dc->id = *id;
 	sb__session_ref(s);

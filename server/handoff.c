@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -112,14 +111,15 @@ enum sb__preface sb__handoff_preface(int fd)
 {
 	unsigned char b[SB__HO_HELLO_LEN];
 	ssize_t n = recv(fd, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT);
+	size_t m;
+	int dial;
 
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? SB__PREFACE_WAIT : SB__PREFACE_GONE;
 	if (n == 0)
 		return SB__PREFACE_GONE;
-	size_t m = (size_t)n < SB__HO_MAGIC_LEN ? (size_t)n : SB__HO_MAGIC_LEN;
-	int dial = !memcmp(b, SB__DC_MAGIC, m);
-
+	m = (size_t)n < SB__HO_MAGIC_LEN ? (size_t)n : SB__HO_MAGIC_LEN;
+	dial = !memcmp(b, SB__DC_MAGIC, m);
 	if (!dial && memcmp(b, SB__HO_MAGIC, m))
 		return SB__PREFACE_GRPC;
 	if (n < SB__HO_HELLO_LEN)
@@ -168,9 +168,7 @@ static int sb__claim_locked(const struct sb__identity *id, const unsigned char *
 static int sb__bind_locked(int fd, const struct sb__identity *id,
 			   const unsigned char *ticket, struct sb__session **used)
 {
-	struct sb__identity same;
 	struct sb__session *s;
-	char peer[24];
 	int err = sb__claim_locked(id, ticket, used);
 
 	if (err)
@@ -180,8 +178,7 @@ static int sb__bind_locked(int fd, const struct sb__identity *id,
 		return EBUSY;
 	/* The channel counts as a call of its connection while bound, so
 	 * that the idle sweep leaves it alone. */
-	snprintf(peer, sizeof(peer), "fd:%d", fd);
-	if (sb__conn_call_begin(peer, &same, &s->ho_conn) < 0)
+	if (sb__conn_hold(fd, NULL, &s->ho_conn) < 0)
 		return ENOTCONN;
 	s->ho_fd = fd;
 	s->ho_bound = 1;

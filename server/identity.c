@@ -135,13 +135,37 @@ void sb__conn_dropped(void)
 	atomic_fetch_add(&sb__c_emfile, 1);
 }
 
+int sb__conn_hold(int fd, struct sb__identity *out, struct sb__conn_ref *ref)
+{
+	struct sb__conn *k;
+	int ret = -ENOENT;
+
+	ref->fd = -1;
+	ref->gen = 0;
+	if (fd < 0)
+		return -ENOENT;
+	pthread_mutex_lock(&sb__conn_lock);
+	k = (size_t)fd < sb__n_conns ? sb__conns[fd] : NULL;
+	/* The holder keeps the connection's fd open (identity.h, rule 2),
+	 * so the number names it; the inode check keeps it so should a
+	 * record ever outlive its socket. */
+	if (k && sb__conn_same(k, fd)) {
+		if (out)
+			*out = k->id;
+		k->calls++;
+		ref->fd = fd;
+		ref->gen = k->gen;
+		ret = 0;
+	}
+	pthread_mutex_unlock(&sb__conn_lock);
+	return ret;
+}
+
 int sb__conn_call_begin(const char *peer, struct sb__identity *out,
 			struct sb__conn_ref *ref)
 {
-	struct sb__conn *k;
 	char *end;
 	long fd;
-	int ret = -ENOENT;
 
 	ref->fd = -1;
 	ref->gen = 0;
@@ -150,20 +174,7 @@ int sb__conn_call_begin(const char *peer, struct sb__identity *out,
 	fd = strtol(peer + 3, &end, 10);
 	if (*end || fd < 0 || fd > INT_MAX)
 		return -ENOENT;
-	pthread_mutex_lock(&sb__conn_lock);
-	k = (size_t)fd < sb__n_conns ? sb__conns[fd] : NULL;
-	/* The call holds the connection's fd open (identity.h, rule 2), so
-	 * the number names it; the inode check keeps it so should a record
-	 * ever outlive its socket. */
-	if (k && sb__conn_same(k, (int)fd)) {
-		*out = k->id;
-		k->calls++;
-		ref->fd = (int)fd;
-		ref->gen = k->gen;
-		ret = 0;
-	}
-	pthread_mutex_unlock(&sb__conn_lock);
-	return ret;
+	return sb__conn_hold((int)fd, out, ref);
 }
 
 void sb__conn_call_end(const struct sb__conn_ref *ref)

@@ -87,6 +87,15 @@ void sb__conn_dropped(void);
 int sb__conn_call_begin(const char *peer, struct sb__identity *out,
 			struct sb__conn_ref *ref);
 
+/**
+ * sb__conn_hold() - count a call on the record of accepted connection @fd,
+ * as sb__conn_call_begin() does for a gRPC peer: for a side channel the
+ * broker holds itself, so that the idle sweep leaves its connection alone.
+ * @out (may be NULL) gets the connection's identity.
+ * Return: 0, or -ENOENT (no record of @fd; @ref->fd is -1 then).
+ */
+int sb__conn_hold(int fd, struct sb__identity *out, struct sb__conn_ref *ref);
+
 /** sb__conn_call_end() - the call of @ref ended. No-op for fd -1 or a
  *  record that is gone. */
 void sb__conn_call_end(const struct sb__conn_ref *ref);

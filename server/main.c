@@ -410,7 +410,8 @@ int main(int argc, char **argv)
 		sb__die("cannot confine the broker: %s", err);
 	}
 	if (sb__reactor_start() < 0 || sb__pool_start(cfg.limits.resolver_threads) < 0 ||
-	    sb__dialchan_start() < 0 || sb__rpc_start(&cfg) < 0 || sb__listeners_start() < 0 || sb__metrics_start() < 0) {
+	    sb__dialchan_start() < 0 || sb__rpc_start(&cfg) < 0 || sb__listeners_start() < 0 ||
+	    sb__metrics_start() < 0) {
 		sb__metrics_stop();
 		sb__listeners_close();
 		sb__die("start-up failed: %s", strerror(errno));
