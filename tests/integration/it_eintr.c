@@ -378,7 +378,7 @@ static void client_storm(sb_client *c)
 int main(void)
 {
 	struct it_broker b;
-	sb_client *c = it_setup(&b, cfg, 55);
+	sb_client *c = it_setup(&b, cfg, 120);
 
 	broker_storm(&b, c);
 	client_storm(c);
