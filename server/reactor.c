@@ -202,6 +202,8 @@ static void sb__waiter_drop(struct sb__waiter *w)
 			*pp = w->next;
 			break;
 		}
+	if (w->io->sock)
+		atomic_fetch_sub(&w->io->sock->io_waiters, 1);
 	sb__heap_remove(w);
 	sb__io_update(w->io);
 	w->call->parked[w->slot] = NULL;
@@ -243,6 +245,13 @@ void sb__reactor_unpark(struct sb__call *call)
 
 void sb__reactor_sock_closed(struct sb__sock *k)
 {
+	/* No waiter on @k: nothing to wake, and no reference taken, so that
+	 * the caller's last one closes the fd at once (a close(2) frees its
+	 * number before it returns). A park still on its way sees @k closed
+	 * itself: sb__do_park() counts its waiter before it looks, and the
+	 * caller set closed before this looks. */
+	if (!atomic_load(&k->io_waiters))
+		return;
 	sb__sock_ref(k);
 	sb__post_new(SB__MSG_CLOSED, k);
 }
@@ -253,6 +262,8 @@ static void sb__do_park(struct sb__waiter *w)
 	w->call->parked[w->slot] = w;
 	w->next = w->io->waiters;
 	w->io->waiters = w;
+	if (w->io->sock)
+		atomic_fetch_add(&w->io->sock->io_waiters, 1);
 	if (w->deadline != INT64_MAX && sb__heap_push(w) < 0) {
 		sb__wake(w, SB__WAKE_TIMEOUT);
 		return;

@@ -66,8 +66,10 @@ void sb__reactor_stop(void);
  */
 void sb__reactor_park(struct sb__waiter *w);
 
-/** sb__reactor_sock_closed() - the handle of @k was closed: fail its
- *  waiters with EBADF and drop its registration (any thread). */
+/** sb__reactor_sock_closed() - the handle of @k was closed (@k->closed
+ *  set first): fail its waiters with EBADF and drop its registration (any
+ *  thread). Without waiters it does nothing and holds no reference, so
+ *  the fd closes with the caller's last one. */
 void sb__reactor_sock_closed(struct sb__sock *k);
 
 /** sb__reactor_unpark() - wake every waiter of @call with

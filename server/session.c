@@ -424,6 +424,7 @@ int sb__sock_add(struct sb__session *s, int fd, int family, int type,
 	k->type = type;
 	atomic_init(&k->nonblock, nonblock);
 	atomic_init(&k->refs, 2); /* the table's and the caller's */
+	atomic_init(&k->io_waiters, 0);
 	k->session = s;
 	k->io.fd = fd;
 	k->io.sock = k;

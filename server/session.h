@@ -33,6 +33,8 @@ struct sb__sock {
 	atomic_int closed;     /* handle closed: no new work */
 	struct sb__session *session; /* weak: the session outlives it in the table */
 	struct sb__io io;      /* reactor state: reactor thread only */
+	atomic_int io_waiters; /* waiters linked on @io (reactor.c): read by
+				* sb__reactor_sock_closed() on any thread */
 	atomic_int pktinfo_on; /* IP_PKTINFO/IPV6_RECVPKTINFO enabled */
 	atomic_uint drops_seen; /* SO_RXQ_OVFL total already counted */
 };
