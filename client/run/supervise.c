@@ -840,9 +840,19 @@ out:
 
 static int sbr_receiver_start(struct sbr_sup *sup);
 
+/* Is the listener's filter used by no process any more (the program and
+ * all it started are gone)? Then NOTIF_RECV fails at once (ENOENT), and
+ * poll(2) says POLLHUP. */
+static int sbr_listener_dead(int notify_fd)
+{
+	struct pollfd p = { .fd = notify_fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
+}
+
 /* A receiver: takes notifications and answers them (see SBR_RECEIVERS).
- * Ends only with the process: once the program is gone no notification
- * comes, and it waits in the kernel touching nothing. */
+ * Ends when no process is left under the filter: no notification can come
+ * then, and NOTIF_RECV would fail at once, again and again. */
 static void *sbr_receiver_main(void *arg)
 {
 	struct sbr_sup *sup = arg;
@@ -851,7 +861,10 @@ static void *sbr_receiver_main(void *arg)
 	for (;;) {
 		memset(&req, 0, sizeof(req));
 		if (ioctl(sup->sb->notify_fd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) {
-			/* ENOENT: the caller was killed before we got it. */
+			/* ENOENT: the caller was killed before we got it, or
+			 * every caller is gone. */
+			if (errno == ENOENT && sbr_listener_dead(sup->sb->notify_fd))
+				break;
 			if (errno == EINTR || errno == ENOENT)
 				continue;
 			break;
