@@ -79,6 +79,15 @@ int sbr_sandbox_start(char *const argv[], struct sbr_sandbox *sb);
 int sbr_factory_socket(int helper_fd, int family, int type);
 
 /**
+ * sbr_factory_epoll() - register socket @fd in the program's epoll set
+ * @epfd (ours: pidfd_getfd) under the program's fd number @fdnum, with
+ * @events and @data, as epoll_ctl(EPOLL_CTL_ADD) by the program would.
+ * Both fds stay ours. Thread-safe. Return: 0 or -errno.
+ */
+int sbr_factory_epoll(int helper_fd, int epfd, int fd, int fdnum, uint32_t events,
+		      uint64_t data);
+
+/**
  * sbr_sandbox_go() - let the child exec CMD.
  * Return: 0 when it runs, or the exit status the runner must exit with
  *         (SBR_EXIT_NOTFOUND, SBR_EXIT_NOEXEC; printed).

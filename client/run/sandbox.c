@@ -40,7 +40,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -315,8 +317,10 @@ static int sbr_rule(scmp_filter_ctx ctx, uint32_t act, int nr, unsigned n,
  */
 static scmp_filter_ctx sbr_filter_build(void)
 {
+	/* epoll_create*: only told, for sbr_epoll_follow() (supervise.c). */
 	static const int notify[] = { SCMP_SYS(connect), SCMP_SYS(bind), SCMP_SYS(listen),
-				      SCMP_SYS(sendmsg), SCMP_SYS(sendmmsg) };
+				      SCMP_SYS(sendmsg), SCMP_SYS(sendmmsg),
+				      SCMP_SYS(epoll_create), SCMP_SYS(epoll_create1) };
 	static const int nosys[] = { SCMP_SYS(io_uring_setup), SCMP_SYS(io_uring_enter),
 				     SCMP_SYS(io_uring_register) };
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
@@ -508,59 +512,148 @@ static void sbr_factory_reap(void)
 	}
 }
 
+/* A request to the factory: one SOCK_SEQPACKET message. */
+struct sbr_freq {
+	unsigned char ask;  /* SBR_ASK_EPOLL, or what sbr_factory_socket() asks */
+	int fdnum;          /* SBR_ASK_EPOLL: the program's fd number */
+	uint32_t events;    /* ... and its registration */
+	uint64_t data;
+};
+#define SBR_ASK_EPOLL 0x80 /* with SCM_RIGHTS: the epoll set, the socket */
+
+/* Move our @fd off number @num; Return: its number, or -1. */
+static int sbr_fd_off(int fd, int num)
+{
+	int n;
+
+	if (fd != num)
+		return fd;
+	n = fcntl(fd, F_DUPFD_CLOEXEC, num + 1);
+	close(fd);
+	return n;
+}
+
+/*
+ * Register socket @s in the program's epoll set @ep under the program's fd
+ * number, as the program had registered the socket it replaces: epoll finds
+ * a registration by the file and the number given to epoll_ctl(2), in the
+ * table of whoever calls it, and only here (a table of three fds) can @s be
+ * put at any number. @ch may move. Return: 0 or an errno. Closes @ep, @s.
+ */
+static int sbr_factory_do_epoll(int *ch, int ep, int s, const struct sbr_freq *q)
+{
+	struct epoll_event ev = { .events = q->events, .data.u64 = q->data };
+	int err = 0;
+
+	if (q->fdnum < 0 || ep < 0 || s < 0) {
+		err = EBADF;
+		goto out;
+	}
+	*ch = sbr_fd_off(*ch, q->fdnum);
+	ep = sbr_fd_off(ep, q->fdnum);
+	if (*ch < 0 || ep < 0) {
+		err = errno;
+		goto out;
+	}
+	if (s != q->fdnum) {
+		if (dup2(s, q->fdnum) < 0) {
+			err = errno;
+			goto out;
+		}
+		close(s);
+		s = q->fdnum;
+	}
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev) < 0)
+		err = errno;
+out:
+	if (s >= 0)
+		close(s);
+	if (ep >= 0)
+		close(ep);
+	return err;
+}
+
 /* The socket factory: a process of the supervisor's (not under the filter,
  * not the program's child) in the sandbox's user and network namespaces,
  * making sockets there on request (udp.c's relays, relay.c's TCP pairs,
- * raw.c's sockets: it has CAP_NET_RAW in the sandbox's namespace). It can
- * make nothing but sockets of the sandbox's empty namespace. When the
- * supervisor is done or gone it kills what is left of the sandbox. */
+ * raw.c's sockets: it has CAP_NET_RAW in the sandbox's namespace), and
+ * registering sockets in the program's epoll sets (sbr_factory_do_epoll()).
+ * It can make nothing but sockets of the sandbox's empty namespace. When
+ * the supervisor is done or gone it kills what is left of the sandbox. */
 static __attribute__((noreturn)) void sbr_factory(int ch)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(2 * sizeof(int))];
 		struct cmsghdr align;
 	} cm;
-	unsigned char ask;
+	struct sbr_freq q;
+	struct rlimit rl;
 	ssize_t n;
 	int s, err, fam, one = 1;
 
+	/* A program may have raised its limit: reach its fd numbers. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	for (;;) {
-		struct iovec iov = { .iov_base = &err, .iov_len = sizeof(err) };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+		struct iovec iov = { .iov_base = &q, .iov_len = sizeof(q) };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+				     .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf) };
+		struct cmsghdr *h;
+		int fds[2] = { -1, -1 };
 
-		n = read(ch, &ask, 1);
+		memset(&q, 0, sizeof(q));
+		n = recvmsg(ch, &mh, MSG_CMSG_CLOEXEC);
 		if (n < 0 && errno == EINTR)
 			continue;
 		/* The supervisor is done or gone: so is the sandbox. */
-		if (n != 1) {
+		if (n < 1) {
 			sbr_factory_reap();
 			_exit(0);
 		}
-		fam = (ask & 0xf) == 6 ? AF_INET6 : AF_INET;
-		if (ask & 0x20) /* raw: ICMP, ICMPv6, or IPv4 with its header */
+		h = CMSG_FIRSTHDR(&mh);
+		if (h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS)
+			memcpy(fds, CMSG_DATA(h), h->cmsg_len - CMSG_LEN(0) < sizeof(fds)
+						  ? h->cmsg_len - CMSG_LEN(0) : sizeof(fds));
+		iov.iov_base = &err;
+		iov.iov_len = sizeof(err);
+		mh.msg_control = NULL;
+		mh.msg_controllen = 0;
+		s = -1;
+		if (q.ask & SBR_ASK_EPOLL) {
+			err = n == (ssize_t)sizeof(q) ? sbr_factory_do_epoll(&ch, fds[0], fds[1], &q)
+						      : EINVAL;
+			goto answer;
+		}
+		if (fds[0] >= 0)
+			close(fds[0]);
+		if (fds[1] >= 0)
+			close(fds[1]);
+		fam = (q.ask & 0xf) == 6 ? AF_INET6 : AF_INET;
+		if (q.ask & 0x20) /* raw: ICMP, ICMPv6, or IPv4 with its header */
 			s = socket(fam, SOCK_RAW | SOCK_CLOEXEC,
-				   (ask & 0x40) ? IPPROTO_RAW
+				   (q.ask & 0x40) ? IPPROTO_RAW
 				   : fam == AF_INET6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
 		else
-			s = socket(fam, ((ask & 0x10) ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC,
+			s = socket(fam, ((q.ask & 0x10) ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC,
 				   0);
 		err = s < 0 ? errno : 0;
 		/* (IPV6_V6ONLY is for sockets with ports.) */
-		if (s >= 0 && fam == AF_INET6 && !(ask & 0x20) &&
+		if (s >= 0 && fam == AF_INET6 && !(q.ask & 0x20) &&
 		    setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
 			err = errno;
 		if (s >= 0 && !err) {
-			struct cmsghdr *h;
-
 			memset(cm.buf, 0, sizeof(cm.buf));
 			mh.msg_control = cm.buf;
-			mh.msg_controllen = sizeof(cm.buf);
+			mh.msg_controllen = CMSG_SPACE(sizeof(int));
 			h = CMSG_FIRSTHDR(&mh);
 			h->cmsg_level = SOL_SOCKET;
 			h->cmsg_type = SCM_RIGHTS;
 			h->cmsg_len = CMSG_LEN(sizeof(int));
 			memcpy(CMSG_DATA(h), &s, sizeof(int));
 		}
+answer:
 		if (sendmsg(ch, &mh, MSG_NOSIGNAL) < 0) {
 			sbr_factory_reap();
 			_exit(0);
@@ -613,30 +706,43 @@ static int sbr_factory_start(struct sbr_sandbox *sb, pid_t parent)
 	return 0;
 }
 
-int sbr_factory_socket(int helper_fd, int family, int type)
+/* One question to the factory and its answer, from any thread: @q with
+ * @nsend fds; the answer's errno, and the fd it carries in *@got when
+ * @got is not NULL. Return: the errno, or -EIO when the factory is gone. */
+static int sbr_factory_ask(int helper_fd, const struct sbr_freq *q, const int *send_fds,
+			   int nsend, int *got)
 {
 	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(2 * sizeof(int))];
 		struct cmsghdr align;
 	} cm;
-	unsigned char ask = (unsigned char)((family == AF_INET6 ? 6 : 4) |
-					    (type == SOCK_STREAM ? 0x10 : 0) |
-					    (type == SOCK_RAW ? 0x20 : 0) |
-					    (type == SBR_FACTORY_HDRINCL ? 0x60 : 0));
 	int err = 0, fd = -1;
-	struct iovec iov = { .iov_base = &err, .iov_len = sizeof(err) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
-			     .msg_controllen = sizeof(cm.buf) };
+	struct iovec iov = { .iov_base = (void *)q, .iov_len = sizeof(*q) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct cmsghdr *h;
 	ssize_t n = -1;
 
 	if (helper_fd < 0)
 		return -EIO;
-	/* One question and its answer at a time, from any thread. */
+	memset(cm.buf, 0, sizeof(cm.buf));
+	if (nsend) {
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = CMSG_SPACE((size_t)nsend * sizeof(int));
+		h = CMSG_FIRSTHDR(&mh);
+		h->cmsg_level = SOL_SOCKET;
+		h->cmsg_type = SCM_RIGHTS;
+		h->cmsg_len = CMSG_LEN((size_t)nsend * sizeof(int));
+		memcpy(CMSG_DATA(h), send_fds, (size_t)nsend * sizeof(int));
+	}
 	pthread_mutex_lock(&lock);
-	if (write(helper_fd, &ask, 1) == 1)
+	if (sendmsg(helper_fd, &mh, MSG_NOSIGNAL) == (ssize_t)sizeof(*q)) {
+		iov.iov_base = &err;
+		iov.iov_len = sizeof(err);
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = sizeof(cm.buf);
 		n = recvmsg(helper_fd, &mh, MSG_CMSG_CLOEXEC);
+	}
 	pthread_mutex_unlock(&lock);
 	if (n != (ssize_t)sizeof(err))
 		return -EIO;
@@ -644,9 +750,39 @@ int sbr_factory_socket(int helper_fd, int family, int type)
 	if (h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS &&
 	    h->cmsg_len == CMSG_LEN(sizeof(int)))
 		memcpy(&fd, CMSG_DATA(h), sizeof(int));
+	if (got)
+		*got = fd;
+	else if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+int sbr_factory_socket(int helper_fd, int family, int type)
+{
+	struct sbr_freq q = {
+		.ask = (unsigned char)((family == AF_INET6 ? 6 : 4) |
+				       (type == SOCK_STREAM ? 0x10 : 0) |
+				       (type == SOCK_RAW ? 0x20 : 0) |
+				       (type == SBR_FACTORY_HDRINCL ? 0x60 : 0)),
+	};
+	int fd = -1, err = sbr_factory_ask(helper_fd, &q, NULL, 0, &fd);
+
+	if (err < 0)
+		return err;
 	if (fd < 0)
 		return err > 0 ? -err : -EIO;
 	return fd;
+}
+
+int sbr_factory_epoll(int helper_fd, int epfd, int fd, int fdnum, uint32_t events,
+		      uint64_t data)
+{
+	struct sbr_freq q = { .ask = SBR_ASK_EPOLL, .fdnum = fdnum, .events = events,
+			      .data = data };
+	int fds[2] = { epfd, fd };
+	int err = sbr_factory_ask(helper_fd, &q, fds, 2, NULL);
+
+	return err > 0 ? -err : err;
 }
 
 static void sbr_explain(const struct sbr_msg *m, const char *cmd)

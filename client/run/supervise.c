@@ -15,7 +15,8 @@
  *     is this process: SO_PEERCRED of the invoking user) with our copy of
  *     the address, and hands its socket back as an fd; we install it at the
  *     program's fd number (SECCOMP_IOCTL_NOTIF_ADDFD with SETFD), with the
- *     program's O_NONBLOCK, close-on-exec and the options it had changed.
+ *     program's O_NONBLOCK, close-on-exec and the options it had changed,
+ *     and in the epoll sets its socket was in (sbr_epoll_follow()).
  *  4. What the broker refused is the program's errno (EACCES for policy).
  *
  * The kernel is never told to go on (SECCOMP_USER_NOTIF_FLAG_CONTINUE)
@@ -26,7 +27,8 @@
  * TCP socket ignores a destination, and an unconnected one cannot send:
  * EPIPE, even one the program inherited from the host's namespace).
  * MSG_FASTOPEN, which connects, is answered here (EOPNOTSUPP, EISCONN).
- * Datagrams: udp.c. Should the program swap the fd between our check and
+ * epoll_create is only told, to know that epoll sets exist. Datagrams:
+ * udp.c. Should the program swap the fd between our check and
  * the kernel's action, it can only swap in another socket of its own
  * namespace or one we installed, and those are all connected TCP sockets
  * or listeners: the kernel itself refuses to re-point them (EISCONN,
@@ -38,8 +40,10 @@
  * everything else under one mutex, one at a time. The supervisor's own
  * thread forwards signals, reaps the program and polls the UDP relays.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
@@ -110,6 +114,7 @@ struct sbr_sup {
 	atomic_int busy;      /* notifications being answered */
 	atomic_int idle;      /* receivers waiting for one */
 	atomic_int receivers; /* receivers started */
+	atomic_int epoll_seen; /* the program made an epoll set (sbr_epoll_follow()) */
 	const struct sbr_defaults *defaults; /* [enum sbr_ref] */
 	struct sbr_bound bound[SBR_MAX_BOUND];
 };
@@ -325,13 +330,106 @@ static void sbr_copy_opts(int from, const struct sbr_defaults *d, int fd, int fa
 	}
 }
 
+/* The number after "@key" in an fdinfo line, in @base; Return: 0 or -1. */
+static int sbr_fdinfo_field(const char *line, const char *key, int base,
+			    unsigned long long *v)
+{
+	const char *p = strstr(line, key);
+	char *end;
+
+	if (!p)
+		return -1;
+	p += strlen(key);
+	errno = 0;
+	*v = strtoull(p, &end, base);
+	return end == p || errno ? -1 : 0;
+}
+
+/* Register @fd in the program's epoll set @ep (its fd number) wherever
+ * the socket @fd replaces was registered: the line of its number and inode
+ * in the set's fdinfo ("tfd: N events: X data: X pos:N ino:X sdev:X") gives
+ * the events and data. */
+static void sbr_epoll_set_follow(struct sbr_sup *sup, const struct sbr_call *call, int fd,
+				 int ep)
+{
+	char path[64], line[192];
+	int epfd = -1, rc;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)call->req->pid, ep);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long tfd, ev, data, ino;
+
+		if (strncmp(line, "tfd:", 4) || sbr_fdinfo_field(line, "tfd:", 10, &tfd) < 0 ||
+		    tfd != (unsigned long long)call->fdnum ||
+		    sbr_fdinfo_field(line, "events:", 16, &ev) < 0 || ev > UINT32_MAX ||
+		    sbr_fdinfo_field(line, "data:", 16, &data) < 0 ||
+		    sbr_fdinfo_field(line, " ino:", 16, &ino) < 0 ||
+		    ino != (unsigned long long)call->ino)
+			continue;
+		if (epfd < 0)
+			epfd = (int)syscall(SYS_pidfd_getfd, call->pidfd, ep, 0);
+		if (epfd < 0)
+			break;
+		rc = sbr_factory_epoll(sup->sb->helper_fd, epfd, fd, call->fdnum, (uint32_t)ev,
+				       data);
+		if (rc < 0)
+			sbr_log("fd %d not registered again in epoll set %d: %s", call->fdnum, ep,
+				strerror(-rc));
+	}
+	fclose(f);
+	if (epfd >= 0)
+		close(epfd);
+}
+
+/*
+ * An epoll registration belongs to the open file: the socket put at the
+ * program's fd number is in none of the epoll sets its socket was in, and
+ * an event loop that registers a socket before connect(2) or listen(2)
+ * (nginx, Netty, many C servers) would wait for it forever, and get ENOENT
+ * from EPOLL_CTL_MOD. Register @fd in each of them as the program had,
+ * before the call returns. Only once the program made an epoll set (the
+ * filter tells of epoll_create): other programs pay nothing.
+ */
+static void sbr_epoll_follow(struct sbr_sup *sup, const struct sbr_call *call, int fd)
+{
+	char path[64], link[32];
+	struct dirent *e;
+	DIR *d;
+
+	if (!atomic_load(&sup->epoll_seen))
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)call->req->pid);
+	d = opendir(path);
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		char *end;
+		long ep = strtol(e->d_name, &end, 10);
+		ssize_t n;
+
+		if (end == e->d_name || *end || ep < 0 || ep > INT_MAX)
+			continue;
+		n = readlinkat(dirfd(d), e->d_name, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = '\0';
+		if (!strcmp(link, "anon_inode:[eventpoll]"))
+			sbr_epoll_set_follow(sup, call, fd, (int)ep);
+	}
+	closedir(d);
+}
+
 /**
  * sbr_install() - put broker socket @fd in the program at its fd number,
  * as its own socket was: O_NONBLOCK, close-on-exec, changed options; then
  * answer the call with 0. @fd is closed here in every case.
  * Return: 0, or -errno for the program (the call is still unanswered).
  */
-static int sbr_install(struct sbr_sup *sup, const struct sbr_call *call, int fd)
+static int sbr_install(struct sbr_sup *sup, struct sbr_call *call, int fd)
 {
 	struct seccomp_notif_addfd a;
 	int fl = fcntl(call->sock, F_GETFL);
@@ -367,6 +465,11 @@ static int sbr_install(struct sbr_sup *sup, const struct sbr_call *call, int fd)
 				"listens fail with that error", strerror(-rc));
 		goto out;
 	}
+	sbr_epoll_follow(sup, call, fd);
+	/* The program's socket goes with our copy: its epoll registrations
+	 * too, before the program could see an event of theirs. */
+	close(call->sock);
+	call->sock = -1;
 	sbr_answer(sup, call->req, 0, 0, 0);
 out:
 	close(fd);
@@ -639,7 +742,7 @@ static int sbr_tcp_bind(struct sbr_sup *sup, const struct sbr_call *call)
 
 /* listen() of an IPv4/IPv6 stream socket: the broker's bound socket
  * listens and is handed off into the program's fd. */
-static int sbr_tcp_listen(struct sbr_sup *sup, const struct sbr_call *call)
+static int sbr_tcp_listen(struct sbr_sup *sup, struct sbr_call *call)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
@@ -775,6 +878,12 @@ static void sbr_handle(struct sbr_sup *sup, const struct seccomp_notif *req)
 	/* The filter lets nothing else through; never act on another ABI. */
 	if (req->data.arch != AUDIT_ARCH_X86_64) {
 		rc = -ENOSYS;
+		goto out;
+	}
+	/* The program makes an epoll set: sbr_epoll_follow() has work. */
+	if (req->data.nr == SYS_epoll_create || req->data.nr == SYS_epoll_create1) {
+		atomic_store(&sup->epoll_seen, 1);
+		rc = 1;
 		goto out;
 	}
 	/* socket(2) is notified for raw sockets only (the filter). */
