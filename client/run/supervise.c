@@ -423,6 +423,21 @@ static void sbr_epoll_follow(struct sbr_sup *sup, const struct sbr_call *call, i
 	closedir(d);
 }
 
+/* The owner (F_SETOWN_EX) and signal (F_SETSIG) of signal-driven I/O on
+ * the program's socket @from, onto @fd. Best effort, as sbr_copy_opts(). */
+static void sbr_copy_owner(int from, int fd)
+{
+	struct f_owner_ex own;
+	int sig;
+
+	if (fcntl(from, F_GETOWN_EX, &own) == 0 && own.pid &&
+	    fcntl(fd, F_SETOWN_EX, &own) < 0)
+		sbr_log("F_SETOWN_EX not copied: %s", strerror(errno));
+	sig = fcntl(from, F_GETSIG);
+	if (sig > 0 && fcntl(fd, F_SETSIG, sig) < 0)
+		sbr_log("F_SETSIG not copied: %s", strerror(errno));
+}
+
 /**
  * sbr_install() - put broker socket @fd in the program at its fd number,
  * as its own socket was: O_NONBLOCK, close-on-exec, changed options; then
@@ -437,11 +452,14 @@ static int sbr_install(struct sbr_sup *sup, struct sbr_call *call, int fd)
 
 	sbr_copy_opts(call->sock, &sup->defaults[call->domain == AF_INET6 ? SBR_REF_TCP6 : SBR_REF_TCP4],
 		      fd, call->domain);
-	/* File status flags belong to the open file, which goes with the fd. */
-	if (fl >= 0 && (fl & O_NONBLOCK)) {
+	/* File status flags belong to the open file, which goes with the fd;
+	 * so do the owner and signal of signal-driven I/O (O_ASYNC). */
+	if (fl >= 0 && (fl & O_ASYNC))
+		sbr_copy_owner(call->sock, fd);
+	if (fl >= 0 && (fl & (O_NONBLOCK | O_ASYNC))) {
 		int ffl = fcntl(fd, F_GETFL);
 
-		if (ffl < 0 || fcntl(fd, F_SETFL, ffl | O_NONBLOCK) < 0) {
+		if (ffl < 0 || fcntl(fd, F_SETFL, ffl | (fl & (O_NONBLOCK | O_ASYNC))) < 0) {
 			rc = -errno;
 			goto out;
 		}
