@@ -521,16 +521,19 @@ struct sbr_freq {
 };
 #define SBR_ASK_EPOLL 0x80 /* with SCM_RIGHTS: the epoll set, the socket */
 
-/* Move our @fd off number @num; Return: its number, or -1. */
-static int sbr_fd_off(int fd, int num)
+/* Move our *@fd off number @num. Return: 0, or -1 with *@fd as it was. */
+static int sbr_fd_off(int *fd, int num)
 {
 	int n;
 
-	if (fd != num)
-		return fd;
-	n = fcntl(fd, F_DUPFD_CLOEXEC, num + 1);
-	close(fd);
-	return n;
+	if (*fd != num)
+		return 0;
+	n = fcntl(*fd, F_DUPFD_CLOEXEC, num + 1);
+	if (n < 0)
+		return -1;
+	close(*fd);
+	*fd = n;
+	return 0;
 }
 
 /*
@@ -549,9 +552,7 @@ static int sbr_factory_do_epoll(int *ch, int ep, int s, const struct sbr_freq *q
 		err = EBADF;
 		goto out;
 	}
-	*ch = sbr_fd_off(*ch, q->fdnum);
-	ep = sbr_fd_off(ep, q->fdnum);
-	if (*ch < 0 || ep < 0) {
+	if (sbr_fd_off(ch, q->fdnum) < 0 || sbr_fd_off(&ep, q->fdnum) < 0) {
 		err = errno;
 		goto out;
 	}
@@ -621,15 +622,18 @@ static __attribute__((noreturn)) void sbr_factory(int ch)
 		mh.msg_control = NULL;
 		mh.msg_controllen = 0;
 		s = -1;
-		if (q.ask & SBR_ASK_EPOLL) {
-			err = n == (ssize_t)sizeof(q) ? sbr_factory_do_epoll(&ch, fds[0], fds[1], &q)
-						      : EINVAL;
+		if ((q.ask & SBR_ASK_EPOLL) && n == (ssize_t)sizeof(q)) {
+			err = sbr_factory_do_epoll(&ch, fds[0], fds[1], &q);
 			goto answer;
 		}
 		if (fds[0] >= 0)
 			close(fds[0]);
 		if (fds[1] >= 0)
 			close(fds[1]);
+		if (q.ask & SBR_ASK_EPOLL) {
+			err = EINVAL;
+			goto answer;
+		}
 		fam = (q.ask & 0xf) == 6 ? AF_INET6 : AF_INET;
 		if (q.ask & 0x20) /* raw: ICMP, ICMPv6, or IPv4 with its header */
 			s = socket(fam, SOCK_RAW | SOCK_CLOEXEC,
