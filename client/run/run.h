@@ -143,12 +143,29 @@ struct sbr_call {
 struct sbr_sup;
 struct sockaddr_storage;
 
+/* local.c */
+
+/** sbr_local_thread_init() - give the calling receiver an fs context (cwd,
+ *  umask) of its own, for sbr_local_call(). */
+void sbr_local_thread_init(void);
+/**
+ * sbr_local_call() - connect, bind or listen of a socket of the sandbox's
+ * own (Unix, netlink, raw) or a listen again, on our copy @call->sock;
+ * sends go on but for MSG_FASTOPEN. Never lets the kernel act on the fd
+ * number for connect, bind or listen (see local.c).
+ * Return: 0 (answered), 1 (let the kernel go on), or -errno.
+ */
+int sbr_local_call(struct sbr_sup *sup, const struct sbr_call *call);
+
 /* supervise.c: what the datagram path (udp.c) shares with it. */
 
 /** sbr_answer() - answer the call with @val, or -1 and errno @err; @flags:
  *  0 or SECCOMP_USER_NOTIF_FLAG_CONTINUE. Return: 0, or -1 (gone). */
 int sbr_answer(struct sbr_sup *sup, const struct seccomp_notif *req, int64_t val,
 	       int err, uint32_t flags);
+/** sbr_send_flags() - the flags argument of a send (sendto, sendmsg,
+ *  sendmmsg): a value of the notification, not read from memory. */
+int sbr_send_flags(const struct seccomp_notif *req);
 /** sbr_still_valid() - is the notification still pending (the thread still
  *  in that call, so its pid and fd numbers are its own)? */
 int sbr_still_valid(struct sbr_sup *sup, const struct seccomp_notif *req);

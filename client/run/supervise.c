@@ -20,19 +20,18 @@
  *  4. What the broker refused is the program's errno (EACCES for policy).
  *
  * The kernel is never told to go on (SECCOMP_USER_NOTIF_FLAG_CONTINUE)
- * with an IPv4/IPv6 connect, bind, listen or datagram send: the policy
- * decides those. It is for what cannot leave the sandbox: Unix and netlink
- * sockets (their family never changes, and they live in the sandbox's own
- * namespaces), sends on stream sockets without MSG_FASTOPEN (a connected
- * TCP socket ignores a destination, and an unconnected one cannot send:
- * EPIPE, even one the program inherited from the host's namespace).
- * MSG_FASTOPEN, which connects, is answered here (EOPNOTSUPP, EISCONN).
- * epoll_create is only told, to know that epoll sets exist. Datagrams:
- * udp.c. Should the program swap the fd between our check and
- * the kernel's action, it can only swap in another socket of its own
- * namespace or one we installed, and those are all connected TCP sockets
- * or listeners: the kernel itself refuses to re-point them (EISCONN,
- * EINVAL).
+ * with a connect, bind or listen, of any family: it would look the fd
+ * number up again, and another thread may have swapped a socket the broker
+ * lent in meanwhile (dup2), which connect(AF_UNSPEC) disconnects and a
+ * connect or bind then re-points from the host's namespace. Those of the
+ * sandbox's own sockets (Unix, netlink, raw) are done on our copy of the
+ * socket (local.c). Only sends go on: on stream sockets without
+ * MSG_FASTOPEN (a connected TCP socket ignores a destination, an
+ * unconnected one cannot send: EPIPE, even one the program inherited from
+ * the host's namespace) and on Unix and netlink sockets. MSG_FASTOPEN,
+ * which connects, is answered here (EOPNOTSUPP, EISCONN), whatever the
+ * family. epoll_create is only told, to know that epoll sets exist.
+ * Datagrams: udp.c.
  *
  * Notifications are answered by receiver threads (SBR_RECEIVERS), each
  * answering what it received itself: TCP connects at once, so that a slow
@@ -188,8 +187,7 @@ static int sbr_tcp_state(int sock)
 	return ti.tcpi_state;
 }
 
-/* The flags of a send on a stream socket (sendto, sendmsg, sendmmsg). */
-static int sbr_send_flags(const struct seccomp_notif *req)
+int sbr_send_flags(const struct seccomp_notif *req)
 {
 	return (int)(req->data.nr == SYS_sendmsg ? req->data.args[2] : req->data.args[3]);
 }
@@ -770,9 +768,10 @@ static int sbr_tcp_listen(struct sbr_sup *sup, struct sbr_call *call)
 
 	if (!sbr_still_valid(sup, call->req))
 		return -ENOENT;
-	/* Our listener already: listen() again only sets the backlog. */
+	/* Our listener already: listen() again only sets the backlog, on
+	 * our copy (local.c: never the kernel on the fd number). */
 	if (st == TCP_LISTEN)
-		return 1;
+		return sbr_local_call(sup, call);
 	if (st != TCP_CLOSE)
 		return -EINVAL;
 	b = sbr_bound_find(sup, call->ino);
@@ -951,7 +950,7 @@ static void sbr_handle(struct sbr_sup *sup, const struct seccomp_notif *req)
 	if (call.domain == AF_INET || call.domain == AF_INET6)
 		rc = sbr_dispatch(sup, &call);
 	else
-		rc = 1; /* Unix, netlink: the sandbox's own (see the file's comment) */
+		rc = sbr_local_call(sup, &call); /* Unix, netlink (local.c) */
 out:
 	sbr_broker_gone(rc);
 	if (rc == 1)
@@ -985,6 +984,7 @@ static void *sbr_receiver_main(void *arg)
 	struct sbr_sup *sup = arg;
 	struct seccomp_notif req;
 
+	sbr_local_thread_init();
 	for (;;) {
 		memset(&req, 0, sizeof(req));
 		if (ioctl(sup->sb->notify_fd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) {

@@ -862,10 +862,11 @@ int sbr_udp_call(struct sbr_udp *u, struct sbr_sup *sup, const struct sbr_call *
 	int rc;
 
 	/* A raw socket is never connected (send(2) would not be notified);
-	 * its bind and listen are the sandbox's own (raw.c). */
+	 * its bind and listen are the sandbox's own, done on our copy
+	 * (local.c). */
 	if (call->type == SOCK_RAW && (d->nr == SYS_connect || d->nr == SYS_bind ||
 				       d->nr == SYS_listen))
-		return d->nr == SYS_connect ? -EOPNOTSUPP : 1;
+		return d->nr == SYS_connect ? -EOPNOTSUPP : sbr_local_call(sup, call);
 	switch (d->nr) {
 	case SYS_connect:
 		return sbr_udp_connect(u, sup, call);

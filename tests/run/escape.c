@@ -11,10 +11,19 @@
  *                          connect after shutdown)
  *   escape inherited FD DENY  an unconnected TCP socket of the host, fd FD,
  *                          sent to DENY with MSG_FASTOPEN
+ *   escape swap OK DENY    connect to port OK, then a thread swaps fd 100
+ *                          between that socket and a Unix socket (dup2)
+ *                          while connect(AF_UNSPEC), connect and bind to
+ *                          DENY and sendto DENY with MSG_FASTOPEN go to fd
+ *                          100: a call let through for the Unix socket
+ *                          would act on the broker's socket
  * All ports are on 127.0.0.1.
  */
 #include <errno.h>
 #include <linux/io_uring.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <stdint.h>
@@ -167,6 +176,75 @@ static int try_inherited(const char *fdarg, const char *deny)
 	return bad;
 }
 
+/* ---- swap: the fd number changes under a notification ---- */
+
+#define SWAP_FD 100
+static int swap_a, swap_b;
+static atomic_int swap_stop;
+
+static void *swapper(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&swap_stop)) {
+		dup2(swap_a, SWAP_FD);
+		dup2(swap_b, SWAP_FD);
+	}
+	return NULL;
+}
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Is @s still connected to port @ok? */
+static int still_ok(int s, const struct sockaddr_in *ok)
+{
+	struct sockaddr_in p;
+	socklen_t l = sizeof(p);
+
+	return getpeername(s, (struct sockaddr *)&p, &l) == 0 && p.sin_port == ok->sin_port;
+}
+
+static int try_swap(const char *okp, const char *deny)
+{
+	struct sockaddr_in ok = lo_port(okp), d = lo_port(deny);
+	struct sockaddr un = { .sa_family = AF_UNSPEC };
+	int s = socket(AF_INET, SOCK_STREAM, 0), u = socket(AF_UNIX, SOCK_STREAM, 0);
+	double end;
+	pthread_t t;
+	long i, bad = 0;
+
+	if (s < 0 || u < 0 || connect(s, (struct sockaddr *)&ok, sizeof(ok)) < 0) {
+		perror("connect to the allowed port");
+		return 1;
+	}
+	swap_a = u;
+	swap_b = s;
+	if (pthread_create(&t, NULL, swapper, NULL)) {
+		perror("pthread_create");
+		return 1;
+	}
+	/* At most 3 s or 20000 rounds: the hole took 11-202 rounds. */
+	end = now_s() + 3;
+	for (i = 0; i < 20000 && now_s() < end && !bad; i++) {
+		connect(SWAP_FD, &un, sizeof(un));
+		connect(SWAP_FD, (struct sockaddr *)&d, sizeof(d));
+		bind(SWAP_FD, (struct sockaddr *)&d, sizeof(d));
+		sendto(SWAP_FD, "x", 1, MSG_FASTOPEN | MSG_DONTWAIT, (struct sockaddr *)&d,
+		       sizeof(d));
+		bad = !still_ok(s, &ok);
+	}
+	atomic_store(&swap_stop, 1);
+	pthread_join(t, NULL);
+	printf("swap: %ld rounds, the broker's socket %s\n", i,
+	       bad ? "was re-pointed" : "stayed connected to the allowed port");
+	return bad ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -182,7 +260,9 @@ int main(int argc, char **argv)
 		return try_repoint(argv[2], argv[3]);
 	if (argc == 4 && !strcmp(argv[1], "inherited"))
 		return try_inherited(argv[2], argv[3]);
+	if (argc == 4 && !strcmp(argv[1], "swap"))
+		return try_swap(argv[2], argv[3]);
 	fprintf(stderr, "usage: escape int80|x32 PORT | io_uring | raw | repoint OK DENY | "
-		"inherited FD DENY\n");
+		"inherited FD DENY | swap OK DENY\n");
 	return 2;
 }

@@ -39,6 +39,17 @@ check "a connected socket cannot be re-pointed (second connect, AF_UNSPEC, MSG_F
 	[ $rc -eq 0 ]
 check "the denied server accepted nothing from it" [ "$(accepts denied)" = "$before" ]
 
+# A thread swaps an fd number between the broker's socket and a Unix socket
+# while connect(AF_UNSPEC), connect, bind and sendto(MSG_FASTOPEN) to the
+# denied port go to it: what the supervisor checked as a Unix socket must
+# not reach the kernel as the broker's (it would be disconnected, then
+# connected or bound anywhere).
+$RUN "$ESCAPE" swap "$PORT" "$DENY_PORT" >"$T/swap.out" 2>&1
+rc=$?
+sed 's/^/    /' "$T/swap.out"
+check "swapping fd numbers under a notification re-points nothing" [ $rc -eq 0 ]
+check "the denied server accepted nothing from it" [ "$(accepts denied)" = "$before" ]
+
 # A TCP socket of the host's namespace, unconnected, handed to the program
 # by whoever started the runner (as its stdin: the runner passes on no
 # other descriptor): MSG_FASTOPEN would connect it from the

@@ -75,4 +75,33 @@ EOP
 check "accept() inside answers a client outside ($(cat "$T/echo.out"))" \
 	[ "$(cat "$T/echo.out")" = "ECHO ME" ]
 
+# A Unix socket server and client inside on relative paths: bind, listen
+# and connect are done on the supervisor's copy of the socket, from the
+# program's working directory and under its umask, as the kernel would.
+cat >"$T/unixrel.py" <<'EOP'
+import os, socket, stat, sys, tempfile
+d = tempfile.mkdtemp(dir=sys.argv[1])
+os.chdir(d)
+os.umask(0o077)
+srv = socket.socket(socket.AF_UNIX)
+srv.bind("rel.sock")
+srv.listen(1)
+mode = stat.S_IMODE(os.stat(os.path.join(d, "rel.sock")).st_mode)
+c = socket.socket(socket.AF_UNIX)
+c.connect("rel.sock")
+a, _ = srv.accept()
+c.sendall(b"ping")
+got = a.recv(4)
+try:
+    socket.socket(socket.AF_UNIX).connect("missing.sock")
+    err = 0
+except OSError as e:
+    err = e.errno
+print(oct(mode), got.decode(), err)
+EOP
+want=$("$PY" "$T/unixrel.py" "$T" 2>&1)
+got=$($RUN "$PY" "$T/unixrel.py" "$T" 2>&1)
+check "Unix sockets on relative paths, umask 077, ENOENT (direct: $want; sandbox: $got)" \
+	[ "$want|$got" = "0o700 ping 2|0o700 ping 2" ]
+
 finish
