@@ -614,7 +614,8 @@ static int sbr_peer_of(const struct sbr_call *call, struct sockaddr_storage *dst
  * its address and data read once each, and sent.
  * Return: bytes sent, or -errno.
  */
-static ssize_t sbr_udp_msg(struct sbr_udp *u, const struct sbr_call *call, uint64_t addr)
+static ssize_t sbr_udp_msg(struct sbr_udp *u, struct sbr_sup *sup, const struct sbr_call *call,
+			   uint64_t addr)
 {
 	struct iovec iov[SBR_UDP_MAXIOV];
 	struct sockaddr_storage dst;
@@ -658,13 +659,17 @@ static ssize_t sbr_udp_msg(struct sbr_udp *u, const struct sbr_call *call, uint6
 			return rc;
 		total += iov[i].iov_len;
 	}
+	/* Still in that call: what was read is the program's (its pid was
+	 * not reused by another process meanwhile). */
+	if (!sbr_still_valid(sup, call->req))
+		return -ENOENT;
 	return sbr_udp_send(u, call, u->buf, total, &dst, mh.msg_controllen ? u->ctl : NULL,
 			    mh.msg_controllen);
 }
 
 /* sendmmsg(2): each message as sendmsg, its msg_len written back; the
  * count sent, or the first error when none was. */
-static int64_t sbr_udp_mmsg(struct sbr_udp *u, const struct sbr_call *call)
+static int64_t sbr_udp_mmsg(struct sbr_udp *u, struct sbr_sup *sup, const struct sbr_call *call)
 {
 	uint64_t vec = call->req->data.args[1];
 	unsigned vlen = (unsigned)call->req->data.args[2], i;
@@ -678,7 +683,7 @@ static int64_t sbr_udp_mmsg(struct sbr_udp *u, const struct sbr_call *call)
 		unsigned int sent;
 		struct iovec l, r;
 
-		n = sbr_udp_msg(u, call, at);
+		n = sbr_udp_msg(u, sup, call, at);
 		if (n < 0)
 			break;
 		sent = (unsigned int)n;
@@ -686,6 +691,13 @@ static int64_t sbr_udp_mmsg(struct sbr_udp *u, const struct sbr_call *call)
 		l.iov_len = sizeof(sent);
 		r.iov_base = (void *)(uintptr_t)(at + offsetof(struct mmsghdr, msg_len));
 		r.iov_len = sizeof(sent);
+		/* The pid is the thread's while it is in this call: checked
+		 * just before, it cannot be another process's by the write
+		 * (that needs the thread killed and every pid used since). */
+		if (!sbr_still_valid(sup, call->req)) {
+			n = -ENOENT;
+			break;
+		}
 		if (process_vm_writev(call->req->pid, &l, 1, &r, 1, 0) != (ssize_t)sizeof(sent)) {
 			n = -EFAULT;
 			break;
@@ -894,10 +906,10 @@ int sbr_udp_call(struct sbr_udp *u, struct sbr_sup *sup, const struct sbr_call *
 		n = sbr_udp_send(u, call, u->buf, (size_t)d->args[2], &dst, NULL, 0);
 		break;
 	case SYS_sendmsg:
-		n = sbr_udp_msg(u, call, d->args[1]);
+		n = sbr_udp_msg(u, sup, call, d->args[1]);
 		break;
 	case SYS_sendmmsg:
-		n = sbr_udp_mmsg(u, call);
+		n = sbr_udp_mmsg(u, sup, call);
 		break;
 	default:
 		return -ENOSYS;
