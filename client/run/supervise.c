@@ -44,6 +44,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/audit.h>
+#include <linux/kcmp.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -343,12 +344,33 @@ static int sbr_fdinfo_field(const char *line, const char *key, int base,
 	return end == p || errno ? -1 : 0;
 }
 
+/* Bounds of sbr_epoll_follow()'s work for one call: a program could make
+ * it read millions of lines (its own loss, but not without end). */
+#define SBR_EPOLL_SETS 64            /* epoll sets looked into */
+#define SBR_EPOLL_LINES (1L << 18)   /* fdinfo lines read in all */
+
+/* Is the file at our fd @ours registered in the program's epoll set @ep
+ * under the program's fd number @fdnum? 1, 0, or -1 when the kernel cannot
+ * tell (no kcmp: then the set's fdinfo is read anyway). */
+static int sbr_epoll_has(const struct sbr_call *call, int ep, int ours)
+{
+	struct kcmp_epoll_slot slot = { .efd = (uint32_t)ep, .tfd = (uint32_t)call->fdnum };
+	long r = syscall(SYS_kcmp, (long)getpid(), (long)call->req->pid, KCMP_EPOLL_TFD,
+			 (long)ours, (long)(uintptr_t)&slot);
+
+	if (r == 0)
+		return 1;
+	if (r > 0 || errno == ENOENT || errno == EBADF)
+		return 0;
+	return -1;
+}
+
 /* Register @fd in the program's epoll set @ep (its fd number) wherever
  * the socket @fd replaces was registered: the line of its number and inode
  * in the set's fdinfo ("tfd: N events: X data: X pos:N ino:X sdev:X") gives
- * the events and data. */
+ * the events and data. @lines: what is left of SBR_EPOLL_LINES. */
 static void sbr_epoll_set_follow(struct sbr_sup *sup, const struct sbr_call *call, int fd,
-				 int ep)
+				 int ep, long *lines)
 {
 	char path[64], line[192];
 	int epfd = -1, rc;
@@ -358,9 +380,10 @@ static void sbr_epoll_set_follow(struct sbr_sup *sup, const struct sbr_call *cal
 	f = fopen(path, "re");
 	if (!f)
 		return;
-	while (fgets(line, sizeof(line), f)) {
+	while (*lines > 0 && fgets(line, sizeof(line), f)) {
 		unsigned long long tfd, ev, data, ino;
 
+		--*lines;
 		if (strncmp(line, "tfd:", 4) || sbr_fdinfo_field(line, "tfd:", 10, &tfd) < 0 ||
 		    tfd != (unsigned long long)call->fdnum ||
 		    sbr_fdinfo_field(line, "events:", 16, &ev) < 0 || ev > UINT32_MAX ||
@@ -377,6 +400,7 @@ static void sbr_epoll_set_follow(struct sbr_sup *sup, const struct sbr_call *cal
 		if (rc < 0)
 			sbr_log("fd %d not registered again in epoll set %d: %s", call->fdnum, ep,
 				strerror(-rc));
+		break; /* one registration per set and (file, number) */
 	}
 	fclose(f);
 	if (epfd >= 0)
@@ -390,11 +414,16 @@ static void sbr_epoll_set_follow(struct sbr_sup *sup, const struct sbr_call *cal
  * (nginx, Netty, many C servers) would wait for it forever, and get ENOENT
  * from EPOLL_CTL_MOD. Register @fd in each of them as the program had,
  * before the call returns. Only once the program made an epoll set (the
- * filter tells of epoll_create): other programs pay nothing.
+ * filter tells of epoll_create): other programs pay nothing. kcmp(2) tells
+ * which sets hold the old socket, and which hold @fd already (the same set
+ * under another fd number), so that a set's fdinfo, a line per
+ * registration, is read only when there is something to copy from it.
  */
 static void sbr_epoll_follow(struct sbr_sup *sup, const struct sbr_call *call, int fd)
 {
 	char path[64], link[32];
+	long lines = SBR_EPOLL_LINES;
+	int sets = 0;
 	struct dirent *e;
 	DIR *d;
 
@@ -404,7 +433,7 @@ static void sbr_epoll_follow(struct sbr_sup *sup, const struct sbr_call *call, i
 	d = opendir(path);
 	if (!d)
 		return;
-	while ((e = readdir(d)) != NULL) {
+	while ((e = readdir(d)) != NULL && sets < SBR_EPOLL_SETS && lines > 0) {
 		char *end;
 		long ep = strtol(e->d_name, &end, 10);
 		ssize_t n;
@@ -415,10 +444,17 @@ static void sbr_epoll_follow(struct sbr_sup *sup, const struct sbr_call *call, i
 		if (n <= 0)
 			continue;
 		link[n] = '\0';
-		if (!strcmp(link, "anon_inode:[eventpoll]"))
-			sbr_epoll_set_follow(sup, call, fd, (int)ep);
+		if (strcmp(link, "anon_inode:[eventpoll]") ||
+		    !sbr_epoll_has(call, (int)ep, call->sock) ||
+		    sbr_epoll_has(call, (int)ep, fd) == 1)
+			continue;
+		sets++;
+		sbr_epoll_set_follow(sup, call, fd, (int)ep, &lines);
 	}
 	closedir(d);
+	if (sets == SBR_EPOLL_SETS || lines <= 0)
+		sbr_log("fd %d: stopped looking for epoll sets to register it in after %d sets "
+			"and %ld lines", call->fdnum, sets, SBR_EPOLL_LINES - lines);
 }
 
 /* The owner (F_SETOWN_EX) and signal (F_SETSIG) of signal-driven I/O on
