@@ -618,6 +618,10 @@ int sbr_broker_socket(sb_client *c, const struct sbr_call *call, int type)
 	    sb_setsockopt(c, s, SOL_SOCKET, SO_REUSEADDR, &v, sizeof(v)) < 0)
 		sbr_log("SO_REUSEADDR: %s", sb_last_error());
 	l = sizeof(v);
+	if (getsockopt(call->sock, SOL_SOCKET, SO_REUSEPORT, &v, &l) == 0 && v &&
+	    sb_setsockopt(c, s, SOL_SOCKET, SO_REUSEPORT, &v, sizeof(v)) < 0)
+		sbr_log("SO_REUSEPORT: %s", sb_last_error());
+	l = sizeof(v);
 	if (call->domain == AF_INET6 &&
 	    getsockopt(call->sock, IPPROTO_IPV6, IPV6_V6ONLY, &v, &l) == 0 &&
 	    sb_setsockopt(c, s, IPPROTO_IPV6, IPV6_V6ONLY, &v, sizeof(v)) < 0)
@@ -749,7 +753,7 @@ static int sbr_tcp_bind(struct sbr_sup *sup, const struct sbr_call *call)
 	struct sockaddr_storage ss, got;
 	socklen_t gl = sizeof(got);
 	struct sbr_bound *b;
-	int len, rc, s, one = 1;
+	int len, rc, s, i, one = 1;
 
 	len = sbr_read_sockaddr(call, call->req->data.args[1], call->req->data.args[2], &ss);
 	if (len < 0)
@@ -764,6 +768,11 @@ static int sbr_tcp_bind(struct sbr_sup *sup, const struct sbr_call *call)
 	    (getsockname(call->sock, (struct sockaddr *)&got, &gl) == 0 &&
 	     ((struct sockaddr_in *)&got)->sin_port != 0))
 		return -EINVAL;
+	/* Broker sockets bound for sockets the program closed go first: they
+	 * may hold the port asked for (a bind, close, bind again). */
+	for (i = 0; i < SBR_MAX_BOUND; i++)
+		if (sup->bound[i].s >= 0 && !sbr_bound_live(&sup->bound[i]))
+			sbr_bound_drop(sup, &sup->bound[i]);
 	b = sbr_bound_slot(sup);
 	if (!b)
 		return -ENOBUFS;

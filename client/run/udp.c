@@ -63,6 +63,8 @@
 #define SBR_UDP_IDLE_MS 60000
 /* How often a flow thread looks at its stop flag: bounds the runner's exit. */
 #define SBR_UDP_TICK_MS 200
+/* Tries of a refused receive stream, SBR_UDP_TICK_MS / 2 apart. */
+#define SBR_UDP_OPEN_TRIES 20
 #define SBR_UDP_MAXDATA 65535
 /* sendmmsg(2) and sendmsg(2) take at most UIO_MAXIOV entries. */
 #define SBR_UDP_MAXIOV 1024
@@ -90,8 +92,10 @@ struct sbr_flow {
 	atomic_int stop;
 	atomic_int done;
 	int64_t last;
-	/* A flow made by the program's bind (a server): kept while the
-	 * program's socket @ino lives in process @tgid at @fdnum, idle or not. */
+	/* The program's socket that used the flow last: @ino in process
+	 * @tgid at @fdnum (@tgid 0: none known). A flow made by the program's
+	 * bind (a server) is kept while it lives, idle or not; another goes
+	 * once it is closed, when a new flow is made. */
 	int bound;
 	pid_t tgid;
 	int fdnum;
@@ -206,10 +210,11 @@ static int sbr_relay_get(struct sbr_udp *u, const struct sockaddr_storage *mappe
 	return fd;
 }
 
-/* Does the program still hold the socket a bound flow was made for? */
+/* Does the program still hold the socket a flow was last used by (when
+ * known: a flow made by a datagram from a relay has no socket to ask)? */
 static int sbr_flow_live(const struct sbr_flow *f)
 {
-	return sbr_holds_socket(f->tgid, f->fdnum, (unsigned long)f->ino);
+	return !f->tgid || sbr_holds_socket(f->tgid, f->fdnum, (unsigned long)f->ino);
 }
 
 static int sbr_is_wildcard(const struct sockaddr_storage *a)
@@ -371,16 +376,37 @@ static void *sbr_flow_main(void *arg)
 	struct sockaddr_storage from, to;
 	unsigned char *buf = malloc(SBR_UDP_MAXDATA);
 	sb_receiver *r = NULL;
-	int trunc, fd, idle;
+	int trunc, fd, idle, tries;
 	ssize_t n;
 
 	if (!buf)
 		goto out;
-	r = sb_receiver_open(u->c, f->s);
-	if (!r)
-		goto out;
+	tries = 0;
 	while (!atomic_load(&f->stop)) {
-		n = sb_receiver_next(r, buf, SBR_UDP_MAXDATA, &trunc, &src, SBR_UDP_TICK_MS);
+		/* The broker charges a receive stream to the session, and may
+		 * refuse it (ENOBUFS, when it opens or at its first answer):
+		 * flows of sockets the program closed give theirs back as they
+		 * stop (each within SBR_UDP_TICK_MS), so it is tried again for
+		 * a while. */
+		if (!r)
+			r = sb_receiver_open(u->c, f->s);
+		n = r ? sb_receiver_next(r, buf, SBR_UDP_MAXDATA, &trunc, &src, SBR_UDP_TICK_MS)
+		      : -1;
+		if (n < 0 && errno == ENOBUFS && ++tries <= SBR_UDP_OPEN_TRIES) {
+			sb_receiver_close(r);
+			r = NULL;
+			usleep(SBR_UDP_TICK_MS * 1000 / 2);
+			continue;
+		}
+		if (n < 0 && errno == ENOBUFS) {
+			static atomic_int said;
+
+			if (!atomic_exchange(&said, 1))
+				sbr_err("no receive stream for a datagram socket: its replies "
+					"are lost (%s)",
+					sb_last_error() ? sb_last_error() : strerror(errno));
+			break;
+		}
 		if (n < 0) {
 			if (errno != EAGAIN)
 				break;
@@ -395,6 +421,7 @@ static void *sbr_flow_main(void *arg)
 				break;
 			continue;
 		}
+		tries = 0;
 		if (src.peer.ss_family != AF_INET && src.peer.ss_family != AF_INET6)
 			continue;
 		from = src.peer;
@@ -464,13 +491,24 @@ static struct sbr_flow *sbr_flow_add(struct sbr_udp *u, const struct sockaddr_st
 	return f;
 }
 
+static pid_t sbr_tgid_of(pid_t tid);
+
+/* The program's socket of @call uses flow @f now (under u->lock). */
+static void sbr_flow_own(struct sbr_flow *f, const struct sbr_call *call)
+{
+	f->tgid = sbr_tgid_of(call->req->pid);
+	f->fdnum = call->fdnum;
+	f->ino = call->ino;
+}
+
 /**
- * sbr_flow_get() - the flow of program address @peer, made when missing.
+ * sbr_flow_get() - the flow of program address @peer, made when missing,
+ * used by the socket of @call (NULL: a datagram from a relay).
  * Under the serial mutex only. Return: the flow, or NULL with errno (ENOBUFS:
  * all in use; the least recently used is told to stop, for the next try).
  */
 static struct sbr_flow *sbr_flow_get(struct sbr_udp *u, const struct sockaddr_storage *peer,
-				     socklen_t peerlen)
+				     socklen_t peerlen, const struct sbr_call *call)
 {
 	struct sbr_flow *f = NULL, *lru = NULL;
 	int i, s;
@@ -487,6 +525,8 @@ static struct sbr_flow *sbr_flow_get(struct sbr_udp *u, const struct sockaddr_st
 		}
 		if (x->used && sbr_same_addr(&x->peer, peer)) {
 			x->last = sbr_now_ms();
+			if (call)
+				sbr_flow_own(x, call);
 			pthread_mutex_unlock(&u->lock);
 			return x;
 		}
@@ -496,6 +536,12 @@ static struct sbr_flow *sbr_flow_get(struct sbr_udp *u, const struct sockaddr_st
 		if (x->used && !x->bound && (!lru || x->last < lru->last))
 			lru = x;
 	}
+	/* A new flow: those of sockets the program closed stop (a resolver
+	 * takes a new socket per query), and give their receive streams
+	 * back to the session. */
+	for (i = 0; i < SBR_UDP_FLOWS; i++)
+		if (u->flows[i].used && !u->flows[i].bound && !sbr_flow_live(&u->flows[i]))
+			atomic_store(&u->flows[i].stop, 1);
 	pthread_mutex_unlock(&u->lock);
 	if (!f) {
 		if (lru)
@@ -509,6 +555,11 @@ static struct sbr_flow *sbr_flow_get(struct sbr_udp *u, const struct sockaddr_st
 	f = sbr_flow_add(u, peer, peerlen, s);
 	if (!f && sb_close(u->c, s) < 0)
 		sbr_log("close: %s", strerror(errno));
+	if (f && call) {
+		pthread_mutex_lock(&u->lock);
+		sbr_flow_own(f, call);
+		pthread_mutex_unlock(&u->lock);
+	}
 	return f;
 }
 
@@ -571,7 +622,7 @@ static ssize_t sbr_udp_send(struct sbr_udp *u, const struct sbr_call *call, cons
 	rc = sbr_local_addr(call, &p, &plen);
 	if (rc < 0)
 		return rc;
-	f = sbr_flow_get(u, &p, plen);
+	f = sbr_flow_get(u, &p, plen, call);
 	if (!f)
 		return -errno;
 	/* The relay first, so that no reply can come before it exists (none
@@ -742,7 +793,7 @@ static int sbr_udp_connect(struct sbr_udp *u, struct sbr_sup *sup, const struct 
 	if (connect(call->sock, (struct sockaddr *)&dst, sbr_addr_len(dst.ss_family)) < 0 ||
 	    getsockname(call->sock, (struct sockaddr *)&p, &plen) < 0)
 		return -errno;
-	f = sbr_flow_get(u, &p, plen);
+	f = sbr_flow_get(u, &p, plen, call);
 	if (!f || sb_connect(u->c, f->s, (struct sockaddr *)&dst, sbr_addr_len(dst.ss_family)) < 0) {
 		rc = -errno;
 		sbr_log("datagram connect refused: %s",
@@ -816,6 +867,18 @@ static int sbr_udp_bind(struct sbr_udp *u, struct sbr_sup *sup, const struct sbr
 	if (getsockname(call->sock, (struct sockaddr *)&got, &gl) == 0 &&
 	    ((struct sockaddr_in *)&got)->sin_port != 0)
 		return -EINVAL; /* bound already, as the kernel says */
+	/* Flows of sockets the program closed go first: their broker
+	 * sockets may hold the port asked for (a bind, close, bind again). */
+	for (i = 0; i < SBR_UDP_FLOWS; i++) {
+		pthread_mutex_lock(&u->lock);
+		f = u->flows[i].used && !sbr_flow_live(&u->flows[i]) ? &u->flows[i] : NULL;
+		pthread_mutex_unlock(&u->lock);
+		if (f) {
+			atomic_store(&f->stop, 1);
+			sbr_flow_retire(u, f);
+		}
+	}
+	f = NULL;
 	s = sbr_broker_socket(u->c, call, SOCK_DGRAM);
 	if (s < 0)
 		return s;
@@ -852,9 +915,7 @@ static int sbr_udp_bind(struct sbr_udp *u, struct sbr_sup *sup, const struct sbr
 	}
 	pthread_mutex_lock(&u->lock);
 	f->bound = 1;
-	f->tgid = sbr_tgid_of(call->req->pid);
-	f->fdnum = call->fdnum;
-	f->ino = call->ino;
+	sbr_flow_own(f, call);
 	pthread_mutex_unlock(&u->lock);
 	sbr_flow_start(f);
 	sbr_log("datagram bind on fd %d", call->fdnum);
@@ -982,7 +1043,7 @@ void sbr_udp_relay_ready(struct sbr_udp *u, int fd)
 		pthread_mutex_unlock(&u->lock);
 		if (!found || n < 0)
 			return;
-		f = sbr_flow_get(u, &p, plen);
+		f = sbr_flow_get(u, &p, plen, NULL);
 		if (!f)
 			continue;
 		if (sb_sendto(u->c, f->s, u->buf, (size_t)n, 0, (struct sockaddr *)&dst,

@@ -75,6 +75,24 @@ EOP
 check "accept() inside answers a client outside ($(cat "$T/echo.out"))" \
 	[ "$(cat "$T/echo.out")" = "ECHO ME" ]
 
+# bind, close, bind again to the same port (TCP, then UDP): the broker's
+# socket of the closed one goes first, as the kernel frees the port.
+RPORT=$(free_port)
+got=$($RUN "$PY" -c "
+import socket, sys
+out = []
+for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+    for i in range(3):
+        a = socket.socket(socket.AF_INET, kind)
+        try:
+            a.bind(('127.0.0.1', $RPORT))
+            out.append('ok')
+        except OSError as e:
+            out.append(str(e.errno))
+        a.close()
+print(' '.join(out))" 2>&1)
+check "bind, close, bind again: TCP and UDP (got: $got)" [ "$got" = "ok ok ok ok ok ok" ]
+
 # A Unix socket server and client inside on relative paths: bind, listen
 # and connect are done on the supervisor's copy of the socket, from the
 # program's working directory and under its umask, as the kernel would.
