@@ -184,6 +184,9 @@ int sbr_broker_socket(sb_client *c, const struct sbr_call *call, int type);
 /** sbr_holds_socket() - does process or thread @pid still hold socket
  *  inode @ino at descriptor @fdnum? */
 int sbr_holds_socket(pid_t pid, int fdnum, unsigned long ino);
+/** sbr_tgid_of() - the process (thread group) of thread @tid, or @tid
+ *  when unknown (udp.c). */
+pid_t sbr_tgid_of(pid_t tid);
 /** sbr_check_inet() - an IPv4/IPv6 address for a socket of @domain, checked
  *  as the kernel does. Return: 0, -EAFNOSUPPORT or -EINVAL. */
 int sbr_check_inet(int domain, const struct sockaddr_storage *ss, int len);

@@ -342,6 +342,12 @@ static scmp_filter_ctx sbr_filter_build(void)
 	c[0] = SCMP_A4(SCMP_CMP_NE, 0);
 	if (sbr_rule(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(sendto), 1, c) < 0)
 		goto fail;
+	/* getsockopt(SO_ERROR): how a non-blocking connect ends (supervise.c:
+	 * the broker's socket is put in then). Other options stay native. */
+	c[0] = SCMP_A1(SCMP_CMP_EQ, SOL_SOCKET);
+	c[1] = SCMP_A2(SCMP_CMP_EQ, SO_ERROR);
+	if (sbr_rule(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(getsockopt), 2, c) < 0)
+		goto fail;
 	/* io_uring does connect/bind/send without a system call per operation,
 	 * out of the filter's sight. */
 	for (i = 0; i < sizeof(nosys) / sizeof(nosys[0]); i++)

@@ -46,6 +46,7 @@
 #include <linux/audit.h>
 #include <linux/kcmp.h>
 #include <linux/seccomp.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -102,6 +103,28 @@ struct sbr_bound {
  * for a connect, the common case of a program connecting one at a time. */
 #define SBR_RECEIVERS_START 2
 
+/* Non-blocking connects under way at once, at most; more are dialled as
+ * blocking ones. */
+#define SBR_MAX_PEND 64
+
+/**
+ * struct sbr_pend - a non-blocking connect under way (see sbr_pend_start())
+ * @ino:   the stand-in's inode, at the program's fd number @fdnum of @tid
+ * @stand: our copy of the stand-in; @peer: its peer, ours
+ * @orig:  a fresh socket of the sandbox with the options of the program's
+ *         own (for the broker's socket; given back when the dial fails)
+ * @done:  the dial is over: @fd the broker's connected socket, or @err
+ */
+struct sbr_pend {
+	struct sbr_sup *sup;
+	ino_t ino;
+	pid_t tid;
+	int fdnum, stand, peer, orig;
+	int done, fd, err;
+	int timeout_ms;
+	char host[INET6_ADDRSTRLEN + 16], port[8];
+};
+
 struct sbr_sup {
 	sb_client *c;
 	struct sbr_sandbox *sb;
@@ -115,6 +138,16 @@ struct sbr_sup {
 	atomic_int idle;      /* receivers waiting for one */
 	atomic_int receivers; /* receivers started */
 	atomic_int epoll_seen; /* the program made an epoll set (sbr_epoll_follow()) */
+	/* Non-blocking connects under way (sbr_pend_*), and the listeners of
+	 * the sandbox their stand-ins connect to: [0] IPv4, [1] IPv6. */
+	pthread_mutex_t pend_lock;
+	struct sbr_pend *pend[SBR_MAX_PEND];
+	int stand_l[2];
+	/* Broker sockets put in by a getsockopt(SO_ERROR): the socket layer
+	 * of the kernel would still say "connecting", and the next connect()
+	 * answers 0 (then EISCONN). A ring of their inodes. */
+	ino_t nb_conn[SBR_MAX_PEND];
+	unsigned nb_next;
 	const struct sbr_defaults *defaults; /* [enum sbr_ref] */
 	struct sbr_bound bound[SBR_MAX_BOUND];
 };
@@ -478,14 +511,26 @@ static void sbr_copy_owner(int from, int fd)
  * answer the call with 0. @fd is closed here in every case.
  * Return: 0, or -errno for the program (the call is still unanswered).
  */
+static int sbr_install_as(struct sbr_sup *sup, struct sbr_call *call, int fd, int opts,
+			  int err);
+
 static int sbr_install(struct sbr_sup *sup, struct sbr_call *call, int fd)
+{
+	return sbr_install_as(sup, call, fd, call->sock, 0);
+}
+
+/* sbr_install() with the options of @opts (-1: none copied), answering
+ * -1 and @err (0: 0). */
+static int sbr_install_as(struct sbr_sup *sup, struct sbr_call *call, int fd, int opts, int err)
 {
 	struct seccomp_notif_addfd a;
 	int fl = fcntl(call->sock, F_GETFL);
 	int rc = 0;
 
-	sbr_copy_opts(call->sock, &sup->defaults[call->domain == AF_INET6 ? SBR_REF_TCP6 : SBR_REF_TCP4],
-		      fd, call->domain);
+	if (opts >= 0)
+		sbr_copy_opts(opts, &sup->defaults[call->domain == AF_INET6 ? SBR_REF_TCP6
+									  : SBR_REF_TCP4],
+			      fd, call->domain);
 	/* File status flags belong to the open file, which goes with the fd;
 	 * so do the owner and signal of signal-driven I/O (O_ASYNC). */
 	if (fl >= 0 && (fl & O_ASYNC))
@@ -522,10 +567,400 @@ static int sbr_install(struct sbr_sup *sup, struct sbr_call *call, int fd)
 	 * too, before the program could see an event of theirs. */
 	close(call->sock);
 	call->sock = -1;
-	sbr_answer(sup, call->req, 0, 0, 0);
+	sbr_answer(sup, call->req, err ? -1 : 0, err, 0);
 out:
 	close(fd);
 	return rc;
+}
+
+/* ---- non-blocking connects ----
+ *
+ * connect(2) of a non-blocking socket answers EINPROGRESS at once, as the
+ * kernel does, so that the program's own timeout (poll, epoll, curl
+ * --connect-timeout, Python's socket timeouts) runs while the broker dials
+ * in a thread. The broker's socket can only be put in the program while a
+ * call of it is notified: its getsockopt(SO_ERROR), which event loops ask
+ * once the socket is writable, or a connect again. Till then the program
+ * holds a stand-in: a TCP connection of the sandbox whose send buffer we
+ * filled and whose peer (ours) reads nothing, so that it is not writable;
+ * when the dial is over the peer reads it empty, the stand-in becomes
+ * writable (no error: a loop that looks at POLLERR sees none), and the
+ * program's question gets the outcome: the broker's socket in its place,
+ * or the dial's errno and the program's own socket back, unconnected, as
+ * after a failed connect.
+ */
+
+/* Write @len bytes at the program's address @addr, right after checking
+ * that its thread is still in the call (see sbr_udp_mmsg()). */
+static int sbr_write_mem(struct sbr_sup *sup, const struct sbr_call *call, uint64_t addr,
+			 const void *buf, size_t len)
+{
+	struct iovec l = { .iov_base = (void *)buf, .iov_len = len };
+	struct iovec r = { .iov_base = (void *)(uintptr_t)addr, .iov_len = len };
+
+	if (!sbr_still_valid(sup, call->req))
+		return -ENOENT;
+	return process_vm_writev(call->req->pid, &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
+}
+
+/*
+ * A stand-in of @family (under pend_lock): a connected TCP socket of the
+ * sandbox in *@stand, its peer in *@peer, the stand-in's send buffer full.
+ * Return: 0 or -errno.
+ */
+static int sbr_stand_in(struct sbr_sup *sup, int family, int *stand, int *peer)
+{
+	static const char junk[16384];
+	int i = family == AF_INET6, one = 1, c = -1, rc;
+	struct sockaddr_storage a;
+	socklen_t l = sizeof(a);
+	ssize_t n;
+
+	*peer = -1;
+	if (sup->stand_l[i] < 0) {
+		int lfd = sbr_factory_socket(sup->sb->helper_fd, family, SOCK_STREAM);
+
+		memset(&a, 0, sizeof(a));
+		a.ss_family = (sa_family_t)family;
+		if (family == AF_INET)
+			((struct sockaddr_in *)&a)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		else
+			((struct sockaddr_in6 *)&a)->sin6_addr = in6addr_loopback;
+		if (lfd < 0)
+			return lfd;
+		/* Accepted sockets keep the smallest receive buffer. */
+		if (setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &one, sizeof(one)) < 0 ||
+		    bind(lfd, (struct sockaddr *)&a,
+			 family == AF_INET6 ? sizeof(struct sockaddr_in6)
+					    : sizeof(struct sockaddr_in)) < 0 ||
+		    listen(lfd, 64) < 0) {
+			rc = -errno;
+			close(lfd);
+			return rc;
+		}
+		sup->stand_l[i] = lfd;
+	}
+	if (getsockname(sup->stand_l[i], (struct sockaddr *)&a, &l) < 0)
+		return -errno;
+	c = sbr_factory_socket(sup->sb->helper_fd, family, SOCK_STREAM);
+	if (c < 0)
+		return c;
+	if (setsockopt(c, SOL_SOCKET, SO_SNDBUF, &one, sizeof(one)) < 0 ||
+	    connect(c, (struct sockaddr *)&a, l) < 0)
+		goto fail;
+	*peer = accept4(sup->stand_l[i], NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (*peer < 0 || fcntl(c, F_SETFL, O_NONBLOCK) < 0)
+		goto fail;
+	for (i = 0; i < 1024; i++) {
+		n = send(c, junk, sizeof(junk), MSG_NOSIGNAL);
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n < 0)
+			goto fail;
+	}
+	if (i == 1024) {
+		errno = ENOBUFS;
+		goto fail;
+	}
+	*stand = c;
+	return 0;
+fail:
+	rc = -errno;
+	close(c);
+	if (*peer >= 0)
+		close(*peer);
+	*peer = -1;
+	return rc;
+}
+
+static void sbr_pend_free(struct sbr_pend *p)
+{
+	if (p->fd >= 0)
+		close(p->fd);
+	if (p->stand >= 0)
+		close(p->stand);
+	if (p->peer >= 0)
+		close(p->peer);
+	if (p->orig >= 0)
+		close(p->orig);
+	free(p);
+}
+
+/* Read the stand-in's peer until the stand-in sent everything: it is
+ * writable then. */
+static void sbr_stand_wake(struct sbr_pend *p)
+{
+	static char sink[16384];
+	int i, q = 1;
+
+	for (i = 0; i < 256 && q > 0; i++) {
+		while (recv(p->peer, sink, sizeof(sink), MSG_DONTWAIT) > 0)
+			;
+		if (ioctl(p->stand, SIOCOUTQ, &q) < 0)
+			break;
+		if (q > 0)
+			usleep(200);
+	}
+}
+
+static void *sbr_pend_main(void *arg)
+{
+	struct sbr_pend *p = arg;
+	struct sbr_sup *sup = p->sup;
+	int fd = sb_tcp_connect_fd(sup->c, p->host, p->port, p->timeout_ms);
+	int err = fd < 0 ? errno : 0, i;
+
+	if (fd < 0)
+		sbr_log("connect to %s port %s: %s", p->host, p->port,
+			sb_last_error() ? sb_last_error() : strerror(err));
+	else
+		sbr_log("connect to %s port %s: fd %d, in the background", p->host, p->port,
+			p->fdnum);
+	pthread_mutex_lock(&sup->pend_lock);
+	p->fd = fd;
+	p->err = err;
+	p->done = 1;
+	/* Under the lock: a question of the program once it is writable
+	 * finds the outcome. */
+	sbr_stand_wake(p);
+	/* A program that closed its socket asks nothing more. */
+	if (!sbr_holds_socket(sbr_tgid_of(p->tid), p->fdnum, (unsigned long)p->ino))
+		for (i = 0; i < SBR_MAX_PEND; i++)
+			if (sup->pend[i] == p) {
+				sup->pend[i] = NULL;
+				sbr_pend_free(p);
+				break;
+			}
+	pthread_mutex_unlock(&sup->pend_lock);
+	return NULL;
+}
+
+/*
+ * Start a non-blocking connect of @call to @host, @port: the stand-in put
+ * in the program, answered EINPROGRESS, the dial in a thread.
+ * Return: 0 (answered), -errno, or 1 when it cannot be done so (no free
+ * entry, no stand-in, no thread): the caller dials as for a blocking one.
+ */
+static int sbr_pend_start(struct sbr_sup *sup, struct sbr_call *call, const char *host,
+			  const char *port, int timeout_ms)
+{
+	struct sbr_pend *p = NULL;
+	pthread_attr_t at;
+	struct stat st;
+	pthread_t t;
+	int i, slot = -1, rc = 1, give;
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return 1;
+	p->stand = p->peer = p->orig = p->fd = -1;
+	pthread_mutex_lock(&sup->pend_lock);
+	for (i = 0; i < SBR_MAX_PEND; i++) {
+		struct sbr_pend *x = sup->pend[i];
+
+		/* Over, and the program closed its socket without asking. */
+		if (x && x->done &&
+		    !sbr_holds_socket(sbr_tgid_of(x->tid), x->fdnum, (unsigned long)x->ino)) {
+			sup->pend[i] = NULL;
+			sbr_pend_free(x);
+		}
+		if (!sup->pend[i] && slot < 0)
+			slot = i;
+	}
+	if (slot < 0 || sbr_stand_in(sup, call->domain, &p->stand, &p->peer) < 0 ||
+	    fstat(p->stand, &st) < 0)
+		goto out;
+	/* The program's socket goes (its epoll registrations with it, as
+	 * the kernel keeps none of a closed file): its options stay here. */
+	p->orig = sbr_factory_socket(sup->sb->helper_fd, call->domain, SOCK_STREAM);
+	if (p->orig >= 0) {
+		int v6 = 0;
+		socklen_t l = sizeof(v6);
+
+		sbr_copy_opts(call->sock, &sup->defaults[call->domain == AF_INET6 ? SBR_REF_TCP6
+										 : SBR_REF_TCP4],
+			      p->orig, call->domain);
+		/* (The factory makes IPv6 sockets IPv6-only.) */
+		if (call->domain == AF_INET6 &&
+		    (getsockopt(call->sock, IPPROTO_IPV6, IPV6_V6ONLY, &v6, &l) < 0 ||
+		     setsockopt(p->orig, IPPROTO_IPV6, IPV6_V6ONLY, &v6, sizeof(v6)) < 0))
+			sbr_log("IPV6_V6ONLY of fd %d: %s", call->fdnum, strerror(errno));
+	}
+	give = fcntl(p->stand, F_DUPFD_CLOEXEC, 3);
+	if (p->orig < 0 || give < 0) {
+		if (give >= 0)
+			close(give);
+		goto out;
+	}
+	p->sup = sup;
+	p->ino = st.st_ino;
+	p->tid = call->req->pid;
+	p->fdnum = call->fdnum;
+	p->timeout_ms = timeout_ms;
+	snprintf(p->host, sizeof(p->host), "%s", host);
+	snprintf(p->port, sizeof(p->port), "%s", port);
+	if (pthread_attr_init(&at))
+		goto out_give;
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	/* In the table before the program can ask; the thread waits for the
+	 * lock before it marks the dial over. */
+	sup->pend[slot] = p;
+	i = pthread_create(&t, &at, sbr_pend_main, p);
+	pthread_attr_destroy(&at);
+	if (i) {
+		sup->pend[slot] = NULL;
+		goto out_give;
+	}
+	p = NULL;
+	/* The stand-in goes in with the program's flags; its options wait
+	 * in @orig for the broker's socket. */
+	rc = sbr_install_as(sup, call, give, -1, EINPROGRESS);
+	if (rc < 0)
+		sbr_log("stand-in for fd %d: %s", call->fdnum, strerror(-rc));
+	pthread_mutex_unlock(&sup->pend_lock);
+	return rc;
+out_give:
+	close(give);
+out:
+	pthread_mutex_unlock(&sup->pend_lock);
+	if (p)
+		sbr_pend_free(p);
+	return rc;
+}
+
+/* The entry of the stand-in @ino, taken out of the table when its dial is
+ * over (under pend_lock). */
+static struct sbr_pend *sbr_pend_find(struct sbr_sup *sup, ino_t ino)
+{
+	int i;
+
+	for (i = 0; i < SBR_MAX_PEND; i++)
+		if (sup->pend[i] && sup->pend[i]->ino == ino) {
+			struct sbr_pend *p = sup->pend[i];
+
+			if (p->done)
+				sup->pend[i] = NULL;
+			return p;
+		}
+	return NULL;
+}
+
+/* The outcome of a dial that is over, for the program's call @call on the
+ * stand-in: the broker's socket in its place (0), or the program's own
+ * socket back, answered -1 and the dial's errno when @err_answer (a
+ * connect), else 0 (getsockopt: the errno is in its optval). Frees @p. */
+static int sbr_pend_finish(struct sbr_sup *sup, struct sbr_call *call, struct sbr_pend *p,
+			   int err_answer)
+{
+	int rc;
+
+	/* Our copies of the stand-in go first, so that its epoll
+	 * registrations do before the program is answered. */
+	close(p->stand);
+	close(p->peer);
+	p->stand = p->peer = -1;
+	if (p->fd >= 0) {
+		struct stat st;
+		unsigned slot = 0;
+		int known = !err_answer && fstat(p->fd, &st) == 0;
+
+		/* Before the answer: the program's next call may come at once,
+		 * to another receiver. */
+		if (known) {
+			pthread_mutex_lock(&sup->pend_lock);
+			slot = sup->nb_next++ % SBR_MAX_PEND;
+			sup->nb_conn[slot] = st.st_ino;
+			pthread_mutex_unlock(&sup->pend_lock);
+		}
+		rc = sbr_install_as(sup, call, p->fd, p->orig, 0);
+		p->fd = -1; /* closed by sbr_install_as() */
+		if (rc < 0 && known) {
+			pthread_mutex_lock(&sup->pend_lock);
+			if (sup->nb_conn[slot] == st.st_ino)
+				sup->nb_conn[slot] = 0;
+			pthread_mutex_unlock(&sup->pend_lock);
+		}
+	} else {
+		rc = sbr_install_as(sup, call, p->orig, -1, err_answer ? p->err : 0);
+		p->orig = -1; /* closed by sbr_install_as() */
+	}
+	sbr_pend_free(p);
+	return rc;
+}
+
+/* connect(2) again of a socket whose connect is under way: EALREADY, then
+ * the outcome, as the kernel says. Return: as sbr_dispatch(); 1: not ours. */
+static int sbr_pend_connect(struct sbr_sup *sup, struct sbr_call *call)
+{
+	struct sbr_pend *p;
+	int i, first = 0;
+
+	pthread_mutex_lock(&sup->pend_lock);
+	p = sbr_pend_find(sup, call->ino);
+	for (i = 0; !p && i < SBR_MAX_PEND; i++)
+		if (sup->nb_conn[i] && sup->nb_conn[i] == call->ino) {
+			sup->nb_conn[i] = 0;
+			first = 1;
+		}
+	/* Not over: still the dial thread's (and the table's). */
+	if (p && !p->done)
+		p = (struct sbr_pend *)-1;
+	pthread_mutex_unlock(&sup->pend_lock);
+	if (first) {
+		sbr_answer(sup, call->req, 0, 0, 0);
+		return 0;
+	}
+	if (!p)
+		return 1;
+	if (p == (struct sbr_pend *)-1)
+		return -EALREADY;
+	return sbr_pend_finish(sup, call, p, 1);
+}
+
+/* getsockopt(SOL_SOCKET, SO_ERROR) (the filter notifies only that): of a
+ * stand-in, 0 till the dial is over, then its outcome. Return: as
+ * sbr_dispatch(); 1: not ours, the kernel answers. */
+static int sbr_pend_sockopt(struct sbr_sup *sup, struct sbr_call *call)
+{
+	const struct seccomp_data *d = &call->req->data;
+	struct sbr_pend *p;
+	int len, v = 0, rc, i, done;
+
+	pthread_mutex_lock(&sup->pend_lock);
+	p = sbr_pend_find(sup, call->ino);
+	done = p && p->done;
+	if (done)
+		v = p->fd >= 0 ? 0 : p->err;
+	pthread_mutex_unlock(&sup->pend_lock);
+	if (!p)
+		return 1;
+	rc = sbr_read_mem(call->req->pid, d->args[4], &len, sizeof(len));
+	if (rc == 0 && len < 0)
+		rc = -EINVAL;
+	if (rc == 0) {
+		if (len > (int)sizeof(v))
+			len = (int)sizeof(v);
+		rc = sbr_write_mem(sup, call, d->args[3], &v, (size_t)len);
+	}
+	if (rc == 0)
+		rc = sbr_write_mem(sup, call, d->args[4], &len, sizeof(len));
+	if (rc < 0 || !done) {
+		if (done) { /* not answered after all: back in the table */
+			pthread_mutex_lock(&sup->pend_lock);
+			for (i = 0; i < SBR_MAX_PEND && sup->pend[i]; i++)
+				;
+			if (i < SBR_MAX_PEND)
+				sup->pend[i] = p;
+			else
+				sbr_pend_free(p);
+			pthread_mutex_unlock(&sup->pend_lock);
+		}
+		if (rc < 0)
+			return rc;
+		sbr_answer(sup, call->req, 0, 0, 0);
+		return 0;
+	}
+	return sbr_pend_finish(sup, call, p, 0);
 }
 
 /* "host", "port" strings of an IPv4/IPv6 address for Dial. */
@@ -707,6 +1142,10 @@ static int sbr_tcp_connect(struct sbr_sup *sup, struct sbr_call *call)
 		return len;
 	if (!sbr_still_valid(sup, call->req))
 		return -ENOENT;
+	/* A connect under way in the background: its state, or outcome. */
+	rc = sbr_pend_connect(sup, call);
+	if (rc != 1)
+		return rc;
 	/* connect(AF_UNSPEC) would disconnect a socket we lent, which could
 	 * then be pointed anywhere from the host's namespace. */
 	if (ss.ss_family == AF_UNSPEC)
@@ -725,6 +1164,12 @@ static int sbr_tcp_connect(struct sbr_sup *sup, struct sbr_call *call)
 					      : (int)(tv.tv_sec * 1000 + tv.tv_usec / 1000) + 1;
 	if (call->bound >= 0)
 		return sbr_tcp_connect_bound(sup, call, &ss, (socklen_t)len, timeout_ms);
+	/* A non-blocking socket: EINPROGRESS, the dial in the background. */
+	if (!sbr_remote && (fcntl(call->sock, F_GETFL) & O_NONBLOCK)) {
+		rc = sbr_pend_start(sup, call, host, port, timeout_ms);
+		if (rc != 1)
+			return rc;
+	}
 	/* A remote broker cannot hand fds over: the connection is relayed. */
 	if (sbr_remote) {
 		fd = sbr_relay_connect(sup->c, sup->sb->helper_fd, host, port, timeout_ms);
@@ -992,7 +1437,9 @@ static void sbr_handle(struct sbr_sup *sup, const struct seccomp_notif *req)
 		rc = -ENOTSOCK;
 		goto out;
 	}
-	if (call.domain == AF_INET || call.domain == AF_INET6)
+	if (req->data.nr == SYS_getsockopt)
+		rc = sbr_pend_sockopt(sup, &call);
+	else if (call.domain == AF_INET || call.domain == AF_INET6)
 		rc = sbr_dispatch(sup, &call);
 	else
 		rc = sbr_local_call(sup, &call); /* Unix, netlink (local.c) */
@@ -1115,6 +1562,8 @@ int sbr_supervise(struct sbr_sandbox *sb, sb_client *c, int *busy)
 
 	sup.c = c;
 	sup.sb = sb;
+	sup.stand_l[0] = sup.stand_l[1] = -1;
+	pthread_mutex_init(&sup.pend_lock, NULL);
 	for (i = 0; i < SBR_MAX_BOUND; i++)
 		sup.bound[i].s = -1;
 	for (i = 0; i < SBR_REF_N; i++)

@@ -491,8 +491,6 @@ static struct sbr_flow *sbr_flow_add(struct sbr_udp *u, const struct sockaddr_st
 	return f;
 }
 
-static pid_t sbr_tgid_of(pid_t tid);
-
 /* The program's socket of @call uses flow @f now (under u->lock). */
 static void sbr_flow_own(struct sbr_flow *f, const struct sbr_call *call)
 {
@@ -808,8 +806,7 @@ static int sbr_udp_connect(struct sbr_udp *u, struct sbr_sup *sup, const struct 
 	return 0;
 }
 
-/* The process (thread group) of thread @tid, or @tid when unknown. */
-static pid_t sbr_tgid_of(pid_t tid)
+pid_t sbr_tgid_of(pid_t tid)
 {
 	char path[64], line[128];
 	pid_t tgid = tid;

@@ -3,9 +3,10 @@
  * epoll before connect(2) and listen(2), as nginx and Netty do. The socket
  * sockbroker-run puts at the program's fd number must be in those epoll
  * sets, with the program's events and data, and answer EPOLL_CTL_MOD.
- *   sbr_evloop connect PORT   GET /hello.txt from 127.0.0.1:PORT: one
- *                             set (ET, data tagged), a second set, and an
- *                             EPOLLONESHOT set; prints the body
+ *   sbr_evloop connect PORT   GET /hello.txt from 127.0.0.1:PORT with a
+ *                             non-blocking connect: one set (ET, data
+ *                             tagged), a second set, and an EPOLLONESHOT
+ *                             set; SO_ERROR once writable; prints the body
  *   sbr_evloop listen PORT    listen on 127.0.0.1:PORT registered before
  *                             listen(), print "listening", accept one
  *                             connection through epoll, write "hi"
@@ -69,8 +70,10 @@ static int do_connect(const char *port)
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP };
 	char buf[4096];
 	size_t got = 0;
+	socklen_t elen = sizeof(int);
 	ssize_t n;
 	uint32_t r;
+	int err = 0;
 
 	if (s < 0 || ep < 0 || ep2 < 0 || ep3 < 0)
 		return fail("socket or epoll_create1");
@@ -90,6 +93,11 @@ static int do_connect(const char *port)
 	errno = 0;
 	if (!(wait_for(ep, EPOLLOUT, TAG | (unsigned)s, 5000) & EPOLLOUT))
 		return fail("EPOLLOUT after connect, in the set it was registered in");
+	/* How the connect ended, as every event loop asks. */
+	if (getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 || err) {
+		errno = err;
+		return fail("SO_ERROR after connect");
+	}
 	if (!(wait_for(ep2, EPOLLOUT, TAG + 2, 5000) & EPOLLOUT))
 		return fail("EPOLLOUT in the second set");
 	if (!(wait_for(ep3, EPOLLOUT, TAG + 3, 5000) & EPOLLOUT))
