@@ -98,7 +98,7 @@ struct sbr_bound {
  * while others wait for connects, so up to SBR_RECEIVERS - 1 slow connects
  * (SYNs unanswered: minutes) hold up only the program's threads that
  * called them. */
-#define SBR_RECEIVERS 33
+#define SBR_RECEIVERS 129
 /* Started with the supervisor: the second receives while the first waits
  * for a connect, the common case of a program connecting one at a time. */
 #define SBR_RECEIVERS_START 2

@@ -88,6 +88,7 @@ struct sbr_flow {
 	socklen_t peerlen;
 	int s;        /* the broker's socket */
 	int started;  /* thread running or done, not joined */
+	int bcast;    /* SO_BROADCAST set on @s */
 	pthread_t thread;
 	atomic_int stop;
 	atomic_int done;
@@ -630,6 +631,20 @@ static ssize_t sbr_udp_send(struct sbr_udp *u, const struct sbr_call *call, cons
 	pthread_mutex_unlock(&u->lock);
 	if (rc < 0 && rc != -EADDRINUSE)
 		return rc;
+	/* SO_BROADCAST, which the kernel asks of a socket sending to a
+	 * broadcast address, is the program's: the broker's socket gets it
+	 * (where the policy allows it) once the program has it. */
+	if (!f->bcast) {
+		int v = 0;
+		socklen_t vl = sizeof(v);
+
+		if (getsockopt(call->sock, SOL_SOCKET, SO_BROADCAST, &v, &vl) == 0 && v) {
+			if (sb_setsockopt(u->c, f->s, SOL_SOCKET, SO_BROADCAST, &v, sizeof(v)) < 0)
+				sbr_log("SO_BROADCAST: %s", sb_last_error());
+			else
+				f->bcast = 1;
+		}
+	}
 	/* Ancillary data goes as the broker sends it (sb_sendmsg: a source
 	 * address or interface is judged as a bind, TOS/TTL/hop limit pass,
 	 * anything else is refused with its errno). */

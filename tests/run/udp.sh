@@ -75,6 +75,24 @@ for i in range(40):
     s.close()
 print('40 answered')" 2>&1)
 check "40 sockets one after the other, each answered ($got)" [ "$got" = "40 answered" ]
+# A broadcast needs SO_BROADCAST on the program's socket (EACCES without),
+# and the broker's socket gets it from there.
+cat >"$T/bcast.py" <<'EOS'
+import socket, sys
+out = []
+for on in (1, 0):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, on)
+    try:
+        out.append(str(s.sendto(b"hey", ("127.255.255.255", int(sys.argv[1])))))
+    except OSError as e:
+        out.append(str(e.errno))
+print(" ".join(out))
+EOS
+want=$("$PY" "$T/bcast.py" "$UPORT" 2>&1)
+got=$($RUN "$PY" "$T/bcast.py" "$UPORT" 2>&1)
+check "a broadcast with SO_BROADCAST, EACCES without (directly: $want; sandbox: $got)" \
+	[ "$want|$got" = "3 13|3 13" ]
 big=$($RUN "$PY" -c "
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
