@@ -690,7 +690,7 @@ static void sbr_pend_free(struct sbr_pend *p)
  * writable then. */
 static void sbr_stand_wake(struct sbr_pend *p)
 {
-	static char sink[16384];
+	char sink[16384];
 	int i, q = 1;
 
 	for (i = 0; i < 256 && q > 0; i++) {
