@@ -144,13 +144,25 @@ expect_error() {
 	fi
 }
 
-# free_port: a TCP port of 127.0.0.1 that nothing listens on right now.
+# free_port: a port of 127.0.0.1 that nothing holds right now, TCP or UDP.
 free_port() {
 	"$PY" -c "
-import socket
-s = socket.socket()
-s.bind(('127.0.0.1', 0))
-print(s.getsockname()[1])"
+import random, socket
+# Below the kernel's ephemeral range (net.ipv4.ip_local_port_range), so
+# that no connection made meanwhile takes the port as its own before the
+# test binds it; free for TCP and for UDP.
+lo = int(open('/proc/sys/net/ipv4/ip_local_port_range').read().split()[0])
+for _ in range(1000):
+    p = random.randrange(10000, max(lo, 10001))
+    try:
+        for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+            s = socket.socket(socket.AF_INET, kind)
+            s.bind(('127.0.0.1', p))
+            s.close()
+        print(p)
+        break
+    except OSError:
+        continue"
 }
 
 # finish: the summary line and the exit status.
