@@ -51,25 +51,9 @@ void sbr_local_thread_init(void)
 /* The program's umask (/proc/TID/status), or -1. */
 static int sbr_prog_umask(pid_t tid)
 {
-	char path[64], line[128];
-	int mask = -1;
-	FILE *f;
+	long v;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "Umask:", 6)) {
-			char *end;
-			long v = strtol(line + 6, &end, 8);
-
-			if (end != line + 6 && v >= 0 && v <= 0777)
-				mask = (int)v;
-			break;
-		}
-	fclose(f);
-	return mask;
+	return sbr_proc_status(tid, "Umask:", 8, &v) == 0 && v >= 0 && v <= 0777 ? (int)v : -1;
 }
 
 /*

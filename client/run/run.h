@@ -169,6 +169,14 @@ int sbr_send_flags(const struct seccomp_notif *req);
 /** sbr_still_valid() - is the notification still pending (the thread still
  *  in that call, so its pid and fd numbers are its own)? */
 int sbr_still_valid(struct sbr_sup *sup, const struct seccomp_notif *req);
+/** sbr_write_mem() - write @len bytes at the program's address @addr, right
+ *  after checking that its thread is still in @call (so that the pid is
+ *  still its own). Return: 0, -ENOENT (the call is gone) or -EFAULT. */
+int sbr_write_mem(struct sbr_sup *sup, const struct sbr_call *call, uint64_t addr,
+		  const void *buf, size_t len);
+/** sbr_proc_status() - the number after @key ("Tgid:") in
+ *  /proc/@tid/status, in @base. Return: 0 with *@v set, or -1. */
+int sbr_proc_status(pid_t tid, const char *key, int base, long *v);
 /** sbr_read_mem() - read @len bytes at the program's address @addr, once.
  *  Return: 0 or -EFAULT. */
 int sbr_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len);

@@ -109,7 +109,8 @@ struct sbr_bound {
 
 /**
  * struct sbr_pend - a non-blocking connect under way (see sbr_pend_start())
- * @ino:   the stand-in's inode, at the program's fd number @fdnum of @tid
+ * @ino:   the stand-in's inode, at the program's fd number @fdnum in
+ *         process @tgid
  * @stand: our copy of the stand-in; @peer: its peer, ours
  * @orig:  a fresh socket of the sandbox with the options of the program's
  *         own (for the broker's socket; given back when the dial fails)
@@ -118,7 +119,7 @@ struct sbr_bound {
 struct sbr_pend {
 	struct sbr_sup *sup;
 	ino_t ino;
-	pid_t tid;
+	pid_t tgid;
 	int fdnum, stand, peer, orig;
 	int done, fd, err;
 	int timeout_ms;
@@ -177,6 +178,41 @@ int sbr_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
 	if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != (ssize_t)len)
 		return -EFAULT;
 	return 0;
+}
+
+int sbr_write_mem(struct sbr_sup *sup, const struct sbr_call *call, uint64_t addr,
+		  const void *buf, size_t len)
+{
+	struct iovec l = { .iov_base = (void *)buf, .iov_len = len };
+	struct iovec r = { .iov_base = (void *)(uintptr_t)addr, .iov_len = len };
+
+	if (!sbr_still_valid(sup, call->req))
+		return -ENOENT;
+	return process_vm_writev(call->req->pid, &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
+}
+
+int sbr_proc_status(pid_t tid, const char *key, int base, long *v)
+{
+	char path[64], line[128];
+	size_t kl = strlen(key);
+	int rc = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, kl)) {
+			char *end;
+
+			errno = 0;
+			*v = strtol(line + kl, &end, base);
+			rc = end == line + kl || errno ? -1 : 0;
+			break;
+		}
+	fclose(f);
+	return rc;
 }
 
 int sbr_read_sockaddr(const struct sbr_call *call, uint64_t ptr, uint64_t len_arg,
@@ -590,19 +626,6 @@ out:
  * after a failed connect.
  */
 
-/* Write @len bytes at the program's address @addr, right after checking
- * that its thread is still in the call (see sbr_udp_mmsg()). */
-static int sbr_write_mem(struct sbr_sup *sup, const struct sbr_call *call, uint64_t addr,
-			 const void *buf, size_t len)
-{
-	struct iovec l = { .iov_base = (void *)buf, .iov_len = len };
-	struct iovec r = { .iov_base = (void *)(uintptr_t)addr, .iov_len = len };
-
-	if (!sbr_still_valid(sup, call->req))
-		return -ENOENT;
-	return process_vm_writev(call->req->pid, &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
-}
-
 /*
  * A stand-in of @family (under pend_lock): a connected TCP socket of the
  * sandbox in *@stand, its peer in *@peer, the stand-in's send buffer full.
@@ -724,7 +747,7 @@ static void *sbr_pend_main(void *arg)
 	 * finds the outcome. */
 	sbr_stand_wake(p);
 	/* A program that closed its socket asks nothing more. */
-	if (!sbr_holds_socket(sbr_tgid_of(p->tid), p->fdnum, (unsigned long)p->ino))
+	if (!sbr_holds_socket(p->tgid, p->fdnum, (unsigned long)p->ino))
 		for (i = 0; i < SBR_MAX_PEND; i++)
 			if (sup->pend[i] == p) {
 				sup->pend[i] = NULL;
@@ -760,7 +783,7 @@ static int sbr_pend_start(struct sbr_sup *sup, struct sbr_call *call, const char
 
 		/* Over, and the program closed its socket without asking. */
 		if (x && x->done &&
-		    !sbr_holds_socket(sbr_tgid_of(x->tid), x->fdnum, (unsigned long)x->ino)) {
+		    !sbr_holds_socket(x->tgid, x->fdnum, (unsigned long)x->ino)) {
 			sup->pend[i] = NULL;
 			sbr_pend_free(x);
 		}
@@ -794,7 +817,7 @@ static int sbr_pend_start(struct sbr_sup *sup, struct sbr_call *call, const char
 	}
 	p->sup = sup;
 	p->ino = st.st_ino;
-	p->tid = call->req->pid;
+	p->tgid = sbr_tgid_of(call->req->pid);
 	p->fdnum = call->fdnum;
 	p->timeout_ms = timeout_ms;
 	snprintf(p->host, sizeof(p->host), "%s", host);
@@ -893,7 +916,7 @@ static int sbr_pend_finish(struct sbr_sup *sup, struct sbr_call *call, struct sb
 static int sbr_pend_connect(struct sbr_sup *sup, struct sbr_call *call)
 {
 	struct sbr_pend *p;
-	int i, first = 0;
+	int i, first = 0, dialling;
 
 	pthread_mutex_lock(&sup->pend_lock);
 	p = sbr_pend_find(sup, call->ino);
@@ -903,8 +926,7 @@ static int sbr_pend_connect(struct sbr_sup *sup, struct sbr_call *call)
 			first = 1;
 		}
 	/* Not over: still the dial thread's (and the table's). */
-	if (p && !p->done)
-		p = (struct sbr_pend *)-1;
+	dialling = p && !p->done;
 	pthread_mutex_unlock(&sup->pend_lock);
 	if (first) {
 		sbr_answer(sup, call->req, 0, 0, 0);
@@ -912,7 +934,7 @@ static int sbr_pend_connect(struct sbr_sup *sup, struct sbr_call *call)
 	}
 	if (!p)
 		return 1;
-	if (p == (struct sbr_pend *)-1)
+	if (dialling)
 		return -EALREADY;
 	return sbr_pend_finish(sup, call, p, 1);
 }

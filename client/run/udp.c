@@ -492,9 +492,13 @@ static struct sbr_flow *sbr_flow_add(struct sbr_udp *u, const struct sockaddr_st
 	return f;
 }
 
-/* The program's socket of @call uses flow @f now (under u->lock). */
+/* The program's socket of @call uses flow @f now (under u->lock). Every
+ * datagram of the flow comes here: its process is looked up in /proc only
+ * when the socket is another than last time. */
 static void sbr_flow_own(struct sbr_flow *f, const struct sbr_call *call)
 {
+	if (f->tgid && f->ino == call->ino && f->fdnum == call->fdnum)
+		return;
 	f->tgid = sbr_tgid_of(call->req->pid);
 	f->fdnum = call->fdnum;
 	f->ino = call->ino;
@@ -745,25 +749,19 @@ static int64_t sbr_udp_mmsg(struct sbr_udp *u, struct sbr_sup *sup, const struct
 	for (i = 0; i < vlen; i++) {
 		uint64_t at = vec + (uint64_t)i * sizeof(m);
 		unsigned int sent;
-		struct iovec l, r;
+		int rc;
 
 		n = sbr_udp_msg(u, sup, call, at);
 		if (n < 0)
 			break;
 		sent = (unsigned int)n;
-		l.iov_base = &sent;
-		l.iov_len = sizeof(sent);
-		r.iov_base = (void *)(uintptr_t)(at + offsetof(struct mmsghdr, msg_len));
-		r.iov_len = sizeof(sent);
 		/* The pid is the thread's while it is in this call: checked
 		 * just before, it cannot be another process's by the write
 		 * (that needs the thread killed and every pid used since). */
-		if (!sbr_still_valid(sup, call->req)) {
-			n = -ENOENT;
-			break;
-		}
-		if (process_vm_writev(call->req->pid, &l, 1, &r, 1, 0) != (ssize_t)sizeof(sent)) {
-			n = -EFAULT;
+		rc = sbr_write_mem(sup, call, at + offsetof(struct mmsghdr, msg_len), &sent,
+				   sizeof(sent));
+		if (rc < 0) {
+			n = rc;
 			break;
 		}
 	}
@@ -823,21 +821,9 @@ static int sbr_udp_connect(struct sbr_udp *u, struct sbr_sup *sup, const struct 
 
 pid_t sbr_tgid_of(pid_t tid)
 {
-	char path[64], line[128];
-	pid_t tgid = tid;
-	FILE *f;
+	long v;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	f = fopen(path, "re");
-	if (!f)
-		return tid;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "Tgid:", 5)) {
-			tgid = (pid_t)strtol(line + 5, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return tgid;
+	return sbr_proc_status(tid, "Tgid:", 10, &v) == 0 && v > 0 ? (pid_t)v : tid;
 }
 
 /*
